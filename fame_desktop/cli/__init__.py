@@ -1,0 +1,89 @@
+"""The ``fame`` command: the window by default, and subcommands over the same Brain."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from fame_desktop import __version__
+from fame_desktop.cli import admin_cmd, ask_cmd, audit_cmd, plugins_cmd
+from fame_desktop.orchestrator.errors import FameError
+
+SUBCOMMAND_MODULES = [ask_cmd, plugins_cmd, audit_cmd, admin_cmd]
+
+
+def _optional_modules() -> None:
+    """Subcommands from subsystems that register themselves (sandbox, voice, serve, evolve)."""
+    import importlib
+
+    for name in ("sandbox_cmd", "voice_cmd", "serve_cmd", "evolve_cmd"):
+        try:
+            module = importlib.import_module(f"fame_desktop.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"fame_desktop.cli.{name}":
+                raise
+            continue
+        SUBCOMMAND_MODULES.append(module)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``fame``."""
+    parser = argparse.ArgumentParser(
+        prog="fame",
+        description="FAME Desktop: ask, generate and test code in a sandbox, audit everything.",
+    )
+    parser.add_argument("--version", action="version", version=f"fame {__version__}")
+    parser.add_argument("--data-dir", help="Where settings, audit log and state live (default: $FAME_HOME or the "
+                        "platform data dir).")  # fmt: skip
+    parser.add_argument("--admin-key", help="Admin key for dangerous operations (default: $FAME_ADMIN_KEY).")
+    parser.add_argument("--self-test", action="store_true",
+                        help="Open the window offscreen, answer one query end to end, exit 0 on success.")  # fmt: skip
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log what happens to stderr.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if len(SUBCOMMAND_MODULES) == 4:
+        _optional_modules()
+    for module in SUBCOMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fame`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    if args.command is None:
+        from fame_desktop.ui.launch import run_window
+
+        return run_window(data_dir=args.data_dir, admin_key=args.admin_key, self_test=args.self_test)
+    try:
+        return asyncio.run(_run(args))
+    except FameError as exc:
+        print(f"fame: {exc.message}" + (f"\n  fix: {exc.fix}" if exc.fix else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fame: interrupted", file=sys.stderr)
+        return 130
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from fame_desktop.app import build_app
+
+    app = build_app(args.data_dir, args.admin_key or os.environ.get("FAME_ADMIN_KEY"))
+    try:
+        result = args.func(args, app)
+        if inspect.isawaitable(result):
+            result = await result
+        return int(result)
+    finally:
+        await app.aclose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

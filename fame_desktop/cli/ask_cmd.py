@@ -1,0 +1,42 @@
+"""``fame ask TEXT [--intent I] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from fame_desktop.app import App
+from fame_desktop.cli.output import print_json
+from fame_desktop.orchestrator.plugin_api import INTENTS
+
+
+def register(sub: Any) -> None:
+    """Add the ``ask`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser("ask", help="Ask the Brain one question.")
+    p.add_argument("text", nargs="+", help="The query.")
+    p.add_argument("--intent", choices=sorted(INTENTS), help="Skip routing and use this intent.")
+    p.add_argument("--json", action="store_true", help="Print the whole query response object.")
+    p.add_argument("--user", help="Who asks (audited).")
+    p.set_defaults(func=run)
+
+
+async def run(args: argparse.Namespace, app: App) -> int:
+    """Answer and print; exit 1 when the answer carries an error."""
+    request: dict[str, Any] = {"text": " ".join(args.text), "source": "cli"}
+    if args.intent:
+        request["intent"] = args.intent
+    if args.user:
+        request["user"] = args.user
+    if app.admin_key:
+        request["admin_key"] = app.admin_key
+    response = await app.brain.handle_query(request)
+    if args.json:
+        print_json(response)
+    elif response["error"]:
+        print(f"fame: {response['error']['message']}", file=sys.stderr)
+    else:
+        print(response["response"])
+        print(f"\n[{response['intent']} · {', '.join(response['plugins'])} · "
+              f"{response['processing_time_ms']:.0f} ms · audit #{response['audit_id']}]", file=sys.stderr)  # fmt: skip
+    return 1 if response["error"] else 0

@@ -1,0 +1,73 @@
+"""``fame audit [--limit N] [--json] [--verify] [--export FILE] [--kind K] [--text T] [--since T] [--until T]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from fame_desktop.app import App
+from fame_desktop.cli.output import fail, print_json
+
+
+def _when(value: str) -> float:
+    """ISO date/time (local) or a relative ``30m``/``2h``/``7d``, as unix seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if value[-1:] in units and value[:-1].isdigit():
+        return time.time() - int(value[:-1]) * units[value[-1]]
+    try:
+        return dt.datetime.fromisoformat(value).timestamp()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a time: {value!r} (use 2026-11-24T10:00 or 30m, 2h, 7d)") from exc
+
+
+def register(sub: Any) -> None:
+    """Add the ``audit`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser("audit", help="Show, verify or export the audit log.")
+    p.add_argument("--limit", type=int, default=20, help="How many entries (newest first).")
+    p.add_argument("--kind", action="append", help="Only entries of this kind (repeatable).")
+    p.add_argument("--text", help="Only entries containing this text.")
+    p.add_argument("--since", type=_when, help="From this time (ISO or 30m/2h/7d ago).")
+    p.add_argument("--until", type=_when, help="Up to this time.")
+    p.add_argument("--json", action="store_true", help="Print JSON.")
+    p.add_argument("--verify", action="store_true", help="Check the hash chain; exit 1 if broken.")
+    p.add_argument("--export", metavar="FILE", type=Path, help="Write the matching entries as JSONL.")
+    p.set_defaults(func=run)
+
+
+async def run(args: argparse.Namespace, app: App) -> int:
+    """Run the audit subcommand."""
+    audit = app.audit
+    filters: dict[str, Any] = {"kinds": args.kind, "text": args.text, "since": args.since, "until": args.until}
+    if args.verify:
+        result = await asyncio.to_thread(audit.verify)
+        if args.json:
+            print_json({"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id,
+                        "problem": result.problem})  # fmt: skip
+        elif result.ok:
+            print(f"Audit chain OK: {result.checked} entries verified.")
+        else:
+            print(f"AUDIT CHAIN BROKEN at entry {result.first_bad_id}: {result.problem}")
+        return 0 if result.ok else 1
+    if args.export:
+        count = await asyncio.to_thread(audit.export_jsonl, args.export, **filters)
+        print(f"Exported {count} entries to {args.export}")
+        return 0
+    if args.limit < 1:
+        return fail("--limit must be at least 1")
+    entries = audit.query(limit=args.limit, **filters)
+    if args.json:
+        print_json([_entry_dict(e) for e in entries])
+        return 0
+    for e in entries:
+        stamp = dt.datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"#{e.id:<7} {stamp}  {e.kind:<18} {e.actor or '-':<14} {e.summary}")
+    return 0
+
+
+def _entry_dict(entry: Any) -> dict[str, Any]:
+    return {"id": entry.id, "ts": entry.ts, "kind": entry.kind, "actor": entry.actor, "summary": entry.summary,
+            "data": entry.data, "hash": entry.hash}  # fmt: skip

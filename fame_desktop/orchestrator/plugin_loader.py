@@ -1,0 +1,381 @@
+"""Discovers, loads, isolates, reloads and calls plugins.
+
+Plugins are listed from their manifests without running their code; then each is imported and
+initialised in a worker thread with a time limit, so a plugin that fails to parse, raises at import,
+hangs, or returns garbage is shown as failed with its reason while the others keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib.util
+import inspect
+import json
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fame_desktop.orchestrator.errors import FameError, PluginError, PluginTimeout
+from fame_desktop.orchestrator.events import EventBus, PluginFailed, PluginLoaded, PluginReloaded, PluginStateChanged
+from fame_desktop.orchestrator.paths import builtin_plugin_dir
+from fame_desktop.orchestrator.plugin_api import ManifestError, PluginContext, PluginManifest, read_manifest
+
+log = logging.getLogger("fame.plugins")
+
+IMPORT_TIMEOUT = 10.0
+MAX_RESPONSE_CHARS = 200_000
+# A plugin call that hangs keeps its thread; after this many stuck calls the plugin is refused
+# quickly instead of eating the pool.
+MAX_STUCK_CALLS = 2
+
+
+@dataclass
+class PluginRecord:
+    """One plugin file and what became of it."""
+
+    path: Path
+    name: str
+    manifest: PluginManifest | None = None
+    status: str = "discovered"  # loaded | failed | disabled | discovered
+    error: str | None = None
+    module: ModuleType | None = field(default=None, repr=False)
+    mtime: float = 0.0
+    builtin: bool = False
+    calls: int = 0
+    failures: int = 0
+    stuck: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready listing (``fame plugins --json``, ``GET /plugins``, the plugins pane)."""
+        out: dict[str, Any] = self.manifest.to_dict() if self.manifest else {"name": self.name}
+        out.update(
+            status=self.status,
+            error=self.error,
+            path=str(self.path),
+            builtin=self.builtin,
+            calls=self.calls,
+            failures=self.failures,
+        )
+        return out
+
+
+ContextFactory = Callable[[str], PluginContext]
+
+
+class PluginManager:
+    """Owns every plugin.
+
+    Args:
+        folders: Plugin folders, built-in first; a later plugin with an already taken name fails.
+        context_factory: Builds the :class:`PluginContext` passed to a plugin's ``init``.
+        bus: Where plugin events go.
+        disabled: Names turned off by the user.
+    """
+
+    def __init__(
+        self,
+        folders: Iterable[Path],
+        context_factory: ContextFactory,
+        bus: EventBus,
+        disabled: Iterable[str] = (),
+    ) -> None:
+        self.folders = [Path(f) for f in folders]
+        self._context_factory = context_factory
+        self._bus = bus
+        self._disabled = set(disabled)
+        self._records: dict[Path, PluginRecord] = {}
+        self._lock = threading.RLock()
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fame-plugin")
+        self._generation = 0
+
+    # --- listing ---------------------------------------------------------------------------------
+
+    def records(self) -> list[PluginRecord]:
+        """Every plugin file found, built-ins first, then by name."""
+        with self._lock:
+            return sorted(self._records.values(), key=lambda r: (not r.builtin, r.name))
+
+    def get(self, name: str) -> PluginRecord | None:
+        """The record of the plugin called ``name``."""
+        for rec in self.records():
+            if rec.name == name:
+                return rec
+        return None
+
+    def loaded(self) -> list[PluginRecord]:
+        """Plugins that loaded and are enabled."""
+        return [r for r in self.records() if r.status == "loaded"]
+
+    def for_intent(self, intent: str) -> list[PluginRecord]:
+        """Loaded plugins that serve ``intent``, highest priority first."""
+        found = [r for r in self.loaded() if r.manifest and intent in r.manifest.intents]
+        return sorted(found, key=lambda r: -(r.manifest.priority if r.manifest else 0))
+
+    def manifests(self) -> list[PluginManifest]:
+        """Manifests of loaded plugins (what routing uses)."""
+        return [r.manifest for r in self.loaded() if r.manifest]
+
+    def _scan(self) -> list[Path]:
+        files: list[Path] = []
+        for folder in self.folders:
+            if folder.is_dir():
+                files.extend(sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")))
+        return files
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def load_all(self) -> list[PluginRecord]:
+        """Discover and load every plugin (blocking; call from a worker thread in async code)."""
+        for path in self._scan():
+            self._load_path(path, reload=False)
+        return self.records()
+
+    async def load_all_async(self) -> list[PluginRecord]:
+        """:meth:`load_all` off the event loop."""
+        return await asyncio.to_thread(self.load_all)
+
+    def rescan(self) -> list[str]:
+        """Pick up new, changed and removed plugin files; returns the names that changed."""
+        changed: list[str] = []
+        present = set(self._scan())
+        with self._lock:
+            gone = [p for p in self._records if p not in present]
+            for path in gone:
+                rec = self._records.pop(path)
+                changed.append(rec.name)
+                self._bus.publish(PluginStateChanged(name=rec.name, enabled=False))
+        for path in present:
+            rec = self._records.get(path)
+            mtime = _mtime(path)
+            if rec is None or mtime != rec.mtime:
+                new = self._load_path(path, reload=rec is not None)
+                changed.append(new.name)
+        return changed
+
+    def reload(self, name: str) -> PluginRecord:
+        """Re-read and re-import the plugin called ``name`` from its file."""
+        rec = self.get(name)
+        if rec is None:
+            raise PluginError(f"No plugin called {name!r}.", "See `fame plugins` for the names.")
+        return self._load_path(rec.path, reload=True)
+
+    def set_enabled(self, name: str, enabled: bool) -> PluginRecord:
+        """Turn a plugin on or off (the caller persists the setting and checks admin)."""
+        rec = self.get(name)
+        if rec is None:
+            raise PluginError(f"No plugin called {name!r}.", "See `fame plugins` for the names.")
+        if enabled:
+            self._disabled.discard(name)
+            rec = self._load_path(rec.path, reload=True)
+        else:
+            self._disabled.add(name)
+            with self._lock:
+                rec.status = "disabled"
+        self._bus.publish(PluginStateChanged(name=name, enabled=enabled))
+        return rec
+
+    @property
+    def disabled(self) -> set[str]:
+        """Names of plugins the user turned off."""
+        return set(self._disabled)
+
+    def _load_path(self, path: Path, reload: bool) -> PluginRecord:
+        builtin = path.parent.resolve() == builtin_plugin_dir().resolve()
+        rec = PluginRecord(path=path, name=path.stem, mtime=_mtime(path), builtin=builtin)
+        try:
+            rec.manifest = read_manifest(path)
+            rec.name = rec.manifest.name
+            clash = self.get(rec.name)
+            if clash is not None and clash.path != path:
+                raise ManifestError(f"{path.name}: a plugin called {rec.name!r} is already loaded from {clash.path}")
+            if rec.name in self._disabled:
+                rec.status = "disabled"
+            else:
+                rec.module = self._import(path, rec.name, rec.manifest)
+                rec.status = "loaded"
+        except (ManifestError, PluginError) as exc:
+            rec.status, rec.error = "failed", str(exc)
+        with self._lock:
+            self._records[path] = rec
+        if rec.status == "failed":
+            log.warning("plugin %s failed: %s", path.name, rec.error)
+            self._bus.publish(PluginFailed(name=rec.name, path=str(path), stage="load", error=rec.error or ""))
+        elif rec.status == "loaded" and rec.manifest:
+            event_type = PluginReloaded if reload else PluginLoaded
+            self._bus.publish(event_type(name=rec.name, version=rec.manifest.version, path=str(path)))
+        return rec
+
+    def _import(self, path: Path, name: str, manifest: PluginManifest) -> ModuleType:
+        self._generation += 1
+        mod_name = f"fame_plugin_{name}_{self._generation}"
+
+        def work() -> ModuleType:
+            spec = importlib.util.spec_from_file_location(mod_name, path)
+            if spec is None or spec.loader is None:
+                raise PluginError(f"{path.name}: cannot be imported")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = module
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.modules.pop(mod_name, None)
+            handle = getattr(module, "handle", None)
+            if not callable(handle):
+                raise PluginError(f"{path.name}: has no handle(request) function")
+            init = getattr(module, "init", None)
+            if callable(init):
+                result = init(self._context_factory(name))
+                if inspect.isawaitable(result):
+                    asyncio.run(_as_coro(result))
+            return module
+
+        future = self._executor.submit(work)
+        try:
+            return future.result(timeout=manifest.timeout_seconds or IMPORT_TIMEOUT)
+        except concurrent.futures.TimeoutError as exc:
+            raise PluginError(f"{path.name}: import or init() did not finish in {IMPORT_TIMEOUT:.0f} s") from exc
+        except PluginError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import must not end the app
+            raise PluginError(f"{path.name}: failed to load: {_describe(exc)}") from exc
+
+    # --- calling ---------------------------------------------------------------------------------
+
+    async def call(self, rec: PluginRecord, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Call a plugin's ``handle`` with a time limit and validate what it returns.
+
+        Raises:
+            PluginTimeout: It took longer than ``timeout``.
+            PluginError: It raised or returned something malformed.
+            FameError: It raised one (network disabled, capability disabled, ...): passed on.
+        """
+        module = rec.module
+        if module is None:
+            raise PluginError(f"Plugin {rec.name} is not loaded: {rec.error or rec.status}.")
+        if rec.stuck >= MAX_STUCK_CALLS:
+            raise PluginError(
+                f"Plugin {rec.name} is stuck in earlier calls that never returned.",
+                f"Reload it (`fame plugins --reload {rec.name}` or the Plugins pane).",
+            )
+        handle = module.handle
+        rec.calls += 1
+        try:
+            if inspect.iscoroutinefunction(handle):
+                result = await asyncio.wait_for(handle(dict(request)), timeout)
+            else:
+                loop = asyncio.get_running_loop()
+                future = loop.run_in_executor(self._executor, handle, dict(request))
+                try:
+                    result = await asyncio.wait_for(asyncio.shield(future), timeout)
+                except TimeoutError:
+                    rec.stuck += 1
+                    future.add_done_callback(lambda _f: _unstick(rec))
+                    raise
+                if inspect.isawaitable(result):
+                    result = await asyncio.wait_for(_as_coro(result), timeout)
+        except TimeoutError as exc:
+            rec.failures += 1
+            self._failed(rec, "handle", f"no answer within {timeout:.0f} s")
+            raise PluginTimeout(
+                f"Plugin {rec.name} did not answer within {timeout:.0f} s.",
+                "Try again, or raise plugins.timeout_seconds in Settings.",
+            ) from exc
+        except FameError:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolate plugin bugs
+            rec.failures += 1
+            detail = _describe(exc)
+            self._failed(rec, "handle", detail)
+            raise PluginError(f"Plugin {rec.name} failed: {detail}", "See the Plugins pane for details.") from exc
+        return self._validate(rec, result)
+
+    def _validate(self, rec: PluginRecord, result: object) -> dict[str, Any]:
+        problem = None
+        if not isinstance(result, dict):
+            problem = f"returned {type(result).__name__}, not a dict"
+        else:
+            text = result.get("response", result.get("text"))
+            if not isinstance(text, str):
+                problem = "returned no 'response' text"
+            elif len(text) > MAX_RESPONSE_CHARS:
+                problem = f"returned {len(text)} characters (limit {MAX_RESPONSE_CHARS})"
+            else:
+                try:
+                    json.dumps(result, allow_nan=False)
+                except (TypeError, ValueError) as exc:
+                    problem = f"returned data that is not JSON: {exc}"
+        if problem is not None:
+            rec.failures += 1
+            self._failed(rec, "handle", problem)
+            raise PluginError(f"Plugin {rec.name} {problem}.", "This is a bug in the plugin; report it to its author.")
+        assert isinstance(result, dict)
+        return result
+
+    def _failed(self, rec: PluginRecord, stage: str, error: str) -> None:
+        log.warning("plugin %s failed in %s: %s", rec.name, stage, error)
+        self._bus.publish(PluginFailed(name=rec.name, path=str(rec.path), stage=stage, error=error))
+
+    def close(self) -> None:
+        """Stop the plugin thread pool (stuck calls are abandoned)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _unstick(rec: PluginRecord) -> None:
+    rec.stuck = max(0, rec.stuck - 1)
+
+
+async def _as_coro(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _describe(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def load_plugins(folder: Path | None = None) -> dict[str, PluginRecord]:
+    """The seed's ``load_plugins()``: load the plugins of ``folder`` (default ``core/``).
+
+    Returns:
+        Plugin name -> record (``status`` says loaded or failed, ``error`` why).
+    """
+    from fame_desktop.orchestrator.events import EventBus as _Bus
+    from fame_desktop.orchestrator.settings import Settings
+
+    defaults = Settings()
+
+    def get_setting(path: str) -> Any:
+        obj: Any = defaults
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    bus = _Bus()
+
+    def factory(name: str) -> PluginContext:
+        return PluginContext(
+            name=name, get_setting=get_setting, publish_event=bus.publish, list_plugins=list, status=dict
+        )
+
+    manager = PluginManager([folder or builtin_plugin_dir()], factory, bus)
+    try:
+        return {r.name: r for r in manager.load_all()}
+    finally:
+        manager.close()
