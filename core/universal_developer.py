@@ -31,19 +31,73 @@ PLUGIN = {
     },
     "keywords": {
         "generate_code": [
-            "write a function", "function", "implement", "implementation", "code", "script", "program",
-            "python", "algorithm", "class", "method", "snippet", "coding", "refactor", "regex",
-            "write code", "sort", "parse", "recursive", "fibonacci", "palindrome", "binary search",
-            "linked list", "stack", "queue", "reverse a string", "javascript", "unit test", "leetcode",
-            "anagram", "fizzbuzz", "factorial", "prime", "caesar cipher", "roman numeral", "trie",
-            "dijkstra", "topological", "lru cache", "flatten", "slugify",
+            "write a function",
+            "function",
+            "implement",
+            "implementation",
+            "code",
+            "script",
+            "program",
+            "python",
+            "algorithm",
+            "class",
+            "method",
+            "snippet",
+            "coding",
+            "refactor",
+            "regex",
+            "write code",
+            "sort",
+            "parse",
+            "recursive",
+            "fibonacci",
+            "palindrome",
+            "binary search",
+            "linked list",
+            "stack",
+            "queue",
+            "reverse a string",
+            "javascript",
+            "unit test",
+            "leetcode",
+            "anagram",
+            "fizzbuzz",
+            "factorial",
+            "prime",
+            "caesar cipher",
+            "roman numeral",
+            "trie",
+            "dijkstra",
+            "topological",
+            "lru cache",
+            "flatten",
+            "slugify",
         ],
         "architecture_design": [
-            "architecture", "architect", "system design", "design a system", "microservice",
-            "monolith", "scalable", "scalability", "design pattern", "event driven", "cqrs",
-            "event sourcing", "hexagonal", "layered", "serverless", "infrastructure", "high level design",
-            "tech stack", "component diagram", "distributed system", "backend design", "saga",
-            "message queue", "load balancer",
+            "architecture",
+            "architect",
+            "system design",
+            "design a system",
+            "microservice",
+            "monolith",
+            "scalable",
+            "scalability",
+            "design pattern",
+            "event driven",
+            "cqrs",
+            "event sourcing",
+            "hexagonal",
+            "layered",
+            "serverless",
+            "infrastructure",
+            "high level design",
+            "tech stack",
+            "component diagram",
+            "distributed system",
+            "backend design",
+            "saga",
+            "message queue",
+            "load balancer",
         ],
     },
     "needs_network": False,
@@ -65,17 +119,25 @@ async def handle(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("intent") == "architecture_design":
         kb = MANAGER.architecture if MANAGER else None
         if kb is None:
-            return {"response": "The architecture knowledge base is not available.",
-                    "error": {"code": "not_available", "message": "Architecture knowledge base missing."}}
+            return {
+                "response": "The architecture knowledge base is not available.",
+                "error": {"code": "not_available", "message": "Architecture knowledge base missing."},
+            }
         advice = kb.advise(text)
         return {
             "response": advice.markdown,
-            "data": {"patterns": [{"id": getattr(p, "id", str(p)), "score": round(s, 3)} for p, s in advice.patterns]},
+            "data": {
+                "patterns": [
+                    {"id": getattr(p, "id", str(p)), "score": round(s, 3)} for p, s in advice.patterns
+                ]
+            },
         }
     codegen = MANAGER.codegen if MANAGER else None
     if codegen is None:
-        return {"response": "Code generation is not available.",
-                "error": {"code": "not_available", "message": "Code generation service missing."}}
+        return {
+            "response": "Code generation is not available.",
+            "error": {"code": "not_available", "message": "Code generation service missing."},
+        }
     if MANAGER is not None:
         MANAGER.progress(str(request.get("id", "")), "Generating code and running its tests in the sandbox")
     result: dict[str, Any] = await codegen.answer(text, query_id=str(request.get("id", "")) or None)

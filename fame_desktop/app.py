@@ -55,4 +55,6 @@ class App:
 def build_app(data_dir: str | os.PathLike[str] | None = None, admin_key: str | None = None) -> App:
     """Build the services and the Brain (``admin_key`` defaults to ``$FAME_ADMIN_KEY``)."""
     services = build_services(data_dir)
-    return App(services=services, brain=Brain(services), admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY"))
+    return App(
+        services=services, brain=Brain(services), admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY")
+    )

@@ -38,11 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="FAME Desktop: ask, generate and test code in a sandbox, audit everything.",
     )
     parser.add_argument("--version", action="version", version=f"fame {__version__}")
-    parser.add_argument("--data-dir", help="Where settings, audit log and state live (default: $FAME_HOME or the "
-                        "platform data dir).")  # fmt: skip
+    parser.add_argument(
+        "--data-dir",
+        help="Where settings, audit log and state live (default: $FAME_HOME or the platform data dir).",
+    )
     parser.add_argument("--admin-key", help="Admin key for dangerous operations (default: $FAME_ADMIN_KEY).")
-    parser.add_argument("--self-test", action="store_true",
-                        help="Open the window offscreen, answer one query end to end, exit 0 on success.")  # fmt: skip
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="Open the window offscreen, answer one query end to end, exit 0 on success.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log what happens to stderr.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     if len(SUBCOMMAND_MODULES) == 4:
@@ -56,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fame`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.command is None:
         from fame_desktop.ui.launch import run_window
 

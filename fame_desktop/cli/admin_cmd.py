@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     net.add_argument("state", choices=["on", "off"])
     st = actions.add_parser("set", help="Change a setting by dotted path (admin for protected ones).")
     st.add_argument("path")
-    st.add_argument("value", help="JSON value (true, 3, \"text\", [\"a\"]) or plain text.")
+    st.add_argument("value", help='JSON value (true, 3, "text", ["a"]) or plain text.')
     show = actions.add_parser("settings", help="Print the settings.")
     show.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -62,7 +62,9 @@ async def run(args: argparse.Namespace, app: App) -> int:
         except ValueError:
             value = args.value
         changed = safety.update_settings({args.path: value}, key=app.admin_key, actor="cli")
-        print(f"{args.path} = {json.dumps(app.settings.get(args.path))}" + ("" if changed else " (unchanged)"))
+        print(
+            f"{args.path} = {json.dumps(app.settings.get(args.path))}" + ("" if changed else " (unchanged)")
+        )
         return 0
     if args.action == "settings":
         print_json(app.settings.settings.model_dump())

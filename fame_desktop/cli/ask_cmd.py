@@ -37,6 +37,9 @@ async def run(args: argparse.Namespace, app: App) -> int:
         print(f"fame: {response['error']['message']}", file=sys.stderr)
     else:
         print(response["response"])
-        print(f"\n[{response['intent']} · {', '.join(response['plugins'])} · "
-              f"{response['processing_time_ms']:.0f} ms · audit #{response['audit_id']}]", file=sys.stderr)  # fmt: skip
+        print(
+            f"\n[{response['intent']} · {', '.join(response['plugins'])} · "
+            f"{response['processing_time_ms']:.0f} ms · audit #{response['audit_id']}]",
+            file=sys.stderr,
+        )
     return 1 if response["error"] else 0

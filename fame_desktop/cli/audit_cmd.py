@@ -21,7 +21,9 @@ def _when(value: str) -> float:
     try:
         return dt.datetime.fromisoformat(value).timestamp()
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a time: {value!r} (use 2026-11-24T10:00 or 30m, 2h, 7d)") from exc
+        raise argparse.ArgumentTypeError(
+            f"not a time: {value!r} (use 2026-11-24T10:00 or 30m, 2h, 7d)"
+        ) from exc
 
 
 def register(sub: Any) -> None:
@@ -41,12 +43,23 @@ def register(sub: Any) -> None:
 async def run(args: argparse.Namespace, app: App) -> int:
     """Run the audit subcommand."""
     audit = app.audit
-    filters: dict[str, Any] = {"kinds": args.kind, "text": args.text, "since": args.since, "until": args.until}
+    filters: dict[str, Any] = {
+        "kinds": args.kind,
+        "text": args.text,
+        "since": args.since,
+        "until": args.until,
+    }
     if args.verify:
         result = await asyncio.to_thread(audit.verify)
         if args.json:
-            print_json({"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id,
-                        "problem": result.problem})  # fmt: skip
+            print_json(
+                {
+                    "ok": result.ok,
+                    "checked": result.checked,
+                    "first_bad_id": result.first_bad_id,
+                    "problem": result.problem,
+                }
+            )
         elif result.ok:
             print(f"Audit chain OK: {result.checked} entries verified.")
         else:
@@ -69,5 +82,12 @@ async def run(args: argparse.Namespace, app: App) -> int:
 
 
 def _entry_dict(entry: Any) -> dict[str, Any]:
-    return {"id": entry.id, "ts": entry.ts, "kind": entry.kind, "actor": entry.actor, "summary": entry.summary,
-            "data": entry.data, "hash": entry.hash}  # fmt: skip
+    return {
+        "id": entry.id,
+        "ts": entry.ts,
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "summary": entry.summary,
+        "data": entry.data,
+        "hash": entry.hash,
+    }

@@ -12,7 +12,9 @@ from fame_desktop.orchestrator.plugin_admin import set_plugin_enabled
 
 def register(sub: Any) -> None:
     """Add the ``plugins`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser("plugins", help="List plugins, reload, enable or disable one.")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "plugins", help="List plugins, reload, enable or disable one."
+    )
     p.add_argument("--json", action="store_true", help="Print JSON.")
     p.add_argument("--reload", metavar="NAME", help="Reload a plugin from its file.")
     p.add_argument("--enable", metavar="NAME", help="Enable a plugin.")
@@ -36,8 +38,15 @@ async def run(args: argparse.Namespace, app: App) -> int:
         print_json(records)
     else:
         for r in records:
-            flags = " ".join(f for f, on in (("network", r.get("needs_network")), ("admin", r.get("admin_only")),
-                                             ("DANGEROUS", r.get("dangerous"))) if on)  # fmt: skip
+            flags = " ".join(
+                f
+                for f, on in (
+                    ("network", r.get("needs_network")),
+                    ("admin", r.get("admin_only")),
+                    ("DANGEROUS", r.get("dangerous")),
+                )
+                if on
+            )
             intents = ", ".join(r.get("intents", {}))
             line = f"{r['status']:<9} {r['name']:<22} {r.get('version', '-'):<8} {intents}"
             print(line + (f"  [{flags}]" if flags else ""))

@@ -118,7 +118,9 @@ class AdminKeyStore:
         """
         key = key or generate_key()
         if len(key) < 16:
-            raise FameError("Admin keys must be at least 16 characters long.", "Use `fame admin add` for a random one.")
+            raise FameError(
+                "Admin keys must be at least 16 characters long.", "Use `fame admin add` for a random one."
+            )
         salt = os.urandom(16)
         record = StoredKey(
             key_id=fingerprint(key),

@@ -27,7 +27,13 @@ from fame_desktop.orchestrator.events import (
     QueryRouted,
 )
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
-from fame_desktop.orchestrator.query import QueryRequest, empty_response, new_query_id, parse_request, safe_text
+from fame_desktop.orchestrator.query import (
+    QueryRequest,
+    empty_response,
+    new_query_id,
+    parse_request,
+    safe_text,
+)
 from fame_desktop.orchestrator.routing import Route, Router
 from fame_desktop.orchestrator.services import Services, build_services
 
@@ -47,7 +53,9 @@ class Brain:
         data_dir: Data dir when ``services`` is not given.
     """
 
-    def __init__(self, services: Services | None = None, *, data_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, services: Services | None = None, *, data_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         self.services = services or build_services(data_dir)
         self._router: Router | None = None
         self._started = False
@@ -67,7 +75,9 @@ class Brain:
     @allow_network.setter
     def allow_network(self, value: bool) -> None:
         # In-process Python code is trusted as the seed documents; the change is still audited.
-        self.services.safety.update_settings({"network.allow_network": bool(value)}, actor="python", trusted=True)
+        self.services.safety.update_settings(
+            {"network.allow_network": bool(value)}, actor="python", trusted=True
+        )
 
     @property
     def audit_log(self) -> AuditLog:
@@ -148,19 +158,30 @@ class Brain:
         self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
         try:
             route, records = self._route(req)
-            response.update(intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records])
+            response.update(
+                intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records]
+            )
             audit.append(
                 "routing",
-                {"id": query_id, "intent": route.intent, "confidence": route.confidence,
-                 "explicit": route.explicit, "plugins": response["plugins"],
-                 "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4])},
+                {
+                    "id": query_id,
+                    "intent": route.intent,
+                    "confidence": route.confidence,
+                    "explicit": route.explicit,
+                    "plugins": response["plugins"],
+                    "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
+                },
                 actor=actor,
                 summary=f"{route.intent} ({route.confidence:.2f}) -> {', '.join(response['plugins']) or 'none'}",
-            )  # fmt: skip
+            )
             self.services.bus.publish(
-                QueryRouted(query_id=query_id, intent=route.intent, confidence=route.confidence,
-                            plugins=tuple(response["plugins"]))
-            )  # fmt: skip
+                QueryRouted(
+                    query_id=query_id,
+                    intent=route.intent,
+                    confidence=route.confidence,
+                    plugins=tuple(response["plugins"]),
+                )
+            )
             await self._answer(req, query_id, route, records, response, actor)
         except asyncio.CancelledError:
             audit.append("query_cancelled", {"id": query_id}, actor=actor, summary="cancelled by the user")
@@ -185,7 +206,9 @@ class Brain:
         assert manifest is not None
         if manifest.dangerous:
             capability = manifest.capability or next(iter(manifest.intents))
-            enabled = _has_capability(capability) and bool(self.services.settings.get(f"capabilities.{capability}"))
+            enabled = _has_capability(capability) and bool(
+                self.services.settings.get(f"capabilities.{capability}")
+            )
             if not enabled:
                 raise CapabilityDisabled(capability)
         if manifest.admin_only or manifest.dangerous:
@@ -231,7 +254,9 @@ class Brain:
         default_timeout = float(self.services.settings.settings.plugins.timeout_seconds)
         calls = [
             self.services.plugins.call(
-                rec, payload, rec.manifest.timeout_seconds or default_timeout if rec.manifest else default_timeout
+                rec,
+                payload,
+                rec.manifest.timeout_seconds or default_timeout if rec.manifest else default_timeout,
             )
             for rec in allowed
         ]
@@ -242,7 +267,11 @@ class Brain:
             if isinstance(result, asyncio.CancelledError):
                 raise result
             if isinstance(result, BaseException):
-                error = result if isinstance(result, FameError) else PluginError(f"Plugin {rec.name} failed: {result!r}")
+                error = (
+                    result
+                    if isinstance(result, FameError)
+                    else PluginError(f"Plugin {rec.name} failed: {result!r}")
+                )
                 first_error = first_error or error
                 self.services.audit.append(
                     "plugin_result",
@@ -257,11 +286,16 @@ class Brain:
             answers.append((rec, result))
             self.services.audit.append(
                 "plugin_result",
-                {"id": query_id, "plugin": rec.name, "ok": not plugin_error, "error": plugin_error,
-                 "response": str(result.get("response", result.get("text", "")))[:MAX_AUDIT_RESPONSE]},
+                {
+                    "id": query_id,
+                    "plugin": rec.name,
+                    "ok": not plugin_error,
+                    "error": plugin_error,
+                    "response": str(result.get("response", result.get("text", "")))[:MAX_AUDIT_RESPONSE],
+                },
                 actor=actor,
                 summary=f"{rec.name}: {'error' if plugin_error else 'ok'}",
-            )  # fmt: skip
+            )
         if not answers:
             assert first_error is not None
             raise first_error
@@ -284,13 +318,20 @@ class Brain:
         response["processing_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
         entry = self.services.audit.append(
             kind,
-            {"id": response["id"], "intent": response["intent"], "plugins": response["plugins"],
-             "error": response["error"], "response": str(response["response"])[:MAX_AUDIT_RESPONSE],
-             "has_code": bool(response["code"]), "test_report": _report_summary(response["test_report"]),
-             "processing_time_ms": response["processing_time_ms"]},
+            {
+                "id": response["id"],
+                "intent": response["intent"],
+                "plugins": response["plugins"],
+                "error": response["error"],
+                "response": str(response["response"])[:MAX_AUDIT_RESPONSE],
+                "has_code": bool(response["code"]),
+                "test_report": _report_summary(response["test_report"]),
+                "processing_time_ms": response["processing_time_ms"],
+            },
             actor=actor,
-            summary=(f"{response['error']['code']}: " if response["error"] else "") + str(response["response"])[:150],
-        )  # fmt: skip
+            summary=(f"{response['error']['code']}: " if response["error"] else "")
+            + str(response["response"])[:150],
+        )
         response["audit_id"] = entry.id
         self.services.bus.publish(QueryCompleted(query_id=response["id"], response=response))
         return response
@@ -327,7 +368,9 @@ def _compose(response: dict[str, Any], answers: list[tuple[PluginRecord, dict[st
             title = rec.manifest.description.split(".")[0] if rec.manifest else rec.name
             parts.append(f"### {title}\n\n{result.get('response', result.get('text', ''))}")
         response["response"] = "\n\n".join(parts)
-        response["data"] = {rec.name: result.get("data", result.get("metadata", {})) for rec, result in answers}
+        response["data"] = {
+            rec.name: result.get("data", result.get("metadata", {})) for rec, result in answers
+        }
     for _, result in answers:
         if response["code"] is None and isinstance(result.get("code"), str):
             response["code"] = result["code"]

@@ -47,8 +47,13 @@ class CodeGenService:
         """Run ``generated``'s code and tests in the sandbox; the test report (never raises)."""
         sandbox = self._sandbox()
         if sandbox is None:
-            return {"status": "unavailable", "passed": 0, "failed": 0, "tested": False,
-                    "detail": "No sandbox is configured, so the tests were not run."}  # fmt: skip
+            return {
+                "status": "unavailable",
+                "passed": 0,
+                "failed": 0,
+                "tested": False,
+                "detail": "No sandbox is configured, so the tests were not run.",
+            }
         program = build_test_program(generated.code, generated.tests)
         report = await sandbox.run(program, query_id=query_id)
         out: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
@@ -76,8 +81,12 @@ class CodeGenService:
         report = await self.run_tests(generated, query_id=query_id)
         return {
             "response": render_answer(generated, report),
-            "data": {"matched": True, "recipe": generated.recipe_id, "entry": generated.entry,
-                     "source": generated.source},  # fmt: skip
+            "data": {
+                "matched": True,
+                "recipe": generated.recipe_id,
+                "entry": generated.entry,
+                "source": generated.source,
+            },
             "code": generated.code,
             "tests": generated.tests,
             "test_report": report,
@@ -87,9 +96,13 @@ class CodeGenService:
 def render_answer(generated: GeneratedCode, report: dict[str, Any]) -> str:
     """Markdown answer: what it is, the code, the tests, and what the sandbox said."""
     if report.get("tested") and report.get("failed") == 0 and report.get("status") == "ok":
-        verdict = f"✅ All {report['passed']} tests passed in the sandbox ({report.get('duration_ms', 0):.0f} ms)."
+        verdict = (
+            f"✅ All {report['passed']} tests passed in the sandbox ({report.get('duration_ms', 0):.0f} ms)."
+        )
     elif report.get("tested"):
-        verdict = f"❌ {report['failed']} of {report['passed'] + report['failed']} tests failed in the sandbox."
+        verdict = (
+            f"❌ {report['failed']} of {report['passed'] + report['failed']} tests failed in the sandbox."
+        )
     else:
         detail = report.get("detail") or report.get("stderr") or report.get("status")
         verdict = f"⚠️ Not tested: the sandbox could not run the tests ({str(detail)[:300]})."

@@ -34,8 +34,7 @@ class NetworkDisabled(FameError):
     def __init__(self, what: str = "This request") -> None:
         super().__init__(
             f"{what} needs the network, which is off.",
-            "An admin can enable it in Settings (Network) or with "
-            "`fame admin network on --admin-key KEY`.",
+            "An admin can enable it in Settings (Network) or with `fame admin network on --admin-key KEY`.",
         )
 
 

@@ -296,7 +296,7 @@ class EventBus:
                 result = sub.handler(event)
                 if inspect.isawaitable(result):
                     self._track(sub, event, result)
-            except Exception as exc:  # noqa: BLE001 - isolate every subscriber
+            except Exception as exc:
                 self._report(sub, event, exc)
 
     def _track(self, sub: Subscription, event: Event, awaitable: Awaitable[None]) -> None:
@@ -305,7 +305,7 @@ class EventBus:
                 await awaitable
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._report(sub, event, exc)
 
         try:

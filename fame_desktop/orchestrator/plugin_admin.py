@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from fame_desktop.orchestrator.services import Services
 
 
-def set_plugin_enabled(services: Services, name: str, enabled: bool, *, key: str | None, actor: str) -> PluginRecord:
+def set_plugin_enabled(
+    services: Services, name: str, enabled: bool, *, key: str | None, actor: str
+) -> PluginRecord:
     """Turn a plugin on or off; enabling an admin-only or dangerous plugin needs admin."""
     rec = services.plugins.get(name)
     if rec is None:
@@ -22,6 +24,10 @@ def set_plugin_enabled(services: Services, name: str, enabled: bool, *, key: str
     disabled = disabled - {name} if enabled else disabled | {name}
     services.settings.update({"plugins.disabled": sorted(disabled)}, admin=False)
     rec = services.plugins.set_enabled(name, enabled)
-    services.audit.append("plugin_state", {"plugin": name, "enabled": enabled}, actor=actor,
-                          summary=f"plugin {name} {'enabled' if enabled else 'disabled'}")  # fmt: skip
+    services.audit.append(
+        "plugin_state",
+        {"plugin": name, "enabled": enabled},
+        actor=actor,
+        summary=f"plugin {name} {'enabled' if enabled else 'disabled'}",
+    )
     return rec

@@ -81,9 +81,19 @@ def parse_manifest(raw: object, source: str) -> PluginManifest:
     if not isinstance(raw, dict):
         raise ManifestError(f"{source}: PLUGIN must be a dict")
     allowed = {
-        "name", "version", "description", "intents", "keywords", "patterns", "needs_network",
-        "admin_only", "dangerous", "capability", "timeout_seconds", "priority",
-    }  # fmt: skip
+        "name",
+        "version",
+        "description",
+        "intents",
+        "keywords",
+        "patterns",
+        "needs_network",
+        "admin_only",
+        "dangerous",
+        "capability",
+        "timeout_seconds",
+        "priority",
+    }
     unknown = set(raw) - allowed
     if unknown:
         raise ManifestError(f"{source}: unknown manifest fields {sorted(unknown)}")
@@ -163,14 +173,15 @@ def read_manifest(path: Path) -> PluginManifest:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path.name}: cannot read: {exc}") from exc
     for node in tree.body:
-        target = None
+        value: ast.expr | None = None
+        target: ast.expr | None = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
+            target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign):
-            target = node.target
-        if isinstance(target, ast.Name) and target.id == "PLUGIN" and node.value is not None:  # type: ignore[union-attr]
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name) and target.id == "PLUGIN" and value is not None:
             try:
-                raw = ast.literal_eval(node.value)  # type: ignore[union-attr,arg-type]
+                raw = ast.literal_eval(value)
             except ValueError as exc:
                 raise ManifestError(f"{path.name}: PLUGIN must be a literal dict ({exc})") from exc
             return parse_manifest(raw, path.name)

@@ -23,7 +23,13 @@ from types import ModuleType
 from typing import Any
 
 from fame_desktop.orchestrator.errors import FameError, PluginError, PluginTimeout
-from fame_desktop.orchestrator.events import EventBus, PluginFailed, PluginLoaded, PluginReloaded, PluginStateChanged
+from fame_desktop.orchestrator.events import (
+    EventBus,
+    PluginFailed,
+    PluginLoaded,
+    PluginReloaded,
+    PluginStateChanged,
+)
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import ManifestError, PluginContext, PluginManifest, read_manifest
 
@@ -92,7 +98,9 @@ class PluginManager:
         self._disabled = set(disabled)
         self._records: dict[Path, PluginRecord] = {}
         self._lock = threading.RLock()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fame-plugin")
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=32, thread_name_prefix="fame-plugin"
+        )
         self._generation = 0
 
     # --- listing ---------------------------------------------------------------------------------
@@ -148,9 +156,9 @@ class PluginManager:
         with self._lock:
             gone = [p for p in self._records if p not in present]
             for path in gone:
-                rec = self._records.pop(path)
-                changed.append(rec.name)
-                self._bus.publish(PluginStateChanged(name=rec.name, enabled=False))
+                removed = self._records.pop(path)
+                changed.append(removed.name)
+                self._bus.publish(PluginStateChanged(name=removed.name, enabled=False))
         for path in present:
             rec = self._records.get(path)
             mtime = _mtime(path)
@@ -168,9 +176,10 @@ class PluginManager:
 
     def set_enabled(self, name: str, enabled: bool) -> PluginRecord:
         """Turn a plugin on or off (the caller persists the setting and checks admin)."""
-        rec = self.get(name)
-        if rec is None:
+        found = self.get(name)
+        if found is None:
             raise PluginError(f"No plugin called {name!r}.", "See `fame plugins` for the names.")
+        rec = found
         if enabled:
             self._disabled.discard(name)
             rec = self._load_path(rec.path, reload=True)
@@ -194,7 +203,9 @@ class PluginManager:
             rec.name = rec.manifest.name
             clash = self.get(rec.name)
             if clash is not None and clash.path != path:
-                raise ManifestError(f"{path.name}: a plugin called {rec.name!r} is already loaded from {clash.path}")
+                raise ManifestError(
+                    f"{path.name}: a plugin called {rec.name!r} is already loaded from {clash.path}"
+                )
             if rec.name in self._disabled:
                 rec.status = "disabled"
             else:
@@ -206,7 +217,9 @@ class PluginManager:
             self._records[path] = rec
         if rec.status == "failed":
             log.warning("plugin %s failed: %s", path.name, rec.error)
-            self._bus.publish(PluginFailed(name=rec.name, path=str(path), stage="load", error=rec.error or ""))
+            self._bus.publish(
+                PluginFailed(name=rec.name, path=str(path), stage="load", error=rec.error or "")
+            )
         elif rec.status == "loaded" and rec.manifest:
             event_type = PluginReloaded if reload else PluginLoaded
             self._bus.publish(event_type(name=rec.name, version=rec.manifest.version, path=str(path)))
@@ -240,19 +253,21 @@ class PluginManager:
         try:
             return future.result(timeout=manifest.timeout_seconds or IMPORT_TIMEOUT)
         except concurrent.futures.TimeoutError as exc:
-            raise PluginError(f"{path.name}: import or init() did not finish in {IMPORT_TIMEOUT:.0f} s") from exc
+            raise PluginError(
+                f"{path.name}: import or init() did not finish in {IMPORT_TIMEOUT:.0f} s"
+            ) from exc
         except PluginError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - SystemExit at import must not end the app
+        except BaseException as exc:
             raise PluginError(f"{path.name}: failed to load: {_describe(exc)}") from exc
 
     # --- calling ---------------------------------------------------------------------------------
 
-    async def call(self, rec: PluginRecord, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def call(self, rec: PluginRecord, request: dict[str, Any], time_limit: float) -> dict[str, Any]:
         """Call a plugin's ``handle`` with a time limit and validate what it returns.
 
         Raises:
-            PluginTimeout: It took longer than ``timeout``.
+            PluginTimeout: It took longer than ``time_limit``.
             PluginError: It raised or returned something malformed.
             FameError: It raised one (network disabled, capability disabled, ...): passed on.
         """
@@ -268,34 +283,36 @@ class PluginManager:
         rec.calls += 1
         try:
             if inspect.iscoroutinefunction(handle):
-                result = await asyncio.wait_for(handle(dict(request)), timeout)
+                result = await asyncio.wait_for(handle(dict(request)), time_limit)
             else:
                 loop = asyncio.get_running_loop()
                 future = loop.run_in_executor(self._executor, handle, dict(request))
                 try:
-                    result = await asyncio.wait_for(asyncio.shield(future), timeout)
+                    result = await asyncio.wait_for(asyncio.shield(future), time_limit)
                 except TimeoutError:
                     rec.stuck += 1
                     future.add_done_callback(lambda _f: _unstick(rec))
                     raise
                 if inspect.isawaitable(result):
-                    result = await asyncio.wait_for(_as_coro(result), timeout)
+                    result = await asyncio.wait_for(_as_coro(result), time_limit)
         except TimeoutError as exc:
             rec.failures += 1
-            self._failed(rec, "handle", f"no answer within {timeout:.0f} s")
+            self._failed(rec, "handle", f"no answer within {time_limit:.0f} s")
             raise PluginTimeout(
-                f"Plugin {rec.name} did not answer within {timeout:.0f} s.",
+                f"Plugin {rec.name} did not answer within {time_limit:.0f} s.",
                 "Try again, or raise plugins.timeout_seconds in Settings.",
             ) from exc
         except FameError:
             raise
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - isolate plugin bugs
+        except Exception as exc:
             rec.failures += 1
             detail = _describe(exc)
             self._failed(rec, "handle", detail)
-            raise PluginError(f"Plugin {rec.name} failed: {detail}", "See the Plugins pane for details.") from exc
+            raise PluginError(
+                f"Plugin {rec.name} failed: {detail}", "See the Plugins pane for details."
+            ) from exc
         return self._validate(rec, result)
 
     def _validate(self, rec: PluginRecord, result: object) -> dict[str, Any]:
@@ -316,7 +333,9 @@ class PluginManager:
         if problem is not None:
             rec.failures += 1
             self._failed(rec, "handle", problem)
-            raise PluginError(f"Plugin {rec.name} {problem}.", "This is a bug in the plugin; report it to its author.")
+            raise PluginError(
+                f"Plugin {rec.name} {problem}.", "This is a bug in the plugin; report it to its author."
+            )
         assert isinstance(result, dict)
         return result
 

@@ -71,7 +71,9 @@ def parse_request(raw: object) -> QueryRequest:
         for err in exc.errors()[:3]:
             where = ".".join(str(p) for p in err["loc"]) or "request"
             msg = "is not an allowed field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"'{where}' {msg}" if msg.startswith(("is ", "contains")) else f"'{where}': {msg}")
+            problems.append(
+                f"'{where}' {msg}" if msg.startswith(("is ", "contains")) else f"'{where}': {msg}"
+            )
         raise InvalidRequest("Invalid request: " + "; ".join(problems) + ".") from exc
 
 

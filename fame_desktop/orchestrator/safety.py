@@ -50,7 +50,9 @@ class Safety:
         if key_id is None:
             return False
         self._session_key_id = key_id
-        self._audit("admin_action", {"action": "unlock", "key_id": key_id}, actor=actor, summary="admin unlocked")
+        self._audit(
+            "admin_action", {"action": "unlock", "key_id": key_id}, actor=actor, summary="admin unlocked"
+        )
         self._bus.publish(AdminStateChanged(unlocked=True))
         return True
 
@@ -97,7 +99,12 @@ class Safety:
     # --- audited changes -------------------------------------------------------------------------
 
     def update_settings(
-        self, changes: Mapping[str, Any], *, key: str | None = None, actor: str = "unknown", trusted: bool = False
+        self,
+        changes: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        actor: str = "unknown",
+        trusted: bool = False,
     ) -> dict[str, Any]:
         """Apply setting changes, requiring admin for admin fields; audited.
 
@@ -129,16 +136,24 @@ class Safety:
                 "Use `fame admin add --admin-key KEY` to add another one.",
             )
         key, record = self.keys.add(label="first")
-        self._audit("admin_action", {"action": "create_first_key", "key_id": record.key_id}, actor=actor,
-                    summary="first admin key created")  # fmt: skip
+        self._audit(
+            "admin_action",
+            {"action": "create_first_key", "key_id": record.key_id},
+            actor=actor,
+            summary="first admin key created",
+        )
         return key
 
     def add_key(self, *, key: str | None, label: str = "", actor: str = "unknown") -> str:
         """Create another admin key (admin only); returns it in clear, once."""
         by = self.require_admin(key, "adding an admin key", actor)
         new, record = self.keys.add(label=label)
-        self._audit("admin_action", {"action": "add_key", "key_id": record.key_id, "authorised_by": by},
-                    actor=actor, summary=f"admin key {record.key_id} added")  # fmt: skip
+        self._audit(
+            "admin_action",
+            {"action": "add_key", "key_id": record.key_id, "authorised_by": by},
+            actor=actor,
+            summary=f"admin key {record.key_id} added",
+        )
         return new
 
     def remove_key(self, key_id: str, *, key: str | None, actor: str = "unknown") -> bool:
@@ -148,8 +163,12 @@ class Safety:
             raise FameError("The last admin key cannot be removed.", "Add another key first.")
         removed = self.keys.remove(key_id)
         if removed:
-            self._audit("admin_action", {"action": "remove_key", "key_id": key_id, "authorised_by": by},
-                        actor=actor, summary=f"admin key {key_id} removed")  # fmt: skip
+            self._audit(
+                "admin_action",
+                {"action": "remove_key", "key_id": key_id, "authorised_by": by},
+                actor=actor,
+                summary=f"admin key {key_id} removed",
+            )
             if self._session_key_id == key_id:
                 self.lock(actor)
         return removed

@@ -52,7 +52,12 @@ class Services:
 
     def status(self) -> dict[str, Any]:
         """What ``system_info``, the status bar and ``GET /health`` show."""
-        sandbox: dict[str, Any] = {"available": False, "backend": "none", "image": "", "detail": "not started"}
+        sandbox: dict[str, Any] = {
+            "available": False,
+            "backend": "none",
+            "image": "",
+            "detail": "not started",
+        }
         if self.sandbox is not None:
             sandbox = dict(self.sandbox.status())
         voice: dict[str, Any] = {"available": False, "detail": "voice not set up"}
@@ -82,7 +87,9 @@ class Services:
         self.audit.close()
 
 
-def build_services(data_dir: str | os.PathLike[str] | None = None, *, bus: EventBus | None = None) -> Services:
+def build_services(
+    data_dir: str | os.PathLike[str] | None = None, *, bus: EventBus | None = None
+) -> Services:
     """Build the domain services for the data dir (``--data-dir``, ``$FAME_HOME`` or the default)."""
     paths = DataPaths.resolve(data_dir)
     bus = bus or EventBus()
@@ -91,10 +98,16 @@ def build_services(data_dir: str | os.PathLike[str] | None = None, *, bus: Event
         bus.publish(AuditAppended(entry_id=entry.id, kind=entry.kind, summary=entry.summary))
 
     audit = AuditLog(paths.audit_db, on_append=on_audit)
-    settings = SettingsStore(paths.settings, on_change=lambda changes: bus.publish(SettingsChanged(changes=changes)))
+    settings = SettingsStore(
+        paths.settings, on_change=lambda changes: bus.publish(SettingsChanged(changes=changes))
+    )
     if settings.load_problem:
-        audit.append("settings_problem", {"problem": settings.load_problem}, actor="system",
-                     summary="settings file was invalid; defaults used")  # fmt: skip
+        audit.append(
+            "settings_problem",
+            {"problem": settings.load_problem},
+            actor="system",
+            summary="settings file was invalid; defaults used",
+        )
     keys = AdminKeyStore(paths.admin_keys)
     safety = Safety(keys, settings, bus, audit.append)
     holder: dict[str, Services] = {}
@@ -117,8 +130,9 @@ def build_services(data_dir: str | os.PathLike[str] | None = None, *, bus: Event
     user_folder = settings.settings.plugins.user_folder
     folders = [builtin_plugin_dir(), Path(user_folder).expanduser() if user_folder else paths.plugins]
     plugins = PluginManager(folders, context_factory, bus, disabled=settings.settings.plugins.disabled)
-    services = Services(paths=paths, bus=bus, settings=settings, audit=audit, keys=keys, safety=safety,
-                        plugins=plugins)  # fmt: skip
+    services = Services(
+        paths=paths, bus=bus, settings=settings, audit=audit, keys=keys, safety=safety, plugins=plugins
+    )
     holder["services"] = services
     _attach_optional(services)
     return services

@@ -1,0 +1,55 @@
+# Shared by scripts/run.sh and scripts/test.sh: system packages and the Python environment.
+# Sourced, not run.
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${FAME_VENV:-$REPO/.venv}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# Debian/Ubuntu packages: Qt runtime libraries, Xvfb, the Docker engine, audio and speech tools.
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc curl ca-certificates
+  libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+  libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libx11-xcb1
+  docker.io debootstrap
+  pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 alsa-utils espeak-ng sox
+  imagemagick binutils
+)
+
+ensure_apt_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing system packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+pick_python() {
+  for py in python3.13 python3.12 python3.11 python3; do
+    if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      echo "$py"; return 0
+    fi
+  done
+  echo "FAME needs Python 3.11 or newer" >&2
+  return 1
+}
+
+ensure_venv() {
+  local extras="$1"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating $VENV"
+    "$(pick_python)" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.fame-installed-$extras"
+  if [ ! -f "$stamp" ] || [ "$REPO/pyproject.toml" -nt "$stamp" ]; then
+    echo "==> installing Python packages ($extras)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$REPO[$extras]"
+    touch "$stamp"
+  fi
+}
