@@ -1,0 +1,27 @@
+"""Loads the labelled routing set and the router over the real built-in plugins' manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fame_desktop.orchestrator.paths import builtin_plugin_dir
+from fame_desktop.orchestrator.plugin_api import read_manifest
+from fame_desktop.orchestrator.routing import Router
+
+LABELLED = Path(__file__).resolve().parent / "data" / "routing_labelled.tsv"
+
+
+def labelled_queries() -> list[tuple[str, str]]:
+    """(expected intent, query) pairs."""
+    pairs = []
+    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            intent, query = line.split("\t", 1)
+            pairs.append((intent, query))
+    return pairs
+
+
+def builtin_router() -> Router:
+    """A router over every built-in plugin's manifest (read without importing)."""
+    manifests = [read_manifest(p) for p in sorted(builtin_plugin_dir().glob("*.py")) if not p.name.startswith("_")]
+    return Router(manifests)

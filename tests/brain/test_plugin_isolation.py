@@ -1,0 +1,133 @@
+"""Broken plugins are isolated and reported; everything else keeps answering."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from fame_desktop.app import App, build_app
+from fame_desktop.orchestrator.events import PluginFailed
+from fame_desktop.orchestrator.plugin_loader import load_plugins
+
+GOOD_HEADER = 'PLUGIN = {{"name": "{name}", "version": "1.0", "description": "Test plugin.", "intents": {{"chat": ["{name}"]}}{extra}}}\n'
+
+FAULTY = {
+    "syntax_error": GOOD_HEADER.format(name="syntax_error", extra="") + "def handle(request:\n",
+    "import_boom": GOOD_HEADER.format(name="import_boom", extra="") + "raise RuntimeError('boom at import')\ndef handle(r): return {}\n",
+    "exits_at_import": GOOD_HEADER.format(name="exits_at_import", extra="") + "import sys\nsys.exit(3)\n",
+    "no_handle": GOOD_HEADER.format(name="no_handle", extra=""),
+    "no_manifest": "def handle(request):\n    return {'response': 'x'}\n",
+    "bad_manifest": 'PLUGIN = {"name": "Bad Name!", "version": "x"}\ndef handle(r): return {}\n',
+    "hangs_at_import": GOOD_HEADER.format(name="hangs_at_import", extra=', "timeout_seconds": 1')
+    + "import time\ntime.sleep(60)\ndef handle(r): return {}\n",
+}
+
+CALL_FAULTS = {
+    "raises": "def handle(request):\n    raise ValueError('plugin bug')\n",
+    "hangs": "import time\ndef handle(request):\n    time.sleep(30)\n    return {'response': 'late'}\n",
+    "junk": "def handle(request):\n    return ['not', 'a', 'dict']\n",
+    "no_text": "def handle(request):\n    return {'data': 1}\n",
+    "not_json": "def handle(request):\n    return {'response': 'x', 'data': {'f': object()}}\n",
+}
+
+
+def _write_faulty(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in FAULTY.items():
+        (folder / f"{name}.py").write_text(body)
+    for name, body in CALL_FAULTS.items():
+        extra = ', "timeout_seconds": 1' if name == "hangs" else ""
+        (folder / f"{name}.py").write_text(GOOD_HEADER.format(name=name, extra=extra) + body)
+
+
+async def test_load_failures_are_reported_with_reasons(data_dir: Path) -> None:
+    _write_faulty(data_dir / "plugins")
+    app = build_app(data_dir)
+    failed: list[PluginFailed] = []
+    app.bus.subscribe(PluginFailed, failed.append)
+    started = time.monotonic()
+    await app.brain.start()
+    took = time.monotonic() - started
+    try:
+        records = {r.path.stem: r for r in app.services.plugins.records()}
+        for name in FAULTY:
+            assert records[name].status == "failed", name
+        assert "syntax error on line" in (records["syntax_error"].error or "")
+        assert "boom at import" in (records["import_boom"].error or "")
+        assert "SystemExit" in (records["exits_at_import"].error or "")
+        assert "no handle(request)" in (records["no_handle"].error or "")
+        assert "no module-level PLUGIN" in (records["no_manifest"].error or "")
+        assert "lower_snake_case" in (records["bad_manifest"].error or "")
+        assert "did not finish" in (records["hangs_at_import"].error or "")
+        assert {e.path for e in failed} >= {str(records[n].path) for n in FAULTY}
+        assert took < 15, "a hanging import must not stall start-up for long"
+        # The built-ins still work.
+        response = await app.brain.handle_query({"text": "what is 3 * 3"})
+        assert "9" in response["response"] and response["error"] is None
+    finally:
+        await app.aclose()
+
+
+@pytest.mark.parametrize("fault", sorted(CALL_FAULTS))
+async def test_call_failures_are_isolated(data_dir: Path, fault: str) -> None:
+    _write_faulty(data_dir / "plugins")
+    app = build_app(data_dir)
+    await app.brain.start()
+    try:
+        response = await app.brain.handle_query({"text": fault, "intent": "chat"})
+        # consciousness_engine answers chat too, so the user still gets an answer ...
+        assert response["response"]
+        assert fault not in response["plugins"]
+        # ... and the failure is in the audit log.
+        results = [e for e in app.audit[-8:] if e.kind == "plugin_result" and e.data.get("plugin") == fault]
+        assert results and results[0].data["ok"] is False
+        code = results[0].data["error"]["code"]
+        assert code == ("timeout" if fault == "hangs" else "plugin_error")
+        other = await app.brain.handle_query({"text": "what is 10 / 4"})
+        assert "2.5" in other["response"]
+    finally:
+        await app.aclose()
+
+
+async def test_a_plugin_only_it_answers_reports_the_error(app: App) -> None:
+    (app.paths.plugins / "lonely.py").write_text(
+        'PLUGIN = {"name": "lonely", "version": "1.0", "description": "x", "intents": {"web_search": ["lonely"]}}\n'
+        "def handle(request):\n    raise KeyError('oops')\n"
+    )
+    app.services.plugins.rescan()
+    response = await app.brain.handle_query({"text": "lonely", "intent": "web_search"})
+    # web_scraper needs the network, so the lonely plugin is the only one called.
+    assert response["error"]["code"] in {"plugin_error", "network_disabled"}
+
+
+async def test_new_and_changed_plugin_files_are_picked_up_without_restart(app: App) -> None:
+    path = app.paths.plugins / "greeter.py"
+    path.write_text(GOOD_HEADER.format(name="greeter", extra=', "priority": 5') + "def handle(r):\n    return {'response': 'v1'}\n")
+    assert "greeter" in app.services.plugins.rescan()
+    first = await app.brain.handle_query({"text": "greeter", "intent": "chat"})
+    assert "v1" in first["response"]
+    path.write_text(GOOD_HEADER.format(name="greeter", extra=', "priority": 5') + "def handle(r):\n    return {'response': 'v2'}\n")
+    rec = app.services.plugins.reload("greeter")
+    assert rec.status == "loaded"
+    second = await app.brain.handle_query({"text": "greeter", "intent": "chat"})
+    assert "v2" in second["response"] and "v1" not in second["response"]
+    path.unlink()
+    assert "greeter" in app.services.plugins.rescan()
+    assert app.services.plugins.get("greeter") is None
+
+
+async def test_duplicate_plugin_name_fails_the_second(app: App) -> None:
+    (app.paths.plugins / "calc_clone.py").write_text(
+        GOOD_HEADER.format(name="calculator", extra="") + "def handle(r):\n    return {'response': 'fake'}\n"
+    )
+    app.services.plugins.rescan()
+    clone = next(r for r in app.services.plugins.records() if r.path.stem == "calc_clone")
+    assert clone.status == "failed" and "already loaded" in (clone.error or "")
+
+
+def test_seed_load_plugins_lists_the_core_modules() -> None:
+    plugins = load_plugins()
+    for name in ("consciousness_engine", "universal_developer", "calculator", "system_info"):
+        assert plugins[name].status == "loaded", (name, plugins[name].error)
