@@ -1,0 +1,229 @@
+"""The ASGI gate in front of every route: auth, rate limit, body size, audit, metrics, no traces.
+
+It is the outermost layer of the API, so every request is audited (``api_request``, actor
+``api:<key fingerprint>``) with its final status, including the ones it refuses itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth, AuthOutcome, Principal
+from fame_desktop.api.ratelimit import RateLimiter, retry_after_header
+from fame_desktop.orchestrator.metrics import Metrics
+
+log = logging.getLogger("fame.api")
+
+AuditAppend = Callable[..., object]
+
+# Paths anyone may read: the health probe, and the API's own description (it holds no data).
+PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+# Paths that need an admin key. Every API key is an admin key today (see auth.py), so this only
+# matters once non-admin keys exist; the check is kept so the rule is stated in one place.
+ADMIN_PATHS = frozenset({"/audit", "/evolution/run", "/metrics"})
+_HEADER = API_KEY_HEADER.lower().encode()
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The JSON body of every refusal: ``{"error": {"code", "message"}}``."""
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+class Gate:
+    """Pure ASGI middleware.
+
+    Args:
+        app: The FastAPI application inside.
+        auth: Key checks.
+        limiter: Per-key token buckets.
+        max_body: Returns the current body limit in bytes.
+        audit: ``AuditLog.append``.
+        metrics: Where request counts and latencies go.
+        routes: The route templates, for metric labels.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        auth: ApiAuth,
+        limiter: RateLimiter,
+        max_body: Callable[[], int],
+        audit: AuditAppend,
+        metrics: Metrics,
+        routes: Iterable[str],
+    ) -> None:
+        self.app = app
+        self.auth = auth
+        self.limiter = limiter
+        self.max_body = max_body
+        self.audit = audit
+        self.metrics = metrics
+        self.routes = frozenset(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+        principal = Principal(AuthOutcome.MISSING)
+
+        async def tracked_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = int(message["status"])
+                state["started"] = True
+            await send(message)
+
+        try:
+            principal = await self._handle(scope, receive, tracked_send)
+        except Exception:
+            # The route or a layer inside failed: log the trace here, never send it.
+            log.exception("API request %s %s failed", scope.get("method"), scope.get("path"))
+            if not state["started"]:
+                await _reply(tracked_send, 500, "internal_error", "The server failed to answer; see its log.")
+        finally:
+            self._record(scope, principal, int(state["status"]), time.perf_counter() - started)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> Principal:
+        path: str = scope["path"]
+        headers = dict(scope.get("headers") or [])
+        key_bytes = headers.get(_HEADER)
+        key = key_bytes.decode("latin-1") if key_bytes else None
+        preflight = scope["method"] == "OPTIONS" and b"access-control-request-method" in headers
+        public = path in PUBLIC_PATHS or preflight
+        principal = Principal(AuthOutcome.MISSING)
+        if key is not None and (not public or path == "/health"):
+            principal = await self.auth.authenticate(key)
+        client = scope.get("client")
+        bucket = (
+            f"key:{principal.fingerprint}"
+            if principal.outcome is AuthOutcome.OK
+            else f"ip:{client[0] if client else 'unknown'}"
+        )
+        wait = self.limiter.check(bucket)
+        if wait > 0:
+            await _reply(
+                send,
+                429,
+                "rate_limited",
+                f"Too many requests; retry in {retry_after_header(wait)} s.",
+                {"retry-after": retry_after_header(wait)},
+            )
+            return principal
+        if not public:
+            refused = _refusal(principal, admin_needed=path in ADMIN_PATHS)
+            if refused is not None:
+                status, code, message, extra = refused
+                await _reply(send, status, code, message, extra)
+                return principal
+        body = await self._read_body(scope, receive, send)
+        if body is None:
+            return principal
+        scope.setdefault("state", {})["principal"] = principal
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+        return principal
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None after answering 413 (checks Content-Length, then the stream)."""
+        limit = self.max_body()
+        too_large = f"The request body is larger than {limit} bytes; send less (api.max_body_bytes)."
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _reply(send, 400, "invalid_request", "The Content-Length header is not a number.")
+                return None
+            if size > limit:
+                await _reply(send, 413, "request_too_large", too_large)
+                return None
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > limit:
+                await _reply(send, 413, "request_too_large", too_large)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _record(self, scope: Scope, principal: Principal, status: int, seconds: float) -> None:
+        method = str(scope.get("method", ""))
+        path = str(scope.get("path", ""))
+        route = path if path in self.routes else "other"
+        try:
+            self.metrics.observe_api_request(method, route, status, seconds)
+            self.audit(
+                "api_request",
+                {
+                    "method": method,
+                    "path": path[:200],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "auth": principal.outcome.value,
+                    "key_fingerprint": principal.fingerprint,
+                    "client": (scope.get("client") or ("", 0))[0],
+                },
+                actor=principal.actor,
+                summary=f"{method} {path[:120]} -> {status}",
+            )
+        except Exception:
+            # An audit failure must not turn an answered request into a crash of the server.
+            log.exception("could not audit API request %s %s", method, path)
+
+
+def _refusal(principal: Principal, *, admin_needed: bool) -> tuple[int, str, str, dict[str, str]] | None:
+    outcome = principal.outcome
+    if outcome is AuthOutcome.MISSING:
+        return (
+            401,
+            "api_key_required",
+            f"This endpoint needs an API key in the {API_KEY_HEADER} header. "
+            "Create one with `fame admin add --label api --admin-key KEY` (or `fame admin init`).",
+            {"www-authenticate": "ApiKey"},
+        )
+    if outcome is AuthOutcome.INVALID:
+        return (403, "api_key_invalid", "The API key is not valid. Check it, or create a new one.", {})
+    if outcome is AuthOutcome.LOCKED:
+        wait = retry_after_header(principal.retry_after)
+        return (
+            429,
+            "admin_locked",
+            f"Too many wrong keys were tried; keys are locked for {wait} s.",
+            {"retry-after": wait},
+        )
+    if admin_needed and not principal.admin:
+        return (403, "admin_required", "This endpoint needs an admin key.", {})
+    return None
+
+
+async def _reply(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = error_body(code, message)
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

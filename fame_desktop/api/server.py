@@ -1,0 +1,394 @@
+"""The REST API over the app's Brain, safety and audit, and the handle that serves it in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fame_desktop import __version__
+from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth
+from fame_desktop.api.gate import Gate
+from fame_desktop.api.ratelimit import RateLimiter
+from fame_desktop.api.schemas import (
+    AuditEntryOut,
+    ErrorOut,
+    EvolutionRunIn,
+    HealthOut,
+    QueryIn,
+    QueryOut,
+)
+from fame_desktop.app import App
+from fame_desktop.orchestrator.errors import FameError, InvalidRequest
+from fame_desktop.orchestrator.metrics import CONTENT_TYPE, Metrics
+from fame_desktop.orchestrator.query import parse_request
+
+log = logging.getLogger("fame.api")
+
+# Shown in the OpenAPI docs as the "Authorize" field; the gate does the real check.
+_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An admin key.")
+_KEYED = [Security(_key_header)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No API key."},
+    403: {"model": ErrorOut, "description": "Wrong API key."},
+    413: {"model": ErrorOut, "description": "Body too large."},
+    422: {"model": ErrorOut, "description": "Body does not match the schema."},
+    429: {"model": ErrorOut, "description": "Rate limited (see Retry-After)."},
+}
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that never fails on a stray non-JSON value in plugin data (it becomes a string)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors()[:3]:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        where = ".".join(loc) or "body"
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            problems.append("the body is not valid JSON")
+        elif kind == "extra_forbidden":
+            problems.append(f"'{where}' is not an allowed field")
+        else:
+            problems.append(f"'{where}': {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(problems) + "."
+
+
+def app_metrics(app: App) -> Metrics:
+    """The app's shared :class:`Metrics` if the composition root made one, else a new one."""
+    existing = getattr(app.services, "metrics", None)
+    if isinstance(existing, Metrics):
+        return existing
+    return Metrics(app.bus, audit_entries=len(app.audit))
+
+
+def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
+    """The FastAPI application serving ``app``'s Brain.
+
+    Args:
+        app: The composed app (its Brain, safety, audit and settings are used as they are).
+        metrics: Collectors to expose at ``/metrics`` (default: :func:`app_metrics`).
+    """
+    metrics = metrics or app_metrics(app)
+    api_settings = app.settings.settings.api
+    api = FastAPI(
+        title="FAME Desktop API",
+        version=__version__,
+        description=(
+            "The FAME Brain over HTTP. Every endpoint except /health needs an API key "
+            f"(an admin key) in the `{API_KEY_HEADER}` header."
+        ),
+        debug=False,
+    )
+
+    @api.exception_handler(RequestValidationError)
+    async def _on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return _error(
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            dict(exc.headers or {}),
+        )
+
+    @api.get("/health", response_model=HealthOut, summary="Liveness and a short status (public).")
+    async def health(request: Request) -> HealthOut:
+        status = app.services.status()
+        principal = getattr(request.state, "principal", None)
+        authorised = principal is not None and principal.key_id is not None
+        return HealthOut(
+            status="ok",
+            version=status["version"],
+            uptime_s=status["uptime_s"],
+            plugins_loaded=len(status["plugins"]["loaded"]),
+            plugins_failed=len(status["plugins"]["failed"]),
+            docker_available=bool(status["docker"].get("available")),
+            details=status if authorised else None,
+        )
+
+    @api.post(
+        "/query",
+        response_model=QueryOut,
+        dependencies=_KEYED,
+        responses=_ERRORS,
+        summary="Ask the Brain (the same response object as `fame ask --json`).",
+    )
+    async def query(body: QueryIn, request: Request) -> Response:
+        payload = body.model_dump(exclude_none=True, exclude={"source"})
+        payload["source"] = "api"
+        # Every API key is an admin key: the query carries it so admin-only plugins answer,
+        # exactly as `fame ask` does with --admin-key. Dangerous capabilities stay off unless
+        # enabled in the settings.
+        payload["admin_key"] = request.headers.get(API_KEY_HEADER)
+        try:
+            parsed = parse_request(payload)
+        except InvalidRequest as exc:
+            return _error(422, exc.code, exc.to_dict()["message"])
+        response = await app.brain.handle_query(parsed)
+        return SafeJSONResponse(response)
+
+    @api.get("/plugins", dependencies=_KEYED, responses=_ERRORS, summary="Every plugin and its status.")
+    async def plugins() -> Response:
+        return SafeJSONResponse([r.to_dict() for r in app.services.plugins.records()])
+
+    @api.get(
+        "/audit",
+        response_model=list[AuditEntryOut],
+        dependencies=_KEYED,
+        responses=_ERRORS,
+        summary="The newest audit entries (admin).",
+    )
+    async def audit(
+        limit: int = Query(100, ge=1, le=1000, description="How many, newest first."),
+    ) -> Response:
+        entries = app.audit.query(limit=limit)
+        return SafeJSONResponse([_entry_dict(e) for e in entries])
+
+    @api.post(
+        "/evolution/run",
+        dependencies=_KEYED,
+        responses={**_ERRORS, 503: {"model": ErrorOut, "description": "Evolution not available."}},
+        summary="Run one evolution generation (admin).",
+    )
+    async def evolution_run(body: EvolutionRunIn) -> Response:
+        runner = app.services.evolution
+        if runner is None:
+            return _error(
+                503,
+                "not_available",
+                "Evolution is not available in this build yet (no evolution runner is set up). "
+                "Try again after updating FAME Desktop.",
+            )
+        try:
+            result = await runner.run_generation(population_size=body.population_size, task=body.task)
+        except FameError as exc:
+            return _error(403 if exc.code == "admin_required" else 400, exc.code, exc.to_dict()["message"])
+        to_dict = getattr(result, "to_dict", None)
+        return SafeJSONResponse(to_dict() if callable(to_dict) else result)
+
+    @api.get(
+        "/metrics",
+        dependencies=_KEYED,
+        responses=_ERRORS,
+        summary="Prometheus metrics (admin key; scrapers send it as a header).",
+        response_class=Response,
+    )
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    origins = list(api_settings.cors_origins)
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", API_KEY_HEADER],
+        max_age=600,
+    )
+    routes = [getattr(r, "path", "") for r in api.routes]
+    api.add_middleware(
+        Gate,
+        auth=ApiAuth(app.services.keys),
+        limiter=RateLimiter(lambda: app.settings.settings.api.rate_limit_per_minute),
+        max_body=lambda: app.settings.settings.api.max_body_bytes,
+        audit=app.audit.append,
+        metrics=metrics,
+        routes=routes,
+    )
+    api.state.fame_metrics = metrics
+    return api
+
+
+def _entry_dict(entry: Any) -> dict[str, Any]:
+    to_dict = getattr(entry, "to_dict", None)
+    if callable(to_dict):
+        out = to_dict()
+        if isinstance(out, dict):
+            return out
+    return {k: getattr(entry, k, None) for k in ("id", "ts", "kind", "actor", "summary", "data", "hash")}
+
+
+# --- binding and serving ---------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host_allowed(app: App, host: str, *, actor: str) -> None:
+    """Allow a non-loopback address only for an admin, and warn loudly when it is one.
+
+    Raises:
+        AdminRequired: ``host`` is not loopback and the app has no valid admin key or session.
+    """
+    if is_loopback(host):
+        return
+    app.safety.require_admin(app.admin_key, f"serving the API on {host}", actor)
+    log.warning(
+        "the API listens on %s, reachable from other machines: keep keys secret and use a firewall or TLS proxy",
+        host,
+    )
+    app.audit.append(
+        "api_exposed", {"host": host}, actor=actor, summary=f"API bound to non-loopback address {host}"
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one).
+
+    Raises:
+        FameError: The address is taken or cannot be used.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise FameError(
+            f"The API cannot listen on {host}:{port} ({exc.strerror or exc}).",
+            "Pick another port with --port, or stop the program using it.",
+        ) from exc
+    sock.setblocking(False)
+    return sock
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn that leaves signal handling to the program that embeds it."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+
+class ApiServerHandle:
+    """Serve the API on the running event loop, sharing the app's Brain (window or CLI)."""
+
+    def __init__(self) -> None:
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.host = ""
+        self.port = 0
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is up."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def url(self) -> str:
+        """The base URL (empty when stopped)."""
+        if not self.running:
+            return ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(
+        self, app: App, *, host: str | None = None, port: int | None = None, actor: str = "ui"
+    ) -> str:
+        """Start serving (host and port default to the ``api`` settings); returns the URL.
+
+        Raises:
+            AdminRequired: A non-loopback host without admin.
+            FameError: The port is taken, or the server failed to start.
+        """
+        if self.running:
+            return self.url
+        cfg = app.settings.settings.api
+        host = host or cfg.host
+        port = cfg.port if port is None else port
+        check_host_allowed(app, host, actor=actor)
+        sock = bind_socket(host, port)
+        self.host, self.port = host, int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            create_api(app),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=5,
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        self._task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        ready = asyncio.ensure_future(server.ready.wait())
+        await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self._task.done() or not server.started:
+            exc = self._task.exception() if self._task.done() else None
+            self._task = None
+            sock.close()
+            raise FameError(f"The API server did not start ({exc!r}).", "See the log for details.")
+        log.info("API serving on %s", self.url)
+        return self.url
+
+    async def wait(self) -> None:
+        """Until the server stops."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def request_stop(self) -> None:
+        """Ask the server to stop (signal-handler safe)."""
+        if self._server is not None:
+            self._server.should_exit = True
+
+    async def stop(self) -> None:
+        """Stop serving; open requests get a few seconds to finish."""
+        task, server = self._task, self._server
+        if task is None or server is None:
+            return
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=8)
+        except TimeoutError:
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            self._task = None
+            self._server = None

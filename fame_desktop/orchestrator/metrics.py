@@ -1,0 +1,214 @@
+"""Prometheus metrics fed by the event bus (and by the API for its own requests).
+
+Each :class:`Metrics` owns its own ``CollectorRegistry`` (never the process-global one), so
+several apps or tests in one process never share counters. It also keeps a short history of
+recent queries and sandbox runs for the window's telemetry view, which reads
+:meth:`Metrics.snapshot` instead of parsing the Prometheus text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter as CountMap
+from collections import deque
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from fame_desktop.orchestrator.events import (
+    AuditAppended,
+    EventBus,
+    PluginFailed,
+    QueryCompleted,
+    SandboxFinished,
+    Subscription,
+)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Seconds; queries range from a calculator (sub-ms) to code generation with sandbox tests (tens of s).
+QUERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+SANDBOX_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+HISTORY = 600
+# Label values come from plugins and clients: keep them short and from a small alphabet so a
+# misbehaving plugin cannot blow up the number of series.
+_LABEL = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _label(value: object, default: str = "none") -> str:
+    text = str(value) if value is not None else default
+    return text if _LABEL.match(text) else "other"
+
+
+@dataclass(frozen=True)
+class QueryPoint:
+    """One answered query, for charts."""
+
+    ts: float
+    intent: str
+    status: str
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class SandboxPoint:
+    """One finished sandbox run, for charts."""
+
+    ts: float
+    status: str
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class TelemetrySnapshot:
+    """What the telemetry view draws (plain data, copied under the lock)."""
+
+    queries_by_intent: dict[str, int]
+    queries_by_status: dict[str, int]
+    sandbox_by_status: dict[str, int]
+    plugin_failures: dict[str, int]
+    audit_entries: int
+    recent_queries: list[QueryPoint] = field(default_factory=list)
+    recent_sandbox: list[SandboxPoint] = field(default_factory=list)
+
+
+class Metrics:
+    """Collectors for queries, sandbox runs, plugin failures, audit size and API requests.
+
+    Args:
+        bus: The event bus to subscribe to.
+        audit_entries: How many entries the audit log holds now (then counted from events).
+    """
+
+    def __init__(self, bus: EventBus, audit_entries: int = 0) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.queries = Counter(
+            "fame_queries",
+            "Queries answered, by intent and status (ok or error code).",
+            ["intent", "status"],
+            registry=r,
+        )
+        self.query_latency = Histogram(
+            "fame_query_latency_seconds",
+            "Query processing time.",
+            ["intent"],
+            buckets=QUERY_BUCKETS,
+            registry=r,
+        )
+        self.sandbox_runs = Counter(
+            "fame_sandbox_runs", "Sandbox runs, by status and backend.", ["status", "backend"], registry=r
+        )
+        self.sandbox_duration = Histogram(
+            "fame_sandbox_duration_seconds",
+            "Sandbox run wall time.",
+            ["status"],
+            buckets=SANDBOX_BUCKETS,
+            registry=r,
+        )
+        self.plugin_failures = Counter(
+            "fame_plugin_failures", "Plugin failures, by plugin and stage.", ["plugin", "stage"], registry=r
+        )
+        self.audit_size = Gauge("fame_audit_entries", "Entries in the audit log.", registry=r)
+        self.api_requests = Counter(
+            "fame_api_requests",
+            "REST API requests, by method, route and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.api_latency = Histogram(
+            "fame_api_request_seconds", "REST API request time.", ["route"], buckets=QUERY_BUCKETS, registry=r
+        )
+        self.audit_size.set(audit_entries)
+        self._lock = threading.Lock()
+        self._audit_entries = audit_entries
+        self._by_intent: CountMap[str] = CountMap()
+        self._by_status: CountMap[str] = CountMap()
+        self._sandbox_status: CountMap[str] = CountMap()
+        self._plugin_failures: CountMap[str] = CountMap()
+        self._recent_queries: deque[QueryPoint] = deque(maxlen=HISTORY)
+        self._recent_sandbox: deque[SandboxPoint] = deque(maxlen=HISTORY)
+        self._subs: list[Subscription] = [
+            bus.subscribe(QueryCompleted, self._on_query),
+            bus.subscribe(SandboxFinished, self._on_sandbox),
+            bus.subscribe(PluginFailed, self._on_plugin_failed),
+            bus.subscribe(AuditAppended, self._on_audit),
+        ]
+
+    # --- event handlers --------------------------------------------------------------------------
+
+    def _on_query(self, event: QueryCompleted) -> None:
+        response = event.response
+        intent = _label(response.get("intent"))
+        error = response.get("error")
+        status = _label(error.get("code"), "error") if isinstance(error, dict) else "ok"
+        latency_ms = float(response.get("processing_time_ms") or 0.0)
+        self.queries.labels(intent=intent, status=status).inc()
+        self.query_latency.labels(intent=intent).observe(latency_ms / 1000.0)
+        with self._lock:
+            self._by_intent[intent] += 1
+            self._by_status[status] += 1
+            self._recent_queries.append(QueryPoint(event.ts, intent, status, latency_ms))
+
+    def _on_sandbox(self, event: SandboxFinished) -> None:
+        report = event.report
+        status = _label(report.get("status"), "unknown")
+        backend = _label(report.get("backend"), "unknown")
+        duration_ms = float(report.get("duration_ms") or 0.0)
+        self.sandbox_runs.labels(status=status, backend=backend).inc()
+        self.sandbox_duration.labels(status=status).observe(duration_ms / 1000.0)
+        with self._lock:
+            self._sandbox_status[status] += 1
+            self._recent_sandbox.append(SandboxPoint(event.ts, status, duration_ms))
+
+    def _on_plugin_failed(self, event: PluginFailed) -> None:
+        plugin, stage = _label(event.name, "unknown"), _label(event.stage, "unknown")
+        self.plugin_failures.labels(plugin=plugin, stage=stage).inc()
+        with self._lock:
+            self._plugin_failures[plugin] += 1
+
+    def _on_audit(self, _event: AuditAppended) -> None:
+        with self._lock:
+            self._audit_entries += 1
+            self.audit_size.set(self._audit_entries)
+
+    # --- the API's own requests ------------------------------------------------------------------
+
+    def observe_api_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one REST request (``route`` is the route template, never the raw path)."""
+        self.api_requests.labels(method=method, route=route, status=str(status)).inc()
+        self.api_latency.labels(route=route).observe(seconds)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every collector."""
+        return generate_latest(self.registry)
+
+    def snapshot(self, since: float | None = None) -> TelemetrySnapshot:
+        """Counts and recent points (only those after ``since``, unix seconds, if given)."""
+        cutoff = since if since is not None else 0.0
+        with self._lock:
+            return TelemetrySnapshot(
+                queries_by_intent=dict(self._by_intent),
+                queries_by_status=dict(self._by_status),
+                sandbox_by_status=dict(self._sandbox_status),
+                plugin_failures=dict(self._plugin_failures),
+                audit_entries=self._audit_entries,
+                recent_queries=[p for p in self._recent_queries if p.ts >= cutoff],
+                recent_sandbox=[p for p in self._recent_sandbox if p.ts >= cutoff],
+            )
+
+    def value(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """A sample's current value from the registry (0.0 if it has none yet)."""
+        found = self.registry.get_sample_value(name, labels or {})
+        return float(found) if found is not None else 0.0
+
+    def close(self) -> None:
+        """Stop listening to the bus."""
+        for sub in self._subs:
+            sub.cancel()
+        self._subs.clear()
+
+
+__all__ = ["CONTENT_TYPE", "Metrics", "QueryPoint", "SandboxPoint", "TelemetrySnapshot"]
