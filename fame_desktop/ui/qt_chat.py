@@ -1,0 +1,461 @@
+"""The chat pane: conversation view, input with history, send/stop, busy state, mic and speak toggles."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeyEvent, QTextCursor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fame_desktop.orchestrator.conversations import ConversationStore, Message
+from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.events import (
+    QueryCompleted,
+    QueryProgress,
+    QueryReceived,
+    SettingsChanged,
+    VoiceStateChanged,
+    VoiceTranscript,
+)
+from fame_desktop.ui.qt_markdown import QtMarkdownRenderer
+from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
+log = logging.getLogger("fame.ui.chat")
+
+ERROR_TITLES = {
+    "network_disabled": "Network is off",
+    "admin_required": "Admin key needed",
+    "capability_disabled": "Capability disabled",
+    "plugin_error": "Plugin error",
+    "timeout": "Timed out",
+    "invalid_request": "Invalid request",
+    "sandbox_unavailable": "Sandbox unavailable",
+    "not_available": "Not available",
+}
+HISTORY_LIMIT = 200
+
+
+class QtChatInput(QPlainTextEdit):
+    """Multi-line input: Enter sends, Shift+Enter adds a line, Up/Down walk the history."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatInput")
+        self.setPlaceholderText("Ask FAME…  (Enter sends, Shift+Enter for a new line, ↑/↓ history)")
+        self.setTabChangesFocus(True)
+        self.history: list[str] = []
+        self._pos = 0
+        self._draft = ""
+
+    def add_history(self, text: str) -> None:
+        """Remember a sent text (no consecutive duplicates)."""
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+            del self.history[:-HISTORY_LIMIT]
+        self._pos = len(self.history)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        key, mods = e.key(), e.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if mods & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.submitted.emit()
+            return
+        cursor = self.textCursor()
+        if key == Qt.Key.Key_Up and self.history and cursor.blockNumber() == 0:
+            if self._pos == len(self.history):
+                self._draft = self.toPlainText()
+            self._pos = max(0, self._pos - 1)
+            self._show(self.history[self._pos])
+            return
+        last_line = cursor.blockNumber() == self.document().blockCount() - 1
+        if key == Qt.Key.Key_Down and last_line and self._pos < len(self.history):
+            self._pos += 1
+            self._show(self.history[self._pos] if self._pos < len(self.history) else self._draft)
+            return
+        super().keyPressEvent(e)
+
+    def _show(self, text: str) -> None:
+        self.setPlainText(text)
+        self.moveCursor(QTextCursor.MoveOperation.End)
+
+
+class QtChatPane(QWidget):
+    """Talks to the Brain and shows the conversation.
+
+    Args:
+        app: The services and Brain.
+        workers: Tracks the running query.
+        store: Where conversations persist.
+    """
+
+    busyChanged = Signal(bool)
+    conversationsChanged = Signal()
+    answered = Signal(dict)
+
+    def __init__(
+        self, app: App, workers: QtWorkerManager, store: ConversationStore, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._app = app
+        self._workers = workers
+        self._store = store
+        self.renderer = QtMarkdownRenderer(dark=_is_dark(self))
+        self.conversation_id: int | None = None
+        self.busy = False
+        self._blocks: list[str] = []
+        self._code: list[str] = []
+        self._query_id: str | None = None
+        self._voice_queries: set[str] = set()
+        self._worker: QtWorker | None = None
+        self._build()
+        bus = app.bus
+        self._subs = [
+            bus.subscribe(QueryProgress, self._on_progress),
+            bus.subscribe(QueryReceived, self._on_received),
+            bus.subscribe(QueryCompleted, self._on_completed),
+            bus.subscribe(SettingsChanged, self._on_settings),
+            bus.subscribe(VoiceStateChanged, self._on_voice_state),
+            bus.subscribe(VoiceTranscript, self._on_transcript),
+        ]
+        self._welcome()
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.view = QTextBrowser(self)
+        self.view.setObjectName("chatView")
+        self.view.setOpenLinks(False)
+        self.view.anchorClicked.connect(self._on_link)
+        self.view.setAccessibleName("Conversation")
+        self.input = QtChatInput(self)
+        self.input.setMaximumHeight(96)
+        self.input.submitted.connect(self.send)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter or Ctrl+Enter)")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop the running query (Esc)")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.setEnabled(False)
+        self.mic_button = QToolButton(self)
+        self.mic_button.setObjectName("micButton")
+        self.mic_button.setText("🎤")
+        self.mic_button.setCheckable(True)
+        self.mic_button.clicked.connect(self._on_mic)
+        self.speak_toggle = QToolButton(self)
+        self.speak_toggle.setObjectName("speakToggle")
+        self.speak_toggle.setText("🔊")
+        self.speak_toggle.setCheckable(True)
+        self.speak_toggle.setChecked(bool(self._app.settings.get("voice.speak_answers")))
+        self.speak_toggle.toggled.connect(self._on_speak_toggled)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("busyIndicator")
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumHeight(6)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        self.status = QLabel("", self)
+        self.status.setObjectName("chatStatus")
+        self.status.setWordWrap(True)
+        self._update_voice_tooltips()
+
+        row = QHBoxLayout()
+        row.addWidget(self.input, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        voice = QHBoxLayout()
+        voice.addWidget(self.mic_button)
+        voice.addWidget(self.speak_toggle)
+        buttons.addLayout(voice)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
+
+    def _welcome(self) -> None:
+        self._blocks = [
+            '<p style="color:gray;">Ask anything: <i>what is 2 + 2</i>, <i>write a python function to '
+            "reverse a string</i>, <i>what time is it</i>. Generated code runs in the sandbox; "
+            "everything is audited.</p>"
+        ]
+        self._code = []
+        self._render()
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def send(self) -> None:
+        """Send the input's text to the Brain (ignored while a query runs)."""
+        text = self.input.toPlainText().strip()
+        if not text or self.busy:
+            return
+        self.input.add_history(text)
+        self.input.clear()
+        self.ask(text)
+
+    def ask(self, text: str, intent: str | None = None) -> QtWorker:
+        """Show ``text`` as the user's message and ask the Brain in a tracked worker."""
+        if self.conversation_id is None:
+            self.conversation_id = self._store.create(text)
+            self.conversationsChanged.emit()
+        self._add("user", text)
+        self._worker = self._workers.run(
+            lambda: self._ask(text, intent), name="query", group="query", exclusive=True
+        )
+        return self._worker
+
+    async def _ask(self, text: str, intent: str | None) -> dict[str, Any] | None:
+        query_id = "ui-" + uuid.uuid4().hex[:16]
+        request: dict[str, Any] = {"text": text, "source": "ui", "id": query_id}
+        if intent:
+            request["intent"] = intent
+        if self._app.admin_key:
+            request["admin_key"] = self._app.admin_key
+        self._query_id = query_id
+        self._set_busy(True, "Thinking…")
+        try:
+            response = await self._app.brain.handle_query(request)
+        except asyncio.CancelledError:
+            self._add("system", "Stopped: the query was cancelled.")
+            raise
+        except Exception as exc:
+            # The Brain answers errors in the response; an exception here is a bug worth showing.
+            log.exception("query failed")
+            self._add("error", f"The query failed unexpectedly: {exc!r}", {"code": "internal"})
+            return None
+        finally:
+            self._query_id = None
+            self._set_busy(False)
+        self.show_response(response)
+        return response
+
+    def stop(self) -> None:
+        """Cancel the running query (the Brain audits the cancellation)."""
+        self._workers.cancel_group("query")
+
+    def show_response(self, response: dict[str, Any]) -> None:
+        """Show a query response: the answer, or the error with its fix, plus a discreet meta line."""
+        meta = {
+            "intent": response.get("intent"),
+            "plugins": response.get("plugins") or [],
+            "confidence": response.get("confidence"),
+            "ms": response.get("processing_time_ms"),
+            "audit_id": response.get("audit_id"),
+        }
+        error = response.get("error")
+        if error:
+            meta["code"] = error.get("code")
+            self._add("error", str(error.get("message", "")), meta)
+        else:
+            self._add("assistant", str(response.get("response", "")), meta)
+        self.answered.emit(response)
+
+    def _set_busy(self, busy: bool, text: str = "") -> None:
+        self.busy = busy
+        self.progress.setVisible(busy)
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy)
+        self.status.setText(text)
+        self.busyChanged.emit(busy)
+
+    # --- showing ---------------------------------------------------------------------------------
+
+    def _add(self, role: str, text: str, meta: dict[str, Any] | None = None) -> None:
+        meta = meta or {}
+        if self.conversation_id is not None:
+            try:
+                self._store.add_message(self.conversation_id, role, text, meta)
+            except FameError as exc:
+                log.warning("message not saved: %s", exc.message)
+            self.conversationsChanged.emit()
+        self._blocks.append(self._message_html(role, text, meta, time.time()))
+        self._render()
+
+    def _message_html(self, role: str, text: str, meta: dict[str, Any], ts: float) -> str:
+        stamp = time.strftime("%H:%M", time.localtime(ts))
+        if role == "user":
+            body = html.escape(text).replace("\n", "<br>")
+            return (
+                f'<p style="margin-top:12px;"><b>You</b> <span style="color:gray; font-size:small;">'
+                f"{stamp}</span><br>{body}</p>"
+            )
+        if role == "system":
+            return f'<p style="color:#b26b00; margin-top:8px;"><i>{html.escape(text)}</i></p>'
+        info = _meta_line(meta)
+        line = f'<p style="color:gray; font-size:small;">{html.escape(info)}</p>' if info else ""
+        if role == "error":
+            title = ERROR_TITLES.get(str(meta.get("code")), "Error")
+            return (
+                f'<table width="100%" cellpadding="8" style="background-color:#fdecea; margin-top:8px;">'
+                f'<tr><td style="color:#8a1c1c;"><b>⚠ {html.escape(title)}</b><br>'
+                f"{html.escape(text)}</td></tr></table>{line}"
+            )
+        rendered = self.renderer.render(text, first_index=len(self._code))
+        self._code.extend(rendered.code_blocks)
+        return (
+            f'<p style="margin-top:12px;"><b>FAME</b> <span style="color:gray; font-size:small;">'
+            f"{stamp}</span></p>{rendered.html}{line}"
+        )
+
+    def _render(self) -> None:
+        self.view.setHtml("".join(self._blocks))
+        bar = self.view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def plain_text(self) -> str:
+        """What the chat view shows, as plain text (tests and accessibility)."""
+        return self.view.toPlainText()
+
+    def open_conversation(self, conversation_id: int | None) -> None:
+        """Show a stored conversation (None: start a new one)."""
+        if self.busy:
+            self.stop()
+        self.conversation_id = conversation_id
+        self._welcome()
+        if conversation_id is None:
+            return
+        msgs: list[Message] = self._store.messages(conversation_id)
+        self._blocks = [self._message_html(m.role, m.text, m.meta, m.ts) for m in msgs]
+        self._render()
+
+    def _on_link(self, url: QUrl) -> None:
+        if url.scheme() == "copy":
+            index = int(url.path() or "-1") if (url.path() or "").isdigit() else -1
+            if 0 <= index < len(self._code):
+                QGuiApplication.clipboard().setText(self._code[index])
+                self.status.setText("Code copied to the clipboard.")
+            return
+        if url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def _on_progress(self, event: QueryProgress) -> None:
+        if event.query_id == self._query_id:
+            self.status.setText(event.message)
+
+    def _on_received(self, event: QueryReceived) -> None:
+        # Voice queries go through the Brain without the chat; show them as the user's words.
+        if event.source == "voice":
+            self._voice_queries.add(event.query_id)
+            if self.conversation_id is None:
+                self.conversation_id = self._store.create(event.text)
+            self._add("user", event.text, {"source": "voice"})
+
+    def _on_completed(self, event: QueryCompleted) -> None:
+        if event.query_id in self._voice_queries:
+            self._voice_queries.discard(event.query_id)
+            self.show_response(event.response)
+
+    def _on_settings(self, event: SettingsChanged) -> None:
+        if "voice.speak_answers" in event.changes:
+            self.speak_toggle.blockSignals(True)
+            self.speak_toggle.setChecked(bool(event.changes["voice.speak_answers"]))
+            self.speak_toggle.blockSignals(False)
+
+    def _on_voice_state(self, event: VoiceStateChanged) -> None:
+        self.mic_button.setChecked(event.state in ("listening", "recognising"))
+        if event.state == "error" and event.detail:
+            self.status.setText(f"Voice: {event.detail}")
+
+    def _on_transcript(self, event: VoiceTranscript) -> None:
+        if not event.final:
+            self.status.setText(f"🎤 {event.text}")
+
+    # --- voice -----------------------------------------------------------------------------------
+
+    def _voice_status(self) -> dict[str, Any]:
+        voice = self._app.services.voice
+        if voice is None:
+            return {"available": False, "detail": "voice not available: the voice adapter is not set up"}
+        try:
+            return dict(voice.status())
+        except Exception as exc:
+            return {"available": False, "detail": f"voice not available: {exc}"}
+
+    def _update_voice_tooltips(self) -> None:
+        status = self._voice_status()
+        if status.get("available"):
+            self.mic_button.setToolTip("Push to talk (click to start/stop listening)")
+        else:
+            self.mic_button.setToolTip(str(status.get("detail") or "voice not available"))
+        self.speak_toggle.setToolTip("Speak answers aloud")
+
+    def _on_mic(self, checked: bool) -> None:
+        status = self._voice_status()
+        voice = self._app.services.voice
+        if voice is None or not status.get("available"):
+            self.mic_button.setChecked(False)
+            self.status.setText(str(status.get("detail") or "voice not available"))
+            return
+        method = getattr(voice, "start_listening" if checked else "stop_listening", None)
+        if method is None:
+            self.status.setText("voice not available: this voice adapter has no push-to-talk")
+            self.mic_button.setChecked(False)
+            return
+        result = method()
+        if asyncio.iscoroutine(result):
+            self._workers.run(lambda: result, name="voice", group="voice")
+
+    def _on_speak_toggled(self, checked: bool) -> None:
+        try:
+            self._app.safety.update_settings({"voice.speak_answers": checked}, actor="ui")
+        except FameError as exc:
+            self.status.setText(f"{exc.message} {exc.fix}".strip())
+        if checked and self._app.services.voice is None:
+            self.status.setText("Spoken answers are on, but voice not available: no voice adapter yet.")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        return super().eventFilter(watched, event)
+
+    def close_subscriptions(self) -> None:
+        """Stop listening to the bus (window closing)."""
+        for sub in self._subs:
+            sub.cancel()
+
+
+def _meta_line(meta: dict[str, Any]) -> str:
+    parts: list[str] = []
+    if meta.get("intent"):
+        parts.append(str(meta["intent"]))
+    if meta.get("plugins"):
+        parts.append(", ".join(str(p) for p in meta["plugins"]))
+    if isinstance(meta.get("confidence"), int | float) and meta["confidence"]:
+        parts.append(f"confidence {float(meta['confidence']):.2f}")
+    if isinstance(meta.get("ms"), int | float):
+        parts.append(f"{float(meta['ms']):.0f} ms")
+    if meta.get("audit_id"):
+        parts.append(f"audit #{meta['audit_id']}")
+    return " · ".join(parts)
+
+
+def _is_dark(widget: QWidget) -> bool:
+    return widget.palette().window().color().lightness() < 128

@@ -1,0 +1,259 @@
+"""The main window: chat in the centre, docks for conversations, plugins, sandbox, audit, evolution."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QListWidget,
+    QMainWindow,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from fame_desktop import __version__
+from fame_desktop.orchestrator.conversations import ConversationStore
+from fame_desktop.orchestrator.events import EvolutionProgress, SettingsChanged
+from fame_desktop.orchestrator.paths import resource_root
+from fame_desktop.ui.qt_audit import QtAuditPane
+from fame_desktop.ui.qt_chat import QtChatPane
+from fame_desktop.ui.qt_conversations import QtConversationsPane
+from fame_desktop.ui.qt_plugins import QtPluginsPane
+from fame_desktop.ui.qt_sandbox import QtSandboxPane
+from fame_desktop.ui.qt_settings import QtSettingsDialog
+from fame_desktop.ui.qt_status import QtStatusBar
+from fame_desktop.ui.qt_theme import apply_theme
+from fame_desktop.ui.qt_workers import QtWorkerManager
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
+log = logging.getLogger("fame.ui.window")
+
+STATE_VERSION = 1
+EVOLUTION_LINES = 2000
+
+
+class QtMainWindow(QMainWindow):
+    """The FAME Desktop window.
+
+    Args:
+        app: The services and Brain (built by the caller, the one composition root).
+        loop: The qasync event loop the Brain's coroutines run on.
+    """
+
+    closed = Signal()
+
+    def __init__(self, app: App, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.app = app
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"FAME Desktop {__version__}")
+        icon = resource_root() / "icons" / "fame.svg"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.workers = QtWorkerManager(loop)
+        self.store = ConversationStore(app.paths.conversations_db)
+        self._qsettings = QSettings(str(app.paths.root / "window.ini"), QSettings.Format.IniFormat)
+        self._settings_dialog: QtSettingsDialog | None = None
+        self._closed = False
+
+        self.chat = QtChatPane(app, self.workers, self.store, self)
+        self.setCentralWidget(self.chat)
+        self.conversations = QtConversationsPane(self.store, self)
+        self.plugins = QtPluginsPane(app, self.workers, self)
+        self.sandbox = QtSandboxPane(app, self.workers, self)
+        self.audit = QtAuditPane(app, self.workers, self)
+        self.evolution = QListWidget(self)
+        self.evolution.setObjectName("evolutionList")
+        self.evolution.addItem("Evolution runs report their progress here.")
+        self.status_bar = QtStatusBar(app, self.workers, self)
+        self.setStatusBar(self.status_bar)
+
+        self.docks: dict[str, QDockWidget] = {}
+        area = Qt.DockWidgetArea
+        self._dock("conversationsDock", "Conversations", self.conversations, area.LeftDockWidgetArea)
+        self._dock("pluginsDock", "Plugins", self.plugins, area.RightDockWidgetArea)
+        self._dock("evolutionPanel", "Evolution", self.evolution, area.RightDockWidgetArea)
+        self._dock("sandboxDock", "Sandbox", self.sandbox, area.BottomDockWidgetArea)
+        self._dock("auditDock", "Audit log", self.audit, area.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["pluginsDock"], self.docks["evolutionPanel"])
+        self.tabifyDockWidget(self.docks["sandboxDock"], self.docks["auditDock"])
+        self.docks["pluginsDock"].raise_()
+        self.docks["sandboxDock"].raise_()
+        self.resizeDocks([self.docks["conversationsDock"]], [220], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["pluginsDock"]], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["sandboxDock"]], [240], Qt.Orientation.Vertical)
+
+        self._build_toolbar_and_menus()
+        self._build_shortcuts()
+        self.conversations.opened.connect(self.chat.open_conversation)
+        self.chat.conversationsChanged.connect(self.conversations.refresh)
+        self._subs = [
+            app.bus.subscribe(EvolutionProgress, self._on_evolution),
+            app.bus.subscribe(SettingsChanged, self._on_settings),
+        ]
+        apply_theme(str(app.settings.get("ui.theme")))
+        self._restore_layout()
+        # Load plugins and start the sandbox in the background; the first query would do it too.
+        self.workers.run(app.brain.start, name="brain-start", group="startup")
+
+    # --- construction ----------------------------------------------------------------------------
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _build_toolbar_and_menus(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setText("⚙ Settings")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button.clicked.connect(self.open_settings)
+        new_chat = QAction("New conversation", self)
+        new_chat.setShortcut(QKeySequence("Ctrl+N"))
+        new_chat.triggered.connect(lambda: self.chat.open_conversation(None))
+        bar.addAction(new_chat)
+        bar.addSeparator()
+        bar.addWidget(self.settings_button)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(new_chat)
+        close = QAction("Close window", self)
+        close.setShortcut(QKeySequence.StandardKey.Close)
+        close.triggered.connect(self.close)
+        file_menu.addAction(close)
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        reset = QAction("Reset layout", self)
+        reset.triggered.connect(self.reset_layout)
+        view.addAction(reset)
+        admin = self.menuBar().addMenu("&Admin")
+        lock = QAction("Lock admin", self)
+        lock.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        lock.triggered.connect(lambda: self.app.safety.lock(actor="ui"))
+        admin.addAction(lock)
+        settings = QAction("Settings…", self)
+        settings.setShortcut(QKeySequence("Ctrl+,"))
+        settings.triggered.connect(self.open_settings)
+        admin.addAction(settings)
+        self.addAction(settings)
+        self._default_state = self.saveState(STATE_VERSION)
+
+    def _build_shortcuts(self) -> None:
+        def shortcut(keys: str, slot: object) -> None:
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+        shortcut("Ctrl+Return", self.chat.send)
+        shortcut("Ctrl+Enter", self.chat.send)
+        shortcut("Escape", self.chat.stop)
+        shortcut("Ctrl+L", self.focus_input)
+        shortcut("Ctrl+Shift+A", lambda: self.show_dock("auditDock", self.audit.table))
+        shortcut("Ctrl+Shift+S", lambda: self.show_dock("sandboxDock", self.sandbox.output))
+        shortcut("Ctrl+Shift+P", lambda: self.show_dock("pluginsDock", self.plugins.tree))
+        shortcut("Ctrl+Shift+E", lambda: self.show_dock("evolutionPanel", self.evolution))
+        shortcut("Ctrl+Shift+H", lambda: self.show_dock("conversationsDock", self.conversations.search))
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def focus_input(self) -> None:
+        """Put the keyboard focus in the chat input."""
+        self.chat.input.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_dock(self, name: str, focus: QWidget) -> None:
+        """Show and raise a dock and focus its main widget."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+        focus.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def open_settings(self) -> QtSettingsDialog:
+        """Show the settings dialog (one instance, non-modal)."""
+        if self._settings_dialog is None:
+            self._settings_dialog = QtSettingsDialog(self.app, self)
+        self._settings_dialog.show()
+        self._settings_dialog.raise_()
+        self._settings_dialog.activateWindow()
+        return self._settings_dialog
+
+    def reset_layout(self) -> None:
+        """Put the docks back where they start."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state, STATE_VERSION)
+
+    def _on_evolution(self, event: EvolutionProgress) -> None:
+        best = f" · best {event.best_fitness:.3f}" if event.best_fitness is not None else ""
+        self.evolution.addItem(f"[{event.run_id}] gen {event.generation}: {event.message}{best}")
+        while self.evolution.count() > EVOLUTION_LINES:
+            self.evolution.takeItem(0)
+        self.evolution.scrollToBottom()
+
+    def _on_settings(self, event: SettingsChanged) -> None:
+        if "ui.theme" in event.changes:
+            apply_theme(str(event.changes["ui.theme"]))
+            self.chat.renderer.dark = self.palette().window().color().lightness() < 128
+
+    # --- layout persistence ----------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self._qsettings.value("window/geometry")
+        state = self._qsettings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            screen = QGuiApplication.primaryScreen()
+            avail = screen.availableGeometry() if screen is not None else None
+            width = min(1280, avail.width()) if avail is not None else 1280
+            height = min(800, avail.height()) if avail is not None else 800
+            self.resize(width, height)
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+
+    def save_layout(self) -> None:
+        """Persist geometry and dock layout in the data dir (not the user's home)."""
+        self._qsettings.setValue("window/geometry", self.saveGeometry())
+        self._qsettings.setValue("window/state", self.saveState(STATE_VERSION))
+        self._qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the layout, cancel running work, lock admin, release the stores."""
+        if not self._closed:
+            self._closed = True
+            self.save_layout()
+            self.workers.cancel_all()
+            for pane in (self.chat, self.plugins, self.sandbox, self.audit, self.status_bar):
+                pane.close_subscriptions()
+            if self._settings_dialog is not None:
+                self._settings_dialog.close_subscriptions()
+                self._settings_dialog.close()
+            for sub in self._subs:
+                sub.cancel()
+            self.app.safety.lock(actor="ui")
+            self.store.close()
+            self.closed.emit()
+        super().closeEvent(event)

@@ -1,0 +1,86 @@
+"""Markdown to the HTML subset QTextBrowser renders: highlighted code blocks with a copy link.
+
+Answers are Markdown (markdown-it-py, CommonMark, raw HTML disabled so an answer cannot inject
+markup). Code blocks are highlighted by Pygments with inline styles (QTextBrowser has no
+stylesheet classes for spans) and get a ``copy:N`` link; the chat pane maps N to the code text.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name, guess_lexer
+from pygments.util import ClassNotFound
+
+LIGHT_STYLE = "friendly"
+DARK_STYLE = "monokai"
+
+
+@dataclass
+class RenderedMarkdown:
+    """HTML for the chat view and the code blocks its ``copy:N`` links refer to."""
+
+    html: str
+    code_blocks: list[str] = field(default_factory=list)
+
+
+class QtMarkdownRenderer:
+    """Renders Markdown answers for the chat view.
+
+    Args:
+        dark: Use the dark code colours.
+    """
+
+    def __init__(self, dark: bool = False) -> None:
+        self.dark = dark
+        self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+        # markdown-it binds a render rule to its renderer as ``self``, so pass a plain function.
+        def fence(_renderer: Any, tokens: Any, idx: int, _options: Any, env: dict[str, Any]) -> str:
+            return self._fence(tokens, idx, env)
+
+        self._md.add_render_rule("fence", fence)
+        self._md.add_render_rule("code_block", fence)
+
+    def render(self, text: str, first_index: int = 0) -> RenderedMarkdown:
+        """Render ``text``; copy links are numbered from ``first_index``."""
+        env: dict[str, Any] = {"blocks": [], "first": first_index}
+        body = self._md.render(text, env)
+        return RenderedMarkdown(html=body, code_blocks=list(env["blocks"]))
+
+    def _fence(self, tokens: Any, idx: int, env: dict[str, Any]) -> str:
+        token = tokens[idx]
+        code: str = token.content
+        lang = (token.info or "").strip().split(" ")[0]
+        index = env["first"] + len(env["blocks"])
+        env["blocks"].append(code)
+        return self.code_html(code, lang, index)
+
+    def code_html(self, code: str, lang: str, index: int) -> str:
+        """One highlighted block with a header naming the language and a Copy link."""
+        try:
+            lexer = get_lexer_by_name(lang) if lang else guess_lexer(code)
+        except ClassNotFound:
+            lexer = TextLexer()
+        style = DARK_STYLE if self.dark else LIGHT_STYLE
+        formatter = HtmlFormatter(noclasses=True, nowrap=True, style=style)
+        spans = highlight(code.rstrip("\n"), lexer, formatter)
+        bg = "#272822" if self.dark else "#f5f7f9"
+        head_bg = "#3a3b35" if self.dark else "#e6eaee"
+        fg = "#f8f8f2" if self.dark else "#1f2328"
+        label = html.escape(lang or lexer.name.lower())
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="6" '
+            f'style="background-color:{bg}; margin-top:4px; margin-bottom:8px;">'
+            f'<tr><td style="background-color:{head_bg}; color:{fg};">'
+            f'<span style="font-size:small;">{label}</span></td>'
+            f'<td align="right" style="background-color:{head_bg};">'
+            f'<a href="copy:{index}" style="font-size:small;">Copy</a></td></tr>'
+            f'<tr><td colspan="2"><pre style="color:{fg}; font-family:monospace;">{spans}</pre>'
+            f"</td></tr></table>"
+        )

@@ -1,0 +1,317 @@
+"""The sandbox pane: live stdout/stderr of the current run, its status and limits, earlier runs.
+
+Output events arrive one chunk at a time (possibly hundreds of thousands); the pane only queues
+them and a timer flushes the queue every 50 ms as a few ``insertText`` calls, and the view keeps
+at most :data:`MAX_LINES` lines, so a chatty program never stalls the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fame_desktop.orchestrator.events import (
+    SandboxFinished,
+    SandboxOutput,
+    SandboxStarted,
+    SandboxStatusChanged,
+)
+from fame_desktop.ui.qt_workers import QtWorkerManager
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
+log = logging.getLogger("fame.ui.sandbox")
+
+MAX_LINES = 20_000
+FLUSH_MS = 50
+# Chunks kept per run for re-opening it; older ones are dropped (the view is bounded anyway).
+KEPT_CHUNKS = 50_000
+MAX_RUNS = 50
+
+
+@dataclass
+class RunRecord:
+    """What the pane remembers of one run."""
+
+    run_id: str
+    started: float
+    backend: str = ""
+    image: str = ""
+    limits: dict[str, Any] = field(default_factory=dict)
+    query_id: str | None = None
+    chunks: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=KEPT_CHUNKS))
+    report: dict[str, Any] | None = None
+    lines: int = 0
+
+
+class QtSandboxPane(QWidget):
+    """Shows sandbox runs as they happen.
+
+    Args:
+        app: The services (bus and sandbox).
+        workers: Runs the Stop request.
+    """
+
+    def __init__(self, app: App, workers: QtWorkerManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._app = app
+        self._workers = workers
+        self.runs: dict[str, RunRecord] = {}
+        self.current: str | None = None
+        self._pending: list[tuple[str, str]] = []
+        self.lines_shown = 0
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+        self._timer.start()
+        bus = app.bus
+        self._subs = [
+            bus.subscribe(SandboxStarted, self._on_started),
+            bus.subscribe(SandboxOutput, self._on_output),
+            bus.subscribe(SandboxFinished, self._on_finished),
+            bus.subscribe(SandboxStatusChanged, lambda _e: self.refresh_engine()),
+        ]
+        self.refresh_engine()
+
+    def _build(self) -> None:
+        self.output = QPlainTextEdit(self)
+        self.output.setObjectName("sandboxOutput")
+        self.output.setReadOnly(True)
+        self.output.setMaximumBlockCount(MAX_LINES)
+        self.output.setUndoRedoEnabled(False)
+        self.output.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        mono = QFont("DejaVu Sans Mono")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.output.setFont(mono)
+        self.output.setPlaceholderText("Output of code run in the sandbox appears here, live.")
+        self.status = QLabel("No run yet.", self)
+        self.status.setObjectName("sandboxStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.engine = QLabel("", self)
+        self.engine.setObjectName("sandboxEngine")
+        self.engine.setWordWrap(True)
+        self.stop_button = QPushButton("Stop run", self)
+        self.stop_button.setObjectName("sandboxStopButton")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.run_list = QListWidget(self)
+        self.run_list.setObjectName("sandboxRuns")
+        self.run_list.setToolTip("Earlier runs: click to show one again")
+        self.run_list.itemClicked.connect(self._on_run_clicked)
+
+        self._stdout_fmt = QTextCharFormat()
+        self._stderr_fmt = QTextCharFormat()
+        self._stderr_fmt.setForeground(QColor("#d03030"))
+
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.stop_button)
+        left = QWidget(self)
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addLayout(top)
+        lv.addWidget(self.output, 1)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(self.run_list)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.engine)
+        layout.addWidget(split, 1)
+
+    # --- engine ----------------------------------------------------------------------------------
+
+    def refresh_engine(self) -> None:
+        """Show whether the Docker engine and image are available, with the fix if not."""
+        sandbox = self._app.sandbox
+        if sandbox is None:
+            self.engine.setText("Sandbox: not set up in this build.")
+            return
+        try:
+            st = dict(sandbox.status())
+        except Exception as exc:
+            self.engine.setText(f"Sandbox status unavailable: {exc}")
+            return
+        if st.get("available"):
+            self.engine.setText(f"Sandbox: {st.get('backend', '')} · image {st.get('image', '')}")
+        else:
+            fix = f" Fix: {st['fix']}" if st.get("fix") else ""
+            self.engine.setText(f"⚠ Sandbox unavailable: {st.get('detail', '')}.{fix}")
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def _on_started(self, event: SandboxStarted) -> None:
+        rec = RunRecord(
+            run_id=event.run_id,
+            started=event.ts,
+            backend=event.backend,
+            image=event.image,
+            limits=dict(event.limits),
+            query_id=event.query_id,
+        )
+        self.runs[event.run_id] = rec
+        while len(self.runs) > MAX_RUNS:
+            self.runs.pop(next(iter(self.runs)))
+        item = QListWidgetItem(f"{time.strftime('%H:%M:%S', time.localtime(rec.started))}  {rec.run_id}")
+        item.setData(Qt.ItemDataRole.UserRole, rec.run_id)
+        self.run_list.insertItem(0, item)
+        while self.run_list.count() > MAX_RUNS:
+            self.run_list.takeItem(self.run_list.count() - 1)
+        self._show_run(rec.run_id)
+        self.stop_button.setEnabled(True)
+
+    def _on_output(self, event: SandboxOutput) -> None:
+        rec = self.runs.get(event.run_id)
+        if rec is None:
+            # Output without a start event (a run begun before the window opened): track it anyway.
+            rec = RunRecord(run_id=event.run_id, started=event.ts)
+            self.runs[event.run_id] = rec
+            if self.current is None:
+                self.current = event.run_id
+        rec.chunks.append((event.stream, event.text))
+        if event.run_id == self.current:
+            self._pending.append((event.stream, event.text))
+
+    def _on_finished(self, event: SandboxFinished) -> None:
+        rec = self.runs.get(event.run_id)
+        if rec is None:
+            return
+        rec.report = dict(event.report)
+        if event.run_id == self.current:
+            self.flush()
+            self._update_status(rec)
+            self.stop_button.setEnabled(False)
+        for i in range(self.run_list.count()):
+            item = self.run_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == event.run_id:
+                item.setText(f"{item.text()}  [{rec.report.get('status', '?')}]")
+
+    # --- view ------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Append queued output to the view in as few inserts as possible."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        # Only the last MAX_LINES lines can stay visible: skip what would be dropped at once.
+        kept: list[tuple[str, str]] = []
+        lines = 0
+        for stream, text in reversed(pending):
+            kept.append((stream, text))
+            lines += text.count("\n") or 1
+            if lines >= MAX_LINES:
+                break
+        kept.reverse()
+        cursor = QTextCursor(self.output.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.beginEditBlock()
+        run: list[str] = []
+        run_stream = kept[0][0]
+        for stream, text in kept:
+            if stream != run_stream:
+                self._insert(cursor, run_stream, "".join(run))
+                run, run_stream = [], stream
+            run.append(text)
+        self._insert(cursor, run_stream, "".join(run))
+        cursor.endEditBlock()
+        self.lines_shown += sum(t.count("\n") for _, t in pending)
+        bar = self.output.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        rec = self.runs.get(self.current or "")
+        if rec is not None and rec.report is None:
+            elapsed = time.time() - rec.started
+            self.status.setText(f"Running {rec.run_id} · {elapsed:.1f} s · {_limits(rec.limits)}")
+
+    def _insert(self, cursor: QTextCursor, stream: str, text: str) -> None:
+        if text:
+            cursor.insertText(text, self._stderr_fmt if stream == "stderr" else self._stdout_fmt)
+
+    def _show_run(self, run_id: str) -> None:
+        rec = self.runs.get(run_id)
+        if rec is None:
+            return
+        self.current = run_id
+        self._pending = list(rec.chunks)
+        self.output.clear()
+        self.flush()
+        self._update_status(rec)
+
+    def _update_status(self, rec: RunRecord) -> None:
+        if rec.report is None:
+            self.status.setText(
+                f"Running {rec.run_id} · {rec.backend} {rec.image} · {_limits(rec.limits)}".strip()
+            )
+            return
+        r = rec.report
+        parts = [
+            f"{r.get('status', '?')}",
+            f"exit code {r.get('exit_code')}",
+            f"{float(r.get('duration_ms') or 0):.0f} ms",
+            str(r.get("backend") or rec.backend),
+            _limits(r.get("limits") or rec.limits),
+        ]
+        if r.get("timed_out"):
+            parts.append("timed out")
+        if r.get("oom_killed"):
+            parts.append("out of memory")
+        if r.get("stdout_truncated") or r.get("stderr_truncated"):
+            parts.append("output truncated")
+        if r.get("backend") == "local":
+            parts.append("⚠ INSECURE local runner")
+        self.status.setText(" · ".join(p for p in parts if p))
+
+    def _on_run_clicked(self, item: QListWidgetItem) -> None:
+        self._show_run(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def stop(self) -> None:
+        """Ask the sandbox to kill the current run (off the Qt thread)."""
+        sandbox = self._app.sandbox
+        run_id = self.current
+        if sandbox is None or run_id is None:
+            return
+        self.stop_button.setEnabled(False)
+        self.status.setText(f"Stopping {run_id}…")
+
+        async def cancel() -> None:
+            try:
+                await sandbox.cancel(run_id)
+            except Exception as exc:
+                self.status.setText(f"Could not stop {run_id}: {exc}")
+
+        self._workers.run(cancel, name="sandbox-stop", group="sandbox")
+
+    def close_subscriptions(self) -> None:
+        """Stop listening to the bus (window closing)."""
+        self._timer.stop()
+        for sub in self._subs:
+            sub.cancel()
+
+
+def _limits(limits: dict[str, Any]) -> str:
+    if not limits:
+        return ""
+    keys = ("memory", "memory_limit", "cpus", "timeout_seconds", "timeout", "pids_limit", "network")
+    shown = [f"{k}={limits[k]}" for k in keys if k in limits]
+    return "limits " + ", ".join(shown) if shown else ""

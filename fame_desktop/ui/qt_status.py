@@ -1,0 +1,114 @@
+"""The status bar: Docker engine and image, network, voice, admin — refreshed from events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from fame_desktop.orchestrator.events import (
+    AdminStateChanged,
+    SandboxStatusChanged,
+    SettingsChanged,
+    VoiceStateChanged,
+)
+from fame_desktop.ui.qt_workers import QtWorkerManager
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
+log = logging.getLogger("fame.ui.status")
+
+REFRESH_MS = 5000
+
+
+class QtStatusBar(QStatusBar):
+    """Shows what ``Services.status()`` reports; the status call runs off the Qt thread.
+
+    Args:
+        app: The services.
+        workers: Runs the status call.
+    """
+
+    def __init__(self, app: App, workers: QtWorkerManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._app = app
+        self._workers = workers
+        self._busy = False
+        self.docker = self._label("statusDocker")
+        self.network = self._label("statusNetwork")
+        self.voice = self._label("statusVoice")
+        self.admin = self._label("statusAdmin")
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self._subs = [
+            app.bus.subscribe(t, lambda _e: self.refresh())
+            for t in (AdminStateChanged, SettingsChanged, SandboxStatusChanged, VoiceStateChanged)
+        ]
+        self.show_status(self._quick_status())
+        self.refresh()
+
+    def _label(self, name: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        self.addPermanentWidget(label)
+        return label
+
+    def _quick_status(self) -> dict[str, Any]:
+        # What needs no engine call, so the bar is filled before the first full refresh.
+        return {
+            "network": bool(self._app.settings.get("network.allow_network")),
+            "admin_unlocked": self._app.safety.unlocked,
+            "docker": {"available": False, "detail": "checking…"},
+            "voice": {"available": False, "detail": "checking…"},
+        }
+
+    def refresh(self) -> None:
+        """Ask the services for their status in a worker thread."""
+        if self._busy:
+            return
+        self._busy = True
+        services = self._app.services
+
+        def work(_flag: threading.Event) -> dict[str, Any]:
+            return dict(services.status())
+
+        def done(status: dict[str, Any]) -> None:
+            self._busy = False
+            self.show_status(status)
+
+        def failed(exc: BaseException) -> None:
+            self._busy = False
+            self.docker.setText(f"status unavailable: {exc}")
+
+        self._workers.run_blocking(work, name="status", group="status", on_done=done, on_error=failed)
+
+    def show_status(self, status: dict[str, Any]) -> None:
+        """Render a ``Services.status()`` dict."""
+        docker = status.get("docker") or {}
+        if docker.get("available"):
+            self.docker.setText(f"🐳 {docker.get('backend', 'docker')} · {docker.get('image', '')}")
+            self.docker.setToolTip(str(docker.get("detail", "")))
+        else:
+            self.docker.setText("🐳 sandbox unavailable")
+            tip = str(docker.get("detail", ""))
+            if docker.get("fix"):
+                tip += f"\nFix: {docker['fix']}"
+            self.docker.setToolTip(tip)
+        self.network.setText("🌐 network on" if status.get("network") else "🌐 network off")
+        voice = status.get("voice") or {}
+        state = voice.get("state") or ("ready" if voice.get("available") else "not available")
+        self.voice.setText(f"🎤 voice {state}")
+        self.voice.setToolTip(str(voice.get("detail", "")))
+        self.admin.setText("🔓 admin" if status.get("admin_unlocked") else "🔒 locked")
+
+    def close_subscriptions(self) -> None:
+        """Stop the timer and bus subscriptions (window closing)."""
+        self._timer.stop()
+        for sub in self._subs:
+            sub.cancel()
