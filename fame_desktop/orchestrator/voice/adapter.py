@@ -1,0 +1,353 @@
+"""The voice adapter: microphone -> Vosk -> Brain -> pyttsx3, as one object front ends drive.
+
+Everything blocking (model loading, recording, recognition, synthesis) runs in worker threads
+that watch a cancel flag; the adapter's coroutines only await them. The adapter publishes what it
+does on the event bus, so a window only observes:
+
+- ``VoiceStateChanged.state``: ``loading`` (model), ``starting`` (microphone opening; the first
+  audio can take 1-2 s), ``listening``, ``thinking`` (waiting for the Brain), ``speaking``,
+  ``wake`` (waiting for the wake phrase), ``idle``, ``error`` (``detail`` says what and the fix);
+- ``VoiceLevel.level`` (0..1) and ``VoiceTranscript`` (partial while listening, then one final).
+
+Speaking stops when the user starts talking (a new listen, by button or wake phrase) or when
+:meth:`VoiceAdapter.stop_speaking` is called. The microphone is not used to detect talking over
+the answer: it would hear the answer itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.events import EventBus, SettingsChanged, VoiceStateChanged
+from fame_desktop.orchestrator.settings import SettingsStore
+from fame_desktop.orchestrator.voice.audio import check_device
+from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
+from fame_desktop.orchestrator.voice.recognizer import EndOfSpeech, Recognizer
+from fame_desktop.orchestrator.voice.tts import Speaker
+
+log = logging.getLogger("fame.voice")
+
+Ask = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+_CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
+_MARKUP = re.compile(r"[`*_#>|]+")
+
+
+def speakable(text: str, limit: int = 600) -> str:
+    """The part of an answer worth saying aloud: no code blocks or markdown marks, not too long."""
+    text = _CODE_BLOCK.sub(" (code is shown in the window) ", text)
+    text = " ".join(_MARKUP.sub(" ", text).split())
+    if len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0]
+        text = f"{cut}. The rest is in the window."
+    return text
+
+
+class VoiceAdapter:
+    """Push-to-talk, wake phrase, spoken answers.
+
+    Args:
+        settings: The settings store (``voice.*`` is read at each use, so changes apply at once).
+        bus: Where voice events are published.
+        ask: The Brain's ``handle_query``.
+        models_dir: ``<data dir>/models`` (default: next to the settings file).
+        end_silence: Seconds of quiet that end an utterance.
+    """
+
+    def __init__(
+        self,
+        settings: SettingsStore,
+        bus: EventBus,
+        ask: Ask,
+        *,
+        models_dir: Path | None = None,
+        end_silence: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.ask = ask
+        self.models_dir = models_dir or settings.path.parent / "models"
+        self.end_silence = end_silence
+        self._model: Any = None
+        self._model_path: Path | None = None
+        self._model_lock = asyncio.Lock()
+        self._speaker: Speaker | None = None
+        self._speech: asyncio.Task[None] | None = None
+        self._listen_cancel: threading.Event | None = None
+        self._discard = False
+        self._listening = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wake_task: asyncio.Task[None] | None = None
+        self._wake_cancel: threading.Event | None = None
+        self._subscription: Any = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Follow settings changes; start the wake listener and warm the speaker if enabled."""
+        self._subscription = self.bus.subscribe(SettingsChanged, self._on_settings)
+        self._apply_settings()
+
+    async def aclose(self) -> None:
+        """Stop listening and speaking, end the worker threads."""
+        if self._subscription is not None:
+            self._subscription.cancel()
+        await self._stop_wake()
+        self.finish_listening(discard=True)
+        self.stop_speaking()
+        if self._speech is not None:
+            with contextlib.suppress(asyncio.CancelledError, FameError):
+                await self._speech
+        if self._speaker is not None:
+            await asyncio.to_thread(self._speaker.close)
+            self._speaker = None
+
+    def _on_settings(self, event: SettingsChanged) -> None:
+        if any(key.startswith("voice.") for key in event.changes):
+            if "voice.tts_voice" in event.changes or "voice.tts_rate" in event.changes:
+                self._drop_speaker()
+            self._apply_settings()
+
+    def _apply_settings(self) -> None:
+        voice = self.settings.settings.voice
+        if voice.speak_answers:
+            self._warm_speaker()
+        if voice.wake_word_enabled and self._wake_task is None:
+            self._wake_task = asyncio.get_running_loop().create_task(self._wake_loop())
+        elif not voice.wake_word_enabled and self._wake_task is not None:
+            asyncio.get_running_loop().create_task(self._stop_wake())
+
+    # --- status ---------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What works and what does not, with fixes; never raises.
+
+        Returns:
+            ``ready`` (push-to-talk can work), ``model``/``microphone``/``speaker`` each with
+            ``found``, ``detail``, ``problem``, ``fix``; ``problems`` (list of ``{message, fix}``);
+            ``models`` (every model found); ``listening``, ``speaking``, ``wake_word``.
+        """
+        voice = self.settings.settings.voice
+        problems: list[dict[str, str]] = []
+
+        def part(check: Callable[[], str]) -> dict[str, Any]:
+            try:
+                return {"found": True, "detail": check(), "problem": "", "fix": ""}
+            except FameError as exc:
+                problems.append({"message": exc.message, "fix": exc.fix})
+                return {"found": False, "detail": "", "problem": exc.message, "fix": exc.fix}
+
+        model = part(lambda: str(choose_model(voice.model_path, self.models_dir)))
+        mic = part(lambda: str(check_device(voice.input_device, "input")["name"]))
+        speaker = part(lambda: str(check_device("", "output")["name"]))
+        return {
+            "ready": model["found"] and mic["found"],
+            "model": model,
+            "microphone": mic,
+            "speaker": speaker,
+            "problems": problems,
+            "models": [m.to_dict() for m in find_models(voice.model_path, self.models_dir)],
+            "listening": self._listening,
+            "speaking": self.speaking,
+            "wake_word": voice.wake_word_enabled,
+        }
+
+    # --- listening ------------------------------------------------------------------------------
+
+    async def model(self) -> Any:
+        """The loaded Vosk model (loaded once in a worker thread; reloaded if the choice changes).
+
+        Raises:
+            ModelProblem: no model, or a broken one.
+        """
+        path = choose_model(self.settings.settings.voice.model_path, self.models_dir)
+        async with self._model_lock:
+            if self._model is None or self._model_path != path:
+                self._state("loading", str(path))
+                self._model = await asyncio.to_thread(load_model, path)
+                self._model_path = path
+            return self._model
+
+    async def listen_once(self, cancel: threading.Event | None = None) -> str:
+        """Record one utterance and return its transcript ("" if nothing was said).
+
+        Stops speaking first. Ends at the end of speech, when ``cancel`` is set, or when
+        :meth:`finish_listening` is called (push-to-talk released: the words so far count).
+
+        Raises:
+            VoiceUnavailable: no model or no microphone (also published as state ``error``).
+        """
+        if self._listening:
+            raise FameError("Already listening.", "Release or click the microphone button first.")
+        self.stop_speaking()
+        self._listening = True
+        self._idle.clear()
+        self._discard = False
+        stop = cancel or threading.Event()
+        self._listen_cancel = stop
+        if self._wake_cancel is not None:
+            self._wake_cancel.set()  # the wake watcher gives the microphone to us
+        try:
+            model = await self.model()
+            self._state("starting")
+            recognizer = Recognizer(model, self.bus, self.settings.settings.voice.input_device)
+            detector = EndOfSpeech(end_silence=self.end_silence)
+            transcript = await asyncio.to_thread(recognizer.listen, stop, detector=detector)
+            return "" if self._discard else transcript
+        except FameError as exc:
+            self._state("error", f"{exc.message} {exc.fix}".strip())
+            raise
+        finally:
+            self._listening = False
+            self._listen_cancel = None
+            self._idle.set()
+            if self._last_state() != "error":
+                self._state("idle")
+
+    def finish_listening(self, *, discard: bool = False) -> None:
+        """Stop recording now; keep what was heard, or drop it with ``discard``."""
+        if self._listen_cancel is not None:
+            self._discard = discard
+            self._listen_cancel.set()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the microphone is recording an utterance."""
+        return self._listening
+
+    async def voice_query(self, cancel: threading.Event | None = None) -> dict[str, Any] | None:
+        """Listen, ask the Brain (``source: voice``), and speak the answer if enabled.
+
+        Returns:
+            The query response, or None when nothing was said. Speaking continues in the
+            background; :meth:`wait_speaking` waits for it.
+        """
+        transcript = await self.listen_once(cancel)
+        if not transcript:
+            self._state("idle", "Nothing was heard.")
+            return None
+        self._state("thinking", transcript)
+        try:
+            response = await self.ask({"text": transcript, "source": "voice"})
+        except FameError as exc:
+            self._state("error", f"{exc.message} {exc.fix}".strip())
+            raise
+        answer = str(response.get("response") or "")
+        error = response.get("error")
+        if not answer and isinstance(error, dict):
+            answer = str(error.get("message", ""))
+        if self.settings.settings.voice.speak_answers and answer:
+            self.say(answer)
+        else:
+            self._state("idle")
+        return response
+
+    # --- speaking -------------------------------------------------------------------------------
+
+    def say(self, text: str) -> asyncio.Task[None]:
+        """Start speaking ``text`` (replacing anything being said); returns the speaking task."""
+        self.stop_speaking()
+        self._speech = asyncio.get_running_loop().create_task(self._say(speakable(text)))
+        return self._speech
+
+    async def _say(self, text: str) -> None:
+        speaker = self._get_speaker()
+        future = speaker.say(text, on_audio=lambda: self._state("speaking"))
+        try:
+            await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            speaker.stop()
+            raise
+        except FameError as exc:
+            self._state("error", f"{exc.message} {exc.fix}".strip())
+            return
+        if not self._listening:
+            self._state("idle")
+
+    async def wait_speaking(self) -> None:
+        """Wait until the current answer has been spoken (or stopped)."""
+        if self._speech is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._speech
+
+    def stop_speaking(self) -> None:
+        """Stop the spoken answer now (the Stop button; also when the user starts talking)."""
+        if self._speaker is not None:
+            self._speaker.stop()
+
+    @property
+    def speaking(self) -> bool:
+        """Whether an answer is being spoken."""
+        return self._speech is not None and not self._speech.done()
+
+    def _get_speaker(self) -> Speaker:
+        if self._speaker is None:
+            voice = self.settings.settings.voice
+            self._speaker = Speaker(voice=voice.tts_voice, rate=voice.tts_rate)
+        return self._speaker
+
+    def _warm_speaker(self) -> None:
+        def report(future: concurrent.futures.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("speaker not ready: %s", future.exception())
+
+        self._get_speaker().prepare().add_done_callback(report)
+
+    def _drop_speaker(self) -> None:
+        if self._speaker is not None:
+            speaker, self._speaker = self._speaker, None
+            threading.Thread(target=speaker.close, name="fame-tts-close", daemon=True).start()
+
+    # --- wake phrase ----------------------------------------------------------------------------
+
+    async def _wake_loop(self) -> None:
+        """Wait for the wake phrase, then run a voice query; repeat until turned off."""
+        try:
+            while self.settings.settings.voice.wake_word_enabled:
+                await self._idle.wait()
+                model = await self.model()
+                stop = threading.Event()
+                self._wake_cancel = stop
+                self._state("wake", self.settings.settings.voice.wake_phrase)
+                recognizer = Recognizer(model, self.bus, self.settings.settings.voice.input_device)
+                heard = await asyncio.to_thread(
+                    recognizer.wait_for_phrase, self.settings.settings.voice.wake_phrase, stop
+                )
+                self._wake_cancel = None
+                if heard and not self._listening:
+                    log.info("wake phrase heard")
+                    await self.voice_query()
+        except FameError as exc:
+            # No model or microphone: say so once and stop, rather than retrying in a loop.
+            self._state("error", f"Wake phrase listening stopped: {exc.message} {exc.fix}".strip())
+        finally:
+            self._wake_cancel = None
+            self._wake_task = None
+
+    async def _stop_wake(self) -> None:
+        task = self._wake_task
+        if self._wake_cancel is not None:
+            self._wake_cancel.set()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _state(self, state: str, detail: str = "") -> None:
+        self.bus.publish(VoiceStateChanged(state=state, detail=detail))
+
+    def _last_state(self) -> str:
+        last = self.bus.history(VoiceStateChanged)[-1:]
+        return last[0].state if last else ""
