@@ -1,0 +1,95 @@
+"""Fixtures for driving the real window: a qasync loop inside pytest-qt, a real app, the window.
+
+The window runs against the real Brain over a fresh data dir. Tests use Xvfb when ``DISPLAY`` is
+set (``scripts/xvfb_up.sh``; ``scripts/test.sh`` exports ``DISPLAY=:99``) and the offscreen
+platform otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+from PySide6.QtWidgets import QApplication
+
+from fame_desktop.app import App, build_app
+from fame_desktop.ui.qt_main_window import QtMainWindow
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pick the Qt platform before pytest-qt creates the QApplication."""
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder drives the real window."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop driven by the Qt event loop pytest-qt spins (``qtbot.wait*``)."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    # Let the cancelled tasks run their finally blocks before the loop goes away.
+    qapp.processEvents()
+    # Never loop.stop(): it would call QApplication.exit() outside exec() and leave Qt's quit flag
+    # set (ENVIRONMENT.md). Mark the loop as no longer running instead, then close it.
+    qapp.aboutToQuit.disconnect(loop._after_run_forever)
+    loop._after_run_forever()
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def run_async(qtbot: QtBot, loop: asyncio.AbstractEventLoop, coro: object, timeout: int = 10_000) -> object:
+    """Run a coroutine on the qasync loop from a sync test and return its result."""
+    task = loop.create_task(coro)  # type: ignore[arg-type]
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()
+
+
+@pytest.fixture
+def fame_app(tmp_path: Path, qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> Iterator[App]:
+    """The real services and Brain over a fresh data dir, delivering events on the qasync loop."""
+    app = build_app(tmp_path / "data")
+    app.bus.bind_loop(qt_loop)
+    yield app
+    run_async(qtbot, qt_loop, app.aclose())
+
+
+@pytest.fixture
+def window(fame_app: App, qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> Iterator[QtMainWindow]:
+    """The main window, shown, with its plugins loaded."""
+    win = QtMainWindow(fame_app, qt_loop)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: not win.workers.active("startup"), timeout=15_000)
+    yield win
+    win.close()
+
+
+def screenshot(widget: object, name: str) -> Path:
+    """Save ``widget.grab()`` as ``artifacts/screenshots/<name>.png`` (platform in the name)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    path = SCREENSHOTS / f"{name}{'' if platform == 'xcb' else '-' + platform}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"  # type: ignore[attr-defined]
+    return path

@@ -1,0 +1,155 @@
+"""The chat as a user drives it: type, send, read the answer, stop a slow query, reopen a conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser, QTreeWidget
+
+from fame_desktop.app import App
+from fame_desktop.ui.qt_main_window import QtMainWindow
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+SLOW_PLUGIN = '''
+"""A plugin that takes a long time to answer (tests the Stop button)."""
+import asyncio
+
+PLUGIN = {
+    "name": "slow_thinker",
+    "version": "1.0.0",
+    "description": "Answers very slowly.",
+    "intents": {"evolution": ["ponder slowly", "slowpoke ponder"]},
+    "keywords": {"evolution": ["slowpoke", "ponder slowly"]},
+    "timeout_seconds": 120,
+    "priority": 100,
+}
+
+
+async def handle(request):
+    await asyncio.sleep(60)
+    return {"response": "done pondering"}
+'''
+
+
+def _type_and_send(qtbot: QtBot, win: QtMainWindow, text: str) -> None:
+    chat_input = win.findChild(QPlainTextEdit, "chatInput")
+    assert chat_input is not None
+    chat_input.setFocus()
+    qtbot.keyClicks(chat_input, text)
+    send = win.findChild(QPushButton, "sendButton")
+    assert send is not None and send.isEnabled()
+    qtbot.mouseClick(send, Qt.MouseButton.LeftButton)
+
+
+def _chat_text(win: QtMainWindow) -> str:
+    view = win.findChild(QTextBrowser, "chatView")
+    assert view is not None
+    return view.toPlainText()
+
+
+def test_typed_question_is_answered_and_audited(qtbot: QtBot, window: QtMainWindow, fame_app: App) -> None:
+    rows_before = window.audit.model.rowCount()
+    _type_and_send(qtbot, window, "what is 2 + 2")
+    qtbot.waitUntil(lambda: not window.chat.busy and "= 4" in _chat_text(window) or " 4" in _chat_text(window))
+    qtbot.waitUntil(lambda: not window.chat.busy)
+    text = _chat_text(window)
+    assert "what is 2 + 2" in text
+    assert "4" in text.split("what is 2 + 2", 1)[1]
+    assert "calculate" in text and "calculator" in text  # intent and plugin shown discreetly
+    # The audit table shows the query, its routing and its answer without a reload.
+    qtbot.waitUntil(lambda: window.audit.model.rowCount() >= rows_before + 3)
+    kinds = {window.audit.model.entry(r).kind for r in range(window.audit.model.rowCount())}
+    assert {"query", "routing", "query_completed"} <= kinds
+    # The input is empty again and Up brings the question back (history).
+    chat_input = window.chat.input
+    assert chat_input.toPlainText() == ""
+    qtbot.keyClick(chat_input, Qt.Key.Key_Up)
+    assert chat_input.toPlainText() == "what is 2 + 2"
+    qtbot.keyClick(chat_input, Qt.Key.Key_Down)
+    assert chat_input.toPlainText() == ""
+
+
+def test_shift_enter_adds_a_line_and_enter_sends(qtbot: QtBot, window: QtMainWindow) -> None:
+    chat_input = window.chat.input
+    chat_input.setFocus()
+    qtbot.keyClicks(chat_input, "what is 6 * 7")
+    qtbot.keyClick(chat_input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert chat_input.toPlainText() == "what is 6 * 7\n"
+    qtbot.keyClick(chat_input, Qt.Key.Key_Backspace)
+    qtbot.keyClick(chat_input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "42" in _chat_text(window) and not window.chat.busy)
+
+
+def test_error_is_shown_with_its_fix(qtbot: QtBot, window: QtMainWindow) -> None:
+    _type_and_send(qtbot, window, "what is the bitcoin price today")
+    qtbot.waitUntil(lambda: not window.chat.busy and "Network is off" in _chat_text(window))
+    text = _chat_text(window)
+    assert "needs the network" in text
+    assert "Settings" in text  # the fix: an admin can enable it in Settings
+
+
+def test_stop_cancels_a_slow_query_and_the_window_stays_usable(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App
+) -> None:
+    # A new plugin file appears in the plugins pane without a restart.
+    (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
+    plugin_list = window.findChild(QTreeWidget, "pluginList")
+    assert plugin_list is not None
+    qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
+    assert fame_app.services.plugins.get("slow_thinker").status == "loaded"  # type: ignore[union-attr]
+
+    _type_and_send(qtbot, window, "slowpoke ponder the meaning of life")
+    qtbot.waitUntil(lambda: window.chat.busy and window.chat.stop_button.isEnabled())
+    qtbot.wait(300)
+    assert window.chat.progress.isVisible()
+    qtbot.mouseClick(window.chat.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.chat.busy)
+    assert "cancelled" in _chat_text(window).lower()
+    assert window.chat.send_button.isEnabled() and not window.chat.stop_button.isEnabled()
+    assert fame_app.audit.count(kinds=["query_cancelled"]) == 1
+
+    # Still usable: the next question is answered.
+    _type_and_send(qtbot, window, "what is 3 + 4")
+    qtbot.waitUntil(lambda: not window.chat.busy and "7" in _chat_text(window).split("what is 3 + 4")[-1])
+
+
+def test_escape_stops_a_running_query(qtbot: QtBot, window: QtMainWindow, fame_app: App) -> None:
+    (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
+    qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
+    window.chat.ask("slowpoke ponder", intent="evolution")
+    qtbot.waitUntil(lambda: window.chat.busy)
+    window.activateWindow()
+    qtbot.keyClick(window.chat.input, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.chat.busy)
+    assert "cancelled" in _chat_text(window).lower()
+
+
+def test_conversations_persist_reopen_search_export_delete(
+    qtbot: QtBot, window: QtMainWindow, tmp_path: Path
+) -> None:
+    _type_and_send(qtbot, window, "what is 10 - 3")
+    qtbot.waitUntil(lambda: not window.chat.busy and "7" in _chat_text(window).split("10 - 3")[-1])
+    panel = window.conversations
+    qtbot.waitUntil(lambda: panel.list.count() == 1)
+    # A new conversation clears the view; reopening the old one brings its messages back.
+    window.chat.open_conversation(None)
+    assert "10 - 3" not in _chat_text(window)
+    panel.list.setCurrentRow(0)
+    panel.opened.emit(panel.selected_id())
+    assert "10 - 3" in _chat_text(window) and "7" in _chat_text(window)
+    panel.search.setText("nothing like this")
+    qtbot.waitUntil(lambda: panel.list.count() == 0)
+    panel.search.setText("10 - 3")
+    qtbot.waitUntil(lambda: panel.list.count() == 1)
+    panel.list.setCurrentRow(0)
+    out = tmp_path / "conv.md"
+    panel.export_to(int(panel.selected_id() or 0), out)
+    exported = out.read_text(encoding="utf-8")
+    assert "## You" in exported and "what is 10 - 3" in exported and "## FAME" in exported
+    panel.delete_selected()
+    assert panel.list.count() == 0
+    assert window.store.conversations() == []
