@@ -1,0 +1,204 @@
+"""Auth, rate limit, body limits, strict schemas, CORS and the audit trail of a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from api_harness import Server, start_server, stop_server
+
+from fame_desktop.app import build_app
+from fame_desktop.orchestrator.admin import fingerprint
+from fame_desktop.orchestrator.errors import AdminRequired
+
+FAME = str(Path(sys.executable).with_name("fame"))
+PROTECTED = [
+    ("POST", "/query", {"text": "2 + 2"}),
+    ("GET", "/plugins", None),
+    ("GET", "/audit", None),
+    ("POST", "/evolution/run", {"population_size": 3, "task": "x"}),
+    ("GET", "/metrics", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
+def test_no_key_is_401(server: Server, method: str, path: str, body: object) -> None:
+    with server.anonymous() as c:
+        r = c.request(method, path, json=body)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "ApiKey"
+    assert r.json()["error"]["code"] == "api_key_required"
+    assert "fame admin" in r.json()["error"]["message"]
+
+
+def test_wrong_key_is_403_and_audited_by_fingerprint(server: Server) -> None:
+    wrong = "fame_this-is-not-a-valid-key-000000000"
+    with server.client(key=wrong) as c:
+        r = c.post("/query", json={"text": "2 + 2"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "api_key_invalid"
+    with server.client() as c:
+        entries = c.get("/audit", params={"limit": 20}).json()
+    refused = [e for e in entries if e["kind"] == "api_request" and e["data"]["status"] == 403]
+    assert refused and refused[0]["actor"] == f"api:{fingerprint(wrong)}"
+    assert refused[0]["data"]["auth"] == "invalid"
+
+
+def test_every_request_is_audited_with_method_path_status_duration(server: Server) -> None:
+    with server.client() as c:
+        c.get("/plugins")
+        c.post("/query", json={"text": 5})
+        entries = c.get("/audit", params={"limit": 10}).json()
+    requests = [e for e in entries if e["kind"] == "api_request"]
+    latest = {(e["data"]["method"], e["data"]["path"]): e for e in reversed(requests)}
+    plugins = latest[("GET", "/plugins")]
+    assert plugins["data"]["status"] == 200
+    assert plugins["actor"] == f"api:{fingerprint(server.key)}"
+    assert plugins["data"]["duration_ms"] >= 0
+    assert latest[("POST", "/query")]["data"]["status"] == 422
+
+
+def test_key_never_reaches_the_data_dir(server: Server) -> None:
+    with server.client() as c:
+        assert c.post("/query", json={"text": "3 * 3"}).status_code == 200
+        assert c.get("/audit").status_code == 200
+    needle = server.key.encode()
+    for path in server.data_dir.rglob("*"):
+        if path.is_file():
+            assert needle not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"text": 42}', "'text'"),
+        (b'{"text": "hi", "intent": 3}', "'intent'"),
+        (b'{"text": "hi", "admin_key": "x"}', "'admin_key' is not an allowed field"),
+        (b'{"text": "hi", "intent": "hack_the_planet"}', "unknown intent"),
+        (b'{"text": "bad \\u0000 byte"}', "control characters"),
+        (b'{"text": ""}', "'text'"),
+        (b"[1, 2]", "body"),
+    ],
+)
+def test_malformed_and_wrongly_typed_bodies_are_422(server: Server, body: bytes, fragment: str) -> None:
+    with server.client() as c:
+        r = c.post("/query", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert fragment in error["message"]
+    assert "Traceback" not in r.text
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(
+        tmp_path_factory.mktemp("api-strict"),
+        {
+            "api.rate_limit_per_minute": 3,
+            "api.max_body_bytes": 1024,
+            "api.cors_origins": ["http://allowed.example"],
+        },
+        extra_keys=2,
+    )
+    yield srv
+    stop_server(srv)
+
+
+def test_rate_limit_per_key_is_429_with_retry_after(strict_server: Server) -> None:
+    with strict_server.client() as c:
+        codes = [c.get("/plugins").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    with strict_server.client() as c:
+        r = c.get("/plugins")
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert r.json()["error"]["code"] == "rate_limited"
+    # Another key has its own bucket.
+    with strict_server.client(key=strict_server.other_keys[0]) as c:
+        assert c.get("/plugins").status_code == 200
+
+
+def test_oversized_body_is_413_by_length_and_by_stream(strict_server: Server) -> None:
+    big = json.dumps({"text": "x" * 2000}).encode()
+    headers = {"X-API-Key": strict_server.other_keys[1], "Content-Type": "application/json"}
+    with strict_server.anonymous() as c:
+        declared = c.post("/query", content=big, headers=headers)
+
+        def chunks() -> Iterator[bytes]:
+            for i in range(0, len(big), 256):
+                yield big[i : i + 256]
+
+        streamed = c.post("/query", content=chunks(), headers=headers)
+        small = c.post("/query", json={"text": "1 + 1"}, headers=headers)
+    assert "content-length" not in streamed.request.headers
+    for r in (declared, streamed):
+        assert r.status_code == 413
+        assert r.json()["error"]["code"] == "request_too_large"
+        assert "1024 bytes" in r.json()["error"]["message"]
+    assert small.status_code == 200
+
+
+def test_cors_open_only_for_configured_origins(server: Server, strict_server: Server) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api-key"}
+    with server.anonymous() as c:
+        closed = c.options("/query", headers={"Origin": "http://allowed.example", **preflight})
+    assert "access-control-allow-origin" not in closed.headers
+    with strict_server.anonymous() as c:
+        opened = c.options("/query", headers={"Origin": "http://allowed.example", **preflight})
+        denied = c.options("/query", headers={"Origin": "http://evil.example", **preflight})
+    assert opened.status_code == 200
+    assert opened.headers["access-control-allow-origin"] == "http://allowed.example"
+    assert "x-api-key" in opened.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in denied.headers
+
+
+def test_non_loopback_host_needs_admin(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [FAME, "--data-dir", str(tmp_path), "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Refusing to serve the API on 0.0.0.0" in result.stderr
+
+
+def test_non_loopback_host_with_admin_is_allowed_and_audited(tmp_path: Path) -> None:
+    from fame_desktop.api.server import check_host_allowed
+
+    app = build_app(tmp_path)
+    try:
+        with pytest.raises(AdminRequired):
+            check_host_allowed(app, "0.0.0.0", actor="test")
+        app.admin_key = app.safety.create_first_key(actor="test")
+        check_host_allowed(app, "0.0.0.0", actor="test")
+        assert app.audit.query(limit=1)[0].kind == "api_exposed"
+        check_host_allowed(app, "::1", actor="test")  # loopback needs nothing
+    finally:
+        app.services.close()
+
+
+def test_lockout_after_wrong_keys_keeps_proven_keys_working(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "lock")
+    try:
+        with srv.client() as good:
+            assert good.get("/plugins").status_code == 200
+            with httpx.Client(base_url=srv.url, timeout=60) as bad:
+                codes = [
+                    bad.get("/plugins", headers={"X-API-Key": f"fame_wrong-key-number-{i:04d}"}).status_code
+                    for i in range(6)
+                ]
+            assert codes[:5] == [403] * 5
+            assert codes[5] == 429
+            # Someone guessing keys cannot lock out a client whose key was already proven.
+            assert good.get("/plugins").status_code == 200
+    finally:
+        stop_server(srv)
