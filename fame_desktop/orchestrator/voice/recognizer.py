@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fame_desktop.orchestrator.events import EventBus, VoiceLevel, VoiceStateChanged, VoiceTranscript
 from fame_desktop.orchestrator.voice.audio import (
     RATE,
@@ -134,11 +136,18 @@ class Recognizer:
         rec = self._new_kaldi()
         partial = ""
 
+        fed = False
+
         def on_block(block: bytes) -> bool:
-            nonlocal partial
+            nonlocal partial, fed
             level = rms_level(block)
             self.bus.publish(VoiceLevel(level=level))
             done = detector.feed(level, len(block) / 2 / RATE)
+            if not fed:
+                block = skip_digital_silence(block)
+                fed = bool(block)
+                if not fed:
+                    return done
             if rec.AcceptWaveform(block):
                 # Vosk's own endpoint: keep the segment, the utterance may continue.
                 segment = text_of(rec.Result())
@@ -238,10 +247,23 @@ def _normalise(text: str) -> str:
     return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
 
 
+def skip_digital_silence(pcm: bytes, threshold: int = 4) -> bytes:
+    """``pcm`` from its first sample that is not digital silence (|x| > ``threshold``).
+
+    A muted or virtual microphone delivers exact zeros before speech. Kaldi's online feature
+    normalisation and i-vector adapt to that and garble the first words, so leading digital
+    silence is never fed; a real microphone's noise floor is far above the threshold.
+    """
+    data = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(data.astype(np.int32)) > threshold)
+    return b"" if loud.size == 0 else pcm[int(loud[0]) * 2 :]
+
+
 def transcribe_pcm(model: Any, pcm: bytes, block: int = BLOCK) -> str:
     """Transcript of 16 kHz mono 16-bit ``pcm``, fed in blocks like a live stream."""
     import vosk
 
+    pcm = skip_digital_silence(pcm)
     rec = vosk.KaldiRecognizer(model, RATE)
     segments = []
     for i in range(0, len(pcm), block * 2):

@@ -1,0 +1,129 @@
+"""Issue 5 end to end, no mocks: speech into the virtual mic -> Vosk -> ask -> pyttsx3 -> the sink."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fame_desktop.orchestrator.events import EventBus, VoiceLevel, VoiceStateChanged, VoiceTranscript
+from fame_desktop.orchestrator.settings import SettingsStore
+from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
+from fame_desktop.orchestrator.voice.tts import Speaker
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+ANSWER = "The weather is lovely today. Enjoy the sunshine."
+RECORD_RATE = 16000
+
+
+async def _record_sink(stop: asyncio.Event) -> bytes:
+    """Record vsink.monitor (what is played to the speaker) as 16 kHz mono s16 until ``stop``."""
+    proc = await asyncio.create_subprocess_exec(
+        "parecord",
+        "--device=vsink.monitor",
+        "--raw",
+        "--format=s16le",
+        f"--rate={RECORD_RATE}",
+        "--channels=1",
+        "--latency-msec=20",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    chunks: list[bytes] = []
+
+    async def pump() -> None:
+        assert proc.stdout is not None
+        while data := await proc.stdout.read(4096):
+            chunks.append(data)
+
+    reader = asyncio.create_task(pump())
+    await stop.wait()
+    proc.terminate()
+    await proc.wait()
+    await reader
+    return b"".join(chunks)
+
+
+def _voiced_seconds(pcm: bytes, threshold: float = 0.01) -> tuple[float, float]:
+    """(seconds from the first to the last 20 ms block above ``threshold`` RMS, peak RMS)."""
+    data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
+    block = RECORD_RATE // 50
+    n = len(data) // block
+    rms = np.sqrt((data[: n * block].reshape(n, block) ** 2).mean(axis=1))
+    loud = np.flatnonzero(rms > threshold)
+    if loud.size == 0:
+        return 0.0, float(rms.max(initial=0.0))
+    return (loud[-1] - loud[0] + 1) / 50.0, float(rms.max())
+
+
+def _wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
+    pulse: dict[str, str], speech_dir: Path, stable_fragments: tuple[str, ...], tmp_path: Path
+) -> None:
+    bus = EventBus()
+    bus.bind_loop(asyncio.get_running_loop())
+    settings = SettingsStore(tmp_path / "settings.json")
+    settings.update({"voice.speak_answers": True}, admin=False)
+    asked: list[dict[str, Any]] = []
+    stop_recording = asyncio.Event()
+    recording: asyncio.Task[bytes] | None = None
+
+    async def ask(request: dict[str, Any]) -> dict[str, Any]:
+        nonlocal recording
+        asked.append(request)
+        # Start recording the speaker now, so the question itself is not in the recording.
+        recording = asyncio.create_task(_record_sink(stop_recording))
+        await asyncio.sleep(0.5)
+        return {"text": request["text"], "response": ANSWER, "error": None, "intent": "chat"}
+
+    adapter = VoiceAdapter(settings, bus, ask, models_dir=tmp_path / "models")
+    await adapter.start()
+    live = asyncio.Event()
+    bus.subscribe(VoiceStateChanged, lambda e: live.set() if e.state == "listening" else None)
+    try:
+        query = asyncio.create_task(adapter.voice_query())
+        await asyncio.wait_for(live.wait(), 60)  # the microphone's first audio comes 1-2 s late
+        play = await asyncio.create_subprocess_exec(
+            "paplay", "--device=vsink", str(speech_dir / "mono16k.wav")
+        )
+        assert await play.wait() == 0
+        response = await asyncio.wait_for(query, 60)
+        await asyncio.wait_for(adapter.wait_speaking(), 30)
+        await asyncio.sleep(0.3)
+    finally:
+        stop_recording.set()
+        await adapter.aclose()
+    assert recording is not None
+    pcm = await recording
+
+    # The question was heard and sent to the Brain as a voice query.
+    assert len(asked) == 1
+    assert asked[0]["source"] == "voice"
+    for fragment in stable_fragments:
+        assert fragment in asked[0]["text"]
+    assert response is not None and response["response"] == ANSWER
+    # The window had something to show while listening.
+    assert any(not e.final and e.text for e in bus.history(VoiceTranscript))
+    finals = [e.text for e in bus.history(VoiceTranscript) if e.final]
+    assert finals == [asked[0]["text"]]
+    assert max(e.level for e in bus.history(VoiceLevel)) > 0.02
+    states = [e.state for e in bus.history(VoiceStateChanged)]
+    for state in ("loading", "starting", "listening", "thinking", "speaking", "idle"):
+        assert state in states
+
+    # The answer's text (not the response object) was spoken into the sink.
+    speaker = Speaker()
+    expected = _wav_seconds(speaker.save(ANSWER, tmp_path / "expected.wav").result(30))
+    speaker.close()
+    voiced, peak = _voiced_seconds(pcm)
+    assert peak > 0.05
+    assert 0.7 * expected <= voiced <= 1.3 * expected + 0.2
