@@ -25,7 +25,18 @@ PLUGIN = {
     "keywords": {
         "evolution": [
             "evolve",
+            "evolving",
+            "evolved",
             "evolution",
+            "use evolution",
+            "evolutionary optimization",
+            "evolutionary optimisation",
+            "genetic",
+            "genetic improvement",
+            "candidate implementations",
+            "better versions",
+            "mutate and select",
+            "natural selection",
             "evolutionary",
             "evolution cycle",
             "breed",

@@ -32,7 +32,12 @@ PLUGIN = {
     },
     "keywords": {
         "system_info": [
-            "time",
+            "what time",
+            "time is it",
+            "current time",
+            "the time",
+            "time now",
+            "local time",
             "clock",
             "date",
             "today's date",

@@ -54,8 +54,6 @@ PLUGIN = {
             "website",
             "webpage",
             "web page",
-            "page",
-            "url",
             "http",
             "https",
             "www",
