@@ -26,11 +26,15 @@ def main() -> None:
         for _, q in pairs:
             router.route(q)
         rounds.append((time.perf_counter() - start) / len(pairs))
+    holdout = labelled_queries("routing_holdout.tsv")
+    held_wrong = [(want, q, router.route(q).intent) for want, q in holdout if router.route(q).intent != want]
     print(f"routing.queries: {len(pairs)}")
+    print(f"routing.holdout_queries: {len(holdout)}")
+    print(f"routing.holdout_accuracy: {(1 - len(held_wrong) / len(holdout)) * 100:.1f} %")
     print(f"routing.accuracy: {accuracy * 100:.1f} %")
     print(f"routing.median_ms_per_query: {statistics.median(rounds) * 1000:.3f} ms")
     print(f"routing.max_ms_per_query_round: {max(rounds) * 1000:.3f} ms")
-    for want, q, got in wrong:
+    for want, q, got in wrong + held_wrong:
         print(f"routing.miss: expected {want}, got {got}: {q}")
 
 

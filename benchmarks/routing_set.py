@@ -8,13 +8,13 @@ from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import read_manifest
 from fame_desktop.orchestrator.routing import Router
 
-LABELLED = Path(__file__).resolve().parent / "data" / "routing_labelled.tsv"
+DATA = Path(__file__).resolve().parent / "data"
 
 
-def labelled_queries() -> list[tuple[str, str]]:
-    """(expected intent, query) pairs."""
+def labelled_queries(name: str = "routing_labelled.tsv") -> list[tuple[str, str]]:
+    """(expected intent, query) pairs of a labelled set in ``benchmarks/data``."""
     pairs = []
-    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             intent, query = line.split("\t", 1)
             pairs.append((intent, query))
