@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -297,6 +298,9 @@ class _Evaluator:
         return _check_int(result, f"{node.func.id}()")
 
 
+_GLUED_NUMBER = re.compile(r"(?<![\w.])(?>\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?)[A-Za-z_]\w*")
+
+
 def parse(expression: str) -> ast.Expression:
     """Parse ``expression`` (Python arithmetic syntax, ``^`` meaning power).
 
@@ -309,9 +313,16 @@ def parse(expression: str) -> ast.Expression:
     if len(text) > MAX_INPUT_CHARS:
         raise CalcError("too_large", f"The expression is longer than {MAX_INPUT_CHARS} characters.")
     text = text.replace("^", "**")
+    glued = _GLUED_NUMBER.search(text)
+    if glued:
+        # Python would warn about "1if" or read "1j" as complex; neither is arithmetic here.
+        raise CalcError(
+            "invalid_expression",
+            f"`{glued.group(0)}` runs a number into letters; put an operator between them (e.g. `2*pi`).",
+        )
     try:
         return ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+    except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as exc:
         raise CalcError(
             "invalid_expression",
             f"`{expression.strip()[:80]}` is not an arithmetic expression I can read. "
