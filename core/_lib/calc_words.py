@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from core._lib.safe_eval import CONSTANTS, FUNCTIONS
+from core._lib.safe_eval import FUNCTIONS
 
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
 # An operand of a word form: a number, constant or parenthesised group without nesting.
@@ -120,7 +120,7 @@ def to_expression(text: str) -> str:
     s = _FILLER.sub(" ", s)
     # "sqrt 144" -> "sqrt(144)", "2pi" -> "2*pi", "2(3+4)" -> "2*(3+4)".
     s = re.sub(rf"\b({_FUNC_NAMES})\s+({_OPERAND})", r"\1(\2)", s)
-    s = re.sub(rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:{'|'.join(CONSTANTS)}|{_FUNC_NAMES})\b)", r"\1*", s)
+    s = re.sub(rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:pi|tau|e(?![-+]?\d)|{_FUNC_NAMES})\b)", r"\1*", s)
     s = re.sub(rf"(?<![a-z_\d.])({_NUM})\s*(?=\()", r"\1*", s)
     s = re.sub(r"\)\s*(?=\()", ")*", s)
     s = re.sub(r"\)\s*(?=\d)", ")*", s)
