@@ -1,0 +1,105 @@
+"""The PyInstaller build: built by scripts/build_exe.sh (or a fresh earlier build is reused), then run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXE = REPO / "dist" / "fame" / "fame"
+SOURCES = [REPO / "fame_desktop", REPO / "core", REPO / "resources"]
+BUILD_FILES = [REPO / "fame.spec", REPO / "scripts" / "fame_entry.py", REPO / "scripts" / "plugin_imports.py"]
+
+pytestmark = pytest.mark.slow
+
+USER_PLUGIN = (
+    'PLUGIN = {"name": "echo_user", "version": "1.0", "description": "Echo from the user folder.",'
+    ' "intents": {"chat": ["echo user plugin"]}}\n'
+    "def handle(request):\n    return {'response': 'echo: ' + request['text']}\n"
+)
+
+
+def _newest_source() -> float:
+    newest = max(p.stat().st_mtime for p in BUILD_FILES)
+    for root in SOURCES:
+        for path in root.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+@pytest.fixture(scope="module")
+def exe() -> Iterator[Path]:
+    """The packaged executable, rebuilt when any source is newer than it."""
+    if not EXE.exists() or EXE.stat().st_mtime < _newest_source():
+        result = subprocess.run(
+            [str(REPO / "scripts" / "build_exe.sh")], capture_output=True, text=True, timeout=900, check=False
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+        assert "package_size:" in result.stdout
+    yield EXE
+
+
+def run(exe: Path, *args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("FAME_ADMIN_KEY", "FAME_HOME")}
+    # A frozen app must not find the development tree's packages.
+    environ.pop("PYTHONPATH", None)
+    environ.update(env)
+    return subprocess.run(
+        [str(exe), "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        cwd=data_dir,
+        check=False,
+    )
+
+
+def test_packaged_ask_json(exe: Path, tmp_path: Path) -> None:
+    result = run(exe, "ask", "--json", "what is 2 + 2", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["intent"] == "calculate"
+    assert "4" in response["response"]
+    # The data stays in the data dir the user chose.
+    assert (tmp_path / "audit.sqlite3").exists()
+
+
+def test_packaged_plugins_include_builtins_and_the_user_folder(exe: Path, tmp_path: Path) -> None:
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "echo_user.py").write_text(USER_PLUGIN)
+    result = run(exe, "plugins", "--json", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    builtins = {p.stem for p in (REPO / "core").glob("*.py") if not p.name.startswith("_")}
+    assert builtins <= set(plugins)
+    assert all(plugins[name]["status"] == "loaded" for name in builtins), plugins
+    assert plugins["echo_user"]["status"] == "loaded"
+    assert not plugins["echo_user"]["builtin"]
+
+
+def test_packaged_self_test_offscreen(exe: Path, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = run(exe, "--self-test", data_dir=tmp_path, QT_QPA_PLATFORM="offscreen")
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert elapsed < 60
+
+
+def test_package_has_only_the_qt_plugins_it_needs(exe: Path) -> None:
+    plugins = exe.parent / "_internal" / "PySide6" / "Qt" / "plugins"
+    found = {p.relative_to(plugins).as_posix() for p in plugins.rglob("*.so")}
+    assert {"platforms/libqoffscreen.so", "platforms/libqxcb.so", "iconengines/libqsvgicon.so"} <= found
+    assert not any(
+        p.startswith(("wayland", "egldeviceintegrations", "platformthemes", "sqldrivers", "tls"))
+        for p in found
+    )
+    assert not list(exe.parent.rglob("libQt6WebEngine*")) and not list(exe.parent.rglob("libQt6Qml*"))
+    assert list(exe.parent.rglob("libvosk.so"))
