@@ -50,6 +50,8 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName("FAME Desktop")
     qapp.setOrganizationName("FAME")
+    # The window's own close ends the run (after cleanup); Qt must not stop the loop under us.
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app = build_app(data_dir, admin_key)

@@ -58,6 +58,7 @@ class QtChatInput(QPlainTextEdit):
     """Multi-line input: Enter sends, Shift+Enter adds a line, Up/Down walk the history."""
 
     submitted = Signal()
+    stopRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +78,9 @@ class QtChatInput(QPlainTextEdit):
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         key, mods = e.key(), e.modifiers()
+        if key == Qt.Key.Key_Escape:
+            self.stopRequested.emit()
+            return
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if mods & Qt.KeyboardModifier.ShiftModifier:
                 self.insertPlainText("\n")
@@ -130,6 +134,7 @@ class QtChatPane(QWidget):
         self._query_id: str | None = None
         self._voice_queries: set[str] = set()
         self._worker: QtWorker | None = None
+        self._closed = False
         self._build()
         bus = app.bus
         self._subs = [
@@ -153,6 +158,7 @@ class QtChatPane(QWidget):
         self.input = QtChatInput(self)
         self.input.setMaximumHeight(96)
         self.input.submitted.connect(self.send)
+        self.input.stopRequested.connect(self.stop)
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setToolTip("Send (Enter or Ctrl+Enter)")
@@ -289,6 +295,8 @@ class QtChatPane(QWidget):
     # --- showing ---------------------------------------------------------------------------------
 
     def _add(self, role: str, text: str, meta: dict[str, Any] | None = None) -> None:
+        if self._closed:
+            return  # a query cancelled by closing the window: nothing left to show or store
         meta = meta or {}
         if self.conversation_id is not None:
             try:
@@ -438,6 +446,7 @@ class QtChatPane(QWidget):
 
     def close_subscriptions(self) -> None:
         """Stop listening to the bus (window closing)."""
+        self._closed = True
         for sub in self._subs:
             sub.cancel()
 

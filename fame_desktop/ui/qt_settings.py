@@ -85,6 +85,11 @@ class QtSettingsDialog(QDialog):
             app.bus.subscribe(AdminStateChanged, lambda _e: self._update_admin_state()),
             app.bus.subscribe(SettingsChanged, self._on_settings_changed),
         ]
+        # In a dialog, Enter would also press the first "auto default" button; only explicit
+        # returnPressed handlers should act on Enter.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
         self._update_admin_state()
 
     # --- layout ----------------------------------------------------------------------------------

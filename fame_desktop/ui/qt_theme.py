@@ -48,13 +48,14 @@ def apply_theme(theme: str) -> None:
     if theme not in THEMES:
         log.warning("unknown theme %r; using system", theme)
         theme = "system"
-    style = QStyleFactory.create("Fusion")
-    if style is not None:
-        app.setStyle(style)
+    # Set the style by name, once: Qt owns and deletes the previous style, so passing a Python
+    # QStyle object each time leaves wrappers of deleted styles behind.
+    if app.style().name().lower() != "fusion" and "Fusion" in QStyleFactory.keys():
+        app.setStyle("Fusion")
     if theme == "dark":
         app.setPalette(_dark_palette())
     elif theme == "light":
-        app.setPalette(style.standardPalette() if style is not None else QPalette())
+        app.setPalette(app.style().standardPalette())
     else:
         app.setPalette(QPalette())
     name = "dark" if theme == "dark" else "light"

@@ -1,21 +1,23 @@
 """Fixtures for driving the real window: a qasync loop inside pytest-qt, a real app, the window.
 
-The window runs against the real Brain over a fresh data dir. Tests use Xvfb when ``DISPLAY`` is
-set (``scripts/xvfb_up.sh``; ``scripts/test.sh`` exports ``DISPLAY=:99``) and the offscreen
-platform otherwise.
+The window runs against the real Brain over a fresh data dir on Qt's offscreen platform, unless
+``QT_QPA_PLATFORM`` says otherwise. Screenshots on the real X server (Xvfb, ``scripts/xvfb_up.sh``)
+are taken by a separate process (``test_window_screens.py``): PySide6 6.12 under xcb aborts at
+interpreter exit ("bool_dealloc") once more than about six main windows were created in one process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import qasync
-from pytestqt.qtbot import QtBot
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App, build_app
 from fame_desktop.ui.qt_main_window import QtMainWindow
@@ -26,8 +28,7 @@ SCREENSHOTS = REPO / "artifacts" / "screenshots"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Pick the Qt platform before pytest-qt creates the QApplication."""
-    if not os.environ.get("QT_QPA_PLATFORM"):
-        os.environ["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -84,6 +85,10 @@ def window(fame_app: App, qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> I
     qtbot.waitUntil(lambda: not win.workers.active("startup"), timeout=15_000)
     yield win
     win.close()
+    # Collect the closed window's Python wrappers here, on the Qt thread: a garbage collection
+    # that happens to run in a worker thread would destroy QObjects from the wrong thread.
+    qtbot.wait(10)
+    gc.collect()
 
 
 def screenshot(widget: object, name: str) -> Path:

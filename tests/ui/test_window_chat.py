@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pytestqt.qtbot import QtBot
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser, QTreeWidget
+from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
 from fame_desktop.ui.qt_main_window import QtMainWindow
 
-pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
 
 SLOW_PLUGIN = '''
 """A plugin that takes a long time to answer (tests the Stop button)."""
@@ -54,7 +54,9 @@ def _chat_text(win: QtMainWindow) -> str:
 def test_typed_question_is_answered_and_audited(qtbot: QtBot, window: QtMainWindow, fame_app: App) -> None:
     rows_before = window.audit.model.rowCount()
     _type_and_send(qtbot, window, "what is 2 + 2")
-    qtbot.waitUntil(lambda: not window.chat.busy and "= 4" in _chat_text(window) or " 4" in _chat_text(window))
+    qtbot.waitUntil(
+        lambda: (not window.chat.busy and "= 4" in _chat_text(window)) or " 4" in _chat_text(window)
+    )
     qtbot.waitUntil(lambda: not window.chat.busy)
     text = _chat_text(window)
     assert "what is 2 + 2" in text
