@@ -1,0 +1,44 @@
+"""The telemetry view draws what the metrics collectors saw on the real event bus."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from fame_desktop.orchestrator.events import EventBus, PluginFailed, QueryCompleted, SandboxFinished
+from fame_desktop.orchestrator.metrics import Metrics
+from fame_desktop.ui.qt_telemetry import QtTelemetryView
+
+
+def _query(qid: str, intent: str, ms: float, error: str | None = None) -> QueryCompleted:
+    response = {
+        "id": qid,
+        "intent": intent,
+        "processing_time_ms": ms,
+        "error": {"code": error, "message": "x"} if error else None,
+    }
+    return QueryCompleted(query_id=qid, response=response)
+
+
+def test_telemetry_view_shows_counts_and_charts(qtbot: QtBot) -> None:
+    bus = EventBus()
+    metrics = Metrics(bus, audit_entries=10)
+    view = QtTelemetryView(metrics)
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    empty = view.grab().toImage()
+    for i in range(5):
+        bus.publish(_query(f"q{i}", "calculate", 5 + i))
+    bus.publish(_query("q9", "market_analysis", 30, error="network_disabled"))
+    bus.publish(SandboxFinished(run_id="r", report={"status": "ok", "backend": "docker", "duration_ms": 300}))
+    bus.publish(PluginFailed(name="broken", path="p", stage="call", error="boom"))
+    view.refresh()
+    text = view.summary.text()
+    assert "Queries: 6 (1 with errors)" in text
+    assert "sandbox runs: 1" in text and "plugin failures: 1" in text
+    assert view.intents.values == {"calculate": 5, "market_analysis": 1}
+    assert view.statuses.bad_labels == {"network_disabled"}
+    assert len(view.latency.points) == 6
+    # Something was really painted where the charts were empty before.
+    assert view.grab().toImage() != empty
+    view.stop()
+    metrics.close()
