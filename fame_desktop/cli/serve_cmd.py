@@ -9,7 +9,6 @@ import signal
 import sys
 from typing import Any
 
-from fame_desktop.api.server import ApiServerHandle, is_loopback
 from fame_desktop.app import App
 from fame_desktop.cli.output import fail
 
@@ -36,6 +35,9 @@ def register(sub: Any) -> None:
 
 async def run(args: argparse.Namespace, app: App) -> int:
     """Serve until Ctrl-C or SIGTERM."""
+    # FastAPI and uvicorn load only for this subcommand, not for every `fame` start.
+    from fame_desktop.api.server import ApiServerHandle, is_loopback
+
     host = args.host or app.settings.settings.api.host
     if not is_loopback(host) and not app.safety.is_admin(app.admin_key, f"serving the API on {host}", "cli"):
         return fail(

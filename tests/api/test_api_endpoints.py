@@ -33,7 +33,7 @@ def test_health_with_key_has_the_full_status(server: Server) -> None:
     assert "calculator" in details["plugins"]["loaded"]
 
 
-def test_query_answers_with_the_cli_response_object(server: Server) -> None:
+def test_query_answers_with_the_cli_response_object(server: Server, tmp_path: Path) -> None:
     with server.client() as c:
         r = c.post("/query", json={"text": "what is 12 * 12", "intent": "calculate", "user": "ana"})
     assert r.status_code == 200
@@ -43,7 +43,7 @@ def test_query_answers_with_the_cli_response_object(server: Server) -> None:
     assert body["plugins"] == ["calculator"]
     assert isinstance(body["audit_id"], int)
     cli = subprocess.run(
-        [FAME, "--data-dir", str(server.data_dir), "ask", "--json", "what is 12 * 12"],
+        [FAME, "--data-dir", str(tmp_path), "ask", "--json", "what is 12 * 12"],
         capture_output=True,
         text=True,
         timeout=120,
