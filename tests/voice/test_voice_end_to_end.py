@@ -109,7 +109,7 @@ async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
     assert len(asked) == 1
     assert asked[0]["source"] == "voice"
     for fragment in stable_fragments:
-        assert fragment in asked[0]["text"]
+        assert fragment in asked[0]["text"], asked[0]["text"]
     assert response is not None and response["response"] == ANSWER
     # The window had something to show while listening.
     assert any(not e.final and e.text for e in bus.history(VoiceTranscript))
@@ -126,4 +126,4 @@ async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
     speaker.close()
     voiced, peak = _voiced_seconds(pcm)
     assert peak > 0.05
-    assert 0.7 * expected <= voiced <= 1.3 * expected + 0.2
+    assert 0.7 * expected <= voiced <= 1.3 * expected + 0.2, (voiced, expected)
