@@ -189,7 +189,7 @@ class ModelDownloader:
                     resumed_from = have = 0
                 mode = "ab" if resumed_from else "wb"
                 with part.open(mode) as fh:
-                    for chunk in resp.iter_bytes(CHUNK):
+                    for chunk in resp.iter_bytes():  # no re-chunking: nothing received is lost on a cut
                         if cancel is not None and cancel.is_set():
                             raise DownloadCancelled(
                                 "Model download cancelled.",
