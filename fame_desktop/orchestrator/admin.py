@@ -7,6 +7,8 @@ failure counter is kept on disk so separate CLI runs cannot brute-force keys eit
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -65,14 +67,43 @@ class AdminKeyStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # Process-local cache of keys already verified, keyed by an HMAC with a random secret,
         # so an API client does not pay the KDF on every request.
         self._cache_secret = secrets.token_bytes(32)
         self._verified: dict[bytes, str] = {}
-        self._keys, self._failures, self._locked_until = self._read()
+        self._mtime_ns = -1
+        self._keys: list[StoredKey] = []
+        self._failures: list[float] = []
+        self._locked_until = 0.0
+        self._refresh()
 
     # --- persistence -----------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Re-read the file if another process (or store) changed it since we last looked."""
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        if mtime != self._mtime_ns:
+            self._keys, self._failures, self._locked_until = self._read()
+            self._mtime_ns = mtime
+            known = {k.key_id for k in self._keys}
+            self._verified = {t: kid for t, kid in self._verified.items() if kid in known}
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Hold the file lock, work on the freshest state, and write it back."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path.with_name(self.path.name + ".lock"), "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                self._refresh()
+                yield
+                self._write()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def _read(self) -> tuple[list[StoredKey], list[float], float]:
         if not self.path.exists():
@@ -101,14 +132,19 @@ class AdminKeyStore:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
+        self._mtime_ns = self.path.stat().st_mtime_ns
 
     # --- keys ------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._keys)
+        with self._lock:
+            self._refresh()
+            return len(self._keys)
 
     def __iter__(self) -> Iterator[StoredKey]:
-        return iter(list(self._keys))
+        with self._lock:
+            self._refresh()
+            return iter(list(self._keys))
 
     def add(self, key: str | None = None, label: str = "") -> tuple[str, StoredKey]:
         """Store a key (a new random one if ``key`` is None).
@@ -129,27 +165,25 @@ class AdminKeyStore:
             salt=base64.b64encode(salt).decode(),
             hash=base64.b64encode(_kdf(key, salt)).decode(),
         )
-        with self._lock:
-            if any(k.key_id == record.key_id for k in self._keys):
-                return key, next(k for k in self._keys if k.key_id == record.key_id)
-            self._keys.append(record)
-            self._write()
-        return key, record
+        with self._transaction():
+            existing = next((k for k in self._keys if k.key_id == record.key_id), None)
+            if existing is None:
+                self._keys.append(record)
+        return key, existing or record
 
     def remove(self, key_id: str) -> bool:
         """Delete the key with ``key_id``; False if there is none."""
-        with self._lock:
+        with self._transaction():
             before = len(self._keys)
             self._keys = [k for k in self._keys if k.key_id != key_id]
-            if len(self._keys) == before:
-                return False
             self._verified = {h: kid for h, kid in self._verified.items() if kid != key_id}
-            self._write()
-            return True
+        return len(self._keys) < before
 
     def lockout_remaining(self) -> float:
         """Seconds until admin unlocks again after too many failures (0 if not locked)."""
-        return max(0.0, self._locked_until - time.time())
+        with self._lock:
+            self._refresh()
+            return max(0.0, self._locked_until - time.time())
 
     def verify(self, key: str) -> str | None:
         """The id of the matching key, or None; counts failures and enforces the lockout.
@@ -162,29 +196,31 @@ class AdminKeyStore:
             raise AdminLocked(remaining)
         tag = hmac.new(self._cache_secret, key.encode("utf-8", "replace"), "sha256").digest()
         with self._lock:
+            self._refresh()
             cached = self._verified.get(tag)
+            records = list(self._keys)
         if cached is not None:
             return cached
         match: str | None = None
-        for record in list(self._keys):
+        for record in records:
             digest = _kdf(key, base64.b64decode(record.salt))
             # Check every key, constant-time each, so timing says nothing about which was close.
             if hmac.compare_digest(digest, base64.b64decode(record.hash)):
                 match = record.key_id
-        with self._lock:
-            if match is not None:
+        if match is not None:
+            with self._lock:
                 self._verified[tag] = match
-                if self._failures:
+            if self._failures:
+                with self._transaction():
                     self._failures = []
-                    self._write()
-                return match
+            return match
+        with self._transaction():
             now = time.time()
             self._failures = [t for t in self._failures if now - t < LOCKOUT_SECONDS] + [now]
             if len(self._failures) >= MAX_FAILURES:
                 self._locked_until = now + LOCKOUT_SECONDS
                 self._failures = []
                 log.warning("admin locked for %.0f s after %d failed attempts", LOCKOUT_SECONDS, MAX_FAILURES)
-            self._write()
         return None
 
 

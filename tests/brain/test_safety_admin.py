@@ -110,3 +110,17 @@ def test_corrupt_admin_key_file_is_a_clear_error(data_dir: Path) -> None:
     (data_dir / "admin_keys.json").write_text("{not json")
     with pytest.raises(FameError, match="unreadable"):
         AdminKeyStore(data_dir / "admin_keys.json")
+
+
+def test_two_processes_sharing_the_key_file_never_lose_keys(data_dir: Path) -> None:
+    running = AdminKeyStore(data_dir / "keys.json")  # e.g. `fame serve`
+    first, _ = running.add()
+    other = AdminKeyStore(data_dir / "keys.json")  # e.g. `fame admin add` meanwhile
+    second, record = other.add(label="api")
+    assert running.verify(second) == record.key_id  # seen without restart
+    assert running.verify("fame_wrong-key-000000000000") is None  # a write by the old process ...
+    assert other.verify(second) == record.key_id  # ... keeps the new key
+    assert len(AdminKeyStore(data_dir / "keys.json")) == 2
+    assert other.remove(record.key_id)
+    assert running.verify(second) is None  # removal takes effect at once
+    assert running.verify(first) is not None
