@@ -39,10 +39,10 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from fame_desktop.app import build_app
+    from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
     from fame_desktop.ui.qt_main_window import QtMainWindow
 
     started = time.perf_counter()
@@ -52,7 +52,8 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
     qapp.setOrganizationName("FAME")
     # The window's own close ends the run (after cleanup); Qt must not stop the loop under us.
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = QtEventLoop(qapp)
+    collector = QtGarbageCollector()
     asyncio.set_event_loop(loop)
     app = build_app(data_dir, admin_key)
     app.bus.bind_loop(loop)
@@ -76,6 +77,7 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
                 loop.run_until_complete(done)
         finally:
             loop.run_until_complete(app.aclose())
+            collector.stop()
     return code
 
 

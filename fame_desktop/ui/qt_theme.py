@@ -50,7 +50,7 @@ def apply_theme(theme: str) -> None:
         theme = "system"
     # Set the style by name, once: Qt owns and deletes the previous style, so passing a Python
     # QStyle object each time leaves wrappers of deleted styles behind.
-    if app.style().name().lower() != "fusion" and "Fusion" in QStyleFactory.keys():
+    if app.style().name().lower() != "fusion" and "Fusion" in list(QStyleFactory.keys()):
         app.setStyle("Fusion")
     if theme == "dark":
         app.setPalette(_dark_palette())

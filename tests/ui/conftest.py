@@ -1,9 +1,8 @@
 """Fixtures for driving the real window: a qasync loop inside pytest-qt, a real app, the window.
 
-The window runs against the real Brain over a fresh data dir on Qt's offscreen platform, unless
-``QT_QPA_PLATFORM`` says otherwise. Screenshots on the real X server (Xvfb, ``scripts/xvfb_up.sh``)
-are taken by a separate process (``test_window_screens.py``): PySide6 6.12 under xcb aborts at
-interpreter exit ("bool_dealloc") once more than about six main windows were created in one process.
+The window runs against the real Brain over a fresh data dir on Qt's offscreen platform unless
+``QT_QPA_PLATFORM`` says otherwise (``QT_QPA_PLATFORM=xcb DISPLAY=:99`` runs them on Xvfb).
+Screenshots on the real X server are taken by a separate process (``test_window_screens.py``).
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App, build_app
+from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
 from fame_desktop.ui.qt_main_window import QtMainWindow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,9 +41,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop driven by the Qt event loop pytest-qt spins (``qtbot.wait*``)."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = QtEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
+    collector = QtGarbageCollector()
     yield loop
+    collector.stop()
     for task in asyncio.all_tasks(loop):
         task.cancel()
     # Let the cancelled tasks run their finally blocks before the loop goes away.

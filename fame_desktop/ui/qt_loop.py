@@ -1,0 +1,127 @@
+"""The qasync event loop, with a thread-safe wake-up that does not go through a Qt signal.
+
+qasync's ``call_soon_threadsafe`` emits a queued ``Signal(object, tuple)`` from the calling thread.
+With PySide6 6.12 every such cross-thread emission drops one reference to ``True``/``False``: after
+a few thousand calls (bus events from worker threads, ``asyncio.to_thread`` completions, sandbox
+output lines) the interpreter aborts with "bool_dealloc: deallocating True or False". This loop
+queues thread-safe callbacks in a deque and wakes the Qt thread through a socket pair watched by a
+``QSocketNotifier`` instead (the classic self-pipe), which is also cheaper per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import gc
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger("fame.ui.loop")
+
+
+class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
+    """``qasync.QEventLoop`` whose ``call_soon_threadsafe`` is safe under PySide6 6.12.
+
+    Args:
+        app: The QApplication.
+        already_running: The Qt event loop is already spinning (pytest-qt).
+    """
+
+    def __init__(self, app: QApplication, already_running: bool = False) -> None:
+        super().__init__(app, already_running=already_running)
+        self._ts_queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
+        self._ts_lock = threading.Lock()
+        self._ts_signalled = False
+        self._ts_reader, self._ts_writer = socket.socketpair()
+        self._ts_reader.setblocking(False)
+        self._ts_writer.setblocking(False)
+        self._ts_notifier = QSocketNotifier(self._ts_reader.fileno(), QSocketNotifier.Type.Read)
+        self._ts_notifier.activated.connect(self._drain_threadsafe)
+
+    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any, context: Any = None) -> None:
+        """Run ``callback(*args)`` on the loop thread soon; callable from any thread."""
+        self._ts_queue.append((callback, args))
+        with self._ts_lock:
+            if self._ts_signalled:
+                return
+            self._ts_signalled = True
+        # A full buffer means a wake-up is pending anyway; OSError: the loop is closing.
+        with contextlib.suppress(OSError):
+            self._ts_writer.send(b"\0")
+
+    def _drain_threadsafe(self, *_args: Any) -> None:
+        with contextlib.suppress(OSError):
+            while self._ts_reader.recv(4096):
+                pass
+        with self._ts_lock:
+            self._ts_signalled = False
+        # Only what is queued now; later arrivals have written their own wake-up byte.
+        for _ in range(len(self._ts_queue)):
+            callback, args = self._ts_queue.popleft()
+            try:
+                callback(*args)
+            except Exception as exc:
+                self.call_exception_handler(
+                    {"message": "thread-safe callback failed", "exception": exc, "callback": callback}
+                )
+
+    def close(self) -> None:
+        """Run what is still queued, then close the wake-up pair and the loop."""
+        if self.is_closed():
+            return
+        self._drain_threadsafe()
+        self._ts_notifier.setEnabled(False)
+        self._ts_reader.close()
+        self._ts_writer.close()
+        super().close()
+
+
+class QtGarbageCollector(QObject):
+    """Runs Python's cyclic garbage collector on the Qt thread only.
+
+    Left automatic, a collection can start in whichever thread allocates (a sandbox output reader,
+    an executor job) and destroy QObjects there, which Qt refuses ("Timers cannot be stopped from
+    another thread"). Automatic collection is switched off and the same generational thresholds
+    are checked from a timer on the Qt thread instead (the approach qutebrowser uses).
+
+    Args:
+        interval_ms: How often the thresholds are checked.
+    """
+
+    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._was_enabled = gc.isenabled()
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    def check(self) -> None:
+        """Collect the generations whose allocation counts passed their thresholds."""
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self._thresholds[generation]:
+                gc.collect(generation)
+                return
+
+    def stop(self) -> None:
+        """Collect once more and give automatic collection back."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+
+def new_event_loop(app: QApplication, already_running: bool = False) -> asyncio.AbstractEventLoop:
+    """A :class:`QtEventLoop` for ``app``."""
+    return QtEventLoop(app, already_running=already_running)
