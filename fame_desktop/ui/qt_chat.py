@@ -170,12 +170,12 @@ class QtChatPane(QWidget):
         self.stop_button.setEnabled(False)
         self.mic_button = QToolButton(self)
         self.mic_button.setObjectName("micButton")
-        self.mic_button.setText("🎤")
+        self.mic_button.setText("Mic")
         self.mic_button.setCheckable(True)
         self.mic_button.clicked.connect(self._on_mic)
         self.speak_toggle = QToolButton(self)
         self.speak_toggle.setObjectName("speakToggle")
-        self.speak_toggle.setText("🔊")
+        self.speak_toggle.setText("Speak")
         self.speak_toggle.setCheckable(True)
         self.speak_toggle.setChecked(bool(self._app.settings.get("voice.speak_answers")))
         self.speak_toggle.toggled.connect(self._on_speak_toggled)
@@ -396,7 +396,7 @@ class QtChatPane(QWidget):
 
     def _on_transcript(self, event: VoiceTranscript) -> None:
         if not event.final:
-            self.status.setText(f"🎤 {event.text}")
+            self.status.setText(f"Hearing: {event.text}")
 
     # --- voice -----------------------------------------------------------------------------------
 

@@ -116,11 +116,11 @@ class QtPluginsPane(QWidget):
             d: dict[str, Any] = rec.to_dict()
             badges = []
             if d.get("needs_network"):
-                badges.append("🌐 network")
+                badges.append("network")
             if d.get("dangerous"):
                 badges.append("⚠ dangerous")
             if d.get("admin_only"):
-                badges.append("🔒 admin")
+                badges.append("admin-only")
             if d.get("builtin"):
                 badges.append("built-in")
             intents = ", ".join(d.get("intents", {}) or {})

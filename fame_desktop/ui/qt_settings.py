@@ -196,7 +196,7 @@ class QtSettingsDialog(QDialog):
         widget.setObjectName("setting_" + path.replace(".", "_"))
         admin = is_admin_field(path)
         widget.setToolTip((info.description or "") + ("\nAdmin only." if admin else ""))
-        label = QLabel(_label(path) + (" 🔒" if admin else ""))
+        label = QLabel(_label(path) + (" (admin)" if admin else ""))
         label.setToolTip(widget.toolTip())
         if path in FOLDER_FIELDS and isinstance(widget, QLineEdit):
             holder = QWidget()
@@ -230,13 +230,13 @@ class QtSettingsDialog(QDialog):
             w.setEnabled(admin)
         self.lock_button.setEnabled(self._app.safety.unlocked)
         if self._app.safety.unlocked:
-            self.admin_state.setText("🔓 Admin unlocked until you lock it or close FAME.")
+            self.admin_state.setText("Admin unlocked until you lock it or close FAME.")
         elif self._app.admin_key:
-            self.admin_state.setText("🔑 Admin key given on the command line.")
+            self.admin_state.setText("Admin key given on the command line.")
         elif not len(self._app.safety.keys):
             self.admin_state.setText("No admin key exists yet: create one with `fame admin init`.")
         else:
-            self.admin_state.setText("🔒 Locked: enter an admin key to change admin settings (🔒).")
+            self.admin_state.setText("Locked: enter an admin key to change the (admin) settings.")
         self._refresh_keys()
 
     def unlock(self) -> None:

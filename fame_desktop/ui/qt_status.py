@@ -92,20 +92,20 @@ class QtStatusBar(QStatusBar):
         """Render a ``Services.status()`` dict."""
         docker = status.get("docker") or {}
         if docker.get("available"):
-            self.docker.setText(f"🐳 {docker.get('backend', 'docker')} · {docker.get('image', '')}")
+            self.docker.setText(f"Sandbox: {docker.get('backend', 'docker')} · {docker.get('image', '')}")
             self.docker.setToolTip(str(docker.get("detail", "")))
         else:
-            self.docker.setText("🐳 sandbox unavailable")
+            self.docker.setText("Sandbox: unavailable")
             tip = str(docker.get("detail", ""))
             if docker.get("fix"):
                 tip += f"\nFix: {docker['fix']}"
             self.docker.setToolTip(tip)
-        self.network.setText("🌐 network on" if status.get("network") else "🌐 network off")
+        self.network.setText("Network: on" if status.get("network") else "Network: off")
         voice = status.get("voice") or {}
         state = voice.get("state") or ("ready" if voice.get("available") else "not available")
-        self.voice.setText(f"🎤 voice {state}")
+        self.voice.setText(f"Voice: {state}")
         self.voice.setToolTip(str(voice.get("detail", "")))
-        self.admin.setText("🔓 admin" if status.get("admin_unlocked") else "🔒 locked")
+        self.admin.setText("Admin: unlocked" if status.get("admin_unlocked") else "Admin: locked")
 
     def close_subscriptions(self) -> None:
         """Stop the timer and bus subscriptions (window closing)."""

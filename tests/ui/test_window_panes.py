@@ -140,7 +140,8 @@ def test_layout_is_saved_and_restored(qtbot: QtBot, fame_app: App, qt_loop: obje
     first.show()
     qtbot.waitExposed(first)
     first.docks["auditDock"].hide()
-    first.resize(760, 560)
+    first.resize(790, 560)
+    wanted = first.size()
     first.close()
     assert (fame_app.paths.root / "window.ini").exists()
     second = QtMainWindow(fame_app, qt_loop)  # type: ignore[arg-type]
@@ -149,5 +150,5 @@ def test_layout_is_saved_and_restored(qtbot: QtBot, fame_app: App, qt_loop: obje
     qtbot.waitExposed(second)
     assert not second.docks["auditDock"].isVisible()
     assert second.docks["sandboxDock"].isVisible()
-    assert second.size().width() == 760
+    assert second.size() == wanted
     second.close()

@@ -49,16 +49,14 @@ def test_admin_unlocks_and_turns_the_network_on(qtbot: QtBot, window: QtMainWind
     assert fame_app.safety.unlocked
     assert key_input.text() == ""  # the key does not linger in the field
     assert toggle.isEnabled()
-    qtbot.waitUntil(
-        lambda: "admin" in window.status_bar.admin.text() and "🔓" in window.status_bar.admin.text()
-    )
+    qtbot.waitUntil(lambda: window.status_bar.admin.text() == "Admin: unlocked")
 
     toggle.click()
     assert toggle.isChecked()
     assert fame_app.settings.get("network.allow_network") is True
     changes = fame_app.audit.query(limit=5, kinds=["settings_changed"])
     assert changes and "network.allow_network" in changes[0].summary
-    qtbot.waitUntil(lambda: window.status_bar.network.text().endswith("network on"))
+    qtbot.waitUntil(lambda: window.status_bar.network.text() == "Network: on")
 
     # Unlocked stays unlocked after the dialog closes, until Lock.
     dialog.close()

@@ -1,0 +1,88 @@
+"""Screenshots of the real window: ``python -m fame_desktop.ui.qt_screens OUT_DIR [DATA_DIR]``.
+
+Opens the window (on whatever Qt platform the environment selects, e.g. Xvfb), saves it empty,
+after a code-generation answer (with the sandbox pane showing the run when the sandbox is there),
+and with the settings dialog open. Prints one saved path per line; exits non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def capture(out_dir: Path, data_dir: Path) -> list[Path]:
+    """Drive the window and save the three screenshots; returns their paths."""
+    from PySide6.QtWidgets import QApplication
+
+    from fame_desktop.app import build_app
+    from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
+    from fame_desktop.ui.qt_main_window import QtMainWindow
+
+    qapp = QApplication.instance() or QApplication(["fame-screens"])
+    assert isinstance(qapp, QApplication)
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = QtEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    collector = QtGarbageCollector()
+    app = build_app(data_dir)
+    app.bus.bind_loop(loop)
+    window = QtMainWindow(app, loop)
+    window.resize(1280, 800)
+    window.show()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+
+    def save(widget: object, name: str) -> None:
+        path = out_dir / f"{name}.png"
+        if not widget.grab().save(str(path)):  # type: ignore[attr-defined]
+            raise RuntimeError(f"could not save {path}")
+        saved.append(path)
+
+    async def settle(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await asyncio.sleep(0.05)
+
+    async def run() -> None:
+        await app.brain.start()
+        await settle(0.5)
+        save(window, "window-empty")
+        answers: list[dict[str, object]] = []
+        window.chat.answered.connect(answers.append)
+        window.chat.ask("write a python function to reverse a string", "generate_code")
+        deadline = time.monotonic() + 60
+        while len(answers) < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await settle(1.0)
+        save(window, "window-code-answer")
+        dialog = window.open_settings()
+        await settle(0.5)
+        save(dialog, "settings-dialog")
+
+    with loop:
+        try:
+            loop.run_until_complete(run())
+        finally:
+            window.close()
+            loop.run_until_complete(app.aclose())
+            collector.stop()
+    return saved
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``OUT_DIR [DATA_DIR]``."""
+    if not argv:
+        print("usage: python -m fame_desktop.ui.qt_screens OUT_DIR [DATA_DIR]", file=sys.stderr)
+        return 2
+    data = Path(argv[1]) if len(argv) > 1 else Path(tempfile.mkdtemp(prefix="fame-screens-"))
+    for path in capture(Path(argv[0]), data):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
