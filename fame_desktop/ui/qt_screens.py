@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -43,20 +42,16 @@ def capture(out_dir: Path, data_dir: Path) -> list[Path]:
         saved.append(path)
 
     async def settle(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            await asyncio.sleep(0.05)
+        # Let Qt paint; the qasync loop processes Qt events while this sleeps.
+        await asyncio.sleep(seconds)
 
     async def run() -> None:
         await app.brain.start()
         await settle(0.5)
         save(window, "window-empty")
-        answers: list[dict[str, object]] = []
-        window.chat.answered.connect(answers.append)
-        window.chat.ask("write a python function to reverse a string", "generate_code")
-        deadline = time.monotonic() + 60
-        while len(answers) < 1 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        worker = window.chat.ask("write a python function to reverse a string", "generate_code")
+        if worker.task is not None:
+            await asyncio.wait_for(asyncio.shield(worker.task), 60)
         await settle(1.0)
         save(window, "window-code-answer")
         dialog = window.open_settings()

@@ -1,0 +1,147 @@
+"""Window benchmarks: start-up to shown, event-loop stalls under sandbox output, pane throughput.
+
+    .venv/bin/python benchmarks/bench_window.py
+
+Prints ``name: value unit`` lines. Runs offscreen unless QT_QPA_PLATFORM is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+LINES = 300_000
+STARTS = 5
+
+_CHILD = r"""
+import sys, time, asyncio
+t0 = float(sys.argv[1])
+from PySide6.QtWidgets import QApplication
+from fame_desktop.app import build_app
+from fame_desktop.ui.qt_loop import QtEventLoop
+from fame_desktop.ui.qt_main_window import QtMainWindow
+qapp = QApplication(["bench"])
+loop = QtEventLoop(qapp)
+asyncio.set_event_loop(loop)
+app = build_app(sys.argv[2])
+win = QtMainWindow(app, loop)
+win.show()
+qapp.processEvents()
+print(time.time() - t0)
+"""
+
+
+def cold_start_ms() -> float:
+    """Median time from process start to the window shown, over cold subprocess starts."""
+    times = []
+    for _ in range(STARTS):
+        with tempfile.TemporaryDirectory() as data:
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, repr(time.time()), data],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=os.environ,
+            )
+            times.append(float(out.stdout.strip().splitlines()[-1]) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    """Run every measurement and print the results."""
+    print(f"window_shown_after_start_median: {cold_start_ms():.0f} ms")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from fame_desktop.app import build_app
+    from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+    from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
+    from fame_desktop.ui.qt_main_window import QtMainWindow
+
+    qapp = QApplication(["bench"])
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = QtEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    collector = QtGarbageCollector()
+    data = Path(tempfile.mkdtemp(prefix="fame-bench-"))
+    app = build_app(data)
+    app.bus.bind_loop(loop)
+    win = QtMainWindow(app, loop)
+    win.show()
+    stalls: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        stalls.append((now - last[0]) * 1000 - 5)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+
+    def publish(run_id: str) -> None:
+        bus = app.bus
+        bus.publish(SandboxStarted(run_id=run_id, backend="docker", image="bench", limits={}))
+        for i in range(LINES):
+            bus.publish(
+                SandboxOutput(
+                    run_id=run_id, stream="stderr" if i % 100 == 0 else "stdout", text=f"line {i}\n"
+                )
+            )
+        bus.publish(SandboxFinished(run_id=run_id, report={"status": "ok", "exit_code": 0, "duration_ms": 0}))
+
+    async def scenario(with_query: bool, run_id: str) -> tuple[float, float, float]:
+        await app.brain.start()
+        await asyncio.sleep(0.3)
+        stalls.clear()
+        last[0] = time.perf_counter()
+        timer.start()
+        start = time.perf_counter()
+        thread = threading.Thread(target=publish, args=(run_id,))
+        thread.start()
+        if with_query:
+            win.chat.ask("what is 12345 * 6789")
+        while thread.is_alive() or not any(
+            r.report is not None for k, r in win.sandbox.runs.items() if k == run_id
+        ):
+            await asyncio.sleep(0.01)
+        win.sandbox.flush()
+        elapsed = time.perf_counter() - start
+        timer.stop()
+        ordered = sorted(stalls)
+        p95 = ordered[int(len(ordered) * 0.95)] if ordered else 0.0
+        return max(stalls or [0.0]), p95, LINES / elapsed
+
+    async def run_all() -> None:
+        worst, p95, rate = await scenario(False, "bench-1")
+        print(f"loop_stall_max_300k_lines: {worst:.1f} ms")
+        print(f"loop_stall_p95_300k_lines: {p95:.1f} ms")
+        print(f"sandbox_pane_lines_per_s: {rate:.0f} lines/s")
+        worst, p95, rate = await scenario(True, "bench-2")
+        print(f"loop_stall_max_300k_lines_with_query: {worst:.1f} ms")
+        print(f"loop_stall_p95_300k_lines_with_query: {p95:.1f} ms")
+        print(f"sandbox_pane_lines_per_s_with_query: {rate:.0f} lines/s")
+        print(f"sandbox_view_blocks_kept: {win.sandbox.output.document().blockCount()} lines")
+
+    with loop:
+        try:
+            loop.run_until_complete(run_all())
+        finally:
+            win.close()
+            loop.run_until_complete(app.aclose())
+            collector.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
