@@ -49,7 +49,8 @@ def _speech(tmp: Path) -> bytes:
         ["sox", str(tmp / "s.wav"), "-r", "16000", "-c", "1", "-b", "16", str(tmp / "m.wav")], check=True
     )
     with wave.open(str(tmp / "m.wav")) as wav:
-        return wav.readframes(wav.getnframes())
+        frames: bytes = wav.readframes(wav.getnframes())
+    return frames
 
 
 def _eos_latency(model: object, pcm: bytes, end_silence: float) -> tuple[float, float, str]:
