@@ -17,6 +17,7 @@ import gc
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("fame.ui.loop")
+
+DRAIN_SLICE_S = 0.008
 
 
 class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
@@ -45,6 +48,10 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._ts_writer.setblocking(False)
         self._ts_notifier = QSocketNotifier(self._ts_reader.fileno(), QSocketNotifier.Type.Read)
         self._ts_notifier.activated.connect(self._drain_threadsafe)
+        self._rearm = QTimer()
+        self._rearm.setSingleShot(True)
+        self._rearm.setInterval(0)
+        self._rearm.timeout.connect(self._drain_threadsafe)
 
     def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any, context: Any = None) -> None:
         """Run ``callback(*args)`` on the loop thread soon; callable from any thread."""
@@ -63,8 +70,13 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
                 pass
         with self._ts_lock:
             self._ts_signalled = False
-        # Only what is queued now; later arrivals have written their own wake-up byte.
-        for _ in range(len(self._ts_queue)):
+        # Work in slices so a flood from a thread (300,000 sandbox lines) never holds the Qt
+        # thread for long: what is left runs after Qt has handled its own events.
+        deadline = time.perf_counter() + DRAIN_SLICE_S
+        while self._ts_queue:
+            if time.perf_counter() > deadline:
+                self._rearm.start()
+                return
             callback, args = self._ts_queue.popleft()
             try:
                 callback(*args)
@@ -77,7 +89,7 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         """Run what is still queued, then close the wake-up pair and the loop."""
         if self.is_closed():
             return
-        self._drain_threadsafe()
+        self._rearm.stop()
         self._ts_notifier.setEnabled(False)
         self._ts_reader.close()
         self._ts_writer.close()
