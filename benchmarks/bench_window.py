@@ -114,7 +114,7 @@ def main() -> int:
         thread.start()
         if with_query:
             win.chat.ask("what is 12345 * 6789")
-        while thread.is_alive() or not any(
+        while thread.is_alive() or not any(  # noqa: ASYNC110 - polls a thread and the pane
             r.report is not None for k, r in win.sandbox.runs.items() if k == run_id
         ):
             await asyncio.sleep(0.01)
