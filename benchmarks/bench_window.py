@@ -147,4 +147,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    # Known problem (reported): after ~600k cross-thread deliveries PySide6 6.12 can abort during
+    # interpreter finalization ("none_dealloc"); the figures are printed, so skip finalization.
+    os._exit(code)
