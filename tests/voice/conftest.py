@@ -40,11 +40,11 @@ def pulse() -> Iterator[dict[str, str]]:
         sd._terminate()
         sd._initialize()
     yield env
-    for key, value in old.items():
-        if value is None:
+    for key, previous in old.items():
+        if previous is None:
             os.environ.pop(key, None)
         else:
-            os.environ[key] = value
+            os.environ[key] = previous
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def _voiced_seconds(pcm: bytes, threshold: float = 0.01) -> tuple[float, float]:
 
 def _wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as wav:
-        return wav.getnframes() / wav.getframerate()
+        return float(wav.getnframes() / wav.getframerate())
 
 
 async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
