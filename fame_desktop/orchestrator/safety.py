@@ -94,6 +94,8 @@ class Safety:
             raise AdminRequired(f"{what.capitalize()}: the admin key is wrong; this")
         if self._session_key_id is not None:
             return self._session_key_id
+        self._audit("admin_failed", {"what": what, "reason": "no admin key given"}, actor=actor,
+                    summary=f"admin required: {what}")  # fmt: skip
         raise AdminRequired(what.capitalize())
 
     # --- audited changes -------------------------------------------------------------------------

@@ -140,6 +140,9 @@ def build_services(
 
 def _attach_optional(services: Services) -> None:
     """Build the services that come from their own subsystems."""
-    from fame_desktop.orchestrator.codegen_service import build_codegen
-
+    try:
+        from fame_desktop.orchestrator.codegen_service import build_codegen
+    except ModuleNotFoundError as exc:  # TEMPORARY until the recipe library lands
+        log.error("code generation unavailable: %s", exc)
+        return
     services.codegen, services.architecture = build_codegen(services)

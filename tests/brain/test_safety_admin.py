@@ -77,6 +77,11 @@ async def test_security_test_after_admin_enables_it_only_probes_allowlisted_host
     app.safety.update_settings(
         {"capabilities.security_test": True, "capabilities.security_allowlist": ["127.0.0.1"]}, key=key
     )
+    needs_network = await app.brain.handle_query(
+        {"text": "check port 80 on 127.0.0.1", "intent": "security_test", "admin_key": key}
+    )
+    assert needs_network["error"]["code"] == "network_disabled"
+    app.safety.update_settings({"network.allow_network": True}, key=key)
     refused = await app.brain.handle_query(
         {"text": "check port 80 on example.com", "intent": "security_test", "admin_key": key}
     )
