@@ -1,0 +1,31 @@
+"""LLM backends: an OpenAI-compatible streaming chat provider and the API key's storage."""
+
+from __future__ import annotations
+
+from fame_desktop.orchestrator.llm.errors import LlmError, LlmTimeout, LlmUnavailable
+from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
+from fame_desktop.orchestrator.llm.provider import (
+    ChatMessage,
+    ChatProvider,
+    Completion,
+    LlmConfig,
+    check_endpoint,
+    is_loopback,
+)
+from fame_desktop.orchestrator.llm.secrets import LLM_API_KEY, SecretStore
+
+__all__ = [
+    "LLM_API_KEY",
+    "ChatMessage",
+    "ChatProvider",
+    "Completion",
+    "LlmConfig",
+    "LlmError",
+    "LlmStreamEnded",
+    "LlmTimeout",
+    "LlmToken",
+    "LlmUnavailable",
+    "SecretStore",
+    "check_endpoint",
+    "is_loopback",
+]

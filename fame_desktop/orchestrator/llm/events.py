@@ -1,0 +1,35 @@
+"""Events of the LLM backends (the chat pane subscribes to stream tokens as they arrive)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fame_desktop.orchestrator.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmToken(Event):
+    """A piece of text the model streamed for a query.
+
+    Attributes:
+        query_id: The query the completion belongs to ("" when none).
+        stream_id: One completion (a query may ask the model several times: repairs, evolution).
+        index: Position of this piece in its completion, from 0.
+        text: The new text.
+    """
+
+    query_id: str
+    stream_id: str
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmStreamEnded(Event):
+    """A completion ended; ``reason`` is ``stop``, ``length``, ``cancelled`` or ``error``."""
+
+    query_id: str
+    stream_id: str
+    reason: str
+    tokens: int
+    detail: str = ""
