@@ -13,6 +13,7 @@ from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.services import Services, build_services
 from fame_desktop.orchestrator.settings import SettingsStore
+from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
 
 
 @dataclass
@@ -55,6 +56,7 @@ class App:
 def build_app(data_dir: str | os.PathLike[str] | None = None, admin_key: str | None = None) -> App:
     """Build the services and the Brain (``admin_key`` defaults to ``$FAME_ADMIN_KEY``)."""
     services = build_services(data_dir)
-    return App(
-        services=services, brain=Brain(services), admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY")
-    )
+    brain = Brain(services)
+    # Voice needs the Brain to ask; its constructor does no I/O (models load on first use).
+    services.voice = VoiceAdapter(services.settings, services.bus, brain.handle_query, models_dir=services.paths.models)
+    return App(services=services, brain=brain, admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY"))

@@ -109,10 +109,14 @@ class Brain:
             await self.services.plugins.load_all_async()
             if self.services.sandbox is not None:
                 await self.services.sandbox.start()
+            if self.services.voice is not None:
+                await self.services.voice.start()
             self._started = True
 
     async def aclose(self) -> None:
-        """Stop the sandbox pool and close files."""
+        """Stop voice and the sandbox pool, and close files."""
+        if self.services.voice is not None:
+            await self.services.voice.aclose()
         if self.services.sandbox is not None:
             await self.services.sandbox.close()
         self.services.close()

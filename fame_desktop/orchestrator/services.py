@@ -18,6 +18,7 @@ from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsChanged
+from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_loader import PluginManager
@@ -43,6 +44,7 @@ class Services:
     architecture: Any = None
     evolution: Any = None
     voice: Any = None
+    metrics: Metrics | None = None
     started_at: float = field(default_factory=time.time)
 
     def user_plugin_dir(self) -> Path:
@@ -84,6 +86,8 @@ class Services:
     def close(self) -> None:
         """Release files and threads."""
         self.plugins.close()
+        if self.metrics is not None:
+            self.metrics.close()
         self.audit.close()
 
 
@@ -134,15 +138,22 @@ def build_services(
         paths=paths, bus=bus, settings=settings, audit=audit, keys=keys, safety=safety, plugins=plugins
     )
     holder["services"] = services
+    services.metrics = Metrics(bus, audit_entries=len(audit))
     _attach_optional(services)
     return services
 
 
 def _attach_optional(services: Services) -> None:
-    """Build the services that come from their own subsystems."""
-    try:
-        from fame_desktop.orchestrator.codegen_service import build_codegen
-    except ModuleNotFoundError as exc:  # TEMPORARY until the recipe library lands
-        log.error("code generation unavailable: %s", exc)
-        return
+    """Build the services that come from their own subsystems (sandbox, code generation, evolution)."""
+    from fame_desktop.orchestrator.codegen_service import build_codegen
+    from fame_desktop.orchestrator.sandbox import build_sandbox
+
+    services.sandbox = build_sandbox(services)
     services.codegen, services.architecture = build_codegen(services)
+    try:
+        from fame_desktop.orchestrator.evolution.runner import build_evolution
+    except ModuleNotFoundError as exc:  # TEMPORARY until the evolution runner lands
+        if exc.name != "fame_desktop.orchestrator.evolution.runner":
+            raise
+        return
+    services.evolution = build_evolution(services)
