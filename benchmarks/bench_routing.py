@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from routing_set import builtin_router, labelled_queries  # noqa: E402
+from routing_set import builtin_router, labelled_queries
 
 
 def main() -> None:

@@ -23,5 +23,7 @@ def labelled_queries(name: str = "routing_labelled.tsv") -> list[tuple[str, str]
 
 def builtin_router() -> Router:
     """A router over every built-in plugin's manifest (read without importing)."""
-    manifests = [read_manifest(p) for p in sorted(builtin_plugin_dir().glob("*.py")) if not p.name.startswith("_")]
+    manifests = [
+        read_manifest(p) for p in sorted(builtin_plugin_dir().glob("*.py")) if not p.name.startswith("_")
+    ]
     return Router(manifests)

@@ -58,5 +58,7 @@ def build_app(data_dir: str | os.PathLike[str] | None = None, admin_key: str | N
     services = build_services(data_dir)
     brain = Brain(services)
     # Voice needs the Brain to ask; its constructor does no I/O (models load on first use).
-    services.voice = VoiceAdapter(services.settings, services.bus, brain.handle_query, models_dir=services.paths.models)
+    services.voice = VoiceAdapter(
+        services.settings, services.bus, brain.handle_query, models_dir=services.paths.models
+    )
     return App(services=services, brain=brain, admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY"))

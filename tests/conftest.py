@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """No test touches the user's real data dir or admin key."""
     monkeypatch.setenv("FAME_HOME", str(tmp_path_factory.mktemp("fame-home")))
     monkeypatch.delenv("FAME_ADMIN_KEY", raising=False)

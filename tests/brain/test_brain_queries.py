@@ -18,7 +18,7 @@ RESPONSE_KEYS = {
 
 async def test_response_object_has_every_public_field(app: App) -> None:
     response = await app.brain.handle_query({"text": "what is 6 * 7"})
-    assert RESPONSE_KEYS <= set(response)
+    assert set(response) >= RESPONSE_KEYS
     assert response["intent"] == "calculate"
     assert "42" in response["response"]
     assert response["error"] is None
@@ -34,7 +34,9 @@ async def test_market_query_answers_network_disabled_with_the_fix(app: App) -> N
 
 
 async def test_security_test_is_capability_disabled_by_default(app: App) -> None:
-    response = await app.brain.handle_query({"text": "Test penetration of example.com", "intent": "security_test"})
+    response = await app.brain.handle_query(
+        {"text": "Test penetration of example.com", "intent": "security_test"}
+    )
     assert response["error"]["code"] == "capability_disabled"
 
 
@@ -63,7 +65,9 @@ async def test_explicit_intent_wins_over_inference(app: App) -> None:
         ({}, "'text'"),
     ],
 )
-async def test_bad_requests_get_invalid_request_and_are_audited(app: App, request_body: dict[str, object], fragment: str) -> None:
+async def test_bad_requests_get_invalid_request_and_are_audited(
+    app: App, request_body: dict[str, object], fragment: str
+) -> None:
     before = len(app.audit)
     response = await app.brain.handle_query(request_body)
     assert response["error"]["code"] == "invalid_request"
@@ -104,11 +108,11 @@ async def test_cancelled_query_is_audited(app: App, data_dir: Path) -> None:
     assert app.audit[-1].kind == "query_cancelled"
 
 
-SLOW_PLUGIN = '''
+SLOW_PLUGIN = """
 import asyncio
 PLUGIN = {"name": "slowpoke", "version": "1.0", "description": "Slow.", "intents": {"chat": ["slowpoke"]},
           "priority": 10}
 async def handle(request):
     await asyncio.sleep(30)
     return {"response": "late"}
-'''
+"""

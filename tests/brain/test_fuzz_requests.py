@@ -13,8 +13,14 @@ from fame_desktop.app import build_app
 
 N = 10_000
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
-json_value = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=6)
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30)
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=6,
+)
 texts = st.one_of(
     st.text(max_size=120),
     st.sampled_from(["what is 2+2", "hello", "BTC price", "time?", "2**99999"]),
@@ -24,7 +30,9 @@ requests = st.one_of(
     st.fixed_dictionaries(
         {"text": texts},
         optional={
-            "intent": st.one_of(st.sampled_from(["chat", "calculate", "system_info", "evolution", "bogus"]), json_leaf),
+            "intent": st.one_of(
+                st.sampled_from(["chat", "calculate", "system_info", "evolution", "bogus"]), json_leaf
+            ),
             "user": st.one_of(st.text(max_size=70), json_leaf),
             "source": st.sampled_from(["cli", "ui", "api", "nope"]),
             "params": json_value,

@@ -15,7 +15,8 @@ GOOD_HEADER = 'PLUGIN = {{"name": "{name}", "version": "1.0", "description": "Te
 
 FAULTY = {
     "syntax_error": GOOD_HEADER.format(name="syntax_error", extra="") + "def handle(request:\n",
-    "import_boom": GOOD_HEADER.format(name="import_boom", extra="") + "raise RuntimeError('boom at import')\ndef handle(r): return {}\n",
+    "import_boom": GOOD_HEADER.format(name="import_boom", extra="")
+    + "raise RuntimeError('boom at import')\ndef handle(r): return {}\n",
     "exits_at_import": GOOD_HEADER.format(name="exits_at_import", extra="") + "import sys\nsys.exit(3)\n",
     "no_handle": GOOD_HEADER.format(name="no_handle", extra=""),
     "no_manifest": "def handle(request):\n    return {'response': 'x'}\n",
@@ -104,11 +105,17 @@ async def test_a_plugin_only_it_answers_reports_the_error(app: App) -> None:
 
 async def test_new_and_changed_plugin_files_are_picked_up_without_restart(app: App) -> None:
     path = app.paths.plugins / "greeter.py"
-    path.write_text(GOOD_HEADER.format(name="greeter", extra=', "priority": 5') + "def handle(r):\n    return {'response': 'v1'}\n")
+    path.write_text(
+        GOOD_HEADER.format(name="greeter", extra=', "priority": 5')
+        + "def handle(r):\n    return {'response': 'v1'}\n"
+    )
     assert "greeter" in app.services.plugins.rescan()
     first = await app.brain.handle_query({"text": "greeter", "intent": "chat"})
     assert "v1" in first["response"]
-    path.write_text(GOOD_HEADER.format(name="greeter", extra=', "priority": 5') + "def handle(r):\n    return {'response': 'v2'}\n")
+    path.write_text(
+        GOOD_HEADER.format(name="greeter", extra=', "priority": 5')
+        + "def handle(r):\n    return {'response': 'v2'}\n"
+    )
     rec = app.services.plugins.reload("greeter")
     assert rec.status == "loaded"
     second = await app.brain.handle_query({"text": "greeter", "intent": "chat"})

@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from routing_set import builtin_router, labelled_queries  # noqa: E402
+from routing_set import builtin_router, labelled_queries
 
-from fame_desktop.orchestrator.plugin_api import parse_manifest  # noqa: E402
-from fame_desktop.orchestrator.routing import Router  # noqa: E402
+from fame_desktop.orchestrator.plugin_api import parse_manifest
+from fame_desktop.orchestrator.routing import Router
 
 
 def test_accuracy_on_the_labelled_set_is_at_least_95_percent() -> None:
@@ -37,13 +37,23 @@ def _router() -> Router:
     return Router(
         [
             parse_manifest(
-                {"name": "clock", "version": "1.0", "description": "Clock.", "intents": {"system_info": ["what time is it"]},
-                 "keywords": {"system_info": ["now", "time"]}},
+                {
+                    "name": "clock",
+                    "version": "1.0",
+                    "description": "Clock.",
+                    "intents": {"system_info": ["what time is it"]},
+                    "keywords": {"system_info": ["now", "time"]},
+                },
                 "clock",
             ),
             parse_manifest(
-                {"name": "talk", "version": "1.0", "description": "Talk.", "intents": {"chat": ["hello"]},
-                 "keywords": {"chat": ["hello", "hi"]}},
+                {
+                    "name": "talk",
+                    "version": "1.0",
+                    "description": "Talk.",
+                    "intents": {"chat": ["hello"]},
+                    "keywords": {"chat": ["hello", "hi"]},
+                },
                 "talk",
             ),
         ]
@@ -52,7 +62,7 @@ def _router() -> Router:
 
 def test_whole_words_only() -> None:
     router = _router()
-    assert router.scores("I know this")  == {}
+    assert router.scores("I know this") == {}
     assert router.route("what time is it now").intent == "system_info"
     assert router.route("this is high").intent == "chat"  # "hi" inside "this"/"high" does not count ...
     assert router.route("this is high").confidence < 0.6  # ... so it is the low-confidence fallback

@@ -29,7 +29,9 @@ async def test_network_needs_admin_and_is_audited(app: App) -> None:
     with pytest.raises(AdminRequired):
         app.safety.update_settings({"network.allow_network": True}, actor="test")
     with pytest.raises(AdminRequired):
-        app.safety.update_settings({"network.allow_network": True}, key="fame_wrong-key-000000000000", actor="test")
+        app.safety.update_settings(
+            {"network.allow_network": True}, key="fame_wrong-key-000000000000", actor="test"
+        )
     assert app.audit[-1].kind == "admin_failed"
     app.safety.update_settings({"network.allow_network": True}, key=key, actor="test")
     assert app.brain.allow_network is True
@@ -92,7 +94,7 @@ async def test_security_test_after_admin_enables_it_only_probes_allowlisted_host
 
 async def test_invalid_setting_values_are_refused_and_nothing_changes(app: App) -> None:
     key = app.safety.create_first_key()
-    with pytest.raises(InvalidSetting, match="sandbox.pids_limit"):
+    with pytest.raises(InvalidSetting, match=r"sandbox\.pids_limit"):
         app.safety.update_settings({"sandbox.pids_limit": 1, "sandbox.cpus": 1.0}, key=key)
     assert app.settings.settings.sandbox.cpus == 0.5
     with pytest.raises(InvalidSetting, match="no such setting"):

@@ -21,7 +21,11 @@ async def test_seed_python_api(data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
         assert "your-admin-key-here" not in (data_dir / "admin_keys.json").read_text()
 
         response = await brain.handle_query(
-            {"text": "Write a Python function to reverse a string", "intent": "generate_code", "user": "test_user"}
+            {
+                "text": "Write a Python function to reverse a string",
+                "intent": "generate_code",
+                "user": "test_user",
+            }
         )
         assert response["intent"] == "generate_code"
         assert "def " in (response["code"] or "")
