@@ -1,0 +1,118 @@
+"""Measuring candidates in the sandbox: the task's tests, then its benchmark statement, in parallel.
+
+Every candidate runs as its own sandbox program (the recipe's tests plus a timed ``bench``
+statement, built by the code generation package) so one crashing or hanging candidate costs only
+its own run. Runs go out together, bounded by the sandbox's concurrency, so a generation of eight
+takes about as long as its slowest batch rather than eight runs in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.evolution.fitness import Fitness
+from fame_desktop.orchestrator.evolution.population import Candidate
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.codegen import TestProgram
+
+log = logging.getLogger("fame.evolution")
+
+#: Failure messages kept per candidate (audit entries stay small).
+KEPT_FAILURES = 3
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    to_dict = getattr(report, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else dict(report)
+
+
+class Evaluator:
+    """Runs candidates of one recipe in the sandbox and turns the reports into :class:`Fitness`.
+
+    Args:
+        sandbox: ``services.sandbox`` (``async run(code, *, timeout, query_id, run_id)``).
+        recipe: The recipe whose ``tests`` and ``bench`` judge the candidates.
+        concurrency: Runs in flight at once (the sandbox's own limit).
+        timeout: Seconds one candidate may take (a mutant can be exponentially slow).
+    """
+
+    def __init__(self, sandbox: Any, recipe: Any, *, concurrency: int, timeout: float) -> None:
+        self.sandbox = sandbox
+        self.recipe = recipe
+        self.timeout = timeout
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self.runs = 0
+
+    def program(self, code: str) -> TestProgram:
+        """The sandbox program that tests ``code`` and times the recipe's benchmark."""
+        # Imported here: code generation imports this package's store (see the package docstring).
+        from fame_desktop.orchestrator.codegen import build_test_program
+
+        return build_test_program(code, self.recipe.tests, bench=getattr(self.recipe, "bench", None) or None)
+
+    async def evaluate(self, candidate: Candidate, *, run_id: str) -> Fitness:
+        """Measure one candidate; never raises for a bad candidate or a missing engine."""
+        size = candidate.size
+        if self.sandbox is None:
+            return Fitness("unavailable", 0, 0, None, size, ("No sandbox is configured.",))
+        async with self._slots:
+            self.runs += 1
+            program = self.program(candidate.code)
+            try:
+                report = await self.sandbox.run(
+                    program,
+                    timeout=self.timeout,
+                    query_id=run_id,
+                    run_id=f"{run_id}-{self.runs}-{candidate.id}",
+                )
+            except FameError as exc:
+                return Fitness("unavailable", 0, 0, None, size, (exc.message,))
+        out = _report_dict(report)
+        status = str(out.get("status", "error"))
+        summary = program.parse(str(out.get("stdout", "")))
+        if summary is None:
+            reason = str(out.get("stderr", "") or out.get("detail", "") or status).strip()[-300:]
+            return Fitness(status, 0, 0, None, size, (reason or "the tests did not report",))
+        failures = tuple(str(f)[:300] for f in list(summary.failures)[:KEPT_FAILURES])
+        bench = summary.bench_ns
+        return Fitness(
+            status,
+            int(summary.passed),
+            int(summary.failed),
+            int(bench) if bench is not None and summary.failed == 0 else None,
+            size,
+            failures,
+        )
+
+    async def evaluate_all(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        run_id: str,
+        on_result: Callable[[Candidate, Fitness], Awaitable[None] | None] | None = None,
+    ) -> list[Fitness]:
+        """Measure ``candidates`` in parallel (bounded); results in the same order.
+
+        ``on_result`` is called as each one finishes, for live progress.
+        """
+
+        async def one(candidate: Candidate) -> Fitness:
+            fitness = await self.evaluate(candidate, run_id=run_id)
+            if on_result is not None:
+                maybe = on_result(candidate, fitness)
+                if maybe is not None:
+                    await maybe
+            return fitness
+
+        tasks = [asyncio.ensure_future(one(c)) for c in candidates]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            # On cancellation (or a failing callback) no sandbox run outlives the generation.
+            for task in tasks:
+                task.cancel()

@@ -1,0 +1,72 @@
+"""An ``evolution`` query in words ("evolve string reversal with population 6 for 2 generations")."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from fame_desktop.orchestrator.evolution.record import RunRecord
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+
+#: Defaults for a query that names no sizes: small enough to answer within the plugin's timeout.
+DEFAULT_POPULATION = 6
+DEFAULT_GENERATIONS = 2
+
+_POPULATION = re.compile(r"population(?:\s+(?:size|of))?\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
+_GENERATIONS = re.compile(r"(\d+)\s+generations?|generations?\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
+
+
+def sizes(text: str, params: dict[str, Any]) -> tuple[int, int]:
+    """Population and generations from the request's params or its words (clamped to safe bounds)."""
+    population, generations = DEFAULT_POPULATION, DEFAULT_GENERATIONS
+    if m := _POPULATION.search(text):
+        population = int(m.group(1))
+    if m := _GENERATIONS.search(text):
+        generations = int(m.group(1) or m.group(2))
+    population = int(params.get("population", population))
+    generations = int(params.get("generations", generations))
+    return max(2, min(population, 20)), max(1, min(generations, 5))
+
+
+def render(record: RunRecord) -> str:
+    """Markdown for the chat: what ran, what won, and how to approve it."""
+    lines = [f"**Evolution run `{record.id}`** — {record.title or record.task}: {record.status}", ""]
+    lines.append(record.message)
+    if record.results:
+        lines += ["", "| generation | candidates | correct | best | score |", "|---|---|---|---|---|"]
+        for g in record.results:
+            cands = g["candidates"]
+            correct = sum(1 for c in cands if c["fitness"]["correct"])
+            lines.append(
+                f"| {g['generation']} | {len(cands)} | {correct} | {g['best']} | {g['best_score']} |"
+            )
+    if record.winner and (record.improvement or {}).get("better"):
+        lines += [
+            "",
+            f"```python\n{record.winner['code'].rstrip()}\n```",
+            "",
+            f"Approve it with `fame evolve approve {record.id} --admin-key KEY` (or the Evolution panel).",
+        ]
+    return "\n".join(lines)
+
+
+async def answer(runner: EvolutionRunner, request: dict[str, Any]) -> dict[str, Any]:
+    """Run a cycle for the request's task and answer with its record."""
+    text = str(request.get("text", ""))
+    params = request.get("params") or {}
+    population, generations = sizes(text, params if isinstance(params, dict) else {})
+    actor = str(request.get("source") or "plugin") + (f":{request['user']}" if request.get("user") else "")
+    record = await runner.run(
+        str(params.get("task") or text) if isinstance(params, dict) else text,
+        population=population,
+        generations=generations,
+        actor=actor,
+    )
+    result: dict[str, Any] = {"response": render(record), "data": record.to_dict()}
+    if record.winner and (record.improvement or {}).get("better"):
+        result["code"] = record.winner["code"]
+    if record.status in ("no_match", "failed"):
+        result["data"]["matched"] = record.status != "no_match"
+    return result
