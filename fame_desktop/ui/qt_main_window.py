@@ -10,7 +10,6 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
-    QListWidget,
     QMainWindow,
     QToolBar,
     QToolButton,
@@ -19,11 +18,12 @@ from PySide6.QtWidgets import (
 
 from fame_desktop import __version__
 from fame_desktop.orchestrator.conversations import ConversationStore
-from fame_desktop.orchestrator.events import EvolutionProgress, SettingsChanged
+from fame_desktop.orchestrator.events import SettingsChanged
 from fame_desktop.orchestrator.paths import resource_root
 from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
+from fame_desktop.ui.qt_evolution import QtEvolutionPanel
 from fame_desktop.ui.qt_plugins import QtPluginsPane
 from fame_desktop.ui.qt_sandbox import QtSandboxPane
 from fame_desktop.ui.qt_settings import QtSettingsDialog
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("fame.ui.window")
 
 STATE_VERSION = 1
-EVOLUTION_LINES = 2000
 
 
 class QtMainWindow(QMainWindow):
@@ -70,9 +69,7 @@ class QtMainWindow(QMainWindow):
         self.plugins = QtPluginsPane(app, self.workers, self)
         self.sandbox = QtSandboxPane(app, self.workers, self)
         self.audit = QtAuditPane(app, self.workers, self)
-        self.evolution = QListWidget(self)
-        self.evolution.setObjectName("evolutionList")
-        self.evolution.addItem("Evolution runs report their progress here.")
+        self.evolution = QtEvolutionPanel(app, self.workers, self)
         self.status_bar = QtStatusBar(app, self.workers, self)
         self.setStatusBar(self.status_bar)
 
@@ -96,7 +93,6 @@ class QtMainWindow(QMainWindow):
         self.conversations.opened.connect(self.chat.open_conversation)
         self.chat.conversationsChanged.connect(self.conversations.refresh)
         self._subs = [
-            app.bus.subscribe(EvolutionProgress, self._on_evolution),
             app.bus.subscribe(SettingsChanged, self._on_settings),
         ]
         apply_theme(str(app.settings.get("ui.theme")))
@@ -174,7 +170,7 @@ class QtMainWindow(QMainWindow):
         shortcut("Ctrl+Shift+A", lambda: self.show_dock("auditDock", self.audit.table))
         shortcut("Ctrl+Shift+S", lambda: self.show_dock("sandboxDock", self.sandbox.output))
         shortcut("Ctrl+Shift+P", lambda: self.show_dock("pluginsDock", self.plugins.tree))
-        shortcut("Ctrl+Shift+E", lambda: self.show_dock("evolutionPanel", self.evolution))
+        shortcut("Ctrl+Shift+E", lambda: self.show_dock("evolutionPanel", self.evolution.task))
         shortcut("Ctrl+Shift+H", lambda: self.show_dock("conversationsDock", self.conversations.search))
 
     # --- actions ---------------------------------------------------------------------------------
@@ -205,13 +201,6 @@ class QtMainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, STATE_VERSION)
-
-    def _on_evolution(self, event: EvolutionProgress) -> None:
-        best = f" · best {event.best_fitness:.3f}" if event.best_fitness is not None else ""
-        self.evolution.addItem(f"[{event.run_id}] gen {event.generation}: {event.message}{best}")
-        while self.evolution.count() > EVOLUTION_LINES:
-            self.evolution.takeItem(0)
-        self.evolution.scrollToBottom()
 
     def _on_settings(self, event: SettingsChanged) -> None:
         if "ui.theme" in event.changes:
@@ -246,7 +235,7 @@ class QtMainWindow(QMainWindow):
             self._closed = True
             self.save_layout()
             self.workers.cancel_all()
-            for pane in (self.chat, self.plugins, self.sandbox, self.audit, self.status_bar):
+            for pane in (self.chat, self.plugins, self.sandbox, self.audit, self.evolution, self.status_bar):
                 pane.close_subscriptions()
             if self._settings_dialog is not None:
                 self._settings_dialog.close_subscriptions()

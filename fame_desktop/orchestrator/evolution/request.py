@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from fame_desktop.orchestrator.evolution.record import RunRecord
+from fame_desktop.orchestrator.evolution.record import RunRecord, summary
 
 if TYPE_CHECKING:
     from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
@@ -64,9 +64,11 @@ async def answer(runner: EvolutionRunner, request: dict[str, Any]) -> dict[str, 
         generations=generations,
         actor=actor,
     )
-    result: dict[str, Any] = {"response": render(record), "data": record.to_dict()}
+    run = record.to_dict()
+    data = {**summary(run), "winner": run["winner"], "improvement": run["improvement"], "matched": True}
+    result: dict[str, Any] = {"response": render(record), "data": data}
     if record.winner and (record.improvement or {}).get("better"):
         result["code"] = record.winner["code"]
-    if record.status in ("no_match", "failed"):
-        result["data"]["matched"] = record.status != "no_match"
+    if record.status == "no_match":
+        data["matched"] = False
     return result
