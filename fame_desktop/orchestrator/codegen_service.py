@@ -54,10 +54,12 @@ class CodeGenService:
                 "tested": False,
                 "detail": "No sandbox is configured, so the tests were not run.",
             }
-        program = build_test_program(generated.code, generated.tests)
+        program = build_test_program(generated.code, generated.tests, bench=generated.bench or None)
         report = await sandbox.run(program, query_id=query_id)
         out: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-        summary = parse_test_output(str(out.get("stdout", "")))
+        summary = parse_test_output(
+            str(out.get("stdout", "")), program.nonce, expected_tests=len(program.test_names)
+        )
         out["tested"] = summary is not None
         out["passed"] = summary.passed if summary else 0
         out["failed"] = summary.failed if summary else 0
