@@ -182,7 +182,7 @@ class Gate:
                     "path": path[:200],
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
-                    "auth": principal.outcome.value,
+                    "auth_outcome": principal.outcome.value,
                     "key_fingerprint": principal.fingerprint,
                     "client": (scope.get("client") or ("", 0))[0],
                 },

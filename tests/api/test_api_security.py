@@ -46,7 +46,7 @@ def test_wrong_key_is_403_and_audited_by_fingerprint(server: Server) -> None:
         entries = c.get("/audit", params={"limit": 20}).json()
     refused = [e for e in entries if e["kind"] == "api_request" and e["data"]["status"] == 403]
     assert refused and refused[0]["actor"] == f"api:{fingerprint(wrong)}"
-    assert refused[0]["data"]["auth"] == "invalid"
+    assert refused[0]["data"]["auth_outcome"] == "invalid"
 
 
 def test_every_request_is_audited_with_method_path_status_duration(server: Server) -> None:
