@@ -59,5 +59,6 @@ if [ "$current" = "$want" ]; then
 fi
 echo "==> building $IMAGE on $base"
 DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "fame.sandbox.hash=$want" \
-  --label "fame.sandbox.base=$base" -t "$IMAGE" "$CONTEXT" >/dev/null
+  --label "fame.sandbox.base=$base" -t "$IMAGE" "$CONTEXT" >/tmp/fame-sandbox-build.log 2>&1 \
+  || { echo "build_sandbox_image: docker build failed; see /tmp/fame-sandbox-build.log" >&2; tail -n 20 /tmp/fame-sandbox-build.log >&2; exit 1; }
 echo "==> built $IMAGE"

@@ -8,7 +8,7 @@ container and a freshly created (cold) one.
 from __future__ import annotations
 
 import logging
-import socket
+import secrets
 import struct
 import threading
 from collections.abc import Callable
@@ -82,11 +82,13 @@ class ContainerRun:
         return True
 
     def execute(self, code: bytes, *, started: bool) -> RawResult:
-        """Send ``code``, stream the output until the container ends, and read its state.
+        """Send ``code``, stream the output until the program ends, and read how it ended.
 
         Raises:
             docker.errors.DockerException: The engine failed (the caller reports ``unavailable``).
         """
+        nonce = secrets.token_hex(8)
+        scanners = {name: _EndScanner(nonce) for name in self._collectors}
         response, sock = _attach(self.api, self.container_id)
         raw = getattr(sock, "_sock", sock)
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
@@ -95,12 +97,17 @@ class ContainerRun:
             if not started:
                 self.api.start(self.container_id)
             timer.start()
-            raw.sendall(b"%d\n" % len(code) + code)
-            self._pump(raw)
+            raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
+            self._pump(raw, scanners)
         finally:
             timer.cancel()
             _close(sock, raw, response)
-        exit_code, oom = self._final_state()
+        end = scanners["stderr"].end
+        exit_code: int | None
+        if end is not None and scanners["stdout"].end is not None and self._reason is None:
+            exit_code, oom = end
+        else:
+            exit_code, oom = self._final_state()
         out, err = self._collectors["stdout"], self._collectors["stderr"]
         return RawResult(
             exit_code=exit_code,
@@ -113,14 +120,14 @@ class ContainerRun:
             oom_killed=oom,
         )
 
-    def _pump(self, raw: Any) -> None:
-        """Read frames until the stream ends; one flush per read keeps events few under floods."""
+    def _pump(self, raw: Any, scanners: dict[str, _EndScanner]) -> None:
+        """Read frames until both end lines came (or the stream ends); one flush per read."""
         raw.settimeout(self.timeout + _KILL_GRACE_S)
         buf = bytearray()
         while True:
             try:
                 data = raw.recv(262144)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 self.kill("timeout")
                 break
             if not data:
@@ -132,26 +139,67 @@ class ContainerRun:
                 end = offset + _HEADER.size + size
                 if end > len(buf):
                     break
-                collector = self._collectors.get(_STREAMS.get(stream, ""))
-                if collector is not None:
-                    collector.feed(bytes(buf[offset + _HEADER.size : end]))
+                name = _STREAMS.get(stream, "")
+                if name in scanners:
+                    self._collectors[name].feed(scanners[name].feed(bytes(buf[offset + _HEADER.size : end])))
                 offset = end
             del buf[:offset]
             for collector in self._collectors.values():
                 collector.flush()
+            if all(s.end is not None for s in scanners.values()):
+                return
+        for name, scanner in scanners.items():
+            self._collectors[name].feed(scanner.rest())
 
     def _final_state(self) -> tuple[int | None, bool]:
-        """Exit code and OOM flag once the container has stopped."""
+        """Exit code and OOM flag from the engine, once the container has stopped."""
         try:
             exit_code = int(self.api.wait(self.container_id, timeout=_KILL_GRACE_S)["StatusCode"])
         except Exception:  # still running after the stream ended: stop it, then read the state
             self.api.kill(self.container_id)
             exit_code = None
-        if exit_code == 0 and self._reason is None:
-            return 0, False  # skip a round trip on the common path
         state = self.api.inspect_container(self.container_id)["State"]
         code = state.get("ExitCode", exit_code)
         return (int(code) if code is not None else None), bool(state.get("OOMKilled"))
+
+
+class _EndScanner:
+    """Finds and strips the runner's end line (``\\0FAME-END nonce code oom``) in one stream.
+
+    A NUL near the end of a chunk is held back until the next chunk, in case an end line is split.
+    """
+
+    def __init__(self, nonce: str) -> None:
+        self.marker = b"\0FAME-END " + nonce.encode("ascii")
+        self.end: tuple[int, bool] | None = None
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The program's bytes in ``data`` (the end line and anything after it removed)."""
+        if self.end is not None:
+            return b""
+        data = self._held + data
+        self._held = b""
+        at = data.find(self.marker)
+        if at >= 0:
+            newline = data.find(b"\n", at)
+            if newline < 0:
+                self._held = data[at:]
+                return data[:at]
+            fields = data[at + len(self.marker) : newline].split()
+            code = int(fields[0]) if fields else 0
+            self.end = (code, len(fields) > 1 and fields[1] == b"1")
+            return data[:at]
+        nul = data.rfind(b"\0", max(0, len(data) - len(self.marker) - 24))
+        if nul >= 0 and self.marker.startswith(data[nul : nul + len(self.marker)][: len(self.marker)]):
+            self._held = data[nul:]
+            return data[:nul]
+        return data
+
+    def rest(self) -> bytes:
+        """Bytes held back when the stream ended without an end line."""
+        held, self._held = self._held, b""
+        return held
 
 
 def _attach(api: Any, container_id: str) -> tuple[Any, Any]:

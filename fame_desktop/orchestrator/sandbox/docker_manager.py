@@ -187,7 +187,7 @@ class DockerManager:
         self,
         code: str,
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the run's own limit, enforced by the engine
         memory: str | None = None,
         cpus: float | None = None,
         network: bool = False,
@@ -320,7 +320,9 @@ class DockerManager:
             self._probe()
             detail = self._engine.state.detail if not self._engine.state.available else ""
             return self._unavailable(
-                run_id, detail or f"The Docker engine failed during the run ({str(exc)[:200]}). Try again.", limits
+                run_id,
+                detail or f"The Docker engine failed during the run ({str(exc)[:200]}). Try again.",
+                limits,
             )
         finally:
             if container is not None:
@@ -346,7 +348,9 @@ class DockerManager:
             with self._lock:
                 self._runs.pop(run_id, None)
         report = self._apply(report, raw)
-        report.detail = ("INSECURE: ran on this computer without isolation (Docker unavailable). " + report.detail).strip()
+        report.detail = (
+            "INSECURE: ran on this computer without isolation (Docker unavailable). " + report.detail
+        ).strip()
         return report
 
     def _register(self, run_id: str, run: ContainerRun | LocalRun) -> bool:
@@ -450,7 +454,9 @@ class DockerManager:
                     {
                         "run_id": report.run_id,
                         "query_id": query_id,
-                        "code_sha256": hashlib.sha256(code.encode("utf-8", errors="surrogateescape")).hexdigest(),
+                        "code_sha256": hashlib.sha256(
+                            code.encode("utf-8", errors="surrogateescape")
+                        ).hexdigest(),
                         "code_bytes": len(code),
                         "limits": report.limits,
                         "status": report.status,
@@ -461,8 +467,10 @@ class DockerManager:
                         "image": report.image,
                         "stdout": report.stdout[:AUDIT_OUTPUT_CHARS],
                         "stderr": report.stderr[:AUDIT_OUTPUT_CHARS],
-                        "stdout_truncated": report.stdout_truncated or len(report.stdout) > AUDIT_OUTPUT_CHARS,
-                        "stderr_truncated": report.stderr_truncated or len(report.stderr) > AUDIT_OUTPUT_CHARS,
+                        "stdout_truncated": report.stdout_truncated
+                        or len(report.stdout) > AUDIT_OUTPUT_CHARS,
+                        "stderr_truncated": report.stderr_truncated
+                        or len(report.stderr) > AUDIT_OUTPUT_CHARS,
                         "detail": report.detail,
                     },
                     actor="sandbox",

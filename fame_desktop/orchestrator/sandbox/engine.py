@@ -110,7 +110,11 @@ class Engine:
                     client_cert=_cert_pair(), ca_cert=_cert_path("ca.pem"), verify=True
                 )
             return docker.DockerClient(
-                base_url=self.docker_host, version="auto", timeout=API_TIMEOUT_S, tls=tls, use_ssh_client=False
+                base_url=self.docker_host,
+                version="auto",
+                timeout=API_TIMEOUT_S,
+                tls=tls,
+                use_ssh_client=False,
             )
         return docker.from_env(version="auto", timeout=API_TIMEOUT_S)
 
@@ -132,7 +136,9 @@ class Engine:
                 False, f"The sandbox image {self.image} is missing ({_short(exc)}). Fix: {FIX_IMAGE}", version
             )
             return self.state
-        self.state = EngineState(True, f"Docker {version} at {self.where}, image {self.image}.", version, True)
+        self.state = EngineState(
+            True, f"Docker {version} at {self.where}, image {self.image}.", version, True
+        )
         return self.state
 
     def reap(self) -> int:

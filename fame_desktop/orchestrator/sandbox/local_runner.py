@@ -9,6 +9,7 @@ whatever the app's user can.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -70,10 +71,8 @@ class LocalRun:
             self._reason = reason
             proc = self._proc
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         return True
 
     def execute(self, code: str) -> RawResult:
@@ -82,7 +81,13 @@ class LocalRun:
         with tempfile.TemporaryDirectory(prefix="fame-local-") as work:
             with open(os.path.join(work, "main.py"), "w", encoding="utf-8") as f:
                 f.write(code)
-            env = {"PATH": "/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+            env = {
+                "PATH": "/usr/bin:/bin",
+                "HOME": work,
+                "TMPDIR": work,
+                "LANG": "C.UTF-8",
+                "PYTHONUNBUFFERED": "1",
+            }
             args = [
                 str(max(parse_size(limits.memory), 64 * 1024**2)),
                 str(parse_size(limits.tmpfs_size)),
@@ -129,10 +134,8 @@ class LocalRun:
         except subprocess.TimeoutExpired:
             self.kill("timeout")
             code = proc.wait()
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # daemons the program left behind
-        except (ProcessLookupError, PermissionError):
-            pass
         for reader in readers:
             reader.join(5)
         proc.stdout.close()
