@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import random
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -52,11 +53,28 @@ class _Stop(Exception):
 
 
 def _match(library: Any, task: str) -> Any:
-    """The recipe ``task`` names: a recipe id, else the library's confident match, else None."""
+    """The recipe ``task`` names, or None.
+
+    In order: a recipe id (the whole task, or a word of it); the library's confident match (what
+    ``generate_code`` uses); else the best keyword match when it leads alone ("optimize string
+    reversal" names no phrase, but only string reversal has those words). Ties match nothing.
+    """
     from fame_desktop.orchestrator.codegen import OfflineGenerator
 
-    exact = library.get(task.strip())
-    return exact if exact is not None else OfflineGenerator(library).best(task)
+    text = task.strip()
+    exact = library.get(text)
+    if exact is not None:
+        return exact
+    for recipe in library.all():
+        if re.search(rf"(?<![\w]){re.escape(recipe.id)}(?![\w])", text):
+            return recipe
+    best = OfflineGenerator(library).best(text)
+    if best is not None:
+        return best
+    ranked = library.match(text)
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        return ranked[0][0]
+    return None
 
 
 class EvolutionRunner:

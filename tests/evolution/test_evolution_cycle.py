@@ -1,0 +1,144 @@
+"""Evolution against the real sandbox: a better winner, promoted only with a valid key, then served
+by ``generate_code``, and rolled back; cancelling stops a run."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from evo_harness import Evo
+
+from fame_desktop.orchestrator.errors import AdminRequired, InvalidRequest
+from fame_desktop.orchestrator.events import EvolutionProgress
+from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+from fame_desktop.orchestrator.evolution_runner import EvolutionRunner as SeedEvolutionRunner
+
+pytestmark = pytest.mark.docker
+
+WRONG_KEY = "fame_admin_not-a-real-key-0000000000"
+
+TASKS = [
+    ("optimize string reversal", "reverse_string", "Write a Python function to reverse a string"),
+    ("check if a number is prime", "is_prime", "Write a function that checks if a number is prime"),
+    ("binary search", "binary_search", "Write a binary search function"),
+]
+
+
+async def _generated_code(evo: Evo, query: str) -> dict[str, object]:
+    response = await evo.app.brain.handle_query({"text": query, "intent": "generate_code"})
+    assert response["error"] is None, response["error"]
+    report = response["test_report"]
+    assert isinstance(report, dict) and report["tested"] and report["failed"] == 0, report
+    return response
+
+
+@pytest.mark.parametrize(("task", "recipe_id", "query"), TASKS, ids=[t[1] for t in TASKS])
+async def test_winner_is_better_promoted_with_a_valid_key_served_then_rolled_back(
+    evo: Evo, task: str, recipe_id: str, query: str
+) -> None:
+    record = await evo.runner.run(task, population=6, generations=2, actor="test")
+    assert record.status == "finished", record.message
+    assert record.recipe_id == recipe_id
+    assert record.improvement is not None and record.improvement["better"], record.improvement
+    winner, original = record.winner, record.original
+    assert winner is not None and original is not None
+    assert winner["fitness"]["correct"] and winner["fitness"]["failed"] == 0
+    faster = winner["fitness"]["bench_ns"] * 1.1 <= original["fitness"]["bench_ns"]
+    smaller = winner["fitness"]["size"] < original["fitness"]["size"]
+    assert faster or smaller, (winner["fitness"], original["fitness"])
+    assert winner["code"] != original["code"]
+    library_code = (await _generated_code(evo, query))["code"]
+    assert library_code == original["code"]
+
+    # A wrong key is refused, audited, and changes nothing.
+    with pytest.raises(AdminRequired):
+        evo.runner.approve(record.id, key=WRONG_KEY, actor="test")
+    kinds = [e.kind for e in evo.app.audit.query(limit=20)]
+    assert "admin_failed" in kinds and "evolution_refused" in kinds
+    assert evo.runner.store.active(recipe_id) is None
+    assert (await _generated_code(evo, query))["code"] == original["code"]
+
+    promoted = evo.runner.approve(record.id, key=evo.key, actor="test")
+    assert (promoted.recipe_id, promoted.version) == (recipe_id, 1)
+    served = await _generated_code(evo, query)
+    assert served["code"] == winner["code"]
+    with pytest.raises(InvalidRequest):  # one run is promoted once
+        evo.runner.approve(record.id, key=evo.key, actor="test")
+
+    with pytest.raises(AdminRequired):
+        evo.runner.rollback(recipe_id, key=None, actor="test")
+    assert evo.runner.rollback(recipe_id, key=evo.key, actor="test") == (1, None)
+    assert (await _generated_code(evo, query))["code"] == original["code"]
+
+    kinds = [e.kind for e in evo.app.audit.query(limit=500)]
+    for kind in ("evolution_started", "evolution_candidate", "evolution_generation", "evolution_finished",
+                 "evolution_promoted", "evolution_rollback"):  # fmt: skip
+        assert kind in kinds, kind
+    assert kinds.count("evolution_candidate") >= 2 * 2  # every candidate of both generations scored
+    history = evo.runner.history()
+    assert history[0]["id"] == record.id and history[0]["promoted_version"] == 1
+
+
+async def test_cancel_stops_the_run_and_nothing_can_be_promoted(evo: Evo) -> None:
+    seen: list[EvolutionProgress] = []
+    first = asyncio.Event()
+
+    def on_progress(event: EvolutionProgress) -> None:
+        seen.append(event)
+        if event.data.get("stage") == "candidate":
+            first.set()
+
+    evo.app.bus.subscribe(EvolutionProgress, on_progress)
+    job = asyncio.create_task(evo.runner.run("check if a number is prime", population=12, generations=4))
+    await asyncio.wait_for(first.wait(), 60)
+    running = evo.runner.running()
+    assert len(running) == 1
+    assert evo.runner.cancel(running[0])
+    record = await asyncio.wait_for(job, 30)
+    assert record.status == "cancelled"
+    assert len(record.results) < 4
+    assert evo.runner.running() == []
+    assert seen[-1].data["stage"] == "finished" and seen[-1].data["status"] == "cancelled"
+    assert any(e.kind == "evolution_cancelled" for e in evo.app.audit.query(limit=50))
+    with pytest.raises(InvalidRequest):
+        evo.runner.approve(record.id, key=evo.key, actor="test")
+    assert evo.runner.store.run(record.id)["status"] == "cancelled"
+
+
+async def test_cancelling_the_awaiting_task_records_the_run_as_cancelled(evo: Evo) -> None:
+    job = asyncio.create_task(evo.runner.run("binary search", population=10, generations=3))
+    while not evo.runner.running():
+        await asyncio.sleep(0.02)
+    run_id = evo.runner.running()[0]
+    await asyncio.sleep(0.3)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert evo.runner.store.run(run_id)["status"] == "cancelled"
+
+
+async def test_seed_run_generation_and_the_evolution_intent(evo: Evo) -> None:
+    runner = SeedEvolutionRunner(evo.app.brain)
+    assert SeedEvolutionRunner is EvolutionRunner
+    result = await runner.run_generation(population_size=5, task="optimize string reversal")
+    assert result.status == "finished" and result.generations == 1
+    assert len(result.results) == 1 and len(result.results[0]["candidates"]) == 5
+    assert result.to_dict()["improvement"]["better"]
+
+    refused = await evo.app.brain.handle_query({"text": "evolve a faster factorial", "intent": "evolution"})
+    assert refused["error"]["code"] == "admin_required"
+    response = await evo.app.brain.handle_query(
+        {"text": "evolve a faster factorial with population 4 for 1 generation", "intent": "evolution",
+         "admin_key": evo.key}
+    )  # fmt: skip
+    assert response["error"] is None, response["error"]
+    data = response["data"]
+    assert data["recipe_id"] == "factorial" and data["population"] == 4 and data["generations"] == 1
+    assert f"fame evolve approve {data['id']}" in response["response"]
+
+
+async def test_unknown_task_is_a_clear_no_match(evo: Evo) -> None:
+    record = await evo.runner.run_generation(population_size=5, task="optimize code generation")
+    assert record.status == "no_match"
+    assert "matches no task" in record.message and "Reverse" in record.message
+    assert evo.runner.store.run(record.id)["status"] == "no_match"
