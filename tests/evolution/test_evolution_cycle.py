@@ -106,9 +106,12 @@ async def test_cancel_stops_the_run_and_nothing_can_be_promoted(evo: Evo) -> Non
 
 
 async def test_cancelling_the_awaiting_task_records_the_run_as_cancelled(evo: Evo) -> None:
+    started = asyncio.Event()
+    evo.app.bus.subscribe(
+        EvolutionProgress, lambda e: started.set() if e.data["stage"] == "started" else None
+    )
     job = asyncio.create_task(evo.runner.run("binary search", population=10, generations=3))
-    while not evo.runner.running():
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(started.wait(), 30)
     run_id = evo.runner.running()[0]
     await asyncio.sleep(0.3)
     job.cancel()
