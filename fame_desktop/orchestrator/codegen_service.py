@@ -1,12 +1,14 @@
 """Code generation as a service for the ``universal_developer`` plugin.
 
-Finds the code for a request (the built-in recipe library now; LLM backends plug in through
-:class:`CodeGenService`'s ``generators``), runs it with its tests in the sandbox and reports the
-result honestly: code whose tests did not run is never presented as tested.
+Finds the code for a request — the admin-approved evolved version of a library task, else the
+configured LLM (with the library's tests when the task matches, its own tests otherwise, repaired
+in a loop until the tests pass), else the built-in recipe library — runs it with its tests in the
+sandbox and reports the result honestly: code whose tests did not run is never presented as tested.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,12 +17,15 @@ from fame_desktop.orchestrator.codegen import (
     ArchitectureKB,
     GeneratedCode,
     OfflineGenerator,
+    Promoted,
     RecipeLibrary,
     build_test_program,
-    parse_test_output,
 )
+from fame_desktop.orchestrator.codegen.repair import RepairResult, is_passing, repair_loop
+from fame_desktop.orchestrator.errors import FameError
 
 if TYPE_CHECKING:
+    from fame_desktop.orchestrator.llm import ChatProvider
     from fame_desktop.orchestrator.services import Services
 
 log = logging.getLogger("fame.codegen")
@@ -32,15 +37,28 @@ class CodeGenService:
     Args:
         library: The recipe library.
         sandbox: Returns the sandbox (``DockerManager``) or None when there is none.
+        llm: Returns the configured chat provider, or None (read at every request).
+        max_repairs: Returns how many extra rounds the repair loop may take.
+        promoted: ``promoted(recipe_id) -> (code, version) | None``: the evolved implementation.
     """
 
-    def __init__(self, library: RecipeLibrary, sandbox: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        library: RecipeLibrary,
+        sandbox: Callable[[], Any],
+        *,
+        llm: Callable[[], ChatProvider | None] = lambda: None,
+        max_repairs: Callable[[], int] = lambda: 3,
+        promoted: Promoted | None = None,
+    ) -> None:
         self.library = library
-        self.generator = OfflineGenerator(library)
+        self.generator = OfflineGenerator(library, promoted)
         self._sandbox = sandbox
+        self._llm = llm
+        self._max_repairs = max_repairs
 
     def generate(self, text: str) -> GeneratedCode | None:
-        """The code and tests for ``text``, or None when nothing matches."""
+        """The library's code and tests for ``text``, or None when nothing matches."""
         return self.generator.generate(text)
 
     async def run_tests(self, generated: GeneratedCode, *, query_id: str | None = None) -> dict[str, Any]:
@@ -52,70 +70,189 @@ class CodeGenService:
                 "passed": 0,
                 "failed": 0,
                 "tested": False,
+                "failures": [],
                 "detail": "No sandbox is configured, so the tests were not run.",
             }
         program = build_test_program(generated.code, generated.tests, bench=generated.bench or None)
-        report = await sandbox.run(program, query_id=query_id)
+        try:
+            report = await sandbox.run(program, query_id=query_id)
+        except FameError as exc:
+            return {
+                "status": "unavailable",
+                "passed": 0,
+                "failed": 0,
+                "tested": False,
+                "failures": [],
+                "detail": f"{exc.message} {exc.fix}".strip(),
+            }
         out: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-        summary = parse_test_output(
-            str(out.get("stdout", "")), program.nonce, expected_tests=len(program.test_names)
-        )
+        summary = program.parse(str(out.get("stdout", "")))
         out["tested"] = summary is not None
         out["passed"] = summary.passed if summary else 0
         out["failed"] = summary.failed if summary else 0
-        out["failures"] = list(summary.failures) if summary else []
+        out["total"] = summary.total if summary else len(program.test_names)
+        out["failures"] = [f.to_dict() for f in summary.failures] if summary else []
+        out["bench_ns"] = summary.bench_ns if summary else None
         return out
 
     async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:
-        """A plugin result for a ``generate_code`` request."""
-        generated = self.generate(text)
+        """A plugin result for a ``generate_code`` request (``data.source``, ``data.attempts``)."""
+        recipe = self.generator.best(text)
+        generated = self.generator.for_recipe(recipe) if recipe is not None else None
+        provider = self._llm()
+        # An admin-approved evolved version is the answer for its task, even with a model configured.
+        if provider is not None and not (generated is not None and generated.source.startswith("evolved")):
+            try:
+                return await self._answer_with_llm(provider, text, generated, query_id=query_id)
+            except FameError as exc:
+                log.warning("LLM generation failed: %s", exc.message)
+                note = f"The LLM backend ({provider.name}) failed: {exc.message} {exc.fix}".strip()
+                if generated is None:
+                    return self._no_match(text, note, error=exc.to_dict())
+                return await self._answer_offline(
+                    generated, note=note + " Answered from the built-in library.", query_id=query_id
+                )
+        note = "No LLM backend is configured, so this answer comes from the built-in library."
         if generated is None:
-            near = self.generator.suggestions(text)
-            listing = "\n".join(f"- {r.title}" for r in near) or "- (nothing close)"
-            return {
-                "response": (
-                    "I could not match this to a task I can write and test offline, and no LLM backend "
-                    f"is configured. The closest tasks I know:\n{listing}\n\n"
-                    "Rephrase the request, or configure an LLM endpoint in Settings."
-                ),
-                "data": {"matched": False, "suggestions": [r.id for r in near]},
-            }
+            return self._no_match(text, note)
+        if generated.source.startswith("evolved"):
+            note = f"This is the admin-approved evolved implementation ({generated.source})."
+        return await self._answer_offline(generated, note=note, query_id=query_id)
+
+    async def _answer_offline(
+        self, generated: GeneratedCode, *, note: str, query_id: str | None
+    ) -> dict[str, Any]:
         report = await self.run_tests(generated, query_id=query_id)
-        return {
-            "response": render_answer(generated, report),
-            "data": {
-                "matched": True,
-                "recipe": generated.recipe_id,
-                "entry": generated.entry,
-                "source": generated.source,
-            },
-            "code": generated.code,
-            "tests": generated.tests,
-            "test_report": report,
+        return _result(generated, report, attempts=1, note=note, llm=None)
+
+    async def _answer_with_llm(
+        self, provider: ChatProvider, text: str, matched: GeneratedCode | None, *, query_id: str | None
+    ) -> dict[str, Any]:
+        recipe = self.library.get(matched.recipe_id) if matched is not None else None
+        max_repairs = max(0, int(self._max_repairs()))
+
+        async def run(generated: GeneratedCode) -> dict[str, Any]:
+            return await self.run_tests(generated, query_id=query_id)
+
+        outcome: RepairResult = await repair_loop(
+            provider, text, run, recipe=recipe, max_repairs=max_repairs, query_id=query_id
+        )
+        final = outcome.final
+        if final is None:  # the loop only returns without a round if the model failed (raised)
+            raise FameError("The model gave no answer.")
+        attempts = len(outcome.attempts)
+        log_ = [a.to_dict() for a in outcome.attempts]
+        if final.passed:
+            note = f"Written by {provider.name}; passed its tests after {attempts} attempt(s)."
+            return _result(
+                final.generated, final.report, attempts=attempts, note=note, llm=provider.name, log_=log_
+            )
+        reason = outcome.error or f"The model's code still failed its tests after {attempts} attempt(s)."
+        if matched is not None:
+            # The library has a proven implementation of this task: better than failing code.
+            report = await self.run_tests(matched, query_id=query_id)
+            note = f"{reason} Showing the built-in library's implementation instead."
+            return _result(matched, report, attempts=attempts, note=note, llm=provider.name, log_=log_)
+        return _result(
+            final.generated, final.report, attempts=attempts, note=reason, llm=provider.name, log_=log_
+        )
+
+    def _no_match(self, text: str, note: str, error: dict[str, str] | None = None) -> dict[str, Any]:
+        near = self.generator.suggestions(text)
+        listing = "\n".join(f"- {r.title}" for r in near) or "- (nothing close)"
+        out: dict[str, Any] = {
+            "response": (
+                f"I could not match this to a task I can write and test offline. {note}\n\n"
+                f"The closest tasks I know:\n{listing}\n\n"
+                "Rephrase the request, or configure an LLM endpoint in Settings."
+            ),
+            "data": {"matched": False, "suggestions": [r.id for r in near], "source": None, "attempts": 0},
         }
+        if error is not None:
+            out["error"] = error
+        return out
 
 
-def render_answer(generated: GeneratedCode, report: dict[str, Any]) -> str:
+def _result(
+    generated: GeneratedCode,
+    report: dict[str, Any],
+    *,
+    attempts: int,
+    note: str,
+    llm: str | None,
+    log_: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "response": render_answer(generated, report, attempts=attempts, note=note),
+        "data": {
+            "matched": bool(generated.recipe_id),
+            "recipe": generated.recipe_id or None,
+            "entry": generated.entry or None,
+            "source": generated.source,
+            "attempts": attempts,
+            "llm": llm,
+            "tested": bool(report.get("tested")),
+            "passed": is_passing(report),
+            "attempt_log": log_ or [],
+        },
+        "code": generated.code,
+        "tests": generated.tests,
+        "test_report": report,
+    }
+
+
+def render_answer(
+    generated: GeneratedCode, report: dict[str, Any], *, attempts: int = 1, note: str = ""
+) -> str:
     """Markdown answer: what it is, the code, the tests, and what the sandbox said."""
-    if report.get("tested") and report.get("failed") == 0 and report.get("status") == "ok":
+    if is_passing(report):
         verdict = (
             f"✅ All {report['passed']} tests passed in the sandbox ({report.get('duration_ms', 0):.0f} ms)."
         )
     elif report.get("tested"):
-        verdict = (
-            f"❌ {report['failed']} of {report['passed'] + report['failed']} tests failed in the sandbox."
-        )
+        total = int(report.get("passed", 0)) + int(report.get("failed", 0))
+        verdict = f"❌ {report['failed']} of {total} tests failed in the sandbox."
+        failures = report.get("failures") or []
+        if failures:
+            verdict += f" First failure: `{str(failures[0].get('error', ''))[:200]}`"
     else:
         detail = report.get("detail") or report.get("stderr") or report.get("status")
-        verdict = f"⚠️ Not tested: the sandbox could not run the tests ({str(detail)[:300]})."
+        verdict = f"⚠️ Not tested: the tests did not run or did not report ({str(detail)[:300]})."
+    tries = f" Attempts: {attempts}." if attempts > 1 else ""
+    footer = f"\n\n_{note}_" if note else ""
     return (
         f"**{generated.title}** ({generated.source})\n\n{generated.explanation}\n\n"
         f"```python\n{generated.code.rstrip()}\n```\n\n**Tests**\n\n```python\n{generated.tests.rstrip()}\n```\n\n"
-        f"{verdict}"
+        f"{verdict}{tries}{footer}"
     )
+
+
+def promoted_source(services: Services) -> Promoted:
+    """``promoted(recipe_id)`` reading the evolution store at every call (promotions apply at once)."""
+    from fame_desktop.orchestrator.evolution.store import PromotionStore
+
+    store = PromotionStore(services.paths.evolution)
+
+    def promoted(recipe_id: str) -> tuple[str, int] | None:
+        with contextlib.suppress(FameError):
+            active = store.active(recipe_id)
+            return (active.code, active.version) if active is not None else None
+        log.error("evolution record for %s is damaged; using the library's implementation", recipe_id)
+        return None
+
+    return promoted
 
 
 def build_codegen(services: Services) -> tuple[CodeGenService, ArchitectureKB]:
     """The code generation service and architecture knowledge base of ``services``."""
-    library = RecipeLibrary.load()
-    return CodeGenService(library, lambda: services.sandbox), ArchitectureKB.load()
+    from fame_desktop.orchestrator.llm.factory import provider_source
+
+    library = RecipeLibrary.load(strict=False)
+    service = CodeGenService(
+        library,
+        lambda: services.sandbox,
+        llm=provider_source(services),
+        max_repairs=lambda: int(services.settings.settings.llm.max_repair_attempts),
+        promoted=promoted_source(services),
+    )
+    return service, ArchitectureKB.load()

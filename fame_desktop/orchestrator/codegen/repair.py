@@ -1,0 +1,261 @@
+"""The LLM repair loop: ask the model for code (and tests), run them, feed failures back, retry.
+
+The loop knows nothing about Docker: it is handed ``run_tests(generated) -> report`` (the
+sandbox's, via :class:`~fame_desktop.orchestrator.codegen_service.CodeGenService`). A report that
+says the tests did not run ends the loop at once: untested code is never called tested, and there
+is nothing to repair from.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fame_desktop.orchestrator.codegen.generator import GeneratedCode
+from fame_desktop.orchestrator.codegen.recipes import Recipe
+from fame_desktop.orchestrator.llm import ChatMessage, ChatProvider
+
+log = logging.getLogger("fame.codegen")
+
+RunTests = Callable[[GeneratedCode], Awaitable[dict[str, Any]]]
+
+_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+SYSTEM = (
+    "You are a careful Python 3.11 programmer. You answer with fenced ```python code blocks only, "
+    "no prose. Code uses the standard library only, reads no input, prints nothing, opens no files "
+    "and uses no network."
+)
+
+#: Characters of failure detail sent back to the model per attempt.
+_FEEDBACK_CHARS = 3000
+
+
+@dataclass
+class Attempt:
+    """One round of the loop: what the model wrote and what the sandbox said."""
+
+    number: int
+    generated: GeneratedCode
+    report: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        """Every test ran and passed."""
+        return is_passing(self.report)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A summary for ``data.attempt_log``."""
+        failures = self.report.get("failures") or []
+        return {
+            "attempt": self.number,
+            "status": self.report.get("status"),
+            "tested": bool(self.report.get("tested")),
+            "passed": int(self.report.get("passed", 0)),
+            "failed": int(self.report.get("failed", 0)),
+            "first_failure": str(failures[0].get("error", ""))[:200] if failures else "",
+        }
+
+
+@dataclass
+class RepairResult:
+    """Where the loop ended.
+
+    Attributes:
+        attempts: Every round, in order (at least one unless the model failed at once).
+        error: Why the loop stopped early (the model failed, the sandbox is unavailable), or "".
+    """
+
+    attempts: list[Attempt] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def final(self) -> Attempt | None:
+        """The last round."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def passed(self) -> bool:
+        """Whether the last round's tests all passed."""
+        return self.final is not None and self.final.passed
+
+
+def is_passing(report: dict[str, Any]) -> bool:
+    """Whether a test report says every test really ran and passed."""
+    return (
+        bool(report.get("tested"))
+        and report.get("status") == "ok"
+        and int(report.get("failed", 1)) == 0
+        and int(report.get("passed", 0)) > 0
+    )
+
+
+def split_answer(text: str) -> tuple[str, str]:
+    """The implementation and the ``test_*`` functions in a model's answer.
+
+    Every fenced block is joined; top-level ``test_*`` functions become the tests, the rest the
+    code. An answer without fences is taken whole; one that does not parse is returned as code
+    (the harness then reports the syntax error, which the model sees next round).
+    """
+    blocks = [b.strip("\n") for b in _BLOCK.findall(text) if b.strip()]
+    source = "\n\n".join(blocks) if blocks else text.strip()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source + "\n", ""
+    lines = source.splitlines()
+    code_parts: list[str] = []
+    test_parts: list[str] = []
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        chunk = "\n".join(lines[start : node.end_lineno])
+        is_test = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+        # A test module's own imports of the solution would fail: the harness shares one namespace.
+        if isinstance(node, ast.Import | ast.ImportFrom) and _imports_solution(node):
+            continue
+        (test_parts if is_test else code_parts).append(chunk)
+    return "\n\n".join(code_parts).strip() + "\n", (
+        "\n\n\n".join(test_parts).strip() + "\n" if test_parts else ""
+    )
+
+
+def _imports_solution(node: ast.Import | ast.ImportFrom) -> bool:
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+    return any(n.split(".")[0] in ("solution", "main", "pytest") for n in names)
+
+
+def first_messages(task: str, recipe: Recipe | None) -> list[ChatMessage]:
+    """The opening request: code for ``task`` (and tests, unless the library has them)."""
+    if recipe is not None:
+        user = (
+            f"Task: {task}\n\nWrite the implementation: a function or class named `{recipe.entry}`. "
+            "It must pass these tests, which run with plain asserts in the same namespace:\n\n"
+            f"```python\n{recipe.tests.rstrip()}\n```\n\n"
+            "Answer with one ```python block holding only the implementation (no tests, no usage example)."
+        )
+    else:
+        user = (
+            f"Task: {task}\n\nAnswer with two ```python blocks. First: the implementation. Second: "
+            "3 to 6 tests as plain functions named test_* that use assert and check real behaviour, "
+            "edge cases included. The tests run in the same namespace as the implementation: do not "
+            "import it, do not use pytest fixtures."
+        )
+    return [ChatMessage("system", SYSTEM), ChatMessage("user", user)]
+
+
+def feedback(attempt: Attempt, *, own_tests: bool) -> str:
+    """What the model is told after a failing round."""
+    report = attempt.report
+    lines = [
+        f"Attempt {attempt.number} failed in the sandbox: status {report.get('status')}, "
+        f"{report.get('passed', 0)} passed, {report.get('failed', 0)} failed."
+    ]
+    for failure in report.get("failures") or []:
+        lines.append(f"\n{failure.get('test')}: {failure.get('error')}\n{failure.get('traceback', '')}")
+    if not report.get("tested"):
+        lines.append("\nThe tests did not report (the program crashed, exited or timed out).")
+        stderr = str(report.get("stderr") or "").strip()
+        if stderr:
+            lines.append("stderr:\n" + stderr[-1500:])
+    text = "\n".join(lines)[:_FEEDBACK_CHARS]
+    rule = (
+        "Fix the implementation (and a test only if that test is itself wrong; never weaken a test)."
+        if own_tests
+        else "The tests are fixed: fix the implementation."
+    )
+    return f"{text}\n\n{rule} Answer in the same format as before."
+
+
+async def repair_loop(
+    provider: ChatProvider,
+    task: str,
+    run_tests: RunTests,
+    *,
+    recipe: Recipe | None,
+    max_repairs: int,
+    query_id: str | None = None,
+) -> RepairResult:
+    """Ask, test, and on failure retry with the failure, up to ``1 + max_repairs`` rounds.
+
+    Args:
+        provider: The chat model.
+        task: The person's request.
+        run_tests: Runs a :class:`GeneratedCode`'s tests in the sandbox; returns the test report.
+        recipe: The library task it matches (its tests are used), or None (the model writes tests).
+        max_repairs: Extra rounds after the first.
+        query_id: Tags the streamed tokens so the chat pane shows them with the query.
+
+    Raises:
+        LlmError, NetworkDisabled, InvalidRequest: Only when the model fails on the first round
+            (later failures end the loop with :attr:`RepairResult.error`).
+    """
+    from fame_desktop.orchestrator.errors import FameError
+
+    messages = first_messages(task, recipe)
+    result = RepairResult()
+    source = f"llm: {provider.name}"
+    tests: str = recipe.tests if recipe is not None else ""
+    for number in range(1, max_repairs + 2):
+        try:
+            completion = await provider.complete(messages, query_id=query_id)
+        except FameError as exc:
+            if number == 1:
+                raise
+            result.error = f"The model failed on attempt {number}: {exc.message}"
+            log.warning("repair loop stopped: %s", result.error)
+            break
+        code, model_tests = split_answer(completion.text)
+        if recipe is None:
+            tests = model_tests or tests  # a repair that only fixes the code keeps the earlier tests
+        generated = GeneratedCode(
+            code=code,
+            tests=tests,
+            title=recipe.title if recipe is not None else _title(task),
+            source=source,
+            explanation=recipe.explanation
+            if recipe is not None
+            else "Written by the model and tested in the sandbox.",
+            recipe_id=recipe.id if recipe is not None else "",
+            entry=recipe.entry if recipe is not None else "",
+            bench=recipe.bench if recipe is not None else "",
+        )
+        if not tests.strip():
+            # No tests at all: nothing can prove the code, so say so instead of running it.
+            report: dict[str, Any] = {
+                "status": "error",
+                "tested": False,
+                "passed": 0,
+                "failed": 0,
+                "failures": [],
+                "detail": "The model wrote no test_* functions.",
+            }
+        else:
+            report = await run_tests(generated)
+        attempt = Attempt(number, generated, report)
+        result.attempts.append(attempt)
+        log.info("attempt %d: %s", number, attempt.to_dict())
+        if attempt.passed:
+            break
+        if report.get("status") == "unavailable":
+            result.error = "The sandbox is unavailable, so the code could not be tested or repaired."
+            break
+        if number <= max_repairs:
+            messages = [
+                *messages,
+                ChatMessage("assistant", completion.text),
+                ChatMessage("user", feedback(attempt, own_tests=recipe is None) + _missing_tests_hint(tests)),
+            ]
+    return result
+
+
+def _missing_tests_hint(tests: str) -> str:
+    return "" if tests.strip() else " Include the test_* functions this time."
+
+
+def _title(task: str) -> str:
+    text = " ".join(task.split())
+    return text[:80] + ("…" if len(text) > 80 else "")
