@@ -138,10 +138,3 @@ async def test_seed_run_generation_and_the_evolution_intent(evo: Evo) -> None:
     data = response["data"]
     assert data["recipe_id"] == "factorial" and data["population"] == 4 and data["generations"] == 1
     assert f"fame evolve approve {data['id']}" in response["response"]
-
-
-async def test_unknown_task_is_a_clear_no_match(evo: Evo) -> None:
-    record = await evo.runner.run_generation(population_size=5, task="optimize code generation")
-    assert record.status == "no_match"
-    assert "matches no task" in record.message and "Reverse" in record.message
-    assert evo.runner.store.run(record.id)["status"] == "no_match"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 DEFAULT_POPULATION = 6
 DEFAULT_GENERATIONS = 2
 
-_POPULATION = re.compile(r"population(?:\s+(?:size|of))?\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
+_POPULATION = re.compile(r"population(?:\s+(?:size|of))*\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
 _GENERATIONS = re.compile(r"(\d+)\s+generations?|generations?\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
 
 
