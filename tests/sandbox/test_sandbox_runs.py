@@ -1,0 +1,189 @@
+"""What a user sees of sandbox runs, against the real Docker engine: output that streams, limits
+that hold, reports that say what happened, runs that can be stopped, and an audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from typing import Any
+
+import pytest
+from sandbox_harness import own_containers, wait_no_containers, wait_pool
+
+from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+
+pytestmark = pytest.mark.docker
+
+REPORT_KEYS = {
+    "status", "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms",
+    "timed_out", "oom_killed", "backend", "image", "limits", "run_id", "detail",
+}  # fmt: skip
+
+
+async def test_a_run_reports_output_apart_as_nobody_on_a_read_only_root(manager: Any) -> None:
+    code = (
+        "import os, sys\n"
+        "print('uid', os.getuid(), 'gid', os.getgid())\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "try:\n    open('/etc/hacked', 'w')\nexcept OSError as e:\n    print('root fs:', e.strerror)\n"
+        "open('/tmp/scratch', 'w').write('ok')\nprint('tmp', open('/tmp/scratch').read())\n"
+    )
+    report = (await manager.run(code)).to_dict()
+    assert set(report) >= REPORT_KEYS
+    assert report["status"] == "ok" and report["exit_code"] == 0
+    assert report["backend"] == "docker" and report["image"] == "fame-sandbox:latest"
+    assert "uid 65534 gid 65534" in report["stdout"]
+    assert "root fs: Read-only file system" in report["stdout"]
+    assert "tmp ok" in report["stdout"]
+    assert report["stderr"] == "to stderr\n"
+    assert "to stderr" not in report["stdout"]
+    assert report["limits"]["memory"] == "512m" and report["limits"]["network"] is False
+    assert not report["timed_out"] and not report["oom_killed"]
+
+
+async def test_output_streams_while_the_program_runs(manager: Any) -> None:
+    chunks: list[tuple[float, str, str]] = []
+    started: list[SandboxStarted] = []
+    finished: list[SandboxFinished] = []
+    manager._bus.subscribe(SandboxOutput, lambda e: chunks.append((time.monotonic(), e.stream, e.text)))
+    manager._bus.subscribe(SandboxStarted, started.append)
+    manager._bus.subscribe(SandboxFinished, finished.append)
+    code = (
+        "import sys, time\nprint('first')\nprint('oops', file=sys.stderr)\ntime.sleep(1)\nprint('second')\n"
+    )
+    report = await manager.run(code, run_id="stream1")
+    end = time.monotonic()
+    await asyncio.sleep(0.05)
+    first = next(t for t, stream, text in chunks if "first" in text)
+    assert end - first > 0.8, "the first line must arrive about a second before the run ends"
+    assert [s for _, s, t in chunks if "oops" in t] == ["stderr"]
+    assert "".join(t for _, s, t in chunks if s == "stdout") == "first\nsecond\n"
+    assert report.stdout == "first\nsecond\n"
+    assert [e.run_id for e in started] == ["stream1"]
+    assert [e.report["status"] for e in finished] == ["ok"]
+
+
+async def test_timeout_kills_the_program_and_removes_the_container(manager: Any, docker_client: Any) -> None:
+    started = time.monotonic()
+    report = await manager.run("import time\nprint('going to sleep')\ntime.sleep(600)", timeout=1.5)
+    assert report.status == "timeout" and report.timed_out
+    assert time.monotonic() - started < 8
+    assert report.stdout == "going to sleep\n"
+    await manager.close()
+    assert wait_no_containers(docker_client) == []
+
+
+async def test_memory_hog_is_oom_killed(manager: Any) -> None:
+    code = "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n"
+    report = await manager.run(code, memory="96m", timeout=30)
+    assert report.status == "oom", report.to_dict()
+    assert report.oom_killed and report.exit_code == 137
+
+
+async def test_output_is_capped_and_flagged(make_manager: Any) -> None:
+    manager = await make_manager(output_limit_bytes=4096, pool_size=0)
+    report = await manager.run(
+        "import sys\nfor i in range(200000):\n    print('line', i)\nprint('e' * 99999, file=sys.stderr)"
+    )
+    assert report.status == "ok"
+    assert report.stdout_truncated and report.stderr_truncated
+    assert len(report.stdout.encode()) <= 4096 and len(report.stderr.encode()) <= 4096
+    assert report.stdout.startswith("line 0\nline 1\n")
+
+
+async def test_invalid_utf8_is_replaced(manager: Any) -> None:
+    report = await manager.run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n')")
+    assert report.status == "ok"
+    assert report.stdout == "ok \ufffd\ufffd end\n"
+
+
+async def test_errors_and_exit_codes(manager: Any) -> None:
+    report = await manager.run("raise ValueError('boom')")
+    assert report.status == "error" and report.exit_code == 1
+    assert "ValueError: boom" in report.stderr and "runner.py" not in report.stderr
+    report = await manager.run("import sys\nsys.exit(3)")
+    assert report.status == "error" and report.exit_code == 3
+    report = await manager.run("def broken(:\n")
+    assert report.status == "error" and "SyntaxError" in report.stderr
+
+
+async def test_cancel_kills_a_run(manager: Any) -> None:
+    task = asyncio.create_task(manager.run("import time\nwhile True: time.sleep(0.1)", run_id="stopme"))
+    deadline = time.monotonic() + 20
+    while manager.status()["running"] == 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    assert await manager.cancel("stopme") is True
+    report = await asyncio.wait_for(task, 10)
+    assert report.status == "killed" and report.detail
+    assert await manager.cancel("no-such-run") is False
+
+
+async def test_parallel_runs(make_manager: Any) -> None:
+    manager = await make_manager(max_concurrency=4, pool_size=4)
+    await wait_pool(manager, 4)
+    code = "import time\ntime.sleep(1)\nprint('done')"
+    started = time.monotonic()
+    reports = await asyncio.gather(*(manager.run(code) for _ in range(4)))
+    elapsed = time.monotonic() - started
+    assert [r.status for r in reports] == ["ok"] * 4
+    assert elapsed < 3.5, f"4 runs of 1 s took {elapsed:.1f} s: they did not run in parallel"
+
+
+async def test_warm_run_is_fast(make_manager: Any) -> None:
+    manager = await make_manager(pool_size=1)
+    await wait_pool(manager, 1)
+    warm = await manager.run("print(1)")
+    cold = await manager.run("print(1)", memory="256m")  # other limits than the pool's: a cold start
+    assert warm.warm and not cold.warm
+    assert warm.stdout == cold.stdout == "1\n"
+    assert warm.duration_ms < cold.duration_ms  # the benchmark measures by how much
+
+
+async def test_each_run_gets_a_fresh_container(make_manager: Any) -> None:
+    manager = await make_manager(pool_size=2)
+    await wait_pool(manager, 2)
+    first = await manager.run(
+        "open('/tmp/left-behind', 'w').write('secret')\nimport socket\nprint(socket.gethostname())"
+    )
+    second = await manager.run("import os\nprint(os.path.exists('/tmp/left-behind'))")
+    assert first.status == second.status == "ok"
+    assert second.stdout == "False\n"
+
+
+async def test_every_run_is_audited(manager: Any) -> None:
+    code = "print('api_key=sk-abcdefghijklmnopqrstuvwx')"
+    report = await manager.run(code, query_id="q-1")
+    entries = [e.data for e in manager._audit.query(kinds=["sandbox_run"])]
+    assert len(entries) == 1
+    data = entries[0]
+    assert data["code_sha256"] == hashlib.sha256(code.encode()).hexdigest()
+    assert data["status"] == "ok" and data["run_id"] == report.run_id and data["query_id"] == "q-1"
+    assert data["limits"]["memory"] == "512m"
+    assert "sk-abcdefghijklmnopqrstuvwx" not in json.dumps(data), "secrets in output must be redacted"
+
+
+async def test_close_removes_the_pool_promptly(make_manager: Any, docker_client: Any) -> None:
+    manager = await make_manager(pool_size=3)
+    await wait_pool(manager, 3)
+    assert len(own_containers(docker_client)) >= 3
+    started = time.monotonic()
+    await manager.close()
+    assert time.monotonic() - started < 5
+    assert own_containers(docker_client) == []
+
+
+def test_seed_call_is_synchronous(engine_ready: None, tmp_path: Any) -> None:
+    from fame_desktop.orchestrator.events import EventBus
+    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.settings import SettingsStore
+
+    manager = DockerManager(SettingsStore(tmp_path / "s.json"), EventBus())
+    try:
+        report = manager.run_code_in_container("print(6 * 7)", timeout_seconds=10, cpu_quota=25000)
+        assert report["status"] == "ok" and report["stdout"] == "42\n"
+        assert report["limits"]["cpus"] == 0.25
+    finally:
+        asyncio.run(manager.close())
