@@ -302,6 +302,7 @@ class DockerManager:
             report.warm = container is not None
             if container is None:
                 container = self._create(limits, pooled=False)
+            report.extra["container"] = container[:12]
             run = ContainerRun(
                 api, container, timeout=limits.timeout_seconds, output_limit=limits.output_limit_bytes,
                 emit=self._emitter(run_id),

@@ -1,0 +1,86 @@
+"""``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fame_desktop.app import App
+from fame_desktop.cli.output import fail, print_json
+from fame_desktop.orchestrator.events import SandboxOutput
+
+
+def register(sub: Any) -> None:
+    """Add the ``sandbox`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser("sandbox", help="Run a Python file in the sandbox.")
+    actions = p.add_subparsers(dest="sandbox_action", metavar="ACTION", required=True)
+    r: argparse.ArgumentParser = actions.add_parser(
+        "run",
+        help="Run FILE in the hardened sandbox, streaming its output; exits with the program's code.",
+    )
+    r.add_argument("file", metavar="FILE", help="The Python file to run ('-' reads standard input).")
+    r.add_argument("--timeout", type=float, metavar="S", help="Wall-clock limit in seconds.")
+    r.add_argument("--memory", metavar="M", help="Memory limit, e.g. 256m (swap is the same).")
+    r.add_argument("--cpus", type=float, metavar="C", help="CPU cores, e.g. 0.5.")
+    r.add_argument(
+        "--network", action="store_true", help="Ask for network (only granted if an admin enabled it)."
+    )
+    r.add_argument(
+        "--json",
+        action="store_true",
+        help="Print the run report as JSON at the end (live output then goes to stderr).",
+    )
+    r.set_defaults(func=run)
+
+
+def _read_source(file: str) -> str:
+    """The program's source: the file, or standard input for ``-``."""
+    return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+
+
+async def run(args: argparse.Namespace, app: App) -> int:
+    """Run the file; the program's exit code, or 2 when the sandbox cannot run it."""
+    try:
+        code = _read_source(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        return fail(f"cannot read {args.file}: {exc}", "Pass a readable UTF-8 Python file.")
+    sandbox = app.sandbox
+    if sandbox is None:
+        return fail("no sandbox is configured", "Reinstall FAME Desktop.")
+    run_id = uuid.uuid4().hex[:12]
+
+    def show(event: SandboxOutput) -> None:
+        if event.run_id != run_id:
+            return
+        out = sys.stderr if args.json or event.stream == "stderr" else sys.stdout
+        out.write(event.text)
+        out.flush()
+
+    subscription = app.bus.subscribe(SandboxOutput, show)
+    try:
+        report = (
+            await sandbox.run(
+                code, timeout=args.timeout, memory=args.memory, cpus=args.cpus, network=args.network,
+                run_id=run_id,
+            )
+        ).to_dict()  # fmt: skip
+    finally:
+        subscription.cancel()
+    if args.json:
+        print_json(report)
+    status = report["status"]
+    if status == "unavailable":
+        message, _, fix = str(report.get("detail", "")).partition(" Fix: ")
+        return fail(f"the sandbox is unavailable: {message}", fix)
+    if report.get("insecure"):
+        print("fame: WARNING: ran with the INSECURE local runner (no isolation).", file=sys.stderr)
+    if status in ("timeout", "oom", "killed") or (status == "error" and report.get("exit_code") is None):
+        print(f"fame: {status}: {report.get('detail') or 'the run did not finish'}", file=sys.stderr)
+    for stream in ("stdout", "stderr"):
+        if report.get(f"{stream}_truncated"):
+            print(f"fame: {stream} was truncated at the output limit.", file=sys.stderr)
+    exit_code = report.get("exit_code")
+    return int(exit_code) if exit_code is not None else 1
