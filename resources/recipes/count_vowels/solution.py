@@ -1,10 +1,7 @@
-import unicodedata
-
-
 def count_vowels(text: str) -> int:
-    """Number of vowels (a, e, i, o, u, any case, accents ignored) in ``text``."""
+    """How many of ``text``'s characters are vowels (a, e, i, o, u, any case)."""
     count = 0
-    for char in unicodedata.normalize("NFD", text).lower():
+    for char in text.lower():
         if char in "aeiou":
             count += 1
     return count

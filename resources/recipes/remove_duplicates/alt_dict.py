@@ -1,5 +1,5 @@
-"""dict.fromkeys keeps insertion order: O(n), hashable items only."""
+"""dict.fromkeys keeps insertion order."""
 
 
-def remove_duplicates(items: list) -> list:
+def remove_duplicates(items):
     return list(dict.fromkeys(items))

@@ -1,7 +1,9 @@
 def remove_duplicates(items: list) -> list:
-    """A new list with the items of ``items`` without repeats, first occurrences in their order."""
-    result: list = []
+    """``items`` without repeats, keeping the first occurrence of each, in order."""
+    seen = set()
+    result = []
     for item in items:
-        if item not in result:
+        if item not in seen:
+            seen.add(item)
             result.append(item)
     return result
