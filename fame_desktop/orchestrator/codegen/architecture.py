@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fame_desktop.orchestrator.codegen.matching import keyword_hits, phrase_score, phrase_words, words
+from fame_desktop.orchestrator.codegen.matching import Tokens, keyword_hits, phrase_score, phrase_words, words
 from fame_desktop.orchestrator.codegen.recipes import RecipeError
 from fame_desktop.orchestrator.paths import resource_root
 
@@ -157,8 +157,8 @@ class ArchitectureKB:
 
     def rank(self, text: str) -> list[tuple[Pattern, float]]:
         """Every pattern with its score in [0, 1] for ``text``, best first."""
-        tokens = words(text)
-        query = self._vector(Counter(tokens))
+        tokens = Tokens.of(text)
+        query = self._vector(Counter(tokens.plain))
         ranked = []
         for pid, pattern in self.patterns.items():
             signal = phrase_score(tokens, self._signals[pid])

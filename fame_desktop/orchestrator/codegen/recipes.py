@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fame_desktop.orchestrator.codegen.matching import keyword_hits, phrase_score, phrase_words, words
+from fame_desktop.orchestrator.codegen.matching import Tokens, keyword_hits, phrase_score, phrase_words
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.paths import resource_root
 
@@ -146,7 +146,7 @@ def _read_recipe(folder: Path) -> Recipe:
         raise ValueError(f"{meta_path}: unknown field(s) {sorted(unknown)}")
     if meta["id"] != folder.name:
         raise ValueError(f"{meta_path}: id '{meta['id']}' differs from its folder name '{folder.name}'")
-    if not meta["phrases"] or not all(isinstance(p, str) and phrase_words(p) for p in meta["phrases"]):
+    if not meta["phrases"] or not all(isinstance(p, str) and phrase_words(p).words for p in meta["phrases"]):
         raise ValueError(f"{meta_path}: 'phrases' must be a non-empty list of non-empty strings")
     if not all(isinstance(k, str) and k.strip() for k in meta.get("keywords", [])):
         raise ValueError(f"{meta_path}: 'keywords' must be non-empty strings")
@@ -232,6 +232,8 @@ class RecipeLibrary:
         recipes: list[Recipe] = []
         problems: list[str] = []
         for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            if not any(f.is_file() for f in sub.iterdir()):
+                continue  # an empty folder (git does not even keep it) is no recipe, broken or not
             try:
                 recipes.append(_read_recipe(sub))
             except ValueError as exc:
@@ -264,7 +266,7 @@ class RecipeLibrary:
         A recipe's score is twice its best phrase match (words matched, less gap words) plus one
         per keyword present; recipes without a phrase match score their keywords only (suggestions).
         """
-        tokens = words(text)
+        tokens = Tokens.of(text)
         scored: list[tuple[Recipe, float]] = []
         for recipe in self._recipes.values():
             phrases, keywords = self._index[recipe.id]
@@ -276,7 +278,7 @@ class RecipeLibrary:
 
     def phrase_matched(self, recipe: Recipe, text: str) -> bool:
         """Whether one of ``recipe``'s phrases occurs in ``text`` (a confident match)."""
-        return phrase_score(words(text), self._index[recipe.id][0]) > 0
+        return phrase_score(Tokens.of(text), self._index[recipe.id][0]) > 0
 
 
 def describe(recipe: Recipe) -> dict[str, Any]:
