@@ -15,6 +15,9 @@ LABEL = "fame.sandbox"
 OWNER_LABEL = "fame.sandbox.owner"
 # Seconds any one engine call may take: a remote engine that stalls must not hang the app.
 API_TIMEOUT_S = 30
+# A fixed API version (Docker 20.10's; newer engines accept it): "auto" would connect inside the
+# SDK's constructor, and a failed constructor leaks its socket.
+API_VERSION = "1.41"
 FIX_ENGINE = (
     "Start Docker (scripts/docker_up.sh, or your Docker Desktop), "
     "or point the setting sandbox.docker_host / DOCKER_HOST at a running engine."
@@ -97,8 +100,28 @@ class Engine:
             if self._closed:
                 raise RuntimeError("the sandbox is closed")
             if self._client is None:
-                self._client = self._connect()
+                self._check_unix_socket()
+                client = self._connect()
+                try:
+                    client.api.version()
+                except BaseException:
+                    client.close()
+                    raise
+                self._client = client
             return self._client.api
+
+    def _check_unix_socket(self) -> None:
+        """Fail fast on a local socket nobody answers (the SDK would leak its socket on that error)."""
+        url = self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if not url.startswith("unix://"):
+            return
+        path = url[len("unix://") :]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(2)
+            try:
+                probe.connect(path)
+            except OSError as exc:
+                raise ConnectionError(f"cannot connect to {path}: {exc.strerror or exc}") from None
 
     def _connect(self) -> Any:
         import docker
@@ -111,18 +134,18 @@ class Engine:
                 )
             return docker.DockerClient(
                 base_url=self.docker_host,
-                version="auto",
+                version=API_VERSION,
                 timeout=API_TIMEOUT_S,
                 tls=tls,
                 use_ssh_client=False,
             )
-        return docker.from_env(version="auto", timeout=API_TIMEOUT_S)
+        return docker.from_env(version=API_VERSION, timeout=API_TIMEOUT_S)
 
     def probe(self) -> EngineState:
         """Ask the engine whether it runs and has the image; the result is cached in ``state``."""
         try:
             api = self.api()
-            version = str(api.version().get("Version", "?"))
+            version = str(api.version().get("Version", "?"))  # also checks a cached client still works
         except Exception as exc:
             self._drop_client()
             self.state = EngineState(
