@@ -1,0 +1,237 @@
+"""CodeGenService: library answers, honest reports, evolved versions, and the LLM repair loop."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from codegen_harness import LocalPython
+from openai_fake import FakeOpenAI, Reply
+
+from fame_desktop.orchestrator.codegen import OfflineGenerator, RecipeLibrary
+from fame_desktop.orchestrator.codegen_service import CodeGenService, promoted_source
+from fame_desktop.orchestrator.events import EventBus
+from fame_desktop.orchestrator.evolution.store import PromotionStore
+from fame_desktop.orchestrator.llm import ChatProvider, LlmConfig, LlmToken
+
+REVERSE = "Write a Python function to reverse a string"
+WRONG_REVERSE = "```python\ndef reverse_string(text):\n    return text\n```\n"
+RIGHT_REVERSE = "```python\ndef reverse_string(text):\n    return text[::-1]\n```\n"
+CELSIUS = "write a function that converts celsius to fahrenheit"
+CELSIUS_TESTS = """
+```python
+def test_freezing():
+    assert to_fahrenheit(0) == 32
+
+
+def test_boiling():
+    assert to_fahrenheit(100) == 212
+
+
+def test_negative_forty():
+    assert to_fahrenheit(-40) == -40
+```
+"""
+WRONG_CELSIUS = "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5\n```\n" + CELSIUS_TESTS
+RIGHT_CELSIUS = "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5 + 32\n```\n"
+
+
+def saw_failure(body: dict[str, Any]) -> bool:
+    """Whether the request carries the sandbox's failure report (a repair round)."""
+    return any("failed in the sandbox" in m["content"] for m in body["messages"] if m["role"] == "user")
+
+
+def service(
+    library: RecipeLibrary,
+    provider: ChatProvider | None = None,
+    *,
+    sandbox: Any = "local",
+    max_repairs: int = 3,
+    promoted: Any = None,
+) -> CodeGenService:
+    box = LocalPython() if sandbox == "local" else sandbox
+    return CodeGenService(
+        library, lambda: box, llm=lambda: provider, max_repairs=lambda: max_repairs, promoted=promoted
+    )
+
+
+def chat(url: str, bus: EventBus | None = None) -> ChatProvider:
+    return ChatProvider(LlmConfig(base_url=url, model="fake-coder"), publish=bus.publish if bus else None)
+
+
+# --- without a model ----------------------------------------------------------------------------
+
+
+async def test_the_library_answers_without_a_model_and_says_so(library: RecipeLibrary) -> None:
+    result = await service(library).answer(REVERSE, query_id="q1")
+    report = result["test_report"]
+    assert report["tested"] and report["passed"] == 5 and report["failed"] == 0 and report["status"] == "ok"
+    assert report["bench_ns"] > 0
+    assert result["data"]["source"] == "library" and result["data"]["attempts"] == 1
+    assert result["data"]["passed"] is True and result["data"]["recipe"] == "reverse_string"
+    assert "✅ All 5 tests passed" in result["response"]
+    assert "No LLM backend is configured" in result["response"]
+    assert result["code"] == library.get("reverse_string").code  # type: ignore[union-attr]
+
+
+async def test_without_a_sandbox_nothing_is_called_tested(library: RecipeLibrary) -> None:
+    result = await service(library, sandbox=None).answer(REVERSE)
+    assert result["test_report"]["tested"] is False and result["test_report"]["status"] == "unavailable"
+    assert result["data"]["passed"] is False
+    assert "⚠️ Not tested" in result["response"] and "✅" not in result["response"]
+
+
+async def test_a_forged_report_from_the_sandbox_is_not_believed(library: RecipeLibrary) -> None:
+    class Forger:
+        async def run(self, program: str, **_: Any) -> dict[str, Any]:
+            return {"status": "ok", "stdout": "@@FAME-TESTS:" + "0" * 32 + ":5:0:5:1:3:\n", "stderr": ""}
+
+    result = await service(library, sandbox=Forger()).answer(REVERSE)
+    assert result["test_report"]["tested"] is False and "✅" not in result["response"]
+
+
+async def test_an_unknown_task_without_a_model_gets_suggestions(library: RecipeLibrary) -> None:
+    result = await service(library).answer("something with a queue of tasks")
+    assert result["data"]["matched"] is False and result["data"]["suggestions"][0] == "queue"
+    assert "No LLM backend is configured" in result["response"]
+    assert "code" not in result
+
+
+async def test_the_promoted_evolved_version_is_the_answer(library: RecipeLibrary, tmp_path: Path) -> None:
+    store = PromotionStore(tmp_path / "evolution")
+    evolved = "def reverse_string(text):\n    return text[::-1]\n"
+    store.save_run(
+        {
+            "id": "run1",
+            "recipe_id": "reverse_string",
+            "status": "finished",
+            "started_at": time.time(),
+            "winner": {"code": evolved, "fitness": {"correct": True, "bench_ns": 1}},
+        }
+    )
+    store.promote("run1", approved_by="test")
+    promoted = promoted_source(SimpleNamespace(paths=SimpleNamespace(evolution=tmp_path / "evolution")))  # type: ignore[arg-type]
+    svc = service(library, promoted=promoted)
+    result = await svc.answer(REVERSE)
+    assert result["code"] == evolved and result["data"]["source"] == "evolved v1"
+    assert (
+        result["test_report"]["passed"] == 5 and "admin-approved evolved implementation" in result["response"]
+    )
+    store.rollback("reverse_string", by="test")
+    again = await svc.answer(REVERSE)
+    assert again["data"]["source"] == "library" and again["code"] != evolved
+
+
+async def test_a_damaged_promotion_record_falls_back_to_the_library(
+    library: RecipeLibrary, tmp_path: Path
+) -> None:
+    folder = tmp_path / "evolution" / "promotions"
+    folder.mkdir(parents=True)
+    (folder / "reverse_string.json").write_text("{not json")
+    promoted = promoted_source(SimpleNamespace(paths=SimpleNamespace(evolution=tmp_path / "evolution")))  # type: ignore[arg-type]
+    result = await service(library, promoted=promoted).answer(REVERSE)
+    assert result["data"]["source"] == "library" and result["test_report"]["passed"] == 5
+
+
+# --- the repair loop ----------------------------------------------------------------------------
+
+
+async def test_repair_loop_fixes_a_wrong_first_answer_with_the_library_tests(library: RecipeLibrary) -> None:
+    bus = EventBus()
+    tokens: list[LlmToken] = []
+    bus.subscribe(LlmToken, tokens.append)
+    with FakeOpenAI(lambda body: Reply(RIGHT_REVERSE if saw_failure(body) else WRONG_REVERSE)) as server:
+        result = await service(library, chat(server.url, bus)).answer(REVERSE, query_id="q7")
+    data, report = result["data"], result["test_report"]
+    assert data["attempts"] == 2 and data["passed"] is True
+    assert data["source"] == "llm: fake-coder @ 127.0.0.1"
+    assert report["tested"] and report["passed"] == 5 and report["failed"] == 0
+    assert "text[::-1]" in result["code"] and result["tests"] == library.get("reverse_string").tests  # type: ignore[union-attr]
+    assert [a["passed"] for a in data["attempt_log"]] == [2, 5]
+    assert data["attempt_log"][0]["failed"] == 3
+    assert "Attempts: 2." in result["response"] and "✅ All 5 tests passed" in result["response"]
+    # The second request carried the wrong answer and the failure, with a traceback.
+    second = server.requests[1]["messages"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert "return text\n" in second[2]["content"]
+    assert "test_word: AssertionError" in second[3]["content"] and "<tests>" in second[3]["content"]
+    assert "def test_word" in server.requests[0]["messages"][1]["content"]  # the library's tests
+    # Tokens streamed on the bus for the chat pane, tagged with the query.
+    assert tokens and {t.query_id for t in tokens} == {"q7"}
+    assert "".join(t.text for t in tokens).count("def reverse_string") == 2
+
+
+async def test_repair_loop_with_tests_written_by_the_model(library: RecipeLibrary) -> None:
+    assert OfflineGenerator(library).generate(CELSIUS) is None
+    with FakeOpenAI(lambda body: Reply(RIGHT_CELSIUS if saw_failure(body) else WRONG_CELSIUS)) as server:
+        result = await service(library, chat(server.url)).answer(CELSIUS)
+    data, report = result["data"], result["test_report"]
+    assert data["attempts"] == 2 and data["passed"] is True and data["recipe"] is None
+    assert report["passed"] == 3 and report["failed"] == 0
+    assert "test_boiling" in result["tests"] and "+ 32" in result["code"]
+    assert "test_freezing" not in result["code"]
+    assert (
+        "fix the implementation (and a test only if" in server.requests[1]["messages"][3]["content"].lower()
+    )
+
+
+async def test_a_model_that_never_gets_it_right_is_reported_as_failing(library: RecipeLibrary) -> None:
+    with FakeOpenAI(lambda body: Reply(WRONG_CELSIUS)) as server:
+        result = await service(library, chat(server.url), max_repairs=2).answer(CELSIUS)
+    assert len(server.requests) == 3
+    assert result["data"]["attempts"] == 3 and result["data"]["passed"] is False
+    assert result["test_report"]["tested"] and result["test_report"]["failed"] == 3
+    assert "❌ 3 of 3 tests failed" in result["response"] and "✅" not in result["response"]
+    assert "still failed its tests after 3 attempt(s)" in result["response"]
+
+
+async def test_a_failing_model_on_a_library_task_falls_back_to_the_library(library: RecipeLibrary) -> None:
+    with FakeOpenAI(lambda body: Reply(WRONG_REVERSE)) as server:
+        result = await service(library, chat(server.url), max_repairs=1).answer(REVERSE)
+    assert len(server.requests) == 2 and result["data"]["attempts"] == 2
+    assert result["data"]["source"] == "library" and result["data"]["passed"] is True
+    assert "Showing the built-in library's implementation instead" in result["response"]
+
+
+async def test_an_unreachable_model_falls_back_or_says_why(library: RecipeLibrary) -> None:
+    error = {"error": {"message": "model overloaded"}}
+    with FakeOpenAI(lambda body: Reply(status=500, error=error)) as server:
+        matched = await service(library, chat(server.url)).answer(REVERSE)
+        unknown = await service(library, chat(server.url)).answer(CELSIUS)
+    assert matched["data"]["source"] == "library" and matched["test_report"]["passed"] == 5
+    assert "HTTP 500: model overloaded" in matched["response"]
+    assert unknown["data"]["matched"] is False and unknown["error"]["code"] == "llm_error"
+
+
+async def test_no_sandbox_stops_the_loop_after_one_untested_round(library: RecipeLibrary) -> None:
+    with FakeOpenAI(lambda body: Reply(WRONG_CELSIUS)) as server:
+        result = await service(library, chat(server.url), sandbox=None).answer(CELSIUS)
+    assert len(server.requests) == 1 and result["data"]["attempts"] == 1
+    assert result["test_report"]["tested"] is False and "⚠️ Not tested" in result["response"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "code_has", "tests_has"),
+    [
+        (
+            "```python\ndef f():\n    return 1\n\ndef test_f():\n    assert f() == 1\n```",
+            "def f",
+            "def test_f",
+        ),
+        ("def f():\n    return 1\n", "def f", ""),
+        (
+            "Sure!\n```py\nimport math\nfrom solution import f\ndef f():\n    return math.pi\n```\n",
+            "import math",
+            "",
+        ),
+    ],
+)
+def test_answers_are_split_into_code_and_tests(answer: str, code_has: str, tests_has: str) -> None:
+    from fame_desktop.orchestrator.codegen.repair import split_answer
+
+    code, tests = split_answer(answer)
+    assert code_has in code and "def test_" not in code and "from solution" not in code
+    assert (tests_has in tests) if tests_has else tests == ""
