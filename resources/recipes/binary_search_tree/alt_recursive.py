@@ -1,4 +1,5 @@
 """Recursive insert, search and traversal: shorter, but deep (sorted-insert) trees hit the recursion limit."""
+
 import sys
 
 

@@ -1,4 +1,5 @@
 """Same interface over a sorted Python list with bisect: O(log n) search, O(n) insert shifting in C."""
+
 import bisect
 
 

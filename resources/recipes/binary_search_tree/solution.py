@@ -3,7 +3,7 @@ from typing import Any
 
 
 class _Node:
-    __slots__ = ("value", "left", "right")
+    __slots__ = ("left", "right", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value

@@ -1,4 +1,5 @@
 """int(text, 2) and format(n, 'b') after validating: C-level conversion."""
+
 import re
 
 _BINARY = re.compile(r"-?(?:0[bB])?[01]+")

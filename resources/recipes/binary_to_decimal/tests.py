@@ -19,7 +19,7 @@ def test_from_binary_rejects_bad_input():
         except ValueError:
             pass
         else:
-            raise AssertionError("expected ValueError for %r" % bad)
+            raise AssertionError(f"expected ValueError for {bad!r}")
 
 
 def test_to_binary():
@@ -31,5 +31,5 @@ def test_to_binary():
 
 
 def test_round_trip_large():
-    for n in list(range(-40, 300)) + [2**64 + 12345, -(2**70)]:
+    for n in [*range(-40, 300), 2**64 + 12345, -(2**70)]:
         assert from_binary(to_binary(n)) == n

@@ -1,4 +1,5 @@
 """itertools.islice over one iterator: works for any iterable, not only lists."""
+
 from itertools import islice
 
 

@@ -23,7 +23,7 @@ def test_invalid_size_raises():
         except ValueError:
             pass
         else:
-            raise AssertionError("expected ValueError for size %d" % bad)
+            raise AssertionError(f"expected ValueError for size {bad}")
 
 
 def test_chunks_rejoin_to_original():

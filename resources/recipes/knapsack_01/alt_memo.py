@@ -1,5 +1,6 @@
-"""Top-down recursion over (item, remaining capacity) with functools.lru_cache."""
-from functools import lru_cache
+"""Top-down recursion over (item, remaining capacity) with functools.cache."""
+
+from functools import cache
 
 
 def knapsack_01(weights: list[int], values: list[int], capacity: int) -> int:
@@ -8,7 +9,7 @@ def knapsack_01(weights: list[int], values: list[int], capacity: int) -> int:
     if capacity < 0 or any(w < 0 for w in weights):
         raise ValueError("weights and capacity must not be negative")
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(i: int, room: int) -> int:
         if i == len(weights):
             return 0

@@ -7,7 +7,7 @@ def knapsack_01(weights: list[int], values: list[int], capacity: int) -> int:
     if capacity < 0 or any(w < 0 for w in weights):
         raise ValueError("weights and capacity must not be negative")
     best = [0] * (capacity + 1)
-    for weight, value in zip(weights, values):
+    for weight, value in zip(weights, values, strict=True):
         for c in range(capacity, weight - 1, -1):
             candidate = best[c - weight] + value
             if candidate > best[c]:

@@ -29,4 +29,4 @@ def test_invalid_input_raises():
         except ValueError:
             pass
         else:
-            raise AssertionError("expected ValueError for %r" % (args,))
+            raise AssertionError(f"expected ValueError for {args!r}")

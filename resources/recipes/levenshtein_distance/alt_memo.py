@@ -1,12 +1,13 @@
-"""Top-down recursion over suffixes with functools.lru_cache (short, but recursion-bound)."""
+"""Top-down recursion over suffixes with functools.cache (short, but recursion-bound)."""
+
 import sys
-from functools import lru_cache
+from functools import cache
 
 
 def levenshtein_distance(a: str, b: str) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * (len(a) + len(b)) + 100))
 
-    @lru_cache(maxsize=None)
+    @cache
     def d(i: int, j: int) -> int:
         if i == len(a):
             return len(b) - j

@@ -2,7 +2,7 @@
 
 
 class _Node:
-    __slots__ = ("value", "next")
+    __slots__ = ("next", "value")
 
     def __init__(self, value, next=None):
         self.value = value

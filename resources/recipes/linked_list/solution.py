@@ -3,7 +3,7 @@ from typing import Any
 
 
 class _Node:
-    __slots__ = ("value", "next")
+    __slots__ = ("next", "value")
 
     def __init__(self, value: Any, next: "_Node | None" = None) -> None:
         self.value = value

@@ -1,4 +1,5 @@
 """The standard library's heapq (C sift-up/sift-down) behind the same methods."""
+
 import heapq
 
 

@@ -1,4 +1,5 @@
 """A list kept sorted in descending order with bisect.insort: pop takes the end, O(n) push."""
+
 import bisect
 
 

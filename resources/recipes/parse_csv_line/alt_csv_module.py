@@ -1,4 +1,5 @@
 """The standard library's csv module in strict mode (C parser)."""
+
 import csv
 
 

@@ -18,7 +18,7 @@ def test_escaped_quotes():
 
 
 def test_other_delimiter_and_unicode():
-    assert parse_csv_line("é;ü;\"a;b\"", delimiter=";") == ["é", "ü", "a;b"]
+    assert parse_csv_line('é;ü;"a;b"', delimiter=";") == ["é", "ü", "a;b"]
     assert parse_csv_line(" a , b ") == [" a ", " b "]
 
 
@@ -29,4 +29,4 @@ def test_malformed_quotes_raise():
         except ValueError:
             pass
         else:
-            raise AssertionError("expected ValueError for %r" % bad)
+            raise AssertionError(f"expected ValueError for {bad!r}")

@@ -1,4 +1,5 @@
 """The standard library's urllib.parse.parse_qs, keeping blank values."""
+
 from urllib.parse import parse_qs
 
 

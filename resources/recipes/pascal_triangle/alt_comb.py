@@ -1,4 +1,5 @@
 """Every entry straight from math.comb(i, j): no dependence on the previous row."""
+
 from math import comb
 
 

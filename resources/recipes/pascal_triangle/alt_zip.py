@@ -8,5 +8,5 @@ def pascal_triangle(n: int) -> list[list[int]]:
     row = [1]
     for _ in range(n):
         rows.append(row)
-        row = [a + b for a, b in zip([0] + row, row + [0])]
+        row = [a + b for a, b in zip([0, *row], [*row, 0], strict=True)]
     return rows

@@ -1,4 +1,5 @@
 """itertools.permutations (C), each tuple turned into a list."""
+
 import itertools
 
 

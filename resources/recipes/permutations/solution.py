@@ -6,5 +6,5 @@ def permutations(items: list) -> list[list]:
     for i, first in enumerate(items):
         rest = list(items[:i]) + list(items[i + 1 :])
         for tail in permutations(rest):
-            result.append([first] + tail)
+            result.append([first, *tail])
     return result

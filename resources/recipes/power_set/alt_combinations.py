@@ -1,4 +1,5 @@
 """itertools.combinations for every size, chained: subsets come out smallest first."""
+
 from itertools import chain, combinations
 
 

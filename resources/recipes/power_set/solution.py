@@ -4,6 +4,6 @@ def power_set(items: list) -> list[list]:
     for item in items:
         new_subsets = []
         for subset in subsets:
-            new_subsets.append(subset + [item])
+            new_subsets.append([*subset, item])
         subsets.extend(new_subsets)
     return subsets

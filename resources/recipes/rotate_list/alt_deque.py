@@ -1,4 +1,5 @@
 """collections.deque.rotate, implemented in C."""
+
 from collections import deque
 
 

@@ -1,7 +1,5 @@
-"""zip(*matrix) pairs up the columns in C."""
+"""zip(*matrix, strict=True) pairs up the columns in C and rejects ragged rows itself."""
 
 
 def transpose_matrix(matrix: list[list]) -> list[list]:
-    if any(len(row) != len(matrix[0]) for row in matrix):
-        raise ValueError("all rows must have the same length")
-    return [list(col) for col in zip(*matrix)]
+    return [list(col) for col in zip(*matrix, strict=True)]
