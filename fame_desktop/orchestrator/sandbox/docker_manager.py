@@ -62,7 +62,9 @@ class DockerManager:
         self._cancelled: set[str] = set()
         self._live: set[str] = set()  # containers created by this manager and not yet removed
         self._pool_limits = Limits.from_settings(sb)
-        self._pool = WarmPool(sb.pool_size, self._create_warm, self._remove_now, self._pool_ready)
+        self._pool = WarmPool(
+            sb.pool_size, self._create_warm, self._remove_now, self._pool_ready, busy=lambda: bool(self._runs)
+        )
         self._warmup: threading.Thread | None = None
         self._probing = False
         self._probed_at = 0.0

@@ -12,6 +12,9 @@ log = logging.getLogger("fame.sandbox")
 
 # After a failed start, wait this long before trying again (the engine may be restarting).
 _RETRY_S = 5.0
+# A refill competes with running programs for the engine (on 2 cores it doubles a short run's
+# latency): it waits while runs are going, but no longer than this.
+_YIELD_S = 1.0
 
 
 class WarmPool:
@@ -22,6 +25,7 @@ class WarmPool:
         create: Creates and starts one container; returns its id (blocking, may raise).
         discard: Removes a container that will not be used (blocking, never raises).
         ready: Whether the engine is usable now (the filler waits while it is not).
+        busy: Whether runs are going now (the filler lets them finish first, up to a second).
     """
 
     def __init__(
@@ -30,11 +34,13 @@ class WarmPool:
         create: Callable[[], str],
         discard: Callable[[str], None],
         ready: Callable[[], bool],
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.size = size
         self._create = create
         self._discard = discard
         self._ready = ready
+        self._busy = busy
         self._idle: deque[str] = deque()
         self._cond = threading.Condition()
         self._stopped = False
@@ -76,6 +82,9 @@ class WarmPool:
             if not self._ready():
                 self._pause(_RETRY_S)
                 continue
+            deadline = time.monotonic() + _YIELD_S
+            while self._busy() and time.monotonic() < deadline and not self._stopped:
+                time.sleep(0.005)
             try:
                 container = self._create()
             except Exception as exc:
