@@ -177,3 +177,13 @@ async def test_app_fixture_sandbox_is_wired(app: Any, docker_client: Any) -> Non
     assert app.services.status()["docker"]["backend"] == "docker"
     await app.aclose()
     assert own_containers(docker_client) == []
+
+
+async def test_settings_changes_take_effect_without_a_restart(make_manager: Any, dead_socket: str) -> None:
+    manager = await make_manager(pool_size=1)
+    assert (await manager.run("print(1)")).status == "ok"
+    manager._settings.update({"sandbox.docker_host": dead_socket}, admin=True)
+    report = await manager.run("print(1)")
+    assert report.status == "unavailable" and "Fix:" in report.detail
+    manager._settings.update({"sandbox.docker_host": ""}, admin=True)
+    assert (await manager.run("print(1)")).status == "ok"

@@ -34,6 +34,9 @@ from fame_desktop.orchestrator.settings import SettingsStore
 log = logging.getLogger("fame.sandbox")
 
 AUDIT_OUTPUT_CHARS = 2000
+# The pool starts filling this long after start-up (or at the first run): a short-lived app (a
+# CLI call, a test) then never starts containers it will not use.
+POOL_DELAY_S = 1.0
 # A cached "unavailable" is probed again at most this often when someone asks for the status.
 _REPROBE_S = 10.0
 
@@ -62,9 +65,9 @@ class DockerManager:
         self._cancelled: set[str] = set()
         self._live: set[str] = set()  # containers created by this manager and not yet removed
         self._pool_limits = Limits.from_settings(sb)
-        self._pool = WarmPool(
-            sb.pool_size, self._create_warm, self._remove_now, self._pool_ready, busy=lambda: bool(self._runs)
-        )
+        self._pool = self._new_pool(sb.pool_size)
+        self._config = self._wanted_config()
+        self._stop = threading.Event()
         self._warmup: threading.Thread | None = None
         self._probing = False
         self._probed_at = 0.0
@@ -90,7 +93,44 @@ class DockerManager:
             self._engine.reap()
         except Exception as exc:  # reaping is housekeeping: a failure must not stop the sandbox
             log.warning("could not reap leftover sandbox containers: %s", exc)
-        if not self._closed:
+        if not self._stop.wait(POOL_DELAY_S):
+            self._pool.start()
+
+    def _new_pool(self, size: int) -> WarmPool:
+        return WarmPool(
+            size, self._create_warm, self._remove_now, self._pool_ready, busy=lambda: bool(self._runs)
+        )
+
+    def _wanted_config(self) -> tuple[object, ...]:
+        sb = self._sb()
+        try:
+            key = Limits.from_settings(sb).container_key()
+        except ValueError:
+            key = ()
+        return (sb.docker_host, sb.image, sb.pool_size, key)
+
+    def _sync_config(self) -> None:
+        """Follow changes of the engine, image, pool size or limits made in the settings."""
+        wanted = self._wanted_config()
+        with self._lock:
+            if wanted == self._config or self._closed:
+                return
+            self._config = wanted
+            sb = self._sb()
+            old_engine, old_pool = self._engine, self._pool
+            if (sb.docker_host, sb.image) != (old_engine.docker_host, old_engine.image):
+                self._engine = Engine(sb.docker_host, sb.image)
+            self._pool_limits = Limits.from_settings(sb)
+            self._pool = self._new_pool(sb.pool_size)
+        log.info("sandbox settings changed: engine %s, image %s", self._engine.where, self._engine.image)
+        threading.Thread(target=self._retire, args=(old_engine, old_pool), daemon=True).start()
+
+    def _retire(self, engine: Engine, pool: WarmPool) -> None:
+        for container in pool.close():
+            self._remove_now(container, engine)
+        if engine is not self._engine:
+            engine.close()
+        if self._started and not self._closed and self._probe().available:
             self._pool.start()
 
     async def close(self) -> None:
@@ -98,6 +138,7 @@ class DockerManager:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
         await asyncio.to_thread(self._close_blocking)
 
     def _close_blocking(self) -> None:
@@ -122,6 +163,7 @@ class DockerManager:
 
     def status(self) -> dict[str, Any]:
         """Availability, backend, image and a sentence (with the fix when unavailable); never blocks."""
+        self._sync_config()
         sb = self._settings.settings.sandbox
         state = self._engine.state
         if not state.available and self._started and not self._closed:
@@ -261,6 +303,7 @@ class DockerManager:
         network: bool,
     ) -> RunReport:
         started = time.monotonic()
+        self._sync_config()
         settings = self._settings.settings
         notes: list[str] = []
         if network and not settings.network.allow_network:
@@ -301,6 +344,8 @@ class DockerManager:
             api = self._engine.api()
             if limits.container_key() == self._pool_limits.container_key():
                 container = self._pool.take()
+                if self._started:
+                    self._pool.start()  # a run came before the start-up delay ended
             report.warm = container is not None
             if container is None:
                 container = self._create(limits, pooled=False)
@@ -411,9 +456,9 @@ class DockerManager:
         except RuntimeError:  # shutting down: remove in this thread
             self._remove_now(container)
 
-    def _remove_now(self, container: str) -> None:
+    def _remove_now(self, container: str, engine: Engine | None = None) -> None:
         try:
-            self._engine.api().remove_container(container, force=True)
+            (engine or self._engine).api().remove_container(container, force=True)
         except Exception as exc:  # already gone, or the engine is: start-up reaping catches the rest
             log.debug("remove %s: %s", container[:12], exc)
         with self._lock:
