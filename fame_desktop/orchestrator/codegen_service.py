@@ -141,20 +141,25 @@ class CodeGenService:
         if final is None:  # the loop only returns without a round if the model failed (raised)
             raise FameError("The model gave no answer.")
         attempts = len(outcome.attempts)
-        log_ = [a.to_dict() for a in outcome.attempts]
+        history = [a.to_dict() for a in outcome.attempts]
         if final.passed:
             note = f"Written by {provider.name}; passed its tests after {attempts} attempt(s)."
             return _result(
-                final.generated, final.report, attempts=attempts, note=note, llm=provider.name, log_=log_
+                final.generated,
+                final.report,
+                attempts=attempts,
+                note=note,
+                llm=provider.name,
+                history=history,
             )
         reason = outcome.error or f"The model's code still failed its tests after {attempts} attempt(s)."
         if matched is not None:
             # The library has a proven implementation of this task: better than failing code.
             report = await self.run_tests(matched, query_id=query_id)
             note = f"{reason} Showing the built-in library's implementation instead."
-            return _result(matched, report, attempts=attempts, note=note, llm=provider.name, log_=log_)
+            return _result(matched, report, attempts=attempts, note=note, llm=provider.name, history=history)
         return _result(
-            final.generated, final.report, attempts=attempts, note=reason, llm=provider.name, log_=log_
+            final.generated, final.report, attempts=attempts, note=reason, llm=provider.name, history=history
         )
 
     def _no_match(self, text: str, note: str, error: dict[str, str] | None = None) -> dict[str, Any]:
@@ -180,7 +185,7 @@ def _result(
     attempts: int,
     note: str,
     llm: str | None,
-    log_: list[dict[str, Any]] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "response": render_answer(generated, report, attempts=attempts, note=note),
@@ -193,7 +198,7 @@ def _result(
             "llm": llm,
             "tested": bool(report.get("tested")),
             "passed": is_passing(report),
-            "attempt_log": log_ or [],
+            "attempt_log": history or [],
         },
         "code": generated.code,
         "tests": generated.tests,

@@ -20,7 +20,7 @@ from fame_desktop.orchestrator.llm import ChatProvider, LlmConfig, LlmToken
 REVERSE = "Write a Python function to reverse a string"
 WRONG_REVERSE = "```python\ndef reverse_string(text):\n    return text\n```\n"
 RIGHT_REVERSE = "```python\ndef reverse_string(text):\n    return text[::-1]\n```\n"
-CELSIUS = "write a function that converts celsius to fahrenheit"
+CELSIUS = "write a function that turns a temperature in degrees celsius into degrees fahrenheit"
 CELSIUS_TESTS = """
 ```python
 def test_freezing():
