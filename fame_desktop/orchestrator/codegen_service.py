@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fame.codegen")
 
+#: The repair loop starts no new round past this (universal_developer's plugin timeout is 120 s).
+REPAIR_BUDGET_S = 90.0
+
 
 class CodeGenService:
     """Generates code for a request and proves it in the sandbox.
@@ -39,6 +42,7 @@ class CodeGenService:
         sandbox: Returns the sandbox (``DockerManager``) or None when there is none.
         llm: Returns the configured chat provider, or None (read at every request).
         max_repairs: Returns how many extra rounds the repair loop may take.
+        time_budget_s: Seconds the repair loop may spend before it stops starting new rounds.
         promoted: ``promoted(recipe_id) -> (code, version) | None``: the evolved implementation.
     """
 
@@ -50,12 +54,14 @@ class CodeGenService:
         llm: Callable[[], ChatProvider | None] = lambda: None,
         max_repairs: Callable[[], int] = lambda: 3,
         promoted: Promoted | None = None,
+        time_budget_s: float | None = None,
     ) -> None:
         self.library = library
         self.generator = OfflineGenerator(library, promoted)
         self._sandbox = sandbox
         self._llm = llm
         self._max_repairs = max_repairs
+        self._time_budget_s = time_budget_s
 
     def generate(self, text: str) -> GeneratedCode | None:
         """The library's code and tests for ``text``, or None when nothing matches."""
@@ -135,7 +141,13 @@ class CodeGenService:
             return await self.run_tests(generated, query_id=query_id)
 
         outcome: RepairResult = await repair_loop(
-            provider, text, run, recipe=recipe, max_repairs=max_repairs, query_id=query_id
+            provider,
+            text,
+            run,
+            recipe=recipe,
+            max_repairs=max_repairs,
+            query_id=query_id,
+            time_budget_s=self._time_budget_s,
         )
         final = outcome.final
         if final is None:  # the loop only returns without a round if the model failed (raised)
@@ -165,11 +177,11 @@ class CodeGenService:
     def _no_match(self, text: str, note: str, error: dict[str, str] | None = None) -> dict[str, Any]:
         near = self.generator.suggestions(text)
         listing = "\n".join(f"- {r.title}" for r in near) or "- (nothing close)"
+        advice = "Rephrase the request" + ("." if error else ", or configure an LLM endpoint in Settings.")
         out: dict[str, Any] = {
             "response": (
                 f"I could not match this to a task I can write and test offline. {note}\n\n"
-                f"The closest tasks I know:\n{listing}\n\n"
-                "Rephrase the request, or configure an LLM endpoint in Settings."
+                f"The closest tasks I know:\n{listing}\n\n{advice}"
             ),
             "data": {"matched": False, "suggestions": [r.id for r in near], "source": None, "attempts": 0},
         }
@@ -259,5 +271,6 @@ def build_codegen(services: Services) -> tuple[CodeGenService, ArchitectureKB]:
         llm=provider_source(services),
         max_repairs=lambda: int(services.settings.settings.llm.max_repair_attempts),
         promoted=promoted_source(services),
+        time_budget_s=REPAIR_BUDGET_S,
     )
     return service, ArchitectureKB.load()

@@ -51,10 +51,16 @@ def service(
     sandbox: Any = "local",
     max_repairs: int = 3,
     promoted: Any = None,
+    time_budget_s: float | None = None,
 ) -> CodeGenService:
     box = LocalPython() if sandbox == "local" else sandbox
     return CodeGenService(
-        library, lambda: box, llm=lambda: provider, max_repairs=lambda: max_repairs, promoted=promoted
+        library,
+        lambda: box,
+        llm=lambda: provider,
+        max_repairs=lambda: max_repairs,
+        promoted=promoted,
+        time_budget_s=time_budget_s,
     )
 
 
@@ -204,6 +210,14 @@ async def test_an_unreachable_model_falls_back_or_says_why(library: RecipeLibrar
     assert matched["data"]["source"] == "library" and matched["test_report"]["passed"] == 5
     assert "HTTP 500: model overloaded" in matched["response"]
     assert unknown["data"]["matched"] is False and unknown["error"]["code"] == "llm_error"
+
+
+async def test_the_loop_stops_starting_rounds_when_its_time_budget_is_spent(library: RecipeLibrary) -> None:
+    with FakeOpenAI(lambda body: Reply(WRONG_CELSIUS, first_delay=0.4)) as server:
+        svc = service(library, chat(server.url), max_repairs=5, time_budget_s=0.6)
+        result = await svc.answer(CELSIUS)
+    assert len(server.requests) == 1 and result["data"]["attempts"] == 1
+    assert "time budget of 0.6 s is spent" in result["response"] and result["data"]["passed"] is False
 
 
 async def test_no_sandbox_stops_the_loop_after_one_untested_round(library: RecipeLibrary) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,6 +179,7 @@ async def repair_loop(
     recipe: Recipe | None,
     max_repairs: int,
     query_id: str | None = None,
+    time_budget_s: float | None = None,
 ) -> RepairResult:
     """Ask, test, and on failure retry with the failure, up to ``1 + max_repairs`` rounds.
 
@@ -188,6 +190,8 @@ async def repair_loop(
         recipe: The library task it matches (its tests are used), or None (the model writes tests).
         max_repairs: Extra rounds after the first.
         query_id: Tags the streamed tokens so the chat pane shows them with the query.
+        time_budget_s: No new round starts when another round as long as the slowest so far
+            would end past this many seconds (the plugin's own timeout would lose every round).
 
     Raises:
         LlmError, NetworkDisabled, InvalidRequest: Only when the model fails on the first round
@@ -199,7 +203,16 @@ async def repair_loop(
     result = RepairResult()
     source = f"llm: {provider.name}"
     tests: str = recipe.tests if recipe is not None else ""
+    started = time.monotonic()
+    slowest = 0.0
     for number in range(1, max_repairs + 2):
+        elapsed = time.monotonic() - started
+        if number > 1 and time_budget_s is not None and elapsed + slowest > time_budget_s:
+            result.error = (
+                f"Stopped after {number - 1} attempt(s): the time budget of {time_budget_s:g} s is spent."
+            )
+            break
+        round_started = time.monotonic()
         try:
             completion = await provider.complete(messages, query_id=query_id)
         except FameError as exc:
@@ -237,6 +250,7 @@ async def repair_loop(
             report = await run_tests(generated)
         attempt = Attempt(number, generated, report)
         result.attempts.append(attempt)
+        slowest = max(slowest, time.monotonic() - round_started)
         log.info("attempt %d: %s", number, attempt.to_dict())
         if attempt.passed:
             break
