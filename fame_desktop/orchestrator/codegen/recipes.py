@@ -108,17 +108,16 @@ def test_names(tests: str) -> list[str]:
     ]
 
 
-def _defines(code: str, name: str) -> bool:
-    tree = ast.parse(code)
+def _defines(tree: ast.Module, name: str) -> bool:
     return any(
         isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name
         for node in tree.body
     )
 
 
-def _docstring_line(code: str) -> str:
-    doc = ast.get_docstring(ast.parse(code)) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+def _docstring_line(tree: ast.Module) -> str:
+    doc = (ast.get_docstring(tree) or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 def _read_recipe(folder: Path) -> Recipe:
@@ -155,27 +154,27 @@ def _read_recipe(folder: Path) -> Recipe:
     except SyntaxError as exc:
         raise ValueError(f"{meta_path}: bench does not compile ({exc.msg})") from exc
 
-    def source(path: Path, must_define: bool) -> str:
+    def source(path: Path, must_define: bool) -> tuple[str, ast.Module]:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise ValueError(f"{path}: missing") from exc
         try:
-            compile(text, str(path), "exec")
+            tree = ast.parse(text, str(path))  # parsed once, used for every check below
         except SyntaxError as exc:
             raise ValueError(f"{path}:{exc.lineno}: syntax error ({exc.msg})") from exc
-        if must_define and not _defines(text, meta["entry"]):
+        if must_define and not _defines(tree, meta["entry"]):
             raise ValueError(f"{path}: does not define the entry point '{meta['entry']}'")
-        return text
+        return text, tree
 
-    code = source(folder / "solution.py", True)
-    tests = source(folder / "tests.py", False)
+    code, _ = source(folder / "solution.py", True)
+    tests, _ = source(folder / "tests.py", False)
     if not test_names(tests):
         raise ValueError(f"{folder / 'tests.py'}: defines no test_* function")
-    alternatives = tuple(
-        Alternative(name=p.stem, code=(alt := source(p, True)), note=_docstring_line(alt))
-        for p in sorted(folder.glob("alt_*.py"))
-    )
+    alternatives = []
+    for path in sorted(folder.glob("alt_*.py")):
+        alt, tree = source(path, True)
+        alternatives.append(Alternative(name=path.stem, code=alt, note=_docstring_line(tree)))
     return Recipe(
         id=meta["id"],
         title=meta["title"],
@@ -186,7 +185,7 @@ def _read_recipe(folder: Path) -> Recipe:
         bench=meta["bench"].strip(),
         phrases=tuple(meta["phrases"]),
         keywords=tuple(meta.get("keywords", [])),
-        alternatives=alternatives,
+        alternatives=tuple(alternatives),
         path=folder,
     )
 
