@@ -24,6 +24,10 @@ log = logging.getLogger("fame.evolution")
 
 #: Failure messages kept per candidate (audit entries stay small).
 KEPT_FAILURES = 3
+#: Once the reference is measured, a candidate may take this many times as long (or MIN_TIMEOUT):
+#: a mutant that loops forever is stopped in seconds, and one that slow would lose anyway.
+TIMEOUT_FACTOR = 5.0
+MIN_TIMEOUT = 3.0
 
 
 def _report_dict(report: Any) -> dict[str, Any]:
@@ -47,6 +51,14 @@ class Evaluator:
         self.timeout = timeout
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self.runs = 0
+        self.durations: dict[str, float] = {}
+
+    def calibrate(self, reference_id: str) -> float:
+        """Tighten the timeout to a multiple of the reference's measured run time; the new timeout."""
+        took = self.durations.get(reference_id)
+        if took is not None:
+            self.timeout = min(self.timeout, max(MIN_TIMEOUT, TIMEOUT_FACTOR * took / 1000))
+        return self.timeout
 
     def program(self, code: str) -> TestProgram:
         """The sandbox program that tests ``code`` and times the recipe's benchmark."""
@@ -73,6 +85,7 @@ class Evaluator:
             except FameError as exc:
                 return Fitness("unavailable", 0, 0, None, size, (exc.message,))
         out = _report_dict(report)
+        self.durations[candidate.id] = float(out.get("duration_ms") or 0.0)
         status = str(out.get("status", "error"))
         summary = program.parse(str(out.get("stdout", "")))
         if summary is None:
