@@ -155,3 +155,28 @@ def test_conversations_persist_reopen_search_export_delete(
     panel.delete_selected()
     assert panel.list.count() == 0
     assert window.store.conversations() == []
+
+
+@pytest.mark.docker
+def test_code_answer_runs_in_the_real_sandbox_and_the_panes_follow(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App
+) -> None:
+    _type_and_send(qtbot, window, "Write a Python function to reverse a string")
+    qtbot.waitUntil(lambda: "def reverse_string" in _chat_text(window), timeout=90_000)
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=10_000)
+    text = _chat_text(window)
+    assert "def reverse_string" in text
+    assert "tests passed in the sandbox" in text, text[-800:]
+    # The sandbox pane streamed the real run: one PASS line per test, then the final status.
+    output = window.findChild(QPlainTextEdit, "sandboxOutput")
+    assert output is not None
+    qtbot.waitUntil(lambda: "PASS test_word" in output.toPlainText(), timeout=10_000)
+    status = window.sandbox.status.text()
+    assert status.startswith("ok") and "exit code 0" in status and "docker" in status, status
+    # ... and the audit table shows the sandbox run next to the query.
+    qtbot.waitUntil(
+        lambda: any(
+            window.audit.model.entry(r).kind == "sandbox_run" for r in range(window.audit.model.rowCount())
+        ),
+        timeout=10_000,
+    )
