@@ -4,6 +4,9 @@ by ``generate_code``, and rolled back; cancelling stops a run."""
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from evo_harness import Evo
@@ -15,6 +18,7 @@ from fame_desktop.orchestrator.evolution_runner import EvolutionRunner as SeedEv
 
 pytestmark = pytest.mark.docker
 
+LLM_TESTS = str(Path(__file__).resolve().parents[1] / "llm")  # the OpenAI-compatible test server
 WRONG_KEY = "fame_admin_not-a-real-key-0000000000"
 
 TASKS = [
@@ -138,3 +142,24 @@ async def test_seed_run_generation_and_the_evolution_intent(evo: Evo) -> None:
     data = response["data"]
     assert data["recipe_id"] == "factorial" and data["population"] == 4 and data["generations"] == 1
     assert f"fame evolve approve {data['id']}" in response["response"]
+
+
+async def test_llm_candidates_join_the_population_when_a_model_is_configured(evo: Evo) -> None:
+    sys.path.insert(0, LLM_TESTS)
+    from openai_fake import FakeOpenAI, Reply
+
+    def responder(body: dict[str, Any]) -> Reply:
+        # A different (and correct) program at each temperature, as a real model would vary.
+        style = "text[::-1]" if body["temperature"] < 0.5 else "''.join(reversed(text))"
+        return Reply(text=f"```python\ndef reverse_string(text):\n    return {style}\n```")
+
+    with FakeOpenAI(responder) as server:
+        evo.app.safety.update_settings({"llm.base_url": server.url, "llm.model": "fake"}, actor="test")
+        record = await evo.runner.run("reverse a string", population=4, generations=1, actor="test")
+    assert sorted(r["temperature"] for r in server.requests) == [0.2, 0.6]
+    assert record.llm is not None and record.llm["proposals"] == 2 and not record.llm["problems"]
+    origins = [c["origin"] for c in record.results[0]["candidates"]]
+    assert origins[:3] == ["reference", "llm:t=0.2", "llm:t=0.6"]
+    llm_fits = [c["fitness"] for c in record.results[0]["candidates"] if c["origin"].startswith("llm:")]
+    assert all(f["correct"] for f in llm_fits)
+    assert record.improvement is not None and record.improvement["better"]
