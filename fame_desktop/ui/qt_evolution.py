@@ -113,6 +113,10 @@ class QtEvolutionPanel(QWidget):
         self.history_list = QListWidget(self)
         self.history_list.setObjectName("evolutionHistory")
         self.history_list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.history_list.itemActivated.connect(
+            lambda item: self.show_run(item.data(Qt.ItemDataRole.UserRole))
+        )
+        self.history_list.setToolTip("Double-click a run to see its candidates")
         self.approve_button = QPushButton("Approve winner", self)
         self.approve_button.setObjectName("evolutionApprove")
         self.approve_button.clicked.connect(self.approve_selected)
@@ -278,6 +282,27 @@ class QtEvolutionPanel(QWidget):
             if run["id"] in (keep, self.current):
                 self.history_list.setCurrentItem(item)
         self._update_buttons()
+
+    def show_run(self, run_id: str) -> None:
+        """Show a past run's candidates, every generation, and its verdict (read in a worker thread)."""
+        runner = self.runner
+        if runner is None or self.running:
+            return
+
+        def shown(run: dict[str, Any]) -> None:
+            self.candidates.setRowCount(0)
+            for gen in run.get("results", []):
+                for cand in gen.get("candidates", []):
+                    self._add_candidate(int(gen.get("generation", 0)), cand)
+            last = (run.get("results") or [{}])[-1]
+            self.best.setText(f"Best {last.get('best', '-')} · score {last.get('best_score', '-')}")
+            self.status.setText(
+                f"{run['id']} ({run.get('title') or run.get('task')}): {run.get('message', '')}"
+            )
+
+        self._workers.run_blocking(
+            lambda _f: runner.store.run(run_id), name="evolution-show", group="evolution-io", on_done=shown
+        )
 
     def selected_run(self) -> dict[str, Any] | None:
         """The history entry selected in ``evolutionHistory``."""

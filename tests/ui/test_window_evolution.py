@@ -77,6 +77,14 @@ def test_run_approve_rollback_from_the_panel(qtbot: QtBot, window: QtMainWindow,
     kinds = {e.kind for e in fame_app.audit.query(limit=200)}
     assert {"evolution_started", "evolution_candidate", "evolution_promoted", "evolution_rollback"} <= kinds
 
+    # History is browsable: a past run shows its candidates again.
+    panel.candidates.setRowCount(0)
+    item = panel.history_list.item(0)
+    assert item is not None
+    panel.history_list.itemActivated.emit(item)
+    qtbot.waitUntil(lambda: panel.candidates.rowCount() == 4)
+    assert run["id"] in panel.status.text() and "faster" in panel.status.text()
+
 
 @pytest.mark.docker
 def test_cancel_from_the_panel(qtbot: QtBot, window: QtMainWindow) -> None:
