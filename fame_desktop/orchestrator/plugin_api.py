@@ -14,12 +14,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.errors import CapabilityDisabled, NetworkDisabled
 from fame_desktop.orchestrator.events import Event, QueryProgress
+
+if TYPE_CHECKING:
+    import httpx
 
 INTENTS: dict[str, str] = {
     "generate_code": "Write code for a programming task, with tests, run in the sandbox.",
@@ -236,6 +237,8 @@ class PluginContext:
     def http_client(self, *, base_url: str = "", timeout: float | None = None) -> httpx.AsyncClient:
         """An HTTP client for this plugin; raises :class:`NetworkDisabled` when the network is off."""
         self.require_network()
+        import httpx  # only plugins that reach the network pay for it, not start-up
+
         return httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout or float(self.get_setting("services.http_timeout_seconds")),

@@ -24,15 +24,15 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import EventBus, SettingsChanged, VoiceStateChanged
 from fame_desktop.orchestrator.settings import SettingsStore
-from fame_desktop.orchestrator.voice.audio import check_device
 from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
-from fame_desktop.orchestrator.voice.recognizer import EndOfSpeech, Recognizer
-from fame_desktop.orchestrator.voice.tts import Speaker
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.voice.tts import Speaker
 
 log = logging.getLogger("fame.voice")
 
@@ -137,6 +137,9 @@ class VoiceAdapter:
             ``found``, ``detail``, ``problem``, ``fix``; ``problems`` (list of ``{message, fix}``);
             ``models`` (every model found); ``listening``, ``speaking``, ``wake_word``.
         """
+        # numpy and sounddevice load on first use, not when the app starts.
+        from fame_desktop.orchestrator.voice.audio import check_device
+
         voice = self.settings.settings.voice
         problems: list[dict[str, str]] = []
 
@@ -198,6 +201,8 @@ class VoiceAdapter:
         if self._wake_cancel is not None:
             self._wake_cancel.set()  # the wake watcher gives the microphone to us
         try:
+            from fame_desktop.orchestrator.voice.recognizer import EndOfSpeech, Recognizer
+
             model = await self.model()
             self._state("starting")
             recognizer = Recognizer(model, self.bus, self.settings.settings.voice.input_device)
@@ -292,6 +297,8 @@ class VoiceAdapter:
 
     def _get_speaker(self) -> Speaker:
         if self._speaker is None:
+            from fame_desktop.orchestrator.voice.tts import Speaker
+
             voice = self.settings.settings.voice
             self._speaker = Speaker(voice=voice.tts_voice, rate=voice.tts_rate)
         return self._speaker
@@ -312,6 +319,8 @@ class VoiceAdapter:
 
     async def _wake_loop(self) -> None:
         """Wait for the wake phrase, then run a voice query; repeat until turned off."""
+        from fame_desktop.orchestrator.voice.recognizer import Recognizer
+
         try:
             while self.settings.settings.voice.wake_word_enabled:
                 await self._idle.wait()
