@@ -23,7 +23,7 @@ WRONG_KEY = "fame_admin_not-a-real-key-0000000000"
 
 TASKS = [
     ("optimize string reversal", "reverse_string", "Write a Python function to reverse a string"),
-    ("check if a number is prime", "is_prime", "Write a function that checks if a number is prime"),
+    ("sieve of eratosthenes", "primes_up_to", "Write a function that returns all primes up to n"),
     ("binary search", "binary_search", "Write a binary search function"),
 ]
 

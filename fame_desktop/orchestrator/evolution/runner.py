@@ -40,7 +40,7 @@ T = TypeVar("T")
 CANDIDATE_TIMEOUT = 20.0
 MAX_POPULATION = 50
 #: Alternating quiet runs of the original and the winner behind the final verdict.
-CONFIRM_ROUNDS = 2
+CONFIRM_ROUNDS = 3
 MAX_GENERATIONS = 20
 
 
