@@ -43,7 +43,17 @@ class SecretStore:
 
     def __init__(self, folder: Path, *, use_keyring: bool = True) -> None:
         self.folder = folder
-        self._keyring = _usable_keyring() if use_keyring else None
+        self._use_keyring = use_keyring
+        self._probed = False
+        self._backend: Any | None = None
+
+    @property
+    def _keyring(self) -> Any | None:
+        # Probed on first use: loading keyring's backends costs ~0.1 s that start-up need not pay.
+        if not self._probed:
+            self._backend = _usable_keyring() if self._use_keyring else None
+            self._probed = True
+        return self._backend
 
     @property
     def file(self) -> Path:
@@ -78,7 +88,7 @@ class SecretStore:
                 return
             except Exception as exc:
                 log.warning("keyring write failed (%s); using the secrets file", type(exc).__name__)
-                self._keyring = None
+                self._backend = None
         data = self._read()
         data[name] = value
         self._write(data)
