@@ -1,8 +1,8 @@
 """Sandbox runner: waits for one program on stdin, runs it, reports its end; single use.
 
 The app starts containers ahead of time with this process waiting, so a run costs no container
-start. Protocol: one header line ``<size> <nonce>``, then ``size`` bytes of UTF-8 source. The
-program runs as ``__main__`` in a forked child with stdin closed, in ``/tmp``. When the child
+start. Protocol: one header line ``<size> <nonce>``, then ``size`` bytes of UTF-8 source; this
+process acknowledges with ``\\0FAME-GO <nonce>`` on stdout. The program runs as ``__main__`` in a forked child with stdin closed, in ``/tmp``. When the child
 ends, this process writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` to stdout and to
 stderr, so the app knows the result without waiting for the container to stop (tens of ms). The
 app strips those lines; the container is removed right after, which ends anything left behind.
@@ -99,6 +99,7 @@ def _oom_kills():
 
 def main():
     source_bytes, nonce = _read_program()
+    os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))  # tells the app this container is alive
     source = source_bytes.decode("utf-8", "replace")
     os.chdir("/tmp")
     before = _oom_kills()

@@ -187,3 +187,13 @@ def test_seed_call_is_synchronous(engine_ready: None, tmp_path: Any) -> None:
         assert report["limits"]["cpus"] == 0.25
     finally:
         asyncio.run(manager.close())
+
+
+async def test_a_dead_warm_container_falls_back_to_a_fresh_one(make_manager: Any, docker_client: Any) -> None:
+    manager = await make_manager(pool_size=1)
+    await wait_pool(manager, 1)
+    for info in own_containers(docker_client):
+        if info["Labels"].get("fame.sandbox.kind") == "warm":
+            docker_client.api.kill(info["Id"])  # as if the engine restarted under the pool
+    report = await manager.run("print('still fine')")
+    assert report.status == "ok" and report.stdout == "still fine\n" and not report.warm

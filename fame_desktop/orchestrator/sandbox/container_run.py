@@ -23,6 +23,13 @@ _HEADER = struct.Struct(">BxxxI")  # Docker's multiplexed stream frame: stream i
 _STREAMS = {1: "stdout", 2: "stderr"}
 # Grace after the deadline for the engine to end the stream once the container is killed.
 _KILL_GRACE_S = 10.0
+# A pre-started container acknowledges the code at once; silence this long means look whether it
+# still runs (attaching to a stopped container hangs instead of failing).
+_ACK_S = 2.0
+
+
+class StaleContainer(Exception):
+    """A pre-started container was no longer running when the run came."""
 
 
 @dataclass
@@ -68,6 +75,12 @@ class ContainerRun:
         }
         self._lock = threading.Lock()
         self._reason: str | None = None  # "timeout" or "cancel" once killed by us
+        self.received = 0  # bytes read from the container
+
+    @property
+    def killed_by(self) -> str | None:
+        """``timeout`` or ``cancel`` once this run was killed, else None."""
+        return self._reason
 
     def kill(self, reason: str) -> bool:
         """Kill the container for ``reason`` (``timeout`` or ``cancel``); False if already killed."""
@@ -88,7 +101,7 @@ class ContainerRun:
             docker.errors.DockerException: The engine failed (the caller reports ``unavailable``).
         """
         nonce = secrets.token_hex(8)
-        scanners = {name: _EndScanner(nonce) for name in self._collectors}
+        scanners = {"stdout": _EndScanner(nonce, ack=True), "stderr": _EndScanner(nonce)}
         response, sock = _attach(self.api, self.container_id)
         raw = getattr(sock, "_sock", sock)
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
@@ -98,7 +111,7 @@ class ContainerRun:
                 self.api.start(self.container_id)
             timer.start()
             raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
-            self._pump(raw, scanners)
+            self._pump(raw, scanners, check_alive=started)
         finally:
             timer.cancel()
             _close(sock, raw, response)
@@ -120,18 +133,30 @@ class ContainerRun:
             oom_killed=oom,
         )
 
-    def _pump(self, raw: Any, scanners: dict[str, _EndScanner]) -> None:
-        """Read frames until both end lines came (or the stream ends); one flush per read."""
-        raw.settimeout(self.timeout + _KILL_GRACE_S)
+    def _pump(self, raw: Any, scanners: dict[str, _EndScanner], *, check_alive: bool) -> None:
+        """Read frames until both end lines came (or the stream ends); one flush per read.
+
+        Raises:
+            StaleContainer: ``check_alive`` and the container does not run (nothing was sent to it).
+        """
+        acked = scanners["stdout"]
+        raw.settimeout(_ACK_S if check_alive else self.timeout + _KILL_GRACE_S)
         buf = bytearray()
         while True:
             try:
                 data = raw.recv(262144)
             except TimeoutError:
+                if check_alive and not acked.acked:
+                    check_alive = False
+                    if not self.api.inspect_container(self.container_id)["State"].get("Running"):
+                        raise StaleContainer(self.container_id[:12]) from None
+                    raw.settimeout(self.timeout + _KILL_GRACE_S)
+                    continue
                 self.kill("timeout")
                 break
             if not data:
                 break
+            self.received += len(data)
             buf += data
             offset = 0
             while len(buf) - offset >= _HEADER.size:
@@ -146,6 +171,9 @@ class ContainerRun:
             del buf[:offset]
             for collector in self._collectors.values():
                 collector.flush()
+            if check_alive and acked.acked:
+                check_alive = False
+                raw.settimeout(self.timeout + _KILL_GRACE_S)
             if all(s.end is not None for s in scanners.values()):
                 return
         for name, scanner in scanners.items():
@@ -166,11 +194,14 @@ class ContainerRun:
 class _EndScanner:
     """Finds and strips the runner's end line (``\\0FAME-END nonce code oom``) in one stream.
 
+    With ``ack``, the stream first carries the runner's ``\\0FAME-GO nonce`` line, also stripped.
     A NUL near the end of a chunk is held back until the next chunk, in case an end line is split.
     """
 
-    def __init__(self, nonce: str) -> None:
+    def __init__(self, nonce: str, *, ack: bool = False) -> None:
         self.marker = b"\0FAME-END " + nonce.encode("ascii")
+        self.ack_line = b"\0FAME-GO " + nonce.encode("ascii") + b"\n"
+        self.acked = not ack
         self.end: tuple[int, bool] | None = None
         self._held = b""
 
@@ -180,6 +211,13 @@ class _EndScanner:
             return b""
         data = self._held + data
         self._held = b""
+        if not self.acked:
+            if len(data) < len(self.ack_line) and self.ack_line.startswith(data):
+                self._held = data
+                return b""
+            self.acked = True
+            if data.startswith(self.ack_line):
+                data = data[len(self.ack_line) :]
         at = data.find(self.marker)
         if at >= 0:
             newline = data.find(b"\n", at)

@@ -23,7 +23,7 @@ from fame_desktop.orchestrator.events import (
     SandboxStarted,
     SandboxStatusChanged,
 )
-from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult
+from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult, StaleContainer
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL, Engine, owner_id
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits, container_config, host_config
 from fame_desktop.orchestrator.sandbox.local_runner import LocalRun
@@ -32,6 +32,11 @@ from fame_desktop.orchestrator.sandbox.report import RunReport
 from fame_desktop.orchestrator.settings import SettingsStore
 
 log = logging.getLogger("fame.sandbox")
+
+
+class _StaleWarmContainer(Exception):
+    """A pre-started container failed before the program produced anything."""
+
 
 AUDIT_OUTPUT_CHARS = 2000
 # The pool starts filling this long after start-up (or at the first run): a short-lived app (a
@@ -337,16 +342,50 @@ class DockerManager:
         return self._finish(report, code, query_id, started)
 
     def _run_docker(self, code: str, run_id: str, query_id: str | None, limits: Limits) -> RunReport:
-        image = self._engine.image
         report = self._report(run_id, "ok", "docker", limits)
-        container: str | None = None
+        payload = code.encode("utf-8", errors="surrogateescape")
+        pooled = limits.container_key() == self._pool_limits.container_key()
+        announced: list[bool] = []  # SandboxStarted goes out once, even when a try is repeated
+        while True:
+            try:
+                raw = self._attempt(payload, report, query_id, limits, use_pool=pooled, announced=announced)
+                break
+            except _StaleWarmContainer as exc:
+                # A pre-started container died before the run (engine restart): retry on a fresh one.
+                log.info("warm container unusable (%s); running cold", exc.__cause__)
+                pooled = False
+            except Exception as exc:
+                log.warning("sandbox run %s failed on the engine: %s", run_id, exc)
+                self._probe()
+                detail = self._engine.state.detail if not self._engine.state.available else ""
+                return self._unavailable(
+                    run_id,
+                    detail or f"The Docker engine failed during the run ({str(exc)[:200]}). Try again.",
+                    limits,
+                )
+        if raw is None:
+            report.status, report.detail = "killed", "Cancelled before it started."
+            return report
+        return self._apply(report, raw)
+
+    def _attempt(
+        self,
+        payload: bytes,
+        report: RunReport,
+        query_id: str | None,
+        limits: Limits,
+        *,
+        use_pool: bool,
+        announced: list[bool],
+    ) -> RawResult | None:
+        """One try in one container; None if cancelled first. Raises on engine failures."""
+        run_id = report.run_id
+        api = self._engine.api()
+        container = self._pool.take() if use_pool else None
+        if use_pool and self._started:
+            self._pool.start()  # a run came before the start-up delay ended
+        report.warm = container is not None
         try:
-            api = self._engine.api()
-            if limits.container_key() == self._pool_limits.container_key():
-                container = self._pool.take()
-                if self._started:
-                    self._pool.start()  # a run came before the start-up delay ended
-            report.warm = container is not None
             if container is None:
                 container = self._create(limits, pooled=False)
             report.extra["container"] = container[:12]
@@ -355,28 +394,24 @@ class DockerManager:
                 emit=self._emitter(run_id),
             )  # fmt: skip
             if not self._register(run_id, run):
-                report.status, report.detail = "killed", "Cancelled before it started."
-                return report
-            self._publish_started(report, query_id)
+                return None
+            if not announced:
+                announced.append(True)
+                self._publish_started(report, query_id)
             try:
-                raw = run.execute(code.encode("utf-8", errors="surrogateescape"), started=report.warm)
+                return run.execute(payload, started=report.warm)
+            except StaleContainer as exc:
+                raise _StaleWarmContainer() from exc
+            except Exception as exc:
+                if report.warm and run.received == 0 and run.killed_by is None:
+                    raise _StaleWarmContainer() from exc  # e.g. removed: attaching failed
+                raise
             finally:
                 with self._lock:
                     self._runs.pop(run_id, None)
-        except Exception as exc:
-            log.warning("sandbox run %s failed on the engine: %s", run_id, exc)
-            self._probe()
-            detail = self._engine.state.detail if not self._engine.state.available else ""
-            return self._unavailable(
-                run_id,
-                detail or f"The Docker engine failed during the run ({str(exc)[:200]}). Try again.",
-                limits,
-            )
         finally:
             if container is not None:
                 self._remove_later(container)
-        report.image = image
-        return self._apply(report, raw)
 
     def _run_local(self, code: str, run_id: str, query_id: str | None, limits: Limits) -> RunReport:
         report = self._report(run_id, "ok", "local", limits)
