@@ -75,6 +75,8 @@ async def run(args: argparse.Namespace, app: App) -> int:
     if status == "unavailable":
         message, _, fix = str(report.get("detail", "")).partition(" Fix: ")
         return fail(f"the sandbox is unavailable: {message}", fix)
+    if args.network and not report["limits"].get("network"):
+        print("fame: the run had no network: an admin has not enabled network access.", file=sys.stderr)
     if report.get("insecure"):
         print("fame: WARNING: ran with the INSECURE local runner (no isolation).", file=sys.stderr)
     if status in ("timeout", "oom", "killed") or (status == "error" and report.get("exit_code") is None):

@@ -263,7 +263,8 @@ class DockerManager:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            self._cancel_blocking(run_id)
+            # Killing makes an engine call: keep it off the event loop.
+            threading.Thread(target=self._cancel_blocking, args=(run_id,), daemon=True).start()
             raise
 
     def run_code_in_container(

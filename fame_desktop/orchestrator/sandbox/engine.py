@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ class Engine:
                 version=API_VERSION,
                 timeout=API_TIMEOUT_S,
                 tls=tls,
-                use_ssh_client=False,
+                use_ssh_client=bool(shutil.which("ssh")),  # ssh:// via the ssh CLI when present
             )
         return docker.from_env(version=API_VERSION, timeout=API_TIMEOUT_S)
 
