@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sandbox_harness import own_containers
+from tcp_proxy import TcpToUnix
 
 from fame_desktop.orchestrator.events import SandboxStatusChanged
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL
@@ -187,3 +188,16 @@ async def test_settings_changes_take_effect_without_a_restart(make_manager: Any,
     assert report.status == "unavailable" and "Fix:" in report.detail
     manager._settings.update({"sandbox.docker_host": ""}, admin=True)
     assert (await manager.run("print(1)")).status == "ok"
+
+
+async def test_a_remote_tcp_engine_from_the_setting(make_manager: Any) -> None:
+    proxy = TcpToUnix("/var/run/docker.sock")
+    try:
+        manager = await make_manager(docker_host=f"tcp://127.0.0.1:{proxy.port}", pool_size=1)
+        report = await manager.run("import sys\nprint('over tcp')\nprint('e', file=sys.stderr)")
+        assert report.status == "ok" and report.stdout == "over tcp\n" and report.stderr == "e\n"
+        assert f"tcp://127.0.0.1:{proxy.port}" in manager.status()["detail"]
+        assert proxy.connections > 0
+        await manager.close()
+    finally:
+        proxy.close()
