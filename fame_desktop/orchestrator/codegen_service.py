@@ -9,6 +9,7 @@ sandbox and reports the result honestly: code whose tests did not run is never p
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,8 @@ class CodeGenService:
     """Generates code for a request and proves it in the sandbox.
 
     Args:
-        library: The recipe library.
+        library: The recipe library, or a callable that loads it (called on first use, so start-up
+            does not pay for reading ~50 recipes).
         sandbox: Returns the sandbox (``DockerManager``) or None when there is none.
         llm: Returns the configured chat provider, or None (read at every request).
         max_repairs: Returns how many extra rounds the repair loop may take.
@@ -48,7 +50,7 @@ class CodeGenService:
 
     def __init__(
         self,
-        library: RecipeLibrary,
+        library: RecipeLibrary | Callable[[], RecipeLibrary],
         sandbox: Callable[[], Any],
         *,
         llm: Callable[[], ChatProvider | None] = lambda: None,
@@ -56,12 +58,22 @@ class CodeGenService:
         promoted: Promoted | None = None,
         time_budget_s: float | None = None,
     ) -> None:
-        self.library = library
-        self.generator = OfflineGenerator(library, promoted)
+        self._load_library = library if callable(library) else (lambda: library)
+        self._promoted = promoted
         self._sandbox = sandbox
         self._llm = llm
         self._max_repairs = max_repairs
         self._time_budget_s = time_budget_s
+
+    @functools.cached_property
+    def library(self) -> RecipeLibrary:
+        """The recipe library (loaded on first use)."""
+        return self._load_library()
+
+    @functools.cached_property
+    def generator(self) -> OfflineGenerator:
+        """The offline generator over the library."""
+        return OfflineGenerator(self.library, self._promoted)
 
     def generate(self, text: str) -> GeneratedCode | None:
         """The library's code and tests for ``text``, or None when nothing matches."""
@@ -264,9 +276,8 @@ def build_codegen(services: Services) -> tuple[CodeGenService, ArchitectureKB]:
     """The code generation service and architecture knowledge base of ``services``."""
     from fame_desktop.orchestrator.llm.factory import provider_source
 
-    library = RecipeLibrary.load(strict=False)
     service = CodeGenService(
-        library,
+        lambda: RecipeLibrary.load(strict=False),
         lambda: services.sandbox,
         llm=provider_source(services),
         max_repairs=lambda: int(services.settings.settings.llm.max_repair_attempts),
