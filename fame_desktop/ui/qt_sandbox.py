@@ -158,7 +158,8 @@ class QtSandboxPane(QWidget):
             self.engine.setText(f"Sandbox: {st.get('backend', '')} · image {st.get('image', '')}")
         else:
             fix = f" Fix: {st['fix']}" if st.get("fix") else ""
-            self.engine.setText(f"⚠ Sandbox unavailable: {st.get('detail', '')}.{fix}")
+            detail = str(st.get("detail", "")).rstrip(".")
+            self.engine.setText(f"⚠ Sandbox unavailable: {detail}.{fix}")
 
     # --- events ----------------------------------------------------------------------------------
 
