@@ -34,6 +34,7 @@ from fame_desktop.orchestrator.events import (
     VoiceTranscript,
 )
 from fame_desktop.ui.qt_markdown import QtMarkdownRenderer
+from fame_desktop.ui.qt_voice import QtLevelMeter, QtMicButton, QtVoiceControl
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class QtChatPane(QWidget):
         self._code: list[str] = []
         self._query_id: str | None = None
         self._voice_queries: set[str] = set()
+        self._own_queries: set[str] = set()
         self._worker: QtWorker | None = None
         self._closed = False
         self._build()
@@ -146,6 +148,8 @@ class QtChatPane(QWidget):
             bus.subscribe(VoiceTranscript, self._on_transcript),
         ]
         self._welcome()
+        # The voice status imports numpy and opens PortAudio: checked in a worker, never here.
+        self.voice_control.refresh_status()
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -165,30 +169,32 @@ class QtChatPane(QWidget):
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
-        self.stop_button.setToolTip("Stop the running query (Esc)")
+        self.stop_button.setToolTip("Stop the running query, listening or speaking (Esc)")
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
-        self.mic_button = QToolButton(self)
-        self.mic_button.setObjectName("micButton")
-        self.mic_button.setText("Mic")
-        self.mic_button.setCheckable(True)
-        self.mic_button.clicked.connect(self._on_mic)
+        self.status = QLabel("", self)
+        self.status.setObjectName("chatStatus")
+        self.status.setWordWrap(True)
+        self.mic_button = QtMicButton(self)
+        self.level_meter = QtLevelMeter(self)
+        self.voice_control = QtVoiceControl(
+            self._app.services.voice, self._app.bus, self._workers, self.mic_button, self.level_meter, self
+        )
+        self.voice_control.transcribed.connect(lambda text: self.ask(text, source="voice"))
+        self.voice_control.message.connect(self.status.setText)
         self.speak_toggle = QToolButton(self)
         self.speak_toggle.setObjectName("speakToggle")
         self.speak_toggle.setText("Speak")
         self.speak_toggle.setCheckable(True)
         self.speak_toggle.setChecked(bool(self._app.settings.get("voice.speak_answers")))
         self.speak_toggle.toggled.connect(self._on_speak_toggled)
+        self.speak_toggle.setToolTip("Speak answers aloud (Esc or Stop ends speaking)")
         self.progress = QProgressBar(self)
         self.progress.setObjectName("busyIndicator")
         self.progress.setRange(0, 0)
         self.progress.setMaximumHeight(6)
         self.progress.setTextVisible(False)
         self.progress.setVisible(False)
-        self.status = QLabel("", self)
-        self.status.setObjectName("chatStatus")
-        self.status.setWordWrap(True)
-        self._update_voice_tooltips()
 
         row = QHBoxLayout()
         row.addWidget(self.input, 1)
@@ -199,6 +205,7 @@ class QtChatPane(QWidget):
         voice.addWidget(self.mic_button)
         voice.addWidget(self.speak_toggle)
         buttons.addLayout(voice)
+        buttons.addWidget(self.level_meter)
         row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -227,25 +234,32 @@ class QtChatPane(QWidget):
         self.input.clear()
         self.ask(text)
 
-    def ask(self, text: str, intent: str | None = None) -> QtWorker:
-        """Show ``text`` as the user's message and ask the Brain in a tracked worker."""
+    def ask(self, text: str, intent: str | None = None, *, source: str = "ui") -> QtWorker:
+        """Show ``text`` as the user's message and ask the Brain in a tracked worker.
+
+        Args:
+            text: The question.
+            intent: Routes it to an intent instead of letting the Brain infer one.
+            source: ``ui`` (typed) or ``voice`` (a push-to-talk transcript); audited as given.
+        """
         if self.conversation_id is None:
             self.conversation_id = self._store.create(text)
             self.conversationsChanged.emit()
-        self._add("user", text)
+        self._add("user", text, {"source": source} if source != "ui" else None)
         self._worker = self._workers.run(
-            lambda: self._ask(text, intent), name="query", group="query", exclusive=True
+            lambda: self._ask(text, intent, source), name="query", group="query", exclusive=True
         )
         return self._worker
 
-    async def _ask(self, text: str, intent: str | None) -> dict[str, Any] | None:
+    async def _ask(self, text: str, intent: str | None, source: str = "ui") -> dict[str, Any] | None:
         query_id = "ui-" + uuid.uuid4().hex[:16]
-        request: dict[str, Any] = {"text": text, "source": "ui", "id": query_id}
+        request: dict[str, Any] = {"text": text, "source": source, "id": query_id}
         if intent:
             request["intent"] = intent
         if self._app.admin_key:
             request["admin_key"] = self._app.admin_key
         self._query_id = query_id
+        self._own_queries.add(query_id)
         self._set_busy(True, "Thinking…")
         try:
             response = await self._app.brain.handle_query(request)
@@ -259,13 +273,20 @@ class QtChatPane(QWidget):
             return None
         finally:
             self._query_id = None
+            self._own_queries.discard(query_id)
             self._set_busy(False)
         self.show_response(response)
+        self._speak(response)
         return response
 
     def stop(self) -> None:
-        """Cancel the running query (the Brain audits the cancellation)."""
+        """Cancel the running query (the Brain audits the cancellation), listening and speaking."""
         self._workers.cancel_group("query")
+        voice = self._app.services.voice
+        if voice is not None:
+            if self.voice_control.active:
+                self.voice_control.finish(discard=True)
+            voice.stop_speaking()
 
     def show_response(self, response: dict[str, Any]) -> None:
         """Show a query response: the answer, or the error with its fix, plus a discreet meta line."""
@@ -371,8 +392,9 @@ class QtChatPane(QWidget):
             self.status.setText(event.message)
 
     def _on_received(self, event: QueryReceived) -> None:
-        # Voice queries go through the Brain without the chat; show them as the user's words.
-        if event.source == "voice":
+        # Voice queries the wake phrase starts go through the Brain without the chat; show them as
+        # the user's words (push-to-talk ones come through ``ask`` and are shown already).
+        if event.source == "voice" and event.query_id not in self._own_queries:
             self._voice_queries.add(event.query_id)
             if self.conversation_id is None:
                 self.conversation_id = self._store.create(event.text)
@@ -390,56 +412,33 @@ class QtChatPane(QWidget):
             self.speak_toggle.blockSignals(False)
 
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
-        self.mic_button.setChecked(event.state in ("listening", "recognising"))
-        if event.state == "error" and event.detail:
-            self.status.setText(f"Voice: {event.detail}")
+        # Stop also ends listening and speaking, so it is usable whenever one of them runs.
+        self.stop_button.setEnabled(
+            self.busy or event.state in ("loading", "starting", "listening", "speaking")
+        )
 
     def _on_transcript(self, event: VoiceTranscript) -> None:
-        if not event.final:
+        if not event.final and event.text:
             self.status.setText(f"Hearing: {event.text}")
 
     # --- voice -----------------------------------------------------------------------------------
 
-    def _voice_status(self) -> dict[str, Any]:
+    def _speak(self, response: dict[str, Any]) -> None:
+        """Speak the answer when "speak answers" is on (the adapter decides and does it)."""
         voice = self._app.services.voice
-        if voice is None:
-            return {"available": False, "detail": "voice not available: the voice adapter is not set up"}
-        try:
-            return dict(voice.status())
-        except Exception as exc:
-            return {"available": False, "detail": f"voice not available: {exc}"}
-
-    def _update_voice_tooltips(self) -> None:
-        status = self._voice_status()
-        if status.get("available"):
-            self.mic_button.setToolTip("Push to talk (click to start/stop listening)")
-        else:
-            self.mic_button.setToolTip(str(status.get("detail") or "voice not available"))
-        self.speak_toggle.setToolTip("Speak answers aloud")
-
-    def _on_mic(self, checked: bool) -> None:
-        status = self._voice_status()
-        voice = self._app.services.voice
-        if voice is None or not status.get("available"):
-            self.mic_button.setChecked(False)
-            self.status.setText(str(status.get("detail") or "voice not available"))
-            return
-        method = getattr(voice, "start_listening" if checked else "stop_listening", None)
-        if method is None:
-            self.status.setText("voice not available: this voice adapter has no push-to-talk")
-            self.mic_button.setChecked(False)
-            return
-        result = method()
-        if asyncio.iscoroutine(result):
-            self._workers.run(lambda: result, name="voice", group="voice")
+        if voice is not None and not self._closed:
+            voice.speak_answer(response)
 
     def _on_speak_toggled(self, checked: bool) -> None:
         try:
             self._app.safety.update_settings({"voice.speak_answers": checked}, actor="ui")
         except FameError as exc:
             self.status.setText(f"{exc.message} {exc.fix}".strip())
-        if checked and self._app.services.voice is None:
+        voice = self._app.services.voice
+        if checked and voice is None:
             self.status.setText("Spoken answers are on, but voice not available: no voice adapter yet.")
+        elif not checked and voice is not None:
+            voice.stop_speaking()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         return super().eventFilter(watched, event)
@@ -447,6 +446,7 @@ class QtChatPane(QWidget):
     def close_subscriptions(self) -> None:
         """Stop listening to the bus (window closing)."""
         self._closed = True
+        self.voice_control.close()
         for sub in self._subs:
             sub.cancel()
 

@@ -29,6 +29,7 @@ from fame_desktop.ui.qt_sandbox import QtSandboxPane
 from fame_desktop.ui.qt_settings import QtSettingsDialog
 from fame_desktop.ui.qt_status import QtStatusBar
 from fame_desktop.ui.qt_theme import apply_theme
+from fame_desktop.ui.qt_voice import SHORTCUT as VOICE_SHORTCUT
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ class QtMainWindow(QMainWindow):
         shortcut("Ctrl+Enter", self.chat.send)
         shortcut("Escape", self.chat.stop)
         shortcut("Ctrl+L", self.focus_input)
+        shortcut(VOICE_SHORTCUT, self.chat.voice_control.toggle)  # push-to-talk from anywhere in the window
         shortcut("Ctrl+Shift+A", lambda: self.show_dock("auditDock", self.audit.table))
         shortcut("Ctrl+Shift+S", lambda: self.show_dock("sandboxDock", self.sandbox.output))
         shortcut("Ctrl+Shift+P", lambda: self.show_dock("pluginsDock", self.plugins.tree))

@@ -15,6 +15,7 @@ from fame_desktop.orchestrator.events import (
     SettingsChanged,
     VoiceStateChanged,
 )
+from fame_desktop.ui.qt_voice import LISTENING_STATES, voice_label
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class QtStatusBar(QStatusBar):
         self._app = app
         self._workers = workers
         self._busy = False
+        # The voice label shows the adapter's live state; the status check says whether it can work.
+        self._voice_status: dict[str, Any] | None = None
+        self._voice_state = ""
+        self._voice_detail = ""
         self.docker = self._label("statusDocker")
         self.network = self._label("statusNetwork")
         self.voice = self._label("statusVoice")
@@ -48,8 +53,10 @@ class QtStatusBar(QStatusBar):
         self._timer.start()
         self._subs = [
             app.bus.subscribe(t, lambda _e: self.refresh())
-            for t in (AdminStateChanged, SettingsChanged, SandboxStatusChanged, VoiceStateChanged)
+            for t in (AdminStateChanged, SettingsChanged, SandboxStatusChanged)
         ]
+        self._subs.append(app.bus.subscribe(VoiceStateChanged, self._on_voice_state))
+        self._subs.append(app.bus.subscribe(SettingsChanged, self._on_voice_settings))
         self.show_status(self._quick_status())
         self.refresh()
 
@@ -65,7 +72,7 @@ class QtStatusBar(QStatusBar):
             "network": bool(self._app.settings.get("network.allow_network")),
             "admin_unlocked": self._app.safety.unlocked,
             "docker": {"available": False, "detail": "checking…"},
-            "voice": {"available": False, "detail": "checking…"},
+            "voice": None,
         }
 
     def refresh(self) -> None:
@@ -101,11 +108,33 @@ class QtStatusBar(QStatusBar):
                 tip += f"\nFix: {docker['fix']}"
             self.docker.setToolTip(tip)
         self.network.setText("Network: on" if status.get("network") else "Network: off")
-        voice = status.get("voice") or {}
-        state = voice.get("state") or ("ready" if voice.get("available") else "not available")
-        self.voice.setText(f"Voice: {state}")
-        self.voice.setToolTip(str(voice.get("detail", "")))
+        voice = status.get("voice")
+        if isinstance(voice, dict):
+            self._voice_status = voice
+        self._show_voice()
         self.admin.setText("Admin: unlocked" if status.get("admin_unlocked") else "Admin: locked")
+
+    def _show_voice(self) -> None:
+        text, tip = voice_label(self._voice_status, self._voice_state, self._voice_detail)
+        self.voice.setText(text)
+        self.voice.setToolTip(tip)
+
+    def _on_voice_state(self, event: VoiceStateChanged) -> None:
+        voice = self._app.services.voice
+        if event.state in LISTENING_STATES and voice is not None and not voice.listening:
+            return  # the wake watcher's microphone went live: still waiting for the wake phrase
+        self._voice_state = "" if event.state == "idle" else event.state
+        self._voice_detail = event.detail
+        self._show_voice()
+        if event.state == "error":
+            self.refresh()  # the status check says what is missing now
+
+    def _on_voice_settings(self, event: SettingsChanged) -> None:
+        # A voice error may be fixed by the new settings: show the state the next check reports.
+        if any(key.startswith("voice.") for key in event.changes) and self._voice_state == "error":
+            self._voice_state = ""
+            self._voice_detail = ""
+            self._show_voice()
 
     def close_subscriptions(self) -> None:
         """Stop the timer and bus subscriptions (window closing)."""

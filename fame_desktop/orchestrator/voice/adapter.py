@@ -247,17 +247,28 @@ class VoiceAdapter:
         except FameError as exc:
             self._state("error", f"{exc.message} {exc.fix}".strip())
             raise
-        answer = str(response.get("response") or "")
-        error = response.get("error")
-        if not answer and isinstance(error, dict):
-            answer = str(error.get("message", ""))
-        if self.settings.settings.voice.speak_answers and answer:
-            self.say(answer)
-        else:
+        if self.speak_answer(response) is None:
             self._state("idle")
         return response
 
     # --- speaking -------------------------------------------------------------------------------
+
+    def speak_answer(self, response: dict[str, Any]) -> asyncio.Task[None] | None:
+        """Speak a query response's answer (or its error message) if "speak answers" is on.
+
+        Front ends that ask the Brain themselves (the window's chat) call this with the response,
+        so typed and voice queries are spoken the same way.
+
+        Returns:
+            The speaking task, or None when nothing is spoken (setting off, or no text).
+        """
+        answer = str(response.get("response") or "")
+        error = response.get("error")
+        if not answer and isinstance(error, dict):
+            answer = str(error.get("message", ""))
+        if not (self.settings.settings.voice.speak_answers and answer):
+            return None
+        return self.say(answer)
 
     def say(self, text: str) -> asyncio.Task[None]:
         """Start speaking ``text`` (replacing anything being said); returns the speaking task."""

@@ -1,0 +1,442 @@
+"""Voice in the real window, no mocks: PulseAudio's virtual mic and speaker, Vosk-ko, pyttsx3, the Brain.
+
+espeak-ng speaks a Korean sentence that is played into ``vsink``; the window records ``vmic``
+(``vsink``'s monitor) through sounddevice, Vosk recognises it, the chat asks the Brain, and the
+spoken answer is recorded back from ``vsink.monitor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QToolButton
+from pytestqt.qtbot import QtBot
+
+from fame_desktop.app import App
+from fame_desktop.orchestrator.events import VoiceStateChanged, VoiceTranscript
+from fame_desktop.ui.qt_main_window import QtMainWindow
+from fame_desktop.ui.qt_voice import QtLevelMeter
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.audio,
+    pytest.mark.slow,
+    pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise"),
+]
+
+REPO = Path(__file__).resolve().parents[2]
+SENTENCE = "안녕하세요. 오늘 날씨가 정말 좋네요."
+# Words Vosk-ko hears in espeak-ng's rendering of SENTENCE on every run (tests/voice/conftest.py).
+STABLE_FRAGMENTS = ("오후", "네요")
+# The Brain's answer to a sentence no plugin serves (the chat plugin's fallback).
+ANSWER_FRAGMENT = "not sure what you mean"
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def pulse() -> Iterator[dict[str, str]]:
+    """PulseAudio with vsink/vmic (scripts/audio_up.sh), its env set for this test process."""
+    out = subprocess.run(
+        [str(REPO / "scripts" / "audio_up.sh")], check=True, capture_output=True, text=True, timeout=300
+    ).stdout
+    env = dict(
+        line.removeprefix("export ").split("=", 1) for line in out.splitlines() if line.startswith("export ")
+    )
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    if "sounddevice" in sys.modules:  # PortAudio lists devices when it initialises
+        sd: Any = sys.modules["sounddevice"]
+        sd._terminate()
+        sd._initialize()
+    yield env
+    for key, previous in old.items():
+        if previous is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = previous
+
+
+@pytest.fixture(scope="module")
+def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SENTENCE spoken by espeak-ng, as 16 kHz mono 16-bit."""
+    d = tmp_path_factory.mktemp("question")
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(d / "espeak.wav"), SENTENCE], check=True)
+    subprocess.run(
+        ["sox", str(d / "espeak.wav"), "-r", str(RATE), "-c", "1", "-b", "16", str(d / "q.wav")], check=True
+    )
+    return d / "q.wav"
+
+
+class SinkRecorder:
+    """Records what is played to the virtual speaker (``vsink.monitor``) as 16 kHz mono s16."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether recording has started."""
+        return self._proc is not None
+
+    def start(self) -> None:
+        """Start recording (to a file: a pipe left unread would stall parecord)."""
+        self._file = self.path.open("wb")
+        self._proc = subprocess.Popen(
+            [
+                "parecord",
+                "--device=vsink.monitor",
+                "--raw",
+                "--format=s16le",
+                f"--rate={RATE}",
+                "--channels=1",
+            ],
+            stdout=self._file,
+        )
+
+    def stop(self) -> bytes:
+        """Stop recording; the PCM recorded."""
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+            self._proc = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        return self.path.read_bytes() if self.path.exists() else b""
+
+
+@pytest.fixture
+def sink_recorder(tmp_path: Path) -> Iterator[SinkRecorder]:
+    """A recorder of the virtual speaker, stopped at the end of the test whatever happens."""
+    recorder = SinkRecorder(tmp_path / "sink.raw")
+    yield recorder
+    recorder.stop()
+
+
+def _chat_text(win: QtMainWindow) -> str:
+    view = win.findChild(QTextBrowser, "chatView")
+    assert view is not None
+    return view.toPlainText()
+
+
+def _states(app: App) -> list[str]:
+    return [e.state for e in app.bus.history(VoiceStateChanged)]
+
+
+def _wait_voice_ready(qtbot: QtBot, win: QtMainWindow) -> dict[str, Any]:
+    control = win.chat.voice_control
+    qtbot.waitUntil(lambda: control.status is not None, timeout=30_000)
+    assert control.status is not None
+    return control.status
+
+
+def _play(qtbot: QtBot, wav: Path) -> None:
+    """Play ``wav`` into the virtual speaker (heard by the virtual mic), keeping Qt responsive."""
+    play = subprocess.Popen(["paplay", "--device=vsink", str(wav)])
+    qtbot.waitUntil(lambda: play.poll() is not None, timeout=30_000)
+    assert play.returncode == 0
+
+
+def _voiced(pcm: bytes, threshold: float = 0.01) -> tuple[float, float, np.ndarray]:
+    """(seconds from first to last loud 20 ms block, peak RMS, RMS per block)."""
+    data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
+    block = RATE // 50
+    n = len(data) // block
+    rms = np.sqrt((data[: n * block].reshape(n, block) ** 2).mean(axis=1))
+    loud = np.flatnonzero(rms > threshold)
+    if loud.size == 0:
+        return 0.0, float(rms.max(initial=0.0)), rms
+    return (loud[-1] - loud[0] + 1) / 50.0, float(rms.max()), rms
+
+
+def test_window_shows_before_the_voice_check_which_runs_off_the_qt_thread(
+    qtbot: QtBot, fame_app: App, qt_loop: asyncio.AbstractEventLoop, pulse: dict[str, str]
+) -> None:
+    # A spy (it calls the real status): records which thread asks.
+    voice = fame_app.services.voice
+    real_status = voice.status
+    callers: list[str] = []
+
+    def status() -> dict[str, Any]:
+        callers.append(threading.current_thread().name)
+        return dict(real_status())
+
+    voice.status = status
+    win = QtMainWindow(fame_app, qt_loop)
+    qtbot.addWidget(win)
+    mic = win.findChild(QToolButton, "micButton")
+    assert mic is not None
+    # Built: nothing asked for the voice status on the Qt thread, the tooltip says it is checking.
+    assert threading.main_thread().name not in callers
+    assert "Checking the microphone" in mic.toolTip()
+    assert "Ctrl+Shift+Space" in mic.toolTip()
+    label = win.findChild(QLabel, "statusVoice")
+    assert label is not None and label.text() == "Voice: checking…"
+    win.show()
+    qtbot.waitExposed(win)
+    # A worker fills the tooltip and the status bar in later.
+    qtbot.waitUntil(lambda: "Microphone:" in mic.toolTip(), timeout=30_000)
+    qtbot.waitUntil(lambda: label.text() == "Voice: idle", timeout=30_000)
+    assert callers and threading.main_thread().name not in callers, callers
+    qtbot.waitUntil(lambda: not win.workers.active("startup"), timeout=15_000)
+    win.close()
+
+
+def test_mic_button_asks_the_spoken_question_and_speaks_the_answer(
+    qtbot: QtBot,
+    window: QtMainWindow,
+    fame_app: App,
+    pulse: dict[str, str],
+    question_wav: Path,
+    sink_recorder: SinkRecorder,
+) -> None:
+    status = _wait_voice_ready(qtbot, window)
+    assert status["ready"], status["problems"]
+    speak = window.findChild(QToolButton, "speakToggle")
+    mic = window.findChild(QToolButton, "micButton")
+    meter = window.findChild(QtLevelMeter, "voiceLevel")
+    label = window.findChild(QLabel, "statusVoice")
+    assert speak is not None and mic is not None and meter is not None and label is not None
+    qtbot.mouseClick(speak, Qt.MouseButton.LeftButton)
+    assert fame_app.settings.get("voice.speak_answers") is True
+
+    # Record the speaker from the moment the question is understood (so it holds only the answer).
+    partials: list[str] = []
+    labels: set[str] = set()
+
+    def on_transcript(event: VoiceTranscript) -> None:
+        if not event.final:
+            partials.append(window.chat.status.text())
+        elif not sink_recorder.started:
+            sink_recorder.start()
+
+    fame_app.bus.subscribe(VoiceTranscript, on_transcript)
+    fame_app.bus.subscribe(VoiceStateChanged, lambda _e: labels.add(label.text()))
+
+    # A click starts listening (and keeps listening after the button is released).
+    qtbot.mouseClick(mic, Qt.MouseButton.LeftButton)
+    assert mic.isChecked()
+    qtbot.waitUntil(lambda: "listening" in _states(fame_app), timeout=30_000)  # first audio 1-2 s late
+    assert meter.isVisible()
+    _play(qtbot, question_wav)
+
+    # The level meter followed the speech; the partial transcript showed in the chat status line.
+    assert meter.updates > 20
+    assert meter.peak > 0.02, meter.peak
+    # The end of speech ends the listen; the transcript is the user's message, then the answer.
+    qtbot.waitUntil(lambda: ANSWER_FRAGMENT in _chat_text(window), timeout=60_000)
+    assert any(p.startswith("Hearing: ") for p in partials), partials
+    assert not mic.isChecked() and not meter.isVisible()
+    text = _chat_text(window)
+    question = text[: text.index(ANSWER_FRAGMENT)]
+    for fragment in STABLE_FRAGMENTS:
+        assert fragment in question, text
+    assert "Voice: listening" in labels
+
+    # Saved in the conversation and audited as a voice query, like a typed one.
+    assert window.chat.conversation_id is not None
+    messages = window.store.messages(window.chat.conversation_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[0].meta.get("source") == "voice"
+    assert all(f in messages[0].text for f in STABLE_FRAGMENTS)
+    queries = fame_app.audit.query(kinds=["query"], limit=5)
+    assert queries and queries[0].data["source"] == "voice" and queries[0].data["text"] == messages[0].text
+
+    # The answer is spoken into the sink; Esc stops it mid-answer.
+    qtbot.waitUntil(lambda: "speaking" in _states(fame_app), timeout=30_000)
+    assert window.chat.stop_button.isEnabled()
+    qtbot.wait(2500)
+    assert fame_app.services.voice.speaking
+    qtbot.keyClick(window.chat.input, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not fame_app.services.voice.speaking, timeout=5_000)
+    qtbot.wait(800)
+    assert sink_recorder.started
+    voiced, peak, rms = _voiced(sink_recorder.stop())
+    assert peak > 0.05, peak
+    assert voiced >= 1.0, voiced
+    # Stopped means quiet: the last half second of the recording is silent.
+    assert float(rms[-25:].max()) < 0.01, rms[-25:]
+    qtbot.waitUntil(lambda: label.text() == "Voice: idle", timeout=10_000)
+
+
+def test_without_the_chosen_microphone_the_window_says_so_and_typing_works(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App, pulse: dict[str, str]
+) -> None:
+    fame_app.safety.update_settings({"voice.input_device": "no-such-microphone"}, actor="test")
+    control = window.chat.voice_control
+
+    def mic_missing() -> bool:
+        return control.status is not None and not control.status["microphone"]["found"]
+
+    qtbot.waitUntil(mic_missing, timeout=30_000)
+    mic = window.findChild(QToolButton, "micButton")
+    label = window.findChild(QLabel, "statusVoice")
+    assert mic is not None and label is not None
+    assert "No microphone 'no-such-microphone'" in mic.toolTip()
+    assert "Typing still works" in mic.toolTip()
+    qtbot.waitUntil(lambda: label.text().startswith("Voice: not available: No microphone"), timeout=15_000)
+
+    qtbot.mouseClick(mic, Qt.MouseButton.LeftButton)
+    assert not mic.isChecked()
+    status_line = window.chat.status.text()
+    assert "Voice not available: No microphone 'no-such-microphone'" in status_line
+    assert "Typing still works" in status_line
+
+    chat_input = window.findChild(QPlainTextEdit, "chatInput")
+    send = window.findChild(QPushButton, "sendButton")
+    assert chat_input is not None and send is not None
+    chat_input.setFocus()
+    qtbot.keyClicks(chat_input, "what is 6 times 7")
+    qtbot.mouseClick(send, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "42" in _chat_text(window) and not window.chat.busy, timeout=30_000)
+
+
+def test_a_broken_model_folder_is_explained_and_the_mic_stays_off(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App, pulse: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "half-a-model"
+    (broken / "am").mkdir(parents=True)
+    fame_app.safety.update_settings({"voice.model_path": str(broken)}, actor="test")
+    control = window.chat.voice_control
+    qtbot.waitUntil(
+        lambda: control.status is not None and not control.status["model"]["found"], timeout=30_000
+    )
+    mic = window.findChild(QToolButton, "micButton")
+    assert mic is not None
+    problem = control.status["model"]["problem"]
+    assert problem and problem in mic.toolTip()
+    qtbot.mouseClick(mic, Qt.MouseButton.LeftButton)
+    assert not mic.isChecked()
+    assert "Voice not available" in window.chat.status.text()
+    assert "Typing still works" in window.chat.status.text()
+
+
+def test_wake_phrase_setting_starts_the_watcher_and_a_voice_query_shows_in_the_chat(
+    qtbot: QtBot,
+    window: QtMainWindow,
+    fame_app: App,
+    qt_loop: asyncio.AbstractEventLoop,
+    pulse: dict[str, str],
+    question_wav: Path,
+) -> None:
+    status = _wait_voice_ready(qtbot, window)
+    assert status["ready"], status["problems"]
+    voice = fame_app.services.voice
+    mic = window.findChild(QToolButton, "micButton")
+    label = window.findChild(QLabel, "statusVoice")
+    assert mic is not None and label is not None
+    # Turning the setting on starts the adapter's wake watcher (it follows SettingsChanged).
+    fame_app.safety.update_settings({"voice.wake_word_enabled": True}, actor="test")
+    qtbot.waitUntil(lambda: label.text() == "Voice: waiting for “hey fame”", timeout=30_000)
+    # Its microphone going live is not push-to-talk: the button stays off.
+    qtbot.waitUntil(lambda: _states(fame_app)[-1:] == ["listening"], timeout=30_000)
+    qtbot.wait(200)
+    assert not mic.isChecked() and label.text().startswith("Voice: waiting")
+
+    # The wake phrase runs ``voice_query`` (Vosk-ko has no English words for "hey fame", so the
+    # query the watcher would start is started here): it goes to the Brain without the chat,
+    # and the chat shows it.
+    query = qt_loop.create_task(voice.voice_query())
+    qtbot.waitUntil(lambda: voice.listening and _states(fame_app)[-1] == "listening", timeout=30_000)
+    assert mic.isChecked()
+    _play(qtbot, question_wav)
+    qtbot.waitUntil(query.done, timeout=60_000)
+    response = query.result()
+    assert response is not None and ANSWER_FRAGMENT in response["response"]
+    qtbot.waitUntil(lambda: ANSWER_FRAGMENT in _chat_text(window), timeout=10_000)
+    text = _chat_text(window)
+    for fragment in STABLE_FRAGMENTS:
+        assert fragment in text[: text.index(ANSWER_FRAGMENT)]
+    assert window.chat.conversation_id is not None
+    messages = window.store.messages(window.chat.conversation_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[0].meta.get("source") == "voice"
+
+    # Turning it off stops the watcher.
+    fame_app.safety.update_settings({"voice.wake_word_enabled": False}, actor="test")
+    qtbot.waitUntil(lambda: voice._wake_task is None, timeout=10_000)
+
+
+_NO_AUDIO_WINDOW = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from PySide6.QtWidgets import QApplication
+    from fame_desktop.app import build_app
+    from fame_desktop.ui.qt_loop import QtEventLoop
+    from fame_desktop.ui.qt_main_window import QtMainWindow
+
+    # As fame_desktop/ui/launch.py runs the window.
+    qapp = QApplication([])
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = QtEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    app = build_app(sys.argv[1])
+    app.bus.bind_loop(loop)
+    win = QtMainWindow(app, loop)
+    win.show()
+    out = {}
+
+    async def main():
+        control = win.chat.voice_control
+        while control.status is None:
+            await asyncio.sleep(0.05)
+        win.chat.mic_button.click()
+        await asyncio.sleep(0.2)
+        out["checked"] = win.chat.mic_button.isChecked()
+        out["line"] = win.chat.status.text()
+        out["tooltip"] = win.chat.mic_button.toolTip()
+        while not win.status_bar.voice.text().startswith("Voice: not"):
+            await asyncio.sleep(0.05)
+        out["label"] = win.status_bar.voice.text()
+        await win.chat.ask("what is 6 times 7").task
+        out["chat"] = win.chat.plain_text()
+
+    with loop:
+        try:
+            loop.run_until_complete(asyncio.wait_for(main(), 120))
+            win.close()
+        finally:
+            loop.run_until_complete(app.aclose())
+    print(json.dumps(out))
+    """
+)
+
+
+def test_with_no_sound_server_at_all_the_window_explains_and_answers_typed_queries(tmp_path: Path) -> None:
+    # PortAudio with no sound server lists no devices: the same as a machine without a microphone.
+    env = dict(
+        os.environ,
+        PULSE_SERVER=f"unix:{tmp_path}/no-such-socket",
+        XDG_RUNTIME_DIR=str(tmp_path),
+        QT_QPA_PLATFORM="offscreen",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_AUDIO_WINDOW, str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["checked"] is False
+    assert "Voice not available: No microphone" in out["line"]
+    assert "audio_up.sh" in out["line"] and "Typing still works" in out["line"]
+    assert "No microphone" in out["tooltip"]
+    assert out["label"].startswith("Voice: not available: No microphone"), out["label"]
+    assert "42" in out["chat"]
