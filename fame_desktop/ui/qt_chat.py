@@ -137,6 +137,7 @@ class QtChatPane(QWidget):
         self._own_queries: set[str] = set()
         self._worker: QtWorker | None = None
         self._closed = False
+        self._voice_speaking = False
         self._build()
         bus = app.bus
         self._subs = [
@@ -182,6 +183,7 @@ class QtChatPane(QWidget):
         )
         self.voice_control.transcribed.connect(lambda text: self.ask(text, source="voice"))
         self.voice_control.message.connect(self.status.setText)
+        self.voice_control.activeChanged.connect(self._update_stop)
         self.speak_toggle = QToolButton(self)
         self.speak_toggle.setObjectName("speakToggle")
         self.speak_toggle.setText("Speak")
@@ -308,7 +310,7 @@ class QtChatPane(QWidget):
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self.busy = busy
         self.progress.setVisible(busy)
-        self.stop_button.setEnabled(busy)
+        self._update_stop()
         self.send_button.setEnabled(not busy)
         self.status.setText(text)
         self.busyChanged.emit(busy)
@@ -412,10 +414,12 @@ class QtChatPane(QWidget):
             self.speak_toggle.blockSignals(False)
 
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
+        self._voice_speaking = event.state == "speaking"
+        self._update_stop()
+
+    def _update_stop(self) -> None:
         # Stop also ends listening and speaking, so it is usable whenever one of them runs.
-        self.stop_button.setEnabled(
-            self.busy or event.state in ("loading", "starting", "listening", "speaking")
-        )
+        self.stop_button.setEnabled(self.busy or self._voice_speaking or self.voice_control.active)
 
     def _on_transcript(self, event: VoiceTranscript) -> None:
         if not event.final and event.text:

@@ -152,6 +152,7 @@ class QtVoiceControl(QObject):
     transcribed = Signal(str)  # a final transcript: ask it like a typed query
     message = Signal(str)  # a line for the chat status
     statusChanged = Signal(object)  # a fresh ``VoiceAdapter.status()`` dict
+    activeChanged = Signal()  # push-to-talk listening started or ended
 
     def __init__(
         self,
@@ -175,6 +176,7 @@ class QtVoiceControl(QObject):
         self._press_finishes = False
         self._refreshing = False
         self._refresh_again = False
+        self._said_state = False  # the chat status line shows a voice state message
         button.pressed.connect(self._on_pressed)
         button.released.connect(self._on_released)
         meter.setVisible(False)
@@ -269,6 +271,7 @@ class QtVoiceControl(QObject):
         self.meter.reset()
         self.meter.setVisible(True)
         self._worker = self.workers.run(lambda: self._listen(stop), name="voice-listen", group="voice")
+        self.activeChanged.emit()
 
     def finish(self, *, discard: bool = False) -> None:
         """End the running listen: the words so far count (or are dropped with ``discard``)."""
@@ -292,8 +295,10 @@ class QtVoiceControl(QObject):
             return ""
         finally:
             self._stop = None
+            self._worker = None
             self.button.setChecked(False)
             self.meter.setVisible(False)
+            self.activeChanged.emit()
         if self._discard:
             self.message.emit("Listening cancelled.")
             return ""
@@ -335,8 +340,12 @@ class QtVoiceControl(QObject):
         self.meter.setVisible(listening)
         if event.state in STATE_MESSAGES and (listening or event.state not in LISTENING_STATES):
             self.message.emit(STATE_MESSAGES[event.state])
+            self._said_state = True
         elif event.state == "error" and event.detail:
             self.message.emit(f"Voice: {event.detail}")
+        elif event.state == "idle" and self._said_state and not listening:
+            self.message.emit("")  # "Speaking the answer…" is over
+            self._said_state = False
 
     def _on_level(self, event: VoiceLevel) -> None:
         self.meter.set_level(event.level)

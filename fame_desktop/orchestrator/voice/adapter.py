@@ -362,6 +362,8 @@ class VoiceAdapter:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if not self._listening and not self.speaking:
+                self._state("idle")  # no longer waiting for the wake phrase
 
     # --- events ---------------------------------------------------------------------------------
 
