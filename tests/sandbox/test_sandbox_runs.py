@@ -121,6 +121,20 @@ async def test_cancel_kills_a_run(manager: Any) -> None:
     assert await manager.cancel("no-such-run") is False
 
 
+async def test_cancel_while_a_cold_container_is_starting_is_not_lost(make_manager: Any) -> None:
+    # No warm pool: the cancel lands while the container is created or started, when the engine
+    # refuses to kill it; the run must still end as killed, not run on until its timeout.
+    manager = await make_manager(pool_size=0, timeout_seconds=60)
+    for attempt in range(3):
+        run_id = f"early-{attempt}"
+        task = asyncio.create_task(manager.run("import time\nwhile True: time.sleep(0.1)", run_id=run_id))
+        while manager.status()["running"] == 0:
+            await asyncio.sleep(0.001)
+        assert await manager.cancel(run_id) is True
+        report = await asyncio.wait_for(task, 15)
+        assert report.status == "killed", report.to_dict()
+
+
 async def test_parallel_runs(make_manager: Any) -> None:
     manager = await make_manager(max_concurrency=4, pool_size=4)
     await wait_pool(manager, 4)

@@ -7,6 +7,7 @@ container and a freshly created (cold) one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import struct
@@ -107,11 +108,17 @@ class ContainerRun:
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
         timer.daemon = True
         try:
-            if not started:
+            if not started and self._reason is None:
                 self.api.start(self.container_id)
-            timer.start()
-            raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
-            self._pump(raw, scanners, check_alive=started)
+            if self._reason is not None:
+                # Cancelled while the container was being created or started: the engine refused
+                # the kill of a container that was not running yet, so stop it now, send nothing.
+                with contextlib.suppress(Exception):
+                    self.api.kill(self.container_id)
+            else:
+                timer.start()
+                raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
+                self._pump(raw, scanners, check_alive=started)
         finally:
             timer.cancel()
             _close(sock, raw, response)

@@ -401,9 +401,13 @@ class DockerManager:
                 self._publish_started(report, query_id)
             try:
                 return run.execute(payload, started=report.warm)
-            except StaleContainer as exc:
-                raise _StaleWarmContainer() from exc
             except Exception as exc:
+                if run.killed_by == "cancel":
+                    # Stopped before the program began (the kill made the container look stale):
+                    # a cancelled run must never be retried on a fresh container.
+                    return None
+                if isinstance(exc, StaleContainer):
+                    raise _StaleWarmContainer() from exc
                 if report.warm and run.received == 0 and run.killed_by is None:
                     raise _StaleWarmContainer() from exc  # e.g. removed: attaching failed
                 raise
