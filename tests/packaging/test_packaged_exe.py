@@ -103,3 +103,15 @@ def test_package_has_only_the_qt_plugins_it_needs(exe: Path) -> None:
     )
     assert not list(exe.parent.rglob("libQt6WebEngine*")) and not list(exe.parent.rglob("libQt6Qml*"))
     assert list(exe.parent.rglob("libvosk.so"))
+
+
+@pytest.mark.docker
+def test_packaged_code_answer_runs_in_the_sandbox(exe: Path, tmp_path: Path) -> None:
+    result = run(exe, "ask", "--json", "Write a Python function to reverse a string", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    response = json.loads(result.stdout)
+    assert response["intent"] == "generate_code"
+    assert "def reverse_string" in response["code"]
+    report = response["test_report"]
+    assert report["backend"] == "docker" and report["status"] == "ok", report
+    assert report["tested"] and report["passed"] >= 3 and report["failed"] == 0
