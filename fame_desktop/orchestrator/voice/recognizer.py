@@ -108,12 +108,29 @@ class Recognizer:
     def _new_kaldi(self, grammar: list[str] | None = None) -> Any:
         import vosk
 
-        if grammar:
+        if grammar and self._grammar_usable(grammar):
             try:
-                return vosk.KaldiRecognizer(self.model, RATE, json.dumps([*grammar, "[unk]"]))
+                # ensure_ascii=False: Vosk looks words up as UTF-8, not as \uXXXX escapes.
+                words = json.dumps([*grammar, "[unk]"], ensure_ascii=False)
+                return vosk.KaldiRecognizer(self.model, RATE, words)
             except Exception:  # models with a static graph accept no grammar: use the full one
                 log.info("model takes no grammar; wake phrase uses the full vocabulary")
         return vosk.KaldiRecognizer(self.model, RATE)
+
+    def _grammar_usable(self, grammar: list[str]) -> bool:
+        """Whether every word of ``grammar`` and ``[unk]`` is in the model's vocabulary.
+
+        Without ``[unk]`` a grammar forces all speech onto the phrase (false wakes); a word missing
+        from the vocabulary is never heard at all. Either way the full vocabulary is the safe choice.
+        """
+        find = getattr(self.model, "vosk_model_find_word", None)
+        if find is None:
+            return True
+        words = [w for phrase in grammar for w in phrase.split()] + ["[unk]"]
+        missing = [w for w in words if find(w) < 0]
+        if missing:
+            log.info("wake phrase words not in the model's vocabulary (%s): full vocabulary", missing)
+        return not missing
 
     def listen(
         self,
@@ -175,9 +192,17 @@ class Recognizer:
         wanted = _normalise(phrase)
         rec = self._new_kaldi(grammar=[phrase.lower()])
         heard = False
+        fed = False
 
         def on_block(block: bytes) -> bool:
-            nonlocal heard
+            nonlocal heard, fed
+            if not fed:
+                # As in listen(): the recogniser starts at the first real audio, so the phrase is
+                # heard the same way a question is.
+                block = skip_digital_silence(block)
+                fed = bool(block)
+                if not fed:
+                    return False
             if rec.AcceptWaveform(block):
                 text = text_of(rec.Result())
             else:
