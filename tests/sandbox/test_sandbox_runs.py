@@ -128,7 +128,9 @@ async def test_cancel_while_a_cold_container_is_starting_is_not_lost(make_manage
     for attempt in range(3):
         run_id = f"early-{attempt}"
         task = asyncio.create_task(manager.run("import time\nwhile True: time.sleep(0.1)", run_id=run_id))
+        deadline = time.monotonic() + 20
         while manager.status()["running"] == 0:
+            assert time.monotonic() < deadline
             await asyncio.sleep(0.001)
         assert await manager.cancel(run_id) is True
         report = await asyncio.wait_for(task, 15)
