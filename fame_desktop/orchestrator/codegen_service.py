@@ -83,26 +83,12 @@ class CodeGenService:
         """Run ``generated``'s code and tests in the sandbox; the test report (never raises)."""
         sandbox = self._sandbox()
         if sandbox is None:
-            return {
-                "status": "unavailable",
-                "passed": 0,
-                "failed": 0,
-                "tested": False,
-                "failures": [],
-                "detail": "No sandbox is configured, so the tests were not run.",
-            }
+            return _untested("No sandbox is configured, so the tests were not run.")
         program = build_test_program(generated.code, generated.tests, bench=generated.bench or None)
         try:
             report = await sandbox.run(program, query_id=query_id)
         except FameError as exc:
-            return {
-                "status": "unavailable",
-                "passed": 0,
-                "failed": 0,
-                "tested": False,
-                "failures": [],
-                "detail": f"{exc.message} {exc.fix}".strip(),
-            }
+            return _untested(f"{exc.message} {exc.fix}".strip())
         out: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
         summary = program.parse(str(out.get("stdout", "")))
         out["tested"] = summary is not None
@@ -236,17 +222,17 @@ def render_answer(
     """Markdown answer: what it is, the code, the tests, and what the sandbox said."""
     if is_passing(report):
         verdict = (
-            f"✅ All {report['passed']} tests passed in the sandbox ({report.get('duration_ms', 0):.0f} ms)."
+            f"✓ All {report['passed']} tests passed in the sandbox ({report.get('duration_ms', 0):.0f} ms)."
         )
     elif report.get("tested"):
         total = int(report.get("passed", 0)) + int(report.get("failed", 0))
-        verdict = f"❌ {report['failed']} of {total} tests failed in the sandbox."
+        verdict = f"✗ {report['failed']} of {total} tests failed in the sandbox."
         failures = report.get("failures") or []
         if failures:
             verdict += f" First failure: `{str(failures[0].get('error', ''))[:200]}`"
     else:
         detail = report.get("detail") or report.get("stderr") or report.get("status")
-        verdict = f"⚠️ Not tested: the tests did not run or did not report ({str(detail)[:300]})."
+        verdict = f"⚠ Not tested: the tests did not run or did not report ({str(detail)[:300]})."
     tries = f" Attempts: {attempts}." if attempts > 1 else ""
     footer = f"\n\n_{note}_" if note else ""
     return (
@@ -270,6 +256,18 @@ def promoted_source(services: Services) -> Promoted:
         return None
 
     return promoted
+
+
+def _untested(detail: str) -> dict[str, Any]:
+    """The test report when the tests could not run at all."""
+    return {
+        "status": "unavailable",
+        "passed": 0,
+        "failed": 0,
+        "tested": False,
+        "failures": [],
+        "detail": detail,
+    }
 
 
 def build_codegen(services: Services) -> tuple[CodeGenService, ArchitectureKB]:

@@ -39,6 +39,7 @@ class QtStatusBar(QStatusBar):
         self._app = app
         self._workers = workers
         self._busy = False
+        self._again = False
         # The voice label shows the adapter's live state; the status check says whether it can work.
         self._voice_status: dict[str, Any] | None = None
         self._voice_state = ""
@@ -78,20 +79,28 @@ class QtStatusBar(QStatusBar):
     def refresh(self) -> None:
         """Ask the services for their status in a worker thread."""
         if self._busy:
+            # A change arrived while a check runs: its answer may predate the change, so ask again.
+            self._again = True
             return
         self._busy = True
+        self._again = False
         services = self._app.services
 
         def work(_flag: threading.Event) -> dict[str, Any]:
             return dict(services.status())
 
-        def done(status: dict[str, Any]) -> None:
+        def finished() -> None:
             self._busy = False
+            if self._again:
+                self.refresh()
+
+        def done(status: dict[str, Any]) -> None:
             self.show_status(status)
+            finished()
 
         def failed(exc: BaseException) -> None:
-            self._busy = False
             self.docker.setText(f"status unavailable: {exc}")
+            finished()
 
         self._workers.run_blocking(work, name="status", group="status", on_done=done, on_error=failed)
 

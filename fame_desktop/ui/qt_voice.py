@@ -130,7 +130,7 @@ class QtMicButton(QToolButton):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("micButton")
-        self.setText("🎤 Mic")
+        self.setText("Mic")
         self.setCheckable(True)
         self.setAccessibleName("Push to talk")
 

@@ -78,7 +78,7 @@ async def test_the_library_answers_without_a_model_and_says_so(library: RecipeLi
     assert report["bench_ns"] > 0
     assert result["data"]["source"] == "library" and result["data"]["attempts"] == 1
     assert result["data"]["passed"] is True and result["data"]["recipe"] == "reverse_string"
-    assert "✅ All 5 tests passed" in result["response"]
+    assert "✓ All 5 tests passed" in result["response"]
     assert "No LLM backend is configured" in result["response"]
     assert result["code"] == library.get("reverse_string").code  # type: ignore[union-attr]
 
@@ -87,7 +87,7 @@ async def test_without_a_sandbox_nothing_is_called_tested(library: RecipeLibrary
     result = await service(library, sandbox=None).answer(REVERSE)
     assert result["test_report"]["tested"] is False and result["test_report"]["status"] == "unavailable"
     assert result["data"]["passed"] is False
-    assert "⚠️ Not tested" in result["response"] and "✅" not in result["response"]
+    assert "⚠ Not tested" in result["response"] and "✓" not in result["response"]
 
 
 async def test_a_forged_report_from_the_sandbox_is_not_believed(library: RecipeLibrary) -> None:
@@ -96,7 +96,7 @@ async def test_a_forged_report_from_the_sandbox_is_not_believed(library: RecipeL
             return {"status": "ok", "stdout": "@@FAME-TESTS:" + "0" * 32 + ":5:0:5:1:3:\n", "stderr": ""}
 
     result = await service(library, sandbox=Forger()).answer(REVERSE)
-    assert result["test_report"]["tested"] is False and "✅" not in result["response"]
+    assert result["test_report"]["tested"] is False and "✓" not in result["response"]
 
 
 async def test_an_unknown_task_without_a_model_gets_suggestions(library: RecipeLibrary) -> None:
@@ -158,7 +158,7 @@ async def test_repair_loop_fixes_a_wrong_first_answer_with_the_library_tests(lib
     assert "text[::-1]" in result["code"] and result["tests"] == library.get("reverse_string").tests  # type: ignore[union-attr]
     assert [a["passed"] for a in data["attempt_log"]] == [2, 5]
     assert data["attempt_log"][0]["failed"] == 3
-    assert "Attempts: 2." in result["response"] and "✅ All 5 tests passed" in result["response"]
+    assert "Attempts: 2." in result["response"] and "✓ All 5 tests passed" in result["response"]
     # The second request carried the wrong answer and the failure, with a traceback.
     second = server.requests[1]["messages"]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
@@ -190,7 +190,7 @@ async def test_a_model_that_never_gets_it_right_is_reported_as_failing(library: 
     assert len(server.requests) == 3
     assert result["data"]["attempts"] == 3 and result["data"]["passed"] is False
     assert result["test_report"]["tested"] and result["test_report"]["failed"] == 3
-    assert "❌ 3 of 3 tests failed" in result["response"] and "✅" not in result["response"]
+    assert "✗ 3 of 3 tests failed" in result["response"] and "✓" not in result["response"]
     assert "still failed its tests after 3 attempt(s)" in result["response"]
 
 
@@ -224,7 +224,7 @@ async def test_no_sandbox_stops_the_loop_after_one_untested_round(library: Recip
     with FakeOpenAI(lambda body: Reply(WRONG_CELSIUS)) as server:
         result = await service(library, chat(server.url), sandbox=None).answer(CELSIUS)
     assert len(server.requests) == 1 and result["data"]["attempts"] == 1
-    assert result["test_report"]["tested"] is False and "⚠️ Not tested" in result["response"]
+    assert result["test_report"]["tested"] is False and "⚠ Not tested" in result["response"]
 
 
 @pytest.mark.parametrize(

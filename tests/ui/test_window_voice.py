@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from audio_support import RATE, STABLE_FRAGMENTS, pulse_env, speak_sentence, voiced
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QToolButton
 from pytestqt.qtbot import QtBot
@@ -36,47 +36,21 @@ pytestmark = [
     pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise"),
 ]
 
-REPO = Path(__file__).resolve().parents[2]
-SENTENCE = "안녕하세요. 오늘 날씨가 정말 좋네요."
-# Words Vosk-ko hears in espeak-ng's rendering of SENTENCE on every run (tests/voice/conftest.py).
-STABLE_FRAGMENTS = ("오후", "네요")
 # The Brain's answer to a sentence no plugin serves (the chat plugin's fallback).
 ANSWER_FRAGMENT = "not sure what you mean"
-RATE = 16000
 
 
 @pytest.fixture(scope="module")
 def pulse() -> Iterator[dict[str, str]]:
-    """PulseAudio with vsink/vmic (scripts/audio_up.sh), its env set for this test process."""
-    out = subprocess.run(
-        [str(REPO / "scripts" / "audio_up.sh")], check=True, capture_output=True, text=True, timeout=300
-    ).stdout
-    env = dict(
-        line.removeprefix("export ").split("=", 1) for line in out.splitlines() if line.startswith("export ")
-    )
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    if "sounddevice" in sys.modules:  # PortAudio lists devices when it initialises
-        sd: Any = sys.modules["sounddevice"]
-        sd._terminate()
-        sd._initialize()
-    yield env
-    for key, previous in old.items():
-        if previous is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = previous
+    """PulseAudio with vsink/vmic, its env set for this test process."""
+    with pulse_env() as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
 def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SENTENCE spoken by espeak-ng, as 16 kHz mono 16-bit."""
-    d = tmp_path_factory.mktemp("question")
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(d / "espeak.wav"), SENTENCE], check=True)
-    subprocess.run(
-        ["sox", str(d / "espeak.wav"), "-r", str(RATE), "-c", "1", "-b", "16", str(d / "q.wav")], check=True
-    )
-    return d / "q.wav"
+    return speak_sentence(tmp_path_factory.mktemp("question"))
 
 
 class SinkRecorder:
@@ -149,18 +123,6 @@ def _play(qtbot: QtBot, wav: Path) -> None:
     play = subprocess.Popen(["paplay", "--device=vsink", str(wav)])
     qtbot.waitUntil(lambda: play.poll() is not None, timeout=30_000)
     assert play.returncode == 0
-
-
-def _voiced(pcm: bytes, threshold: float = 0.01) -> tuple[float, float, np.ndarray]:
-    """(seconds from first to last loud 20 ms block, peak RMS, RMS per block)."""
-    data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
-    block = RATE // 50
-    n = len(data) // block
-    rms = np.sqrt((data[: n * block].reshape(n, block) ** 2).mean(axis=1))
-    loud = np.flatnonzero(rms > threshold)
-    if loud.size == 0:
-        return 0.0, float(rms.max(initial=0.0)), rms
-    return (loud[-1] - loud[0] + 1) / 50.0, float(rms.max()), rms
 
 
 def test_window_shows_before_the_voice_check_which_runs_off_the_qt_thread(
@@ -265,9 +227,9 @@ def test_mic_button_asks_the_spoken_question_and_speaks_the_answer(
     qtbot.waitUntil(lambda: not fame_app.services.voice.speaking, timeout=5_000)
     qtbot.wait(800)
     assert sink_recorder.started
-    voiced, peak, rms = _voiced(sink_recorder.stop())
+    seconds, peak, rms = voiced(sink_recorder.stop())
     assert peak > 0.05, peak
-    assert voiced >= 1.0, voiced
+    assert seconds >= 1.0, seconds
     # Stopped means quiet: the last half second of the recording is silent.
     assert float(rms[-25:].max()) < 0.01, rms[-25:]
     qtbot.waitUntil(lambda: label.text() == "Voice: idle", timeout=10_000)

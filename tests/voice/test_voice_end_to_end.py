@@ -7,8 +7,8 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from audio_support import voiced
 
 from fame_desktop.orchestrator.events import EventBus, VoiceLevel, VoiceStateChanged, VoiceTranscript
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -47,18 +47,6 @@ async def _record_sink(stop: asyncio.Event) -> bytes:
     await proc.wait()
     await reader
     return b"".join(chunks)
-
-
-def _voiced_seconds(pcm: bytes, threshold: float = 0.01) -> tuple[float, float]:
-    """(seconds from the first to the last 20 ms block above ``threshold`` RMS, peak RMS)."""
-    data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
-    block = RECORD_RATE // 50
-    n = len(data) // block
-    rms = np.sqrt((data[: n * block].reshape(n, block) ** 2).mean(axis=1))
-    loud = np.flatnonzero(rms > threshold)
-    if loud.size == 0:
-        return 0.0, float(rms.max(initial=0.0))
-    return (loud[-1] - loud[0] + 1) / 50.0, float(rms.max())
 
 
 def _wav_seconds(path: Path) -> float:
@@ -124,6 +112,6 @@ async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
     speaker = Speaker()
     expected = _wav_seconds(speaker.save(ANSWER, tmp_path / "expected.wav").result(30))
     speaker.close()
-    voiced, peak = _voiced_seconds(pcm)
+    voiced_s, peak, _ = voiced(pcm)
     assert peak > 0.05
-    assert 0.7 * expected <= voiced <= 1.3 * expected + 0.2, (voiced, expected)
+    assert 0.7 * expected <= voiced_s <= 1.3 * expected + 0.2, (voiced_s, expected)

@@ -197,7 +197,7 @@ def render(text: str, chosen: list[tuple[Pattern, float]], catalog: dict[str, Pa
         lines += [f"- {w}" for w in pattern.when_to_use]
         lines += ["", "**Avoid when**", ""] + [f"- {w}" for w in pattern.avoid_when]
         lines += ["", "**Trade-offs**", ""]
-        lines += [f"- ✅ {p}" for p in pattern.pros] + [f"- ⚠️ {c}" for c in pattern.cons]
+        lines += [f"- ✓ {p}" for p in pattern.pros] + [f"- ⚠ {c}" for c in pattern.cons]
         if i == 0:
             lines += ["", "**Components**", ""] + [f"- {c}" for c in pattern.components]
             related = [catalog[r].name for r in pattern.related if r in catalog]

@@ -46,6 +46,23 @@ class RawResult:
     cancelled: bool
     oom_killed: bool
 
+    @classmethod
+    def collected(
+        cls, collectors: dict[str, StreamCollector], exit_code: int | None, killed_by: str | None, oom: bool
+    ) -> RawResult:
+        """The result from the two output collectors and how the run ended."""
+        out, err = collectors["stdout"], collectors["stderr"]
+        return cls(
+            exit_code=exit_code,
+            stdout=out.finish(),
+            stderr=err.finish(),
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
+            timed_out=killed_by == "timeout",
+            cancelled=killed_by == "cancel",
+            oom_killed=oom,
+        )
+
 
 class ContainerRun:
     """Runs one program in container ``container_id`` (already created; started or not).
@@ -128,17 +145,7 @@ class ContainerRun:
             exit_code, oom = end
         else:
             exit_code, oom = self._final_state()
-        out, err = self._collectors["stdout"], self._collectors["stderr"]
-        return RawResult(
-            exit_code=exit_code,
-            stdout=out.finish(),
-            stderr=err.finish(),
-            stdout_truncated=out.truncated,
-            stderr_truncated=err.truncated,
-            timed_out=self._reason == "timeout",
-            cancelled=self._reason == "cancel",
-            oom_killed=oom,
-        )
+        return RawResult.collected(self._collectors, exit_code, self._reason, oom)
 
     def _pump(self, raw: Any, scanners: dict[str, _EndScanner], *, check_alive: bool) -> None:
         """Read frames until both end lines came (or the stream ends); one flush per read.

@@ -109,17 +109,7 @@ class LocalRun:
             exit_code: int | None = None
             if proc is not None:
                 exit_code = self._wait(proc)
-        out, err = self._collectors["stdout"], self._collectors["stderr"]
-        return RawResult(
-            exit_code=exit_code,
-            stdout=out.finish(),
-            stderr=err.finish(),
-            stdout_truncated=out.truncated,
-            stderr_truncated=err.truncated,
-            timed_out=self._reason == "timeout",
-            cancelled=self._reason == "cancel",
-            oom_killed=False,
-        )
+        return RawResult.collected(self._collectors, exit_code, self._reason, oom=False)
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> int:
         assert proc.stdout is not None and proc.stderr is not None

@@ -1,0 +1,72 @@
+"""What the voice tests share: the PulseAudio virtual devices, the spoken test sentence, loudness."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SENTENCE = "안녕하세요. 오늘 날씨가 정말 좋네요."
+# Fragments Vosk-ko hears in espeak-ng's rendering of SENTENCE whatever the sample rate, channel
+# count or block alignment (the rest of the transcript shifts between runs of the live chain).
+STABLE_FRAGMENTS = ("오후", "네요")
+RATE = 16000
+
+
+@contextlib.contextmanager
+def pulse_env() -> Iterator[dict[str, str]]:
+    """PulseAudio with vsink/vmic (scripts/audio_up.sh), its env set for this process meanwhile.
+
+    PortAudio enumerates devices when it initialises: if sounddevice was imported before the env
+    pointed at the daemon, it is re-initialised.
+    """
+    out = subprocess.run(
+        [str(REPO / "scripts" / "audio_up.sh")], check=True, capture_output=True, text=True, timeout=300
+    ).stdout
+    env = dict(
+        line.removeprefix("export ").split("=", 1) for line in out.splitlines() if line.startswith("export ")
+    )
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    if "sounddevice" in sys.modules:
+        sd: Any = sys.modules["sounddevice"]
+        sd._terminate()
+        sd._initialize()
+    try:
+        yield env
+    finally:
+        for key, previous in old.items():
+            if previous is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = previous
+
+
+def speak_sentence(folder: Path) -> Path:
+    """SENTENCE spoken by espeak-ng (``espeak.wav``, 22.05 kHz) and as 16 kHz mono 16-bit ``mono16k.wav``."""
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(folder / "espeak.wav"), SENTENCE], check=True)
+    out = folder / "mono16k.wav"
+    subprocess.run(
+        ["sox", str(folder / "espeak.wav"), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True
+    )
+    return out
+
+
+def voiced(pcm: bytes, threshold: float = 0.01) -> tuple[float, float, Any]:
+    """Of 16 kHz mono s16 ``pcm``: (seconds from the first to the last 20 ms block above
+    ``threshold`` RMS, peak RMS, RMS of every block)."""
+    data = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
+    block = RATE // 50
+    n = len(data) // block
+    rms = np.sqrt((data[: n * block].reshape(n, block) ** 2).mean(axis=1))
+    loud = np.flatnonzero(rms > threshold)
+    if loud.size == 0:
+        return 0.0, float(rms.max(initial=0.0)), rms
+    return (loud[-1] - loud[0] + 1) / 50.0, float(rms.max()), rms
