@@ -3,106 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from model_server import MODEL, Served, model_zip, serve
 
 from fame_desktop.orchestrator.errors import NetworkDisabled
 from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import find_models, model_problem
 
-MODEL = "vosk-model-tiny-test-0.1"
-
-
-@dataclass
-class _Served:
-    """What the server serves and what it saw."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut_after: int | None = None  # close the connection after this many body bytes (once)
-    ranges: list[str | None] = field(default_factory=list)
-    sent: list[int] = field(default_factory=list)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    served: _Served
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-    def do_GET(self) -> None:
-        data = self.served.files.get(self.path)
-        if data is None:
-            self.send_error(404)
-            return
-        header = self.headers.get("Range")
-        self.served.ranges.append(header)
-        start = 0
-        if header:
-            start = int(header.removeprefix("bytes=").split("-")[0])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.served.cut_after is not None:
-            body, self.served.cut_after = body[: self.served.cut_after], None
-            self.wfile.write(body)
-            self.wfile.flush()
-            self.served.sent.append(len(body))
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-        self.served.sent.append(len(body))
-
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, _Served]]:
-    served = _Served()
-    handler = type("Handler", (_Handler,), {"served": served})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", served
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _model_zip(tmp_path: Path, size: int = 600_000) -> bytes:
-    """A zip shaped like a Vosk model (incompressible bytes, so the archive is ``size``-ish)."""
-    path = tmp_path / "model.zip"
-    rnd = hashlib.sha256()
-    blob = b""
-    while len(blob) < size:
-        rnd.update(b"x")
-        blob += rnd.digest() * 64
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr(f"{MODEL}/am/final.mdl", blob[:size])
-        zf.writestr(f"{MODEL}/conf/mfcc.conf", "--use-energy=false\n")
-        zf.writestr(f"{MODEL}/conf/model.conf", "--beam=10.0\n")
-        zf.writestr(f"{MODEL}/graph/HCLG.fst", b"fst" * 100)
-        zf.writestr(f"{MODEL}/README", "tiny test model\n")
-    return path.read_bytes()
+def server() -> Iterator[tuple[str, Served]]:
+    with serve() as (base, served):
+        yield base, served
 
 
 def test_full_download_installs_a_model_that_is_then_listed(
-    server: tuple[str, _Served], tmp_path: Path
+    server: tuple[str, Served], tmp_path: Path
 ) -> None:
     base, served = server
-    archive = _model_zip(tmp_path)
+    archive = model_zip(tmp_path)
     served.files[f"/{MODEL}.zip"] = archive
     models = tmp_path / "data" / "models"
     seen: list[tuple[int, int | None]] = []
@@ -120,10 +45,10 @@ def test_full_download_installs_a_model_that_is_then_listed(
 
 
 def test_interrupted_download_resumes_from_the_partial_file(
-    server: tuple[str, _Served], tmp_path: Path
+    server: tuple[str, Served], tmp_path: Path
 ) -> None:
     base, served = server
-    archive = _model_zip(tmp_path)
+    archive = model_zip(tmp_path)
     served.files[f"/{MODEL}.zip"] = archive
     served.cut_after = 250_000
     models = tmp_path / "models"
@@ -145,10 +70,10 @@ def test_interrupted_download_resumes_from_the_partial_file(
 
 
 def test_corrupt_archive_is_refused_and_nothing_is_installed(
-    server: tuple[str, _Served], tmp_path: Path
+    server: tuple[str, Served], tmp_path: Path
 ) -> None:
     base, served = server
-    archive = bytearray(_model_zip(tmp_path))
+    archive = bytearray(model_zip(tmp_path))
     archive[1000:1100] = b"\0" * 100  # damage a stored member: its CRC no longer matches
     served.files[f"/{MODEL}.zip"] = bytes(archive)
     served.files["/garbage.zip"] = b"this is not a zip file at all" * 100
@@ -161,11 +86,9 @@ def test_corrupt_archive_is_refused_and_nothing_is_installed(
     assert list(models.iterdir()) == []  # no model, no .part, no staging folder
 
 
-def test_wrong_checksum_and_non_model_archive_are_refused(
-    server: tuple[str, _Served], tmp_path: Path
-) -> None:
+def test_wrong_checksum_and_non_model_archive_are_refused(server: tuple[str, Served], tmp_path: Path) -> None:
     base, served = server
-    served.files[f"/{MODEL}.zip"] = _model_zip(tmp_path)
+    served.files[f"/{MODEL}.zip"] = model_zip(tmp_path)
     notes = tmp_path / "notes.zip"
     with zipfile.ZipFile(notes, "w") as zf:
         zf.writestr("notes/readme.txt", "hello")
@@ -179,7 +102,7 @@ def test_wrong_checksum_and_non_model_archive_are_refused(
     assert list(models.iterdir()) == []
 
 
-def test_unsafe_paths_in_the_archive_are_refused(server: tuple[str, _Served], tmp_path: Path) -> None:
+def test_unsafe_paths_in_the_archive_are_refused(server: tuple[str, Served], tmp_path: Path) -> None:
     base, served = server
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
@@ -202,11 +125,9 @@ def test_network_setting_off_refuses_remote_urls_before_connecting(tmp_path: Pat
     assert not (tmp_path / "models").exists()
 
 
-def test_cancel_keeps_the_partial_file_for_a_later_resume(
-    server: tuple[str, _Served], tmp_path: Path
-) -> None:
+def test_cancel_keeps_the_partial_file_for_a_later_resume(server: tuple[str, Served], tmp_path: Path) -> None:
     base, served = server
-    archive = _model_zip(tmp_path)
+    archive = model_zip(tmp_path)
     served.files[f"/{MODEL}.zip"] = archive
     downloader = ModelDownloader(tmp_path / "models", allow_network=False)
     url = f"{base}/{MODEL}.zip"
