@@ -191,7 +191,7 @@ class QtMainWindow(QMainWindow):
     def open_settings(self) -> QtSettingsDialog:
         """Show the settings dialog (one instance, non-modal)."""
         if self._settings_dialog is None:
-            self._settings_dialog = QtSettingsDialog(self.app, self)
+            self._settings_dialog = QtSettingsDialog(self.app, self, self.workers)
         self._settings_dialog.show()
         self._settings_dialog.raise_()
         self._settings_dialog.activateWindow()

@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
 from fame_desktop.orchestrator.settings import is_admin_field, iter_fields
+from fame_desktop.ui.qt_voice_models import QtVoiceModels
+from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
@@ -66,13 +68,18 @@ class QtSettingsDialog(QDialog):
 
     Args:
         app: The services (settings, safety, admin keys).
+        workers: The window's workers; with them the Voice tab gets the model manager.
     """
 
     applied = Signal(dict)
 
-    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, app: App, parent: QWidget | None = None, workers: QtWorkerManager | None = None
+    ) -> None:
         super().__init__(parent)
         self._app = app
+        self._workers = workers
+        self.voice_models: QtVoiceModels | None = None
         self.setObjectName("settingsDialog")
         self.setWindowTitle("FAME Settings")
         self.setModal(False)
@@ -115,6 +122,9 @@ class QtSettingsDialog(QDialog):
                 tabs.addTab(scroll, SECTION_TITLES.get(section, section.title()))
                 sections[section] = form
             self._add_field(sections[section], path, info)
+        if self._workers is not None and "voice" in sections:
+            self.voice_models = QtVoiceModels(self._app, self._workers)
+            sections["voice"].addRow(self.voice_models)
         layout.addWidget(tabs, 1)
         self.error = QLabel("", self)
         self.error.setObjectName("settingsError")
@@ -372,6 +382,8 @@ class QtSettingsDialog(QDialog):
         """Stop listening to the bus (window closing)."""
         for sub in self._subs:
             sub.cancel()
+        if self.voice_models is not None:
+            self.voice_models.close_subscriptions()
 
 
 def _label(path: str) -> str:

