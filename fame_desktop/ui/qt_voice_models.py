@@ -136,6 +136,8 @@ class QtVoiceModels(QWidget):
         self.list = QListWidget(self)
         self.list.setObjectName("voiceModelList")
         self.list.setAccessibleName("Installed speech models")
+        self.list.setMinimumHeight(80)
+        self.list.setMaximumHeight(130)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.list.itemDoubleClicked.connect(lambda _i: self.use_selected())
         self.use_button = self._button("Use this model", "voiceModelUse", self.use_selected)
@@ -237,7 +239,7 @@ class QtVoiceModels(QWidget):
             state = "  [in use]" if row.in_use else ""
             broken = f"\n    BROKEN: {info.problem}" if info.problem else ""
             item = QListWidgetItem(
-                f"{info.name}{state}\n    {where} · {_mb(row.size)} MB · {info.path}{broken}"
+                f"{info.name}{state}\n    {where} · {_mb(row.size)} MB\n    {info.path}{broken}"
             )
             item.setData(_PATH_ROLE, str(info.path))
             item.setData(_PROBLEM_ROLE, info.problem)
@@ -249,6 +251,10 @@ class QtVoiceModels(QWidget):
             self.list.addItem(item)
             if keep is not None and info.path == keep:
                 self.list.setCurrentItem(item)
+        if self.list.currentItem() is None:
+            in_use = next((i for i, r in enumerate(rows) if r.in_use), None)
+            if in_use is not None:
+                self.list.setCurrentRow(in_use)
         if not rows:
             self.show_error(
                 "No speech model is installed.",

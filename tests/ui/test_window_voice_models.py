@@ -251,3 +251,24 @@ def test_network_off_refuses_a_remote_url_before_connecting(
     assert NETWORK_OFF in models.status.text()
     assert models.status.text().startswith("⚠ Network is off: an admin can enable it in Settings")
     assert not fame_app.paths.models.exists() or list(fame_app.paths.models.iterdir()) == []
+
+
+def test_closing_the_window_mid_download_keeps_the_part_file(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App, server: tuple[str, Served], tmp_path: Path
+) -> None:
+    base, served = server
+    archive = model_zip(tmp_path, size=2_000_000)
+    served.files[f"/{MODEL}.zip"] = archive
+    served.throttle = 0.02
+    _set_url(fame_app, f"{base}/{MODEL}.zip")
+    models = _open(qtbot, window)
+    part = models.part_file()
+    assert part is not None
+    qtbot.mouseClick(_child(models, QPushButton, "voiceModelDownload"), Qt.MouseButton.LeftButton)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: part.exists() and part.stat().st_size > 100_000, timeout=10_000)
+    window.close()
+    # The download thread sees the cancel flag at its next chunk and stops, keeping what it has.
+    qtbot.waitUntil(lambda: len(served.sent) == 1, timeout=10_000)
+    kept = part.stat().st_size
+    assert 100_000 < kept < len(archive)
+    assert not (fame_app.paths.models / MODEL).exists()
