@@ -1,4 +1,5 @@
-"""``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]``."""
+"""``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]`` and
+``fame sandbox prepare [--json]``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 from fame_desktop.app import App
 from fame_desktop.cli.output import fail, print_json
-from fame_desktop.orchestrator.events import SandboxOutput
+from fame_desktop.orchestrator.events import SandboxImageProgress, SandboxOutput
+
+_BAR_WIDTH = 30
 
 
 def register(sub: Any) -> None:
@@ -34,6 +37,41 @@ def register(sub: Any) -> None:
         help="Print the run report as JSON at the end (live output then goes to stderr).",
     )
     r.set_defaults(func=run)
+    prep: argparse.ArgumentParser = actions.add_parser(
+        "prepare",
+        help="Make the sandbox image ready: pull its base (sandbox.base_image) when missing, with "
+        "progress, then build it from resources/sandbox/.",
+    )
+    prep.add_argument(
+        "--json",
+        action="store_true",
+        help="Print the result as JSON at the end (progress then goes to stderr).",
+    )
+    prep.set_defaults(func=prepare)
+
+
+class _ProgressPrinter:
+    """Live progress: a bar redrawn in place on a terminal, else a line per whole percent or step."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._tty = bool(getattr(out, "isatty", lambda: False)())
+        self._last: tuple[str, int] = ("", -1)
+
+    def __call__(self, event: SandboxImageProgress) -> None:
+        percent = int(event.fraction * 100)
+        final = event.stage not in ("pull", "build")
+        if (event.stage, percent) == self._last and not final:
+            return
+        self._last = (event.stage, percent)
+        if self._tty:
+            filled = round(_BAR_WIDTH * event.fraction)
+            bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+            end = "\n" if final else ""
+            self._out.write(f"\r\033[K{event.stage:<6}[{bar}] {percent:3d}%  {event.message[:60]}{end}")
+        else:
+            self._out.write(f"{event.stage:<6}{percent:4d}%  {event.message}\n")
+        self._out.flush()
 
 
 def _read_source(file: str) -> str:
@@ -86,3 +124,21 @@ async def run(args: argparse.Namespace, app: App) -> int:
             print(f"fame: {stream} was truncated at the output limit.", file=sys.stderr)
     exit_code = report.get("exit_code")
     return int(exit_code) if exit_code is not None else 1
+
+
+async def prepare(args: argparse.Namespace, app: App) -> int:
+    """Prepare the sandbox image; 0 when it is ready, 2 when the engine or base is out of reach."""
+    sandbox = app.sandbox
+    if sandbox is None:
+        return fail("no sandbox is configured", "Reinstall FAME Desktop.")
+    result = await sandbox.prepare_image(progress=_ProgressPrinter(sys.stderr if args.json else sys.stdout))
+    if args.json:
+        print_json(result.to_dict())
+    if result.status == "ok":
+        return 0
+    message, _, fix = result.detail.partition(" Fix: ")
+    if result.status == "cancelled":
+        return fail(message, code=130)
+    return fail(
+        f"the sandbox image is not ready: {message}", fix, code=2 if result.status == "unavailable" else 1
+    )

@@ -147,6 +147,17 @@ class SandboxStatusChanged(Event):
     detail: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class SandboxImageProgress(Event):
+    """Preparing the sandbox image: ``stage`` is ``pull``, ``build``, ``done``, or how it ended
+    (``unavailable``, ``cancelled``, ``error``); ``fraction`` is the whole job's, 0..1."""
+
+    image: str
+    stage: str
+    fraction: float
+    message: str
+
+
 # --- audit, settings, safety, voice, evolution --------------------------------------------------
 
 

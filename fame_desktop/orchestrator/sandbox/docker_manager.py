@@ -25,6 +25,7 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult, StaleContainer
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL, Engine, owner_id
+from fame_desktop.orchestrator.sandbox.images import ImagePreparer, PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits, container_config, host_config
 from fame_desktop.orchestrator.sandbox.local_runner import LocalRun
 from fame_desktop.orchestrator.sandbox.pool import WarmPool
@@ -79,6 +80,7 @@ class DockerManager:
         self._started = False
         self._closed = False
         self._last_status: tuple[bool, str, str] | None = None
+        self._preparing = threading.Lock()  # one image preparation at a time
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -229,6 +231,42 @@ class DockerManager:
 
     def _pool_ready(self) -> bool:
         return self._engine.state.available and not self._closed
+
+    # --- image ------------------------------------------------------------------------------------
+
+    async def prepare_image(
+        self, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> PrepareResult:
+        """Pull the base (when missing) and build the sandbox image (when missing or stale).
+
+        ``SandboxImageProgress`` events go on the bus (and to ``progress``, called in a worker
+        thread) as it goes; a ``SandboxStatusChanged`` ends it. Setting ``cancel``, or cancelling
+        the awaiting task, aborts the pull or build. Never raises for Docker or registry problems.
+        """
+        cancel = cancel or threading.Event()
+        future = asyncio.ensure_future(asyncio.to_thread(self._prepare_blocking, progress, cancel))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            # Let the worker close its connection (that is what stops the engine's pull).
+            await asyncio.wait({future}, timeout=10)
+            raise
+
+    def _prepare_blocking(self, progress: Progress | None, cancel: threading.Event) -> PrepareResult:
+        self._sync_config()
+
+        def publish(event: Any) -> None:
+            self._bus.publish(event)
+            if progress is not None:
+                progress(event)
+
+        with self._preparing:
+            result = ImagePreparer(self._engine, self._sb().base_image).prepare(publish, cancel)
+        self._last_status = None  # always end with a status event, changed or not
+        if self._probe().available and self._started and not self._closed:
+            self._pool.start()
+        return result
 
     # --- runs ------------------------------------------------------------------------------------
 

@@ -23,7 +23,10 @@ FIX_ENGINE = (
     "Start Docker (scripts/docker_up.sh, or your Docker Desktop), "
     "or point the setting sandbox.docker_host / DOCKER_HOST at a running engine."
 )
-FIX_IMAGE = "Build it with scripts/build_sandbox_image.sh (works offline), or set sandbox.image."
+FIX_IMAGE = (
+    "Run `fame sandbox prepare` (pulls the base and builds it), or scripts/build_sandbox_image.sh "
+    "(works offline), or set sandbox.image."
+)
 
 
 def _process_start(pid: int) -> str:
@@ -101,15 +104,26 @@ class Engine:
             if self._closed:
                 raise RuntimeError("the sandbox is closed")
             if self._client is None:
-                self._check_unix_socket()
-                client = self._connect()
-                try:
-                    client.api.version()
-                except BaseException:
-                    client.close()
-                    raise
-                self._client = client
+                self._client = self.new_client()
             return self._client.api
+
+    def new_client(self) -> Any:
+        """A new, checked ``DockerClient`` of this engine, owned (and closed) by the caller.
+
+        For long streaming calls (pulls, builds) that must be aborted without touching the shared
+        connection the runs use.
+
+        Raises:
+            docker.errors.DockerException: The engine cannot be reached.
+        """
+        self._check_unix_socket()
+        client = self._connect()
+        try:
+            client.api.version()
+        except BaseException:
+            client.close()
+            raise
+        return client
 
     def _check_unix_socket(self) -> None:
         """Fail fast on a local socket nobody answers (the SDK would leak its socket on that error)."""
@@ -150,14 +164,16 @@ class Engine:
         except Exception as exc:
             self._drop_client()
             self.state = EngineState(
-                False, f"Docker is not reachable at {self.where} ({_short(exc)}). Fix: {FIX_ENGINE}"
+                False, f"Docker is not reachable at {self.where} ({short_error(exc)}). Fix: {FIX_ENGINE}"
             )
             return self.state
         try:
             api.inspect_image(self.image)
         except Exception as exc:
             self.state = EngineState(
-                False, f"The sandbox image {self.image} is missing ({_short(exc)}). Fix: {FIX_IMAGE}", version
+                False,
+                f"The sandbox image {self.image} is missing ({short_error(exc)}). Fix: {FIX_IMAGE}",
+                version,
             )
             return self.state
         self.state = EngineState(
@@ -195,7 +211,8 @@ class Engine:
         self._drop_client()
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type), at most 200 characters."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
