@@ -4,6 +4,8 @@
 # Base: python:3.11-slim when present or pullable; otherwise an equivalent Debian bookworm base with
 # Python 3.11 is made OFFLINE with debootstrap from the apt mirror this machine uses, and imported.
 # Env: FAME_SANDBOX_IMAGE, FAME_SANDBOX_BASE, FAME_PULL_TIMEOUT (seconds, default 20).
+# The app's own route is `fame sandbox prepare` (pull with progress, same build and label); this
+# script stays the offline one.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,14 +53,18 @@ if ! have_image "$base"; then
 fi
 
 base_id="$(docker image inspect -f '{{.Id}}' "$base")"
-want="$( (cd "$CONTEXT" && cat $(ls | sort); echo "$base_id") | sha256sum | cut -c1-32)"
+# The hash: the context's regular files in byte order of their names, then the base id. The app
+# computes the same (fame_desktop/orchestrator/sandbox/images.py, `fame sandbox prepare`).
+want="$( (cd "$CONTEXT" && for f in $(LC_ALL=C ls); do if [ -f "$f" ]; then cat "$f"; fi; done; echo "$base_id") \
+  | sha256sum | cut -c1-32)"
 current="$(docker image inspect -f '{{index .Config.Labels "fame.sandbox.hash"}}' "$IMAGE" 2>/dev/null || true)"
 if [ "$current" = "$want" ]; then
   echo "==> $IMAGE is up to date (base $base)"
   exit 0
 fi
 echo "==> building $IMAGE on $base"
-DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "fame.sandbox.hash=$want" \
+# --network none: no step may download, and the build does not depend on the default bridge.
+DOCKER_BUILDKIT=0 docker build -q --network none --build-arg "BASE=$base" --label "fame.sandbox.hash=$want" \
   --label "fame.sandbox.base=$base" -t "$IMAGE" "$CONTEXT" >/tmp/fame-sandbox-build.log 2>&1 \
   || { echo "build_sandbox_image: docker build failed; see /tmp/fame-sandbox-build.log" >&2; tail -n 20 /tmp/fame-sandbox-build.log >&2; exit 1; }
 echo "==> built $IMAGE"
