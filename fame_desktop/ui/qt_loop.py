@@ -108,7 +108,7 @@ class QtGarbageCollector(QObject):
         interval_ms: How often the thresholds are checked.
     """
 
-    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(self, interval_ms: int = 50, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._was_enabled = gc.isenabled()
         self._thresholds = gc.get_threshold()

@@ -15,7 +15,7 @@ from fame_desktop.app import App
 from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
 from fame_desktop.ui.qt_audit import PAGE
 from fame_desktop.ui.qt_main_window import QtMainWindow
-from fame_desktop.ui.qt_sandbox import MAX_LINES
+from fame_desktop.ui.qt_sandbox import KEEP_LINES, MAX_LINES
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
 
@@ -53,13 +53,14 @@ def test_sandbox_pane_streams_output_published_from_a_worker_thread(
     worker.join()
     qtbot.waitUntil(lambda: "exit code 0" in status.text())
     assert "1234 ms" in status.text() and "memory=512m" in status.text()
-    # Bounded: the view keeps the newest MAX_LINES lines, the oldest are gone.
+    # Bounded: the view keeps at most MAX_LINES lines, at least the newest KEEP_LINES; the oldest are gone.
     assert output.document().blockCount() <= MAX_LINES + 1
     assert "line 0\n" not in output.toPlainText()
+    assert f"line {lines - KEEP_LINES}\n" in output.toPlainText()
     # stderr is shown in another colour than stdout.
     doc = output.document()
-    err_block = doc.find("warning 10000")
-    out_block = doc.find("line 10000")
+    err_block = doc.find("warning 20000")
+    out_block = doc.find("line 20000")
     assert not err_block.isNull() and not out_block.isNull()
     err_colour = QTextCursor(err_block).charFormat().foreground().color().name()
     out_colour = QTextCursor(out_block).charFormat().foreground().color().name()
