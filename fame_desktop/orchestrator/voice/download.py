@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-import httpx
-
 from fame_desktop.orchestrator.errors import InvalidRequest, NetworkDisabled
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import model_problem
@@ -150,6 +148,8 @@ class ModelDownloader:
         self, url: str, part: Path, progress: Progress | None, cancel: threading.Event | None
     ) -> tuple[int, int, int]:
         """Stream ``url`` into ``part``; returns (resumed from, bytes fetched, total size)."""
+        import httpx  # loaded with the first download, not when the window starts
+
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
         fetched = 0
