@@ -50,3 +50,27 @@ def test_seed_load_plugins() -> None:
     plugins = load_plugins()
     assert "universal_developer" in plugins
     print(plugins)
+
+
+@pytest.mark.docker
+def test_seed_docker_manager_snippet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAME_HOME", str(data_dir))
+    from fame_desktop.orchestrator.brain import Brain
+
+    brain = Brain()
+    try:
+        report = brain.docker_manager.run_code_in_container(
+            code_str="print(sum(range(10)))",
+            timeout_seconds=30,
+            memory_limit="512m",
+            cpu_quota=50000,  # 0.5 cores
+            allow_network=False,
+        )
+        assert report["status"] == "ok" and report["backend"] == "docker", report
+        assert report["stdout"] == "45\n" and report["exit_code"] == 0
+        assert report["limits"]["network"] is False and report["limits"]["cpus"] == 0.5
+        assert any(e.kind == "sandbox_run" for e in brain.audit_log[-10:])
+    finally:
+        import asyncio
+
+        asyncio.run(brain.aclose())
