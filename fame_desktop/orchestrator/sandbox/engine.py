@@ -139,6 +139,13 @@ class Engine:
                 raise ConnectionError(f"cannot connect to {path}: {exc.strerror or exc}") from None
 
     def _connect(self) -> Any:
+        from fame_desktop.orchestrator.sandbox.transport import fix_unix_transport
+
+        client = self._sdk_client()
+        fix_unix_transport(client.api)
+        return client
+
+    def _sdk_client(self) -> Any:
         import docker
 
         if self.docker_host:
