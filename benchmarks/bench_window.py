@@ -118,7 +118,8 @@ def main() -> int:
             r.report is not None for k, r in win.sandbox.runs.items() if k == run_id
         ):
             await asyncio.sleep(0.01)
-        win.sandbox.flush()
+        while win.sandbox.backlog:  # noqa: ASYNC110 - the pane shows the rest tick by tick
+            await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
         timer.stop()
         ordered = sorted(stalls)
@@ -146,7 +147,8 @@ def main() -> int:
             win.sandbox.runs.get(report.run_id) is None or win.sandbox.runs[report.run_id].report is None
         ):
             await asyncio.sleep(0.01)
-        win.sandbox.flush()
+        while win.sandbox.backlog:  # noqa: ASYNC110 - the pane shows the rest tick by tick
+            await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
         timer.stop()
         assert report.status == "ok", report.to_dict()

@@ -44,6 +44,9 @@ MAX_LINES = 20_000
 # When the view is full it restarts from the newest KEEP_LINES lines: one clear and one insert
 # (~25 ms) instead of Qt trimming the oldest blocks one by one (~15 µs each, 150 ms per 10k lines).
 KEEP_LINES = 10_000
+# Lines inserted per timer tick at most, so one tick stays short whatever a run prints; a backlog
+# longer than KEEP_LINES is skipped to its newest lines (they are all a person could read anyway).
+FLUSH_LINES = 2_500
 FLUSH_MS = 50
 # Chunks kept per run for re-opening it; older ones are dropped (the view is bounded anyway).
 KEPT_CHUNKS = 50_000
@@ -79,7 +82,8 @@ class QtSandboxPane(QWidget):
         self._workers = workers
         self.runs: dict[str, RunRecord] = {}
         self.current: str | None = None
-        self._pending: list[tuple[str, str]] = []
+        self._pending: deque[tuple[str, str]] = deque()
+        self._pending_lines = 0
         # The newest output of the current run (at most MAX_LINES lines), to refill the view from.
         self._recent: deque[tuple[str, str]] = deque()
         self._recent_lines = 0
@@ -200,7 +204,7 @@ class QtSandboxPane(QWidget):
                 self.current = event.run_id
         rec.chunks.append((event.stream, event.text))
         if event.run_id == self.current:
-            self._pending.append((event.stream, event.text))
+            self._queue([(event.stream, event.text)])
 
     def _on_finished(self, event: SandboxFinished) -> None:
         rec = self.runs.get(event.run_id)
@@ -219,17 +223,17 @@ class QtSandboxPane(QWidget):
     # --- view ------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Append queued output to the view in as few inserts as possible."""
+        """Append up to FLUSH_LINES queued lines to the view in as few inserts as possible."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
-        added = sum(text.count("\n") for _, text in pending)
-        self._remember(pending, added)
-        if self._view_lines + added > MAX_LINES:
+        step = min(self._pending_lines, FLUSH_LINES)
+        if self._pending_lines > KEEP_LINES or self._view_lines + step > MAX_LINES:
+            # Full, or far behind: start again from the newest KEEP_LINES lines.
             self.output.clear()
-            chunks, self._view_lines = self._tail(KEEP_LINES), 0
-        else:
-            chunks = pending
+            self._view_lines = 0
+            self._pending = deque(self._tail(KEEP_LINES))
+            self._pending_lines = sum(t.count("\n") for _, t in self._pending)
+        chunks = self._take(FLUSH_LINES)
         cursor = QTextCursor(self.output.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.beginEditBlock()
@@ -242,7 +246,8 @@ class QtSandboxPane(QWidget):
             run.append(text)
         self._insert(cursor, run_stream, "".join(run))
         cursor.endEditBlock()
-        self._view_lines += added if chunks is pending else sum(t.count("\n") for _, t in chunks)
+        added = sum(t.count("\n") for _, t in chunks)
+        self._view_lines += added
         self.lines_shown += added
         bar = self.output.verticalScrollBar()
         bar.setValue(bar.maximum())
@@ -250,6 +255,38 @@ class QtSandboxPane(QWidget):
         if rec is not None and rec.report is None:
             elapsed = time.time() - rec.started
             self.status.setText(f"Running {rec.run_id} · {elapsed:.1f} s · {_limits(rec.limits)}")
+
+    @property
+    def backlog(self) -> int:
+        """Lines received but not shown yet."""
+        return self._pending_lines if self._pending else 0
+
+    def _queue(self, chunks: list[tuple[str, str]]) -> None:
+        lines = sum(t.count("\n") for _, t in chunks)
+        self._pending.extend(chunks)
+        self._pending_lines += lines
+        self._remember(chunks, lines)
+
+    def _take(self, lines: int) -> list[tuple[str, str]]:
+        """Up to ``lines`` lines from the front of the queue (a chunk is split if needed)."""
+        out: list[tuple[str, str]] = []
+        budget = lines
+        while self._pending and budget > 0:
+            stream, text = self._pending.popleft()
+            n = text.count("\n")
+            if n > budget:
+                cut = -1
+                for _ in range(budget):
+                    cut = text.index("\n", cut + 1)
+                head, rest = text[: cut + 1], text[cut + 1 :]
+                self._pending.appendleft((stream, rest))
+                text, n = head, budget
+            out.append((stream, text))
+            self._pending_lines -= n
+            budget -= n
+        if not self._pending:
+            self._pending_lines = 0
+        return out
 
     def _remember(self, chunks: list[tuple[str, str]], lines: int) -> None:
         """Keep the newest MAX_LINES lines of the current run's output."""
@@ -282,10 +319,12 @@ class QtSandboxPane(QWidget):
         if rec is None:
             return
         self.current = run_id
-        self._pending = list(rec.chunks)
+        self._pending.clear()
+        self._pending_lines = 0
         self._recent.clear()
         self._recent_lines = self._view_lines = 0
         self.output.clear()
+        self._queue(list(rec.chunks))
         self.flush()
         self._update_status(rec)
 
