@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -271,3 +272,33 @@ def test_cli_prepare_prints_progress_live(
     assert any(line.startswith("pull") for line in lines) and any(line.startswith("build") for line in lines)
     assert f"Pulled {server.reference} and built {image}" in done.stdout
     assert _has_image(docker_client, image)
+
+
+@pytest.mark.slow
+def test_cli_prepare_interrupted_stops_the_pull(
+    tmp_path: Path, registry: Any, docker_client: Any, scratch_images: list[str]
+) -> None:
+    server = registry(rate=4_000_000)
+    image = _unique_image()
+    scratch_images += [image, server.reference]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.json").write_text(
+        json.dumps({"sandbox": {"image": image, "base_image": server.reference}})
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FAME_HOME"}
+    with subprocess.Popen(
+        [str(FAME), "--data-dir", str(data), "sandbox", "prepare"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("pull") and not line.split()[1].startswith("0%"):
+                break
+        interrupted_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - interrupted_at < 15
+    assert proc.returncode == 130 and "interrupted" in err, (out, err)
+    time.sleep(2)  # the engine dropped the pull with its client's connection
+    assert not _has_image(docker_client, server.reference) and not _has_image(docker_client, image)

@@ -254,6 +254,10 @@ class DockerManager:
             raise
 
     def _prepare_blocking(self, progress: Progress | None, cancel: threading.Event) -> PrepareResult:
+        if self._closed:
+            return PrepareResult(
+                "unavailable", self._engine.image, self._sb().base_image, "The sandbox is shut down."
+            )
         self._sync_config()
 
         def publish(event: Any) -> None:
