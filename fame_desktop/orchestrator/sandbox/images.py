@@ -103,6 +103,13 @@ class _Failed(Exception):
         self.detail = detail
 
 
+class _Cancelled(_Failed):
+    """Stopped on request."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled", "Stopped on request; the sandbox image was not changed.")
+
+
 class PullProgress:
     """Turns the engine's pull messages into one fraction, 0..1, that never goes back.
 
@@ -256,7 +263,7 @@ class ImagePreparer:
                         raise _Failed("unavailable", self._pull_error(str(message["error"])))
                     fraction = tracker.update(message)
                     report("pull", fraction * PULL_SHARE, f"{what}: {fraction:.0%}")
-        except (_Failed, _Cancelled):
+        except _Failed:  # includes a cancel
             raise
         except Exception as exc:
             raise _Failed("unavailable", self._pull_error(_api_error(exc))) from exc
@@ -297,7 +304,7 @@ class ImagePreparer:
                     if step:
                         done, total = int(step.group(1)) - 1, int(step.group(2))
                         report("build", start + span * done / total, f"Building {self.image}: {line[:120]}")
-        except (_Failed, _Cancelled):
+        except _Failed:  # includes a cancel
             raise
         except Exception as exc:
             raise _Failed(
@@ -308,11 +315,6 @@ class ImagePreparer:
                 "error",
                 f"Building {self.image} ended without the image ({last_line[:200]}). Fix: {FIX_BUILD}",
             )
-
-
-class _Cancelled(_Failed):
-    def __init__(self) -> None:
-        super().__init__("cancelled", "Stopped on request; the sandbox image was not changed.")
 
 
 def _stream(
