@@ -135,12 +135,22 @@ class AuditLog:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        # Switching a new file to WAL can answer "locked" at once, without waiting, while another
+        # process creates the same log (the window and a CLI call starting together): retry.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         # NORMAL in WAL mode: a committed transaction survives the process being killed (the WAL is
         # in the OS's hands); only a power cut may lose the very last commits. fsync per entry
         # would cost ~100x the append rate for no gain against crashes of the app.
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=30000")
         return db
 
     # --- writing ---------------------------------------------------------------------------------

@@ -154,19 +154,19 @@ def test_query_by_kind_text_and_time_and_export_jsonl(tmp_path: Path) -> None:
         log.close()
 
 
-def test_two_processes_appending_keep_one_valid_chain(tmp_path: Path) -> None:
+def test_four_processes_creating_and_appending_keep_one_valid_chain(tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite3"
     script = (
         "import sys\nfrom pathlib import Path\nfrom fame_desktop.orchestrator.audit import AuditLog\n"
         "log = AuditLog(Path(sys.argv[1]))\n"
         "for i in range(300):\n    log.append('p', {'who': sys.argv[2], 'i': i})\nlog.close()\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(db), who]) for who in ("a", "b")]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(db), who]) for who in ("a", "b", "c", "d")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
     log = AuditLog(db)
     try:
-        assert len(log) == 600
+        assert len(log) == 1200
         assert log.verify().ok
-        assert {e.data["who"] for e in log} == {"a", "b"}
+        assert {e.data["who"] for e in log} == {"a", "b", "c", "d"}
     finally:
         log.close()
