@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from fame_desktop.orchestrator.events import (
     SandboxFinished,
+    SandboxImageProgress,
     SandboxOutput,
     SandboxStarted,
     SandboxStatusChanged,
@@ -100,6 +102,7 @@ class QtSandboxPane(QWidget):
             bus.subscribe(SandboxOutput, self._on_output),
             bus.subscribe(SandboxFinished, self._on_finished),
             bus.subscribe(SandboxStatusChanged, lambda _e: self.refresh_engine()),
+            bus.subscribe(SandboxImageProgress, self._on_image_progress),
         ]
         self.refresh_engine()
 
@@ -125,6 +128,17 @@ class QtSandboxPane(QWidget):
         self.stop_button.setObjectName("sandboxStopButton")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        self.prepare_button = QPushButton("Prepare image", self)
+        self.prepare_button.setObjectName("sandboxPrepareButton")
+        self.prepare_button.setToolTip(
+            "Pull the base image and build the sandbox image (fame sandbox prepare)"
+        )
+        self.prepare_button.clicked.connect(self.prepare_image)
+        self.prepare_button.setVisible(False)
+        self.image_progress = QProgressBar(self)
+        self.image_progress.setObjectName("sandboxImageProgress")
+        self.image_progress.setRange(0, 1000)
+        self.image_progress.setVisible(False)
         self.run_list = QListWidget(self)
         self.run_list.setObjectName("sandboxRuns")
         self.run_list.setToolTip("Earlier runs: click to show one again")
@@ -149,7 +163,11 @@ class QtSandboxPane(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.engine)
+        engine_row = QHBoxLayout()
+        engine_row.addWidget(self.engine, 1)
+        engine_row.addWidget(self.image_progress)
+        engine_row.addWidget(self.prepare_button)
+        layout.addLayout(engine_row)
         layout.addWidget(split, 1)
 
     # --- engine ----------------------------------------------------------------------------------
@@ -165,6 +183,9 @@ class QtSandboxPane(QWidget):
         except Exception as exc:
             self.engine.setText(f"Sandbox status unavailable: {exc}")
             return
+        # Docker answers but the image is missing or stale: offer to prepare it here.
+        missing = not st.get("available") and "image" in str(st.get("detail", "")).lower()
+        self.prepare_button.setVisible(missing or self.image_progress.isVisible())
         if st.get("available"):
             self.engine.setText(f"Sandbox: {st.get('backend', '')} · image {st.get('image', '')}")
         else:
@@ -354,6 +375,35 @@ class QtSandboxPane(QWidget):
 
     def _on_run_clicked(self, item: QListWidgetItem) -> None:
         self._show_run(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def prepare_image(self) -> None:
+        """Pull the base and build the sandbox image off the Qt thread; a second click cancels."""
+        sandbox = self._app.sandbox
+        if sandbox is None:
+            return
+        if self._workers.active("sandbox-image"):
+            self._workers.cancel_group("sandbox-image")
+            return
+        self.prepare_button.setText("Cancel")
+        self.image_progress.setValue(0)
+        self.image_progress.setVisible(True)
+
+        async def prepare() -> None:
+            try:
+                result = await sandbox.prepare_image()
+                self.engine.setText(f"Sandbox image: {result.detail}")
+            finally:
+                self.prepare_button.setText("Prepare image")
+                self.image_progress.setVisible(False)
+                self.refresh_engine()
+
+        self._workers.run(prepare, name="sandbox-image", group="sandbox-image")
+
+    def _on_image_progress(self, event: SandboxImageProgress) -> None:
+        self.image_progress.setVisible(event.stage in ("pull", "build"))
+        self.image_progress.setValue(int(event.fraction * 1000))
+        self.image_progress.setFormat(f"{event.stage} %p%")
+        self.engine.setText(f"Preparing {event.image}: {event.message}")
 
     def stop(self) -> None:
         """Ask the sandbox to kill the current run (off the Qt thread)."""
