@@ -137,6 +137,7 @@ def main() -> int:
             return None
         # Let every line through (the default keeps 1 MB a stream): the pane must show them all.
         app.settings.update({"sandbox.output_limit_bytes": 16_000_000}, admin=True)
+        await asyncio.sleep(1.5)  # the pool restarts with the new limits; a run comes later
         code = f"import sys\nw = sys.stdout.write\nfor i in range({LINES}):\n    w(f'line {{i}}\\n')\n"
         stalls.clear()
         last[0] = time.perf_counter()
