@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -60,6 +61,7 @@ class Brain:
         self._router: Router | None = None
         self._started = False
         self._start_lock: asyncio.Lock | None = None
+        self._warm: asyncio.Future[None] | None = None
         self.admin_api_keys = AdminKeySet(self.services.keys)
         bus = self.services.bus
         for event_type in (PluginLoaded, PluginFailed, PluginReloaded, PluginStateChanged):
@@ -111,10 +113,18 @@ class Brain:
                 await self.services.sandbox.start()
             if self.services.voice is not None:
                 await self.services.voice.start()
+            # Warm the code library in the background, so the first code query does not wait.
+            warm = getattr(self.services.codegen, "ready", None)
+            if warm is not None:
+                self._warm = asyncio.ensure_future(warm())
             self._started = True
 
     async def aclose(self) -> None:
         """Stop voice and the sandbox pool, and close files."""
+        if self._warm is not None and not self._warm.done():
+            self._warm.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._warm
         if self.services.voice is not None:
             await self.services.voice.aclose()
         if self.services.sandbox is not None:

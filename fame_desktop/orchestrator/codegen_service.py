@@ -8,6 +8,7 @@ sandbox and reports the result honestly: code whose tests did not run is never p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -75,6 +76,12 @@ class CodeGenService:
         """The offline generator over the library."""
         return OfflineGenerator(self.library, self._promoted)
 
+    async def ready(self) -> None:
+        """Load the library in a worker thread (reading and compiling ~50 recipes takes ~0.2 s,
+        which must not stall the event loop the window runs on)."""
+        if "generator" not in self.__dict__:
+            await asyncio.to_thread(lambda: self.generator)
+
     def generate(self, text: str) -> GeneratedCode | None:
         """The library's code and tests for ``text``, or None when nothing matches."""
         return self.generator.generate(text)
@@ -101,6 +108,7 @@ class CodeGenService:
 
     async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:
         """A plugin result for a ``generate_code`` request (``data.source``, ``data.attempts``)."""
+        await self.ready()
         recipe = self.generator.best(text)
         generated = self.generator.for_recipe(recipe) if recipe is not None else None
         provider = self._llm()

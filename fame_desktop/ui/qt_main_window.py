@@ -24,6 +24,7 @@ from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_markdown import warm_up
 from fame_desktop.ui.qt_plugins import QtPluginsPane
 from fame_desktop.ui.qt_sandbox import QtSandboxPane
 from fame_desktop.ui.qt_settings import QtSettingsDialog
@@ -100,6 +101,7 @@ class QtMainWindow(QMainWindow):
         self._restore_layout()
         # Load plugins and start the sandbox in the background; the first query would do it too.
         self.workers.run(app.brain.start, name="brain-start", group="startup")
+        self.workers.run_blocking(warm_up, name="warm-markdown", group="startup")
 
     # --- construction ----------------------------------------------------------------------------
 
