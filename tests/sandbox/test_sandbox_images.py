@@ -248,6 +248,14 @@ async def test_cancel_stops_the_pull_and_leaves_nothing(
     assert manager.status()["available"] is False
 
 
+def _cli_data_dir(tmp_path: Path, image: str, base: str) -> tuple[Path, dict[str, str]]:
+    """A data dir whose settings name ``image`` built on ``base``, and an env for ``fame`` in it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.json").write_text(json.dumps({"sandbox": {"image": image, "base_image": base}}))
+    return data, {k: v for k, v in os.environ.items() if k != "FAME_HOME"}
+
+
 @pytest.mark.slow
 def test_cli_prepare_prints_progress_live(
     tmp_path: Path, registry: Any, docker_client: Any, scratch_images: list[str]
@@ -255,12 +263,7 @@ def test_cli_prepare_prints_progress_live(
     server = registry()
     image = _unique_image()
     scratch_images += [image, server.reference]
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "settings.json").write_text(
-        json.dumps({"sandbox": {"image": image, "base_image": server.reference}})
-    )
-    env = {k: v for k, v in os.environ.items() if k != "FAME_HOME"}
+    data, env = _cli_data_dir(tmp_path, image, server.reference)
     done = subprocess.run(
         [str(FAME), "--data-dir", str(data), "sandbox", "prepare"],
         capture_output=True, text=True, timeout=300, env=env,
@@ -281,12 +284,7 @@ def test_cli_prepare_interrupted_stops_the_pull(
     server = registry(rate=4_000_000)
     image = _unique_image()
     scratch_images += [image, server.reference]
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "settings.json").write_text(
-        json.dumps({"sandbox": {"image": image, "base_image": server.reference}})
-    )
-    env = {k: v for k, v in os.environ.items() if k != "FAME_HOME"}
+    data, env = _cli_data_dir(tmp_path, image, server.reference)
     with subprocess.Popen(
         [str(FAME), "--data-dir", str(data), "sandbox", "prepare"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
