@@ -14,8 +14,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 log = logging.getLogger("fame.events")
@@ -26,6 +26,22 @@ class Event:
     """Base of every event: a timestamp (unix seconds) set at creation."""
 
     ts: float = field(default_factory=time.time)
+
+    def coalesce_key(self) -> Hashable | None:
+        """Events with the same non-None key that wait together to cross threads become one.
+
+        Only for events that are pieces of a stream (output chunks): a flood of them from a worker
+        thread then reaches the loop as a few large events instead of hundreds of thousands.
+        """
+        return None
+
+    def coalesced(self, texts: list[str]) -> Event:
+        """This event carrying ``texts`` (its own and the ones merged into it), joined."""
+        raise NotImplementedError(type(self).__name__)
+
+    def coalesce_text(self) -> str:
+        """The part that is joined when events coalesce."""
+        raise NotImplementedError(type(self).__name__)
 
 
 # --- queries -------------------------------------------------------------------------------------
@@ -127,6 +143,18 @@ class SandboxOutput(Event):
     run_id: str
     stream: str
     text: str
+
+    def coalesce_key(self) -> Hashable | None:
+        """Chunks of one run's stream join while they wait to cross threads."""
+        return ("SandboxOutput", self.run_id, self.stream)
+
+    def coalesced(self, texts: list[str]) -> Event:
+        """The chunk with ``texts`` joined."""
+        return replace(self, text="".join(texts))
+
+    def coalesce_text(self) -> str:
+        """The output text."""
+        return self.text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,6 +272,22 @@ class Subscription:
         self._bus._remove(self)
 
 
+# A coalesced chunk stops growing at this size, so one delivery stays cheap.
+COALESCE_CHARS = 256_000
+
+
+class _Waiting:
+    """An event from another thread waiting for the loop, with the texts coalesced into it."""
+
+    __slots__ = ("event", "key", "size", "texts")
+
+    def __init__(self, event: Event, key: Hashable | None) -> None:
+        self.event = event
+        self.key = key
+        self.texts = [event.coalesce_text()] if key is not None else []
+        self.size = len(self.texts[0]) if self.texts else 0
+
+
 class EventBus:
     """Publish/subscribe bus for :class:`Event` objects.
 
@@ -260,6 +304,10 @@ class EventBus:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Events published from other threads wait here, in order, until the loop delivers them.
+        self._waiting: deque[_Waiting] = deque()
+        self._drain_scheduled = False
+        self._draining = False
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver events on ``loop``; called by whoever owns the loop (app, CLI, tests)."""
@@ -283,12 +331,76 @@ class EventBus:
             return [e for e in self._history if isinstance(e, event_type)]
 
     def publish(self, event: Event) -> None:
-        """Deliver ``event`` to its subscribers; safe to call from any thread."""
+        """Deliver ``event`` to its subscribers; safe to call from any thread.
+
+        From another thread the event waits for the loop; stream chunks that wait together
+        coalesce (:meth:`Event.coalesce_key`). On the loop thread, events still waiting are
+        delivered first, so subscribers see every event in publishing order.
+        """
         loop = self._loop
         if loop is not None and not loop.is_closed() and not self._on_loop_thread(loop):
-            loop.call_soon_threadsafe(self._deliver, event)
+            self._enqueue(loop, event)
             return
+        if self._waiting and not self._draining:
+            self._drain()
         self._deliver(event)
+
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, event: Event) -> None:
+        key = event.coalesce_key()
+        with self._lock:
+            last = self._waiting[-1] if self._waiting else None
+            if key is not None and last is not None and last.key == key and last.size < COALESCE_CHARS:
+                text = event.coalesce_text()
+                last.texts.append(text)
+                last.size += len(text)
+                return
+            self._waiting.append(_Waiting(event, key))
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        try:
+            loop.call_soon_threadsafe(self._drain_soon)
+        except RuntimeError:  # the loop closed meanwhile: nobody will deliver, drop the backlog
+            with self._lock:
+                self._waiting.clear()
+                self._drain_scheduled = False
+
+    def _drain_soon(self) -> None:
+        with self._lock:
+            self._drain_scheduled = False
+        if not self._draining:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Deliver the events waiting now, oldest first.
+
+        All of them, not a time slice: a thread that publishes and then completes a future must
+        find its events delivered before the future's waiter resumes. Coalescing keeps the
+        waiting list short.
+        """
+        self._draining = True
+        try:
+            # Only what waits now: a thread that keeps publishing must not hold the loop here.
+            # What arrives meanwhile has scheduled the next drain already.
+            with self._lock:
+                count = len(self._waiting)
+            for _ in range(count):
+                with self._lock:
+                    if not self._waiting:
+                        return
+                    waiting = self._waiting.popleft()
+                texts = waiting.texts
+                self._deliver(waiting.event if len(texts) <= 1 else waiting.event.coalesced(texts))
+        finally:
+            self._draining = False
+            # A drain requested while this one ran (a subscriber spinning a nested loop) was
+            # skipped: make sure what waits still gets a turn.
+            with self._lock:
+                again = bool(self._waiting) and not self._drain_scheduled
+                self._drain_scheduled = self._drain_scheduled or again
+            loop = self._loop
+            if again and loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._drain_soon)
 
     @staticmethod
     def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
@@ -335,6 +447,8 @@ class EventBus:
         self._deliver(SubscriberFailed(subscriber=name, event_type=type(event).__name__, error=repr(exc)))
 
     async def drain(self) -> None:
-        """Wait until every async subscriber started so far has finished."""
+        """Deliver the events waiting from other threads, then wait for every async subscriber."""
+        if self._waiting and not self._draining:
+            self._drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -104,6 +104,11 @@ class QtGarbageCollector(QObject):
     another thread"). Automatic collection is switched off and the same generational thresholds
     are checked from a timer on the Qt thread instead (the approach qutebrowser uses).
 
+    A full collection walks every object, which takes tens of milliseconds in a running app.
+    CPython only starts one when the objects waiting for it exceed a quarter of the old ones; a
+    timer cannot see that count, so full collections are spaced instead: the next one waits at
+    least :data:`FULL_GC_SPACING` times as long as the last took (and one second).
+
     Args:
         interval_ms: How often the thresholds are checked.
     """
@@ -112,6 +117,7 @@ class QtGarbageCollector(QObject):
         super().__init__(parent)
         self._was_enabled = gc.isenabled()
         self._thresholds = gc.get_threshold()
+        self._next_full = 0.0
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -122,9 +128,18 @@ class QtGarbageCollector(QObject):
         """Collect the generations whose allocation counts passed their thresholds."""
         counts = gc.get_count()
         for generation in (2, 1, 0):
-            if counts[generation] > self._thresholds[generation]:
-                gc.collect(generation)
+            if counts[generation] <= self._thresholds[generation]:
+                continue
+            now = time.perf_counter()
+            if generation == 2:
+                if now < self._next_full:
+                    continue
+                gc.collect(2)
+                took = time.perf_counter() - now
+                self._next_full = now + max(1.0, took * FULL_GC_SPACING)
                 return
+            gc.collect(generation)
+            return
 
     def stop(self) -> None:
         """Collect once more and give automatic collection back."""
@@ -132,6 +147,33 @@ class QtGarbageCollector(QObject):
         gc.collect()
         if self._was_enabled:
             gc.enable()
+
+
+# A full collection is followed by at least this many times its duration without another one.
+FULL_GC_SPACING = 20
+_frozen = False
+
+
+def freeze_long_lived() -> float:
+    """Collect once, then exempt every surviving object from later collections (``gc.freeze``).
+
+    Called when the window has started: the modules, widgets and plugin state loaded by then
+    live as long as the app, and no longer walking them shortens every full collection that
+    would otherwise stall the window. Once per process (test runs open many windows).
+
+    Returns:
+        Seconds the collection and freeze took (0 when already done).
+    """
+    global _frozen
+    if _frozen:
+        return 0.0
+    _frozen = True
+    started = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    took = time.perf_counter() - started
+    log.info("froze %d long-lived objects in %.0f ms", gc.get_freeze_count(), took * 1000)
+    return took
 
 
 def new_event_loop(app: QApplication, already_running: bool = False) -> asyncio.AbstractEventLoop:

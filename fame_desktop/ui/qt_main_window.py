@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_loop import freeze_long_lived
 from fame_desktop.ui.qt_markdown import warm_up
 from fame_desktop.ui.qt_plugins import QtPluginsPane
 from fame_desktop.ui.qt_sandbox import QtSandboxPane
@@ -31,7 +33,7 @@ from fame_desktop.ui.qt_settings import QtSettingsDialog
 from fame_desktop.ui.qt_status import QtStatusBar
 from fame_desktop.ui.qt_theme import apply_theme
 from fame_desktop.ui.qt_voice import SHORTCUT as VOICE_SHORTCUT
-from fame_desktop.ui.qt_workers import QtWorkerManager
+from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
@@ -100,8 +102,21 @@ class QtMainWindow(QMainWindow):
         apply_theme(str(app.settings.get("ui.theme")))
         self._restore_layout()
         # Load plugins and start the sandbox in the background; the first query would do it too.
-        self.workers.run(app.brain.start, name="brain-start", group="startup")
-        self.workers.run_blocking(warm_up, name="warm-markdown", group="startup")
+        started = [
+            self.workers.run(app.brain.start, name="brain-start", group="startup"),
+            self.workers.run_blocking(warm_up, name="warm-markdown", group="startup"),
+        ]
+        self.workers.run(lambda: self._settle(started), name="freeze-startup", group="startup")
+
+    async def _settle(self, started: list[QtWorker]) -> None:
+        """Once start-up work is done, take what it loaded out of later garbage collections."""
+        tasks = [w.task for w in started if w.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ready = getattr(self.app.services.codegen, "ready", None)
+        if ready is not None:  # the code recipe library, loading in a worker since the start
+            with contextlib.suppress(Exception):
+                await ready()
+        freeze_long_lived()
 
     # --- construction ----------------------------------------------------------------------------
 

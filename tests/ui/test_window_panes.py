@@ -56,7 +56,8 @@ def test_sandbox_pane_streams_output_published_from_a_worker_thread(
     # Bounded: the view keeps at most MAX_LINES lines, at least the newest KEEP_LINES; the oldest are gone.
     assert output.document().blockCount() <= MAX_LINES + 1
     assert "line 0\n" not in output.toPlainText()
-    assert f"line {lines - KEEP_LINES}\n" in output.toPlainText()
+    # The newest KEEP_LINES lines are stdout 15001-24999 and the stderr "warning 20000" line.
+    assert f"line {lines - KEEP_LINES + 1}\n" in output.toPlainText()
     # stderr is shown in another colour than stdout.
     doc = output.document()
     err_block = doc.find("warning 20000")
