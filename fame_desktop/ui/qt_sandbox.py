@@ -48,8 +48,8 @@ MAX_LINES = 20_000
 KEEP_LINES = 10_000
 # Lines inserted per timer tick at most, so one tick stays short whatever a run prints; a backlog
 # longer than KEEP_LINES is skipped to its newest lines (they are all a person could read anyway).
-FLUSH_LINES = 2_500
-FLUSH_MS = 50
+FLUSH_LINES = 1_000
+FLUSH_MS = 25
 # Chunks kept per run for re-opening it; older ones are dropped (the view is bounded anyway).
 KEPT_CHUNKS = 50_000
 MAX_RUNS = 50

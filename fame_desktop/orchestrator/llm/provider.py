@@ -18,16 +18,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-import httpx
 
 from fame_desktop.orchestrator.errors import InvalidRequest, NetworkDisabled
 from fame_desktop.orchestrator.events import Event
 from fame_desktop.orchestrator.llm.errors import LlmError, LlmTimeout, LlmUnavailable
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
 from fame_desktop.orchestrator.llm.sse import DONE, SseDecoder, error_message, parse_chunk
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("fame.llm")
 
@@ -191,6 +192,8 @@ class ChatProvider:
         }
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
+        import httpx  # ~0.1 s to import (it pulls in its CLI): paid at the first completion, not start-up
+
         # httpx's own read timeout is a backstop; the per-token waits below give the clear messages.
         timeout = httpx.Timeout(connect=min(cfg.timeout_seconds, 10.0), read=None, write=30.0, pool=10.0)
         count = 0
