@@ -1,8 +1,8 @@
 """The sandbox pane: live stdout/stderr of the current run, its status and limits, earlier runs.
 
-Output events arrive one chunk at a time (possibly hundreds of thousands); the pane only queues
-them and a timer flushes the queue every 50 ms as a few ``insertText`` calls, and the view keeps
-at most :data:`MAX_LINES` lines, so a chatty program never stalls the window.
+Output events arrive one chunk at a time (the bus coalesces a flood into a few large ones); the
+pane only queues them, a timer inserts at most :data:`FLUSH_LINES` lines every :data:`FLUSH_MS` ms,
+and the view keeps at most :data:`MAX_LINES` lines, so a chatty program never stalls the window.
 """
 
 from __future__ import annotations
