@@ -1,11 +1,12 @@
 """The qasync event loop, with a thread-safe wake-up that does not go through a Qt signal.
 
-qasync's ``call_soon_threadsafe`` emits a queued ``Signal(object, tuple)`` from the calling thread.
-With PySide6 6.12 every such cross-thread emission drops one reference to ``True``/``False``: after
-a few thousand calls (bus events from worker threads, ``asyncio.to_thread`` completions, sandbox
-output lines) the interpreter aborts with "bool_dealloc: deallocating True or False". This loop
+qasync's ``call_soon_threadsafe`` emits a queued ``Signal(object, tuple)`` from the calling thread
+for every callback (bus events from worker threads, ``asyncio.to_thread`` completions). This loop
 queues thread-safe callbacks in a deque and wakes the Qt thread through a socket pair watched by a
-``QSocketNotifier`` instead (the classic self-pipe), which is also cheaper per call.
+``QSocketNotifier`` instead (the classic self-pipe): one wake-up for a burst of callbacks, drained
+in short slices. It also stayed safe under PySide6 6.12.0, whose queued emissions dropped a
+reference to ``True``/``False`` each ("bool_dealloc" aborts; that release is not used any more,
+see ``tests/ui/test_qt_binding_refcounts.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import gc
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +30,11 @@ from PySide6.QtWidgets import QApplication
 log = logging.getLogger("fame.ui.loop")
 
 DRAIN_SLICE_S = 0.008
+GIL_SWITCH_S = 0.001
 
 
 class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
-    """``qasync.QEventLoop`` whose ``call_soon_threadsafe`` is safe under PySide6 6.12.
+    """``qasync.QEventLoop`` whose ``call_soon_threadsafe`` wakes Qt once per burst, not per call.
 
     Args:
         app: The QApplication.
@@ -40,6 +43,9 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
 
     def __init__(self, app: QApplication, already_running: bool = False) -> None:
         super().__init__(app, already_running=already_running)
+        # Every Qt callback into Python needs the GIL; while a worker thread computes, the Qt
+        # thread waits up to the switch interval each time (5 ms by default, many times a frame).
+        sys.setswitchinterval(GIL_SWITCH_S)
         self._ts_queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
         self._ts_lock = threading.Lock()
         self._ts_signalled = False
