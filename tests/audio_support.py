@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ SENTENCE = "안녕하세요. 오늘 날씨가 정말 좋네요."
 # count or block alignment (the rest of the transcript shifts between runs of the live chain).
 STABLE_FRAGMENTS = ("오후", "네요")
 RATE = 16000
+# Two questions said one after the other, with a pause longer than the early endpoint (0.2 s)
+# and shorter than the early endpoint plus the resume window (0.9 s).
+FIRST_SENTENCE = "내일 비가 올까요?"
+SECOND_SENTENCE = "오늘 날씨가 정말 좋네요."
+PAUSE_SECONDS = 0.45
 
 
 @contextlib.contextmanager
@@ -57,6 +63,34 @@ def speak_sentence(folder: Path) -> Path:
         ["sox", str(folder / "espeak.wav"), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True
     )
     return out
+
+
+def speak_two_sentences(folder: Path, pause: float = PAUSE_SECONDS) -> Path:
+    """FIRST_SENTENCE, ``pause`` seconds of silence, SECOND_SENTENCE: ``two.wav``, 16 kHz mono s16.
+
+    The pause is measured from the first sentence's last sound (its trailing quiet is cut).
+    """
+    parts = []
+    for n, sentence in enumerate((FIRST_SENTENCE, SECOND_SENTENCE)):
+        raw, wav = folder / f"part{n}-espeak.wav", folder / f"part{n}.wav"
+        subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), sentence], check=True)
+        subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
+        with wave.open(str(wav)) as w:
+            parts.append(w.readframes(w.getnframes()))
+    out = folder / "two.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(_trim_end(parts[0]) + bytes(2 * int(pause * RATE)) + parts[1])
+    return out
+
+
+def _trim_end(pcm: bytes, threshold: int = 300) -> bytes:
+    """``pcm`` without its trailing quiet (espeak-ng ends a question with 0.3 s of it)."""
+    data = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(data.astype(np.int32)) > threshold)
+    return pcm[: (int(loud[-1]) + 1) * 2] if loud.size else pcm
 
 
 def voiced(pcm: bytes, threshold: float = 0.01) -> tuple[float, float, Any]:

@@ -56,12 +56,11 @@ async def test_heard_wake_phrase_starts_a_voice_query(
         await _state(bus, "starting", seen, 30)  # woken: the microphone opens for the question
         await asyncio.sleep(0.3)
         await _play(speech_dir / "mono16k.wav")
-        for _ in range(600):
-            if asked:
-                break
-            await asyncio.sleep(0.05)
+        await _state(bus, "thinking", seen, 30)  # the question is over (resume window included)
     finally:
         await adapter.aclose()
-    assert len(asked) == 1, asked
-    assert asked[0]["source"] == "voice"
-    assert stable_fragments[1] in asked[0]["text"], asked[0]["text"]
+    # Asked at the early final; a revision (the sentence has an inner pause) asks the whole again.
+    assert asked, asked
+    assert all(a["source"] == "voice" for a in asked)
+    assert all(asked[-1]["text"].startswith(a["text"]) for a in asked), asked
+    assert stable_fragments[1] in asked[-1]["text"], asked[-1]["text"]

@@ -7,7 +7,13 @@ does on the event bus, so a window only observes:
 - ``VoiceStateChanged.state``: ``loading`` (model), ``starting`` (microphone opening; the first
   audio can take 1-2 s), ``listening``, ``thinking`` (waiting for the Brain), ``speaking``,
   ``wake`` (waiting for the wake phrase), ``idle``, ``error`` (``detail`` says what and the fix);
-- ``VoiceLevel.level`` (0..1) and ``VoiceTranscript`` (partial while listening, then one final).
+- ``VoiceLevel.level`` (0..1) and ``VoiceTranscript`` (partial while listening, a final at each
+  endpoint: the early final, then the longer revisions if the user went on after a pause).
+
+:meth:`VoiceAdapter.voice_query` asks the Brain speculatively at the early final (0.2 s after the
+speech), while the recogniser still listens for a resumption; a revision cancels that query and
+asks again with the whole text, so a pause between two sentences costs one cancelled query, not a
+half question. Answers are only spoken once listening has ended: the microphone would hear them.
 
 Speaking stops when the user starts talking (a new listen, by button or wake phrase) or when
 :meth:`VoiceAdapter.stop_speaking` is called. The microphone is not used to detect talking over
@@ -22,7 +28,7 @@ import contextlib
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +38,17 @@ from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
 
 if TYPE_CHECKING:
+    from fame_desktop.orchestrator.voice.recognizer import Recognizer
     from fame_desktop.orchestrator.voice.tts import Speaker
 
 log = logging.getLogger("fame.voice")
 
-Ask = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Ask = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]
+
+# Why a speculative query was cancelled: the ``CancelledError``'s message in ``ask``. (The Brain
+# audits any cancel as ``query_cancelled``; the message does not survive its plugin calls.)
+SUPERSEDED = "superseded by a longer transcript"
+DISCARDED = "the listen was discarded"
 
 _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
 _MARKUP = re.compile(r"[`*_#>|]+")
@@ -52,6 +64,12 @@ def speakable(text: str, limit: int = 600) -> str:
     return text
 
 
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Collect a superseded query's outcome, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 class VoiceAdapter:
     """Push-to-talk, wake phrase, spoken answers.
 
@@ -60,7 +78,8 @@ class VoiceAdapter:
         bus: Where voice events are published.
         ask: The Brain's ``handle_query``.
         models_dir: ``<data dir>/models`` (default: next to the settings file).
-        end_silence: Seconds of quiet that end an utterance.
+        end_silence: Seconds of quiet that make an early final (the endpoint).
+        resume_window: Seconds of further quiet during which speech continues the utterance.
     """
 
     def __init__(
@@ -70,17 +89,20 @@ class VoiceAdapter:
         ask: Ask,
         *,
         models_dir: Path | None = None,
-        end_silence: float = 0.5,
+        end_silence: float = 0.2,
+        resume_window: float = 0.7,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.ask = ask
         self.models_dir = models_dir or settings.path.parent / "models"
         self.end_silence = end_silence
+        self.resume_window = resume_window
         self._model: Any = None
         self._model_path: Path | None = None
         self._model_lock = asyncio.Lock()
         self._speaker: Speaker | None = None
+        self._recognizer_kept: Recognizer | None = None
         self._speech: asyncio.Task[None] | None = None
         self._listen_cancel: threading.Event | None = None
         self._discard = False
@@ -181,11 +203,19 @@ class VoiceAdapter:
                 self._model_path = path
             return self._model
 
-    async def listen_once(self, cancel: threading.Event | None = None) -> str:
+    async def listen_once(
+        self, cancel: threading.Event | None = None, on_final: Callable[[str], None] | None = None
+    ) -> str:
         """Record one utterance and return its transcript ("" if nothing was said).
 
         Stops speaking first. Ends at the end of speech, when ``cancel`` is set, or when
         :meth:`finish_listening` is called (push-to-talk released: the words so far count).
+
+        Args:
+            cancel: Set it to finish listening (the words so far count).
+            on_final: Called on the event loop with each final transcript while listening goes
+                on: the early final, then each revision (the whole, longer text). Each supersedes
+                the one before; the last equals the returned transcript unless it was discarded.
 
         Raises:
             VoiceUnavailable: no model or no microphone (also published as state ``error``).
@@ -201,13 +231,19 @@ class VoiceAdapter:
         if self._wake_cancel is not None:
             self._wake_cancel.set()  # the wake watcher gives the microphone to us
         try:
-            from fame_desktop.orchestrator.voice.recognizer import EndOfSpeech, Recognizer
+            from fame_desktop.orchestrator.voice.endpointing import EndOfSpeech
 
             model = await self.model()
             self._state("starting")
-            recognizer = Recognizer(model, self.bus, self.settings.settings.voice.input_device)
-            detector = EndOfSpeech(end_silence=self.end_silence)
-            transcript = await asyncio.to_thread(recognizer.listen, stop, detector=detector)
+            recognizer = self._recognizer(model)
+            detector = EndOfSpeech(end_silence=self.end_silence, resume_window=self.resume_window)
+            loop = asyncio.get_running_loop()
+
+            def deliver(text: str) -> None:  # worker thread -> loop, before listen() returns
+                if on_final is not None:
+                    loop.call_soon_threadsafe(on_final, text)
+
+            transcript = await asyncio.to_thread(recognizer.listen, stop, detector=detector, on_final=deliver)
             return "" if self._discard else transcript
         except FameError as exc:
             self._state("error", f"{exc.message} {exc.fix}".strip())
@@ -218,6 +254,16 @@ class VoiceAdapter:
             self._idle.set()
             if self._last_state() != "error":
                 self._state("idle")
+
+    def _recognizer(self, model: Any) -> Recognizer:
+        """The recogniser of ``model`` and the input device, kept warm from listen to listen."""
+        from fame_desktop.orchestrator.voice.recognizer import Recognizer
+
+        device = self.settings.settings.voice.input_device
+        kept = self._recognizer_kept
+        if kept is None or kept.model is not model or kept.device != device:
+            kept = self._recognizer_kept = Recognizer(model, self.bus, device)
+        return kept
 
     def finish_listening(self, *, discard: bool = False) -> None:
         """Stop recording now; keep what was heard, or drop it with ``discard``."""
@@ -233,20 +279,42 @@ class VoiceAdapter:
     async def voice_query(self, cancel: threading.Event | None = None) -> dict[str, Any] | None:
         """Listen, ask the Brain (``source: voice``), and speak the answer if enabled.
 
+        The Brain is asked at the early final, while listening goes on; a revision cancels that
+        query (the Brain audits it as ``query_cancelled``, never as an error) and asks again.
+
         Returns:
             The query response, or None when nothing was said. Speaking continues in the
             background; :meth:`wait_speaking` waits for it.
         """
-        transcript = await self.listen_once(cancel)
-        if not transcript:
-            self._state("idle", "Nothing was heard.")
-            return None
-        self._state("thinking", transcript)
+        loop = asyncio.get_running_loop()
+        asked: tuple[str, asyncio.Task[dict[str, Any]]] | None = None
+
+        def ask_early(text: str) -> None:
+            nonlocal asked
+            if asked is not None:
+                asked[1].cancel(SUPERSEDED)
+            asked = (text, loop.create_task(self.ask({"text": text, "source": "voice"})))
+            asked[1].add_done_callback(_retrieve)
+
         try:
-            response = await self.ask({"text": transcript, "source": "voice"})
-        except FameError as exc:
-            self._state("error", f"{exc.message} {exc.fix}".strip())
-            raise
+            transcript = await self.listen_once(cancel, on_final=ask_early)
+            if asked is not None and asked[0] != transcript:
+                asked[1].cancel(SUPERSEDED if transcript else DISCARDED)
+                asked = None
+            if not transcript:
+                self._state("idle", "Nothing was heard.")
+                return None
+            self._state("thinking", transcript)
+            if asked is None:
+                asked = (transcript, loop.create_task(self.ask({"text": transcript, "source": "voice"})))
+            try:
+                response = await asked[1]
+            except FameError as exc:
+                self._state("error", f"{exc.message} {exc.fix}".strip())
+                raise
+        finally:
+            if asked is not None and not asked[1].done():
+                asked[1].cancel()  # voice_query itself was cancelled, or listening failed
         if self.speak_answer(response) is None:
             self._state("idle")
         return response
@@ -277,6 +345,8 @@ class VoiceAdapter:
         return self._speech
 
     async def _say(self, text: str) -> None:
+        # An answer ready during the resume window waits: the microphone would hear it.
+        await self._idle.wait()
         speaker = self._get_speaker()
         future = speaker.say(text, on_audio=lambda: self._state("speaking"))
         try:
@@ -297,7 +367,12 @@ class VoiceAdapter:
                 await self._speech
 
     def stop_speaking(self) -> None:
-        """Stop the spoken answer now (the Stop button; also when the user starts talking)."""
+        """Stop the spoken answer now (the Stop button; also when the user starts talking).
+
+        An answer still waiting for listening to end is dropped too.
+        """
+        if self._speech is not None and not self._speech.done():
+            self._speech.cancel()
         if self._speaker is not None:
             self._speaker.stop()
 
@@ -330,8 +405,6 @@ class VoiceAdapter:
 
     async def _wake_loop(self) -> None:
         """Wait for the wake phrase, then run a voice query; repeat until turned off."""
-        from fame_desktop.orchestrator.voice.recognizer import Recognizer
-
         try:
             while self.settings.settings.voice.wake_word_enabled:
                 await self._idle.wait()
@@ -339,7 +412,7 @@ class VoiceAdapter:
                 stop = threading.Event()
                 self._wake_cancel = stop
                 self._state("wake", self.settings.settings.voice.wake_phrase)
-                recognizer = Recognizer(model, self.bus, self.settings.settings.voice.input_device)
+                recognizer = self._recognizer(model)
                 heard = await asyncio.to_thread(
                     recognizer.wait_for_phrase, self.settings.settings.voice.wake_phrase, stop
                 )
