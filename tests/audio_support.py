@@ -18,6 +18,17 @@ SENTENCE = "안녕하세요. 오늘 날씨가 정말 좋네요."
 # Fragments Vosk-ko hears in espeak-ng's rendering of SENTENCE whatever the sample rate, channel
 # count or block alignment (the rest of the transcript shifts between runs of the live chain).
 STABLE_FRAGMENTS = ("오후", "네요")
+# What Vosk-ko hears of SENTENCE's second sentence (and of SECOND_SENTENCE, the same words) on the
+# live chain, where the early final in the pause before it restarts the recogniser: each of these
+# comes and goes ("어류 와 옷이 다 저 이 맞 죠 네요", "오후 [9] 시 가 저 이 나오 네여"), one is there.
+SECOND_HALF = ("죠 네", "나오", "오후")
+
+
+def hears_second_half(text: str) -> bool:
+    """Whether ``text`` holds what the live chain hears of the second sentence."""
+    return any(fragment in text for fragment in SECOND_HALF)
+
+
 RATE = 16000
 # Two questions said one after the other, with a pause longer than the early endpoint (0.2 s)
 # and shorter than the early endpoint plus the resume window (0.9 s).

@@ -158,6 +158,17 @@ class ConversationStore:
             Message(int(r[0]), int(r[1]), float(r[2]), str(r[3]), str(r[4]), json.loads(r[5])) for r in rows
         ]
 
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        """Delete message ``message_id`` and every later one of the conversation; how many went.
+
+        A spoken question revised while it was being answered replaces its superseded exchange.
+        """
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id)
+            )
+        return int(cur.rowcount)
+
     def rename(self, conversation_id: int, title: str) -> None:
         """Change a conversation's title."""
         with self._lock:

@@ -1,4 +1,10 @@
-"""The chat pane: conversation view, input with history, send/stop, busy state, mic and speak toggles."""
+"""The chat pane: conversation view, input with history, send/stop, busy state, mic and speak toggles.
+
+A spoken question is asked at its early final, while the microphone still listens for more. If the
+user goes on after a pause, the revised transcript replaces that exchange (question and any answer,
+in the view and in the stored conversation) and is asked again; the superseded query is cancelled
+quietly, so the user sees their whole question and one answer.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import html
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
@@ -53,6 +60,33 @@ ERROR_TITLES = {
     "not_available": "Not available",
 }
 HISTORY_LIMIT = 200
+
+
+@dataclass
+class _Turn:
+    """One question and what followed it in the view, so a revision can take it back.
+
+    Attributes:
+        first_block: Index of its first block in the view.
+        code_blocks: How many copyable code blocks the view had before it.
+        message_id: Its first stored message (None: not stored).
+        listen: The listen it came from (voice), to tell a revision from a new question.
+        spoken: It came from the microphone (only those are revised).
+        query_id: The Brain's id for it (voice queries the wake phrase started).
+        worker: The query's worker (questions asked from the chat).
+        new_conversation: It started the conversation (which is titled with its text).
+        superseded: A revision replaced it: its cancellation and answer are not shown.
+    """
+
+    first_block: int
+    code_blocks: int
+    message_id: int | None
+    listen: int
+    spoken: bool
+    query_id: str = ""
+    worker: QtWorker | None = None
+    new_conversation: bool = False
+    superseded: bool = False
 
 
 class QtChatInput(QPlainTextEdit):
@@ -138,6 +172,8 @@ class QtChatPane(QWidget):
         self._worker: QtWorker | None = None
         self._closed = False
         self._voice_speaking = False
+        self._turns: list[_Turn] = []  # the view's questions, newest last
+        self._listens = 0  # voice listens started: a revision comes from the current one
         self._build()
         bus = app.bus
         self._subs = [
@@ -182,6 +218,7 @@ class QtChatPane(QWidget):
             self._app.services.voice, self._app.bus, self._workers, self.mic_button, self.level_meter, self
         )
         self.voice_control.transcribed.connect(lambda text: self.ask(text, source="voice"))
+        self.voice_control.revised.connect(self._revise)
         self.voice_control.message.connect(self.status.setText)
         self.voice_control.activeChanged.connect(self._update_stop)
         self.speak_toggle = QToolButton(self)
@@ -244,16 +281,63 @@ class QtChatPane(QWidget):
             intent: Routes it to an intent instead of letting the Brain infer one.
             source: ``ui`` (typed) or ``voice`` (a push-to-talk transcript); audited as given.
         """
-        if self.conversation_id is None:
+        turn = self._question(text, {"source": source} if source != "ui" else None)
+        turn.worker = self._workers.run(
+            lambda: self._ask(text, intent, source, turn), name="query", group="query", exclusive=True
+        )
+        self._worker = turn.worker
+        return turn.worker
+
+    def _question(self, text: str, meta: dict[str, Any] | None) -> _Turn:
+        """Show (and store) the user's message ``text``; the turn it starts."""
+        new = self.conversation_id is None
+        if new:
             self.conversation_id = self._store.create(text)
             self.conversationsChanged.emit()
-        self._add("user", text, {"source": source} if source != "ui" else None)
-        self._worker = self._workers.run(
-            lambda: self._ask(text, intent, source), name="query", group="query", exclusive=True
-        )
-        return self._worker
+        spoken = (meta or {}).get("source") == "voice"
+        turn = _Turn(len(self._blocks), len(self._code), None, self._listens, spoken, new_conversation=new)
+        turn.message_id = self._add("user", text, meta)
+        self._turns.append(turn)
+        return turn
 
-    async def _ask(self, text: str, intent: str | None, source: str = "ui") -> dict[str, Any] | None:
+    def _revise(self, text: str) -> None:
+        """Replace the current listen's question with its longer transcript ``text`` and ask that."""
+        turn = self._revisable()
+        if turn is not None and turn.worker is not None:
+            self._take_back(turn)
+            turn.worker.cancel()  # audited as query_cancelled; shown nowhere
+        self.ask(text, source="voice")
+
+    def _revisable(self) -> _Turn | None:
+        """The last question, if it was spoken during the current listen."""
+        turn = self._turns[-1] if self._turns else None
+        return turn if turn is not None and turn.spoken and turn.listen == self._listens else None
+
+    def _take_back(self, turn: _Turn) -> None:
+        """Remove superseded ``turn`` (the last one) from the view and the stored conversation."""
+        turn.superseded = True
+        self._turns.remove(turn)
+        del self._blocks[turn.first_block :]
+        del self._code[turn.code_blocks :]
+        self._render()
+        if self.conversation_id is not None and turn.message_id is not None:
+            try:
+                if turn.new_conversation:
+                    # Titled with the superseded words: the revision starts it again.
+                    self._store.delete(self.conversation_id)
+                    self.conversation_id = None
+                else:
+                    self._store.delete_messages_from(self.conversation_id, turn.message_id)
+            except FameError as exc:
+                log.warning("superseded question not removed from the conversation: %s", exc.message)
+            self.conversationsChanged.emit()
+        voice = self._app.services.voice
+        if voice is not None:
+            voice.stop_speaking()  # its answer may be waiting for the listen to end
+
+    async def _ask(
+        self, text: str, intent: str | None, source: str = "ui", turn: _Turn | None = None
+    ) -> dict[str, Any] | None:
         query_id = "ui-" + uuid.uuid4().hex[:16]
         request: dict[str, Any] = {"text": text, "source": source, "id": query_id}
         if intent:
@@ -266,7 +350,8 @@ class QtChatPane(QWidget):
         try:
             response = await self._app.brain.handle_query(request)
         except asyncio.CancelledError:
-            self._add("system", "Stopped: the query was cancelled.")
+            if turn is None or not turn.superseded:
+                self._add("system", "Stopped: the query was cancelled.")
             raise
         except Exception as exc:
             # The Brain answers errors in the response; an exception here is a bug worth showing.
@@ -274,9 +359,12 @@ class QtChatPane(QWidget):
             self._add("error", f"The query failed unexpectedly: {exc!r}", {"code": "internal"})
             return None
         finally:
-            self._query_id = None
             self._own_queries.discard(query_id)
-            self._set_busy(False)
+            if self._query_id == query_id:  # a revision's query may already have started
+                self._query_id = None
+                self._set_busy(False)
+        if turn is not None and turn.superseded:
+            return response
         self.show_response(response)
         self._speak(response)
         return response
@@ -317,18 +405,21 @@ class QtChatPane(QWidget):
 
     # --- showing ---------------------------------------------------------------------------------
 
-    def _add(self, role: str, text: str, meta: dict[str, Any] | None = None) -> None:
+    def _add(self, role: str, text: str, meta: dict[str, Any] | None = None) -> int | None:
+        """Show and store a message; its stored id (None: not stored)."""
         if self._closed:
-            return  # a query cancelled by closing the window: nothing left to show or store
+            return None  # a query cancelled by closing the window: nothing left to show or store
         meta = meta or {}
+        message_id = None
         if self.conversation_id is not None:
             try:
-                self._store.add_message(self.conversation_id, role, text, meta)
+                message_id = self._store.add_message(self.conversation_id, role, text, meta)
             except FameError as exc:
                 log.warning("message not saved: %s", exc.message)
             self.conversationsChanged.emit()
         self._blocks.append(self._message_html(role, text, meta, time.time()))
         self._render()
+        return message_id
 
     def _message_html(self, role: str, text: str, meta: dict[str, Any], ts: float) -> str:
         stamp = time.strftime("%H:%M", time.localtime(ts))
@@ -370,6 +461,7 @@ class QtChatPane(QWidget):
         if self.busy:
             self.stop()
         self.conversation_id = conversation_id
+        self._turns = []
         self._welcome()
         if conversation_id is None:
             return
@@ -397,10 +489,14 @@ class QtChatPane(QWidget):
         # Voice queries the wake phrase starts go through the Brain without the chat; show them as
         # the user's words (push-to-talk ones come through ``ask`` and are shown already).
         if event.source == "voice" and event.query_id not in self._own_queries:
+            # A second query of the same listen is the adapter's revision of the first.
+            last = self._revisable()
+            if last is not None and last.query_id:
+                self._voice_queries.discard(last.query_id)
+                self._take_back(last)
             self._voice_queries.add(event.query_id)
-            if self.conversation_id is None:
-                self.conversation_id = self._store.create(event.text)
-            self._add("user", event.text, {"source": "voice"})
+            turn = self._question(event.text, {"source": "voice"})
+            turn.query_id = event.query_id
 
     def _on_completed(self, event: QueryCompleted) -> None:
         if event.query_id in self._voice_queries:
@@ -414,6 +510,8 @@ class QtChatPane(QWidget):
             self.speak_toggle.blockSignals(False)
 
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
+        if event.state == "starting":
+            self._listens += 1  # a new listen: its first final is a new question, not a revision
         self._voice_speaking = event.state == "speaking"
         self._update_stop()
 

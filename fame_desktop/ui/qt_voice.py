@@ -1,9 +1,10 @@
 """Voice in the window: the push-to-talk microphone button, its level meter, voice state labels.
 
 :class:`QtVoiceControl` drives the orchestrator's voice adapter for the chat: a click toggles
-listening, a press held longer than :data:`HOLD_SECONDS` finishes on release, and the final
-transcript is handed to the chat (``transcribed``) so a spoken question takes the same path as a
-typed one. Everything that may block (the status check, which imports numpy and initialises
+listening, a press held longer than :data:`HOLD_SECONDS` finishes on release, and the early final
+transcript is handed to the chat at once (``transcribed``) so a spoken question takes the same
+path as a typed one. If the user goes on after a pause, the longer transcript follows as
+``revised``: the chat replaces the question it is answering. Everything that may block (the status check, which imports numpy and initialises
 PortAudio; model loading; recording; recognition) runs in the window's workers, never on the Qt
 thread.
 """
@@ -149,7 +150,8 @@ class QtVoiceControl(QObject):
         meter: The level meter it feeds.
     """
 
-    transcribed = Signal(str)  # a final transcript: ask it like a typed query
+    transcribed = Signal(str)  # the early final transcript of a listen: ask it like a typed query
+    revised = Signal(str)  # a longer final of the same listen: it replaces the question asked
     message = Signal(str)  # a line for the chat status
     statusChanged = Signal(object)  # a fresh ``VoiceAdapter.status()`` dict
     activeChanged = Signal()  # push-to-talk listening started or ended
@@ -254,7 +256,10 @@ class QtVoiceControl(QObject):
             self.start()
 
     def start(self) -> None:
-        """Listen for one utterance in a worker; its transcript is emitted as ``transcribed``."""
+        """Listen for one utterance in a worker; its transcripts are emitted as they are known.
+
+        The early final is ``transcribed``, each longer one while listening goes on ``revised``.
+        """
         if self.active:
             return
         if self.voice is None or (self.status is not None and not self.status.get("ready")):
@@ -284,8 +289,16 @@ class QtVoiceControl(QObject):
 
     async def _listen(self, stop: threading.Event) -> str:
         text = ""
+        handed: list[str] = []  # finals given to the chat during this listen
+
+        def on_final(final: str) -> None:
+            if self._discard or handed[-1:] == [final]:
+                return
+            (self.revised if handed else self.transcribed).emit(final)
+            handed.append(final)
+
         try:
-            text = str(await self.voice.listen_once(stop))
+            text = str(await self.voice.listen_once(stop, on_final))
         except asyncio.CancelledError:
             stop.set()  # the recording thread watches this flag, not the task
             raise
@@ -305,7 +318,7 @@ class QtVoiceControl(QObject):
         if not text:
             self.message.emit("Nothing was heard. Click the microphone and speak, or type your question.")
             return ""
-        self.transcribed.emit(text)
+        on_final(text)  # normally handed over already (the adapter calls back before returning)
         return text
 
     def _unavailable(self, problem: str) -> None:

@@ -353,6 +353,8 @@ class VoiceAdapter:
             await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             speaker.stop()
+            if not self._listening:
+                self._state("idle")  # stopped: no longer speaking
             raise
         except FameError as exc:
             self._state("error", f"{exc.message} {exc.fix}".strip())
