@@ -7,7 +7,9 @@ the second continues the same utterance, and its revision replaces the speculati
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 from audio_support import hears_second_half, speak_two_sentences
 
+from fame_desktop.app import build_app
+from fame_desktop.cli import voice_cmd
 from fame_desktop.orchestrator.events import EventBus, VoiceStateChanged, VoiceTranscript
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.adapter import SUPERSEDED, VoiceAdapter
@@ -107,3 +111,35 @@ async def test_a_pause_between_two_sentences_gives_one_question_and_cancels_the_
     assert asked == texts
     assert cancelled == [(text, (SUPERSEDED,)) for text in texts[:-1]]
     assert response is not None and response["response"] == f"answer to {whole}"
+
+
+async def test_cli_voice_ask_answers_the_whole_question_once(
+    pulse: dict[str, str], two_sentences: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `fame voice ask --json` in process, over the real Brain (its chat plugin answers at once, so
+    # the early question may be answered before the revision: that answer is dropped, not printed).
+    app = build_app(tmp_path / "data")
+    app.bus.bind_loop(asyncio.get_running_loop())
+    parser = argparse.ArgumentParser()
+    voice_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["voice", "ask", "--json"])
+    live = asyncio.Event()
+    app.bus.subscribe(VoiceStateChanged, lambda e: live.set() if e.state == "listening" else None)
+    try:
+        command = asyncio.create_task(args.func(args, app))
+        await asyncio.wait_for(live.wait(), 60)
+        await _play(two_sentences)
+        code = await asyncio.wait_for(command, 60)
+        finals = [e.text for e in app.bus.history(VoiceTranscript) if e.final and e.text]
+        asked = [e.data["text"] for e in app.audit.query(kinds=["query"], newest_first=False)]
+        completed = app.audit.count(kinds=["query_completed"])
+    finally:
+        await app.aclose()
+    assert code == 0
+    response = json.loads(capsys.readouterr().out)
+    assert len(finals) >= 2 and finals[-1].startswith(finals[0]), finals
+    assert response["text"] == finals[-1] and hears_second_half(response["text"]), response["text"]
+    # Each final was asked once, in order (the early one seconds before the revision); only the
+    # answer to the whole question was printed.
+    assert asked == finals
+    assert completed == len(finals)
