@@ -16,7 +16,8 @@ Prints ``name: value unit`` lines.
   (the resume window passed). The sentence has a short pause between its two sentences:
   ``mid_pause_final`` is the early final in that pause, and ``transcript_whole`` says whether the
   final transcript holds both sentences (the mid-pause final plus the second sentence's words).
-- ``eos_to_final_baseline_0.5s``: the old single endpoint (0.5 s of quiet, no resume window).
+- ``eos_to_final_baseline_0.5s``: the old single endpoint (0.5 s of quiet, no resume window) on
+  the kept recogniser; ``..._cold`` on a fresh one, as every listen was before recognisers were kept.
 - ``tts_first_audio``: from handing the answer text to the speaker to its first audio block
   leaving for the sound device, with the output stream warm (the adapter warms it when spoken
   answers are on) and cold (a fresh stream: PortAudio through PulseAudio starts slowly).
@@ -182,6 +183,8 @@ def main() -> None:
     base = [_feed(kaldi, pcm, EndOfSpeech(end_silence=0.5, resume_window=0.0)) for _ in range(3)]
     print(f"eos_to_final_baseline_0.5s: {_ms([f.eos_to_final for f in base])}")
     print(f"finalize_baseline_0.5s: {_ms([f.finalize for f in base])}")
+    old = _feed(vosk.KaldiRecognizer(model, 16000), pcm, EndOfSpeech(end_silence=0.5, resume_window=0.0))
+    print(f"eos_to_final_baseline_0.5s_cold: {old.eos_to_final * 1000:.0f} ms")
 
     from fame_desktop.orchestrator.voice.tts import Speaker
 

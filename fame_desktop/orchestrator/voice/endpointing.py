@@ -97,7 +97,8 @@ class Utterance:
     """One utterance's recognition: audio blocks in; level, partials and finals out.
 
     Args:
-        kaldi: A fresh ``vosk.KaldiRecognizer`` at 16 kHz.
+        kaldi: A ``vosk.KaldiRecognizer`` at 16 kHz, new or reset (a kept one is much faster, see
+            :class:`~fame_desktop.orchestrator.voice.recognizer.Recognizer`).
         bus: Where ``VoiceLevel`` and ``VoiceTranscript`` are published.
         detector: The endpointing.
         on_final: Called (from the feeding thread) with each final transcript; see
