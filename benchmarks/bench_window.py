@@ -21,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 LINES = 300_000
 STARTS = 5
+REAL_RUNS = 5
 
 _CHILD = r"""
 import sys, time, asyncio
@@ -169,13 +170,28 @@ def main() -> int:
         while win.workers.active("startup"):  # noqa: ASYNC110 - polls the window's workers
             await asyncio.sleep(0.05)
         for with_query, label in ((False, ""), (True, "_with_query")):
-            real = await real_run(with_query)
-            if real is None:
+            # The longest stall is an extreme value and the machine is shared (the container, the
+            # engine and the window compete for 2 cores): repeat, report the median and the worst.
+            runs = []
+            for _ in range(REAL_RUNS):
+                real = await real_run(with_query)
+                if real is None:
+                    break
+                runs.append(real)
+            if not runs:
                 print("real_sandbox_run: skipped (Docker engine unavailable)")
                 break
-            print(f"loop_stall_max_real_sandbox_300k_lines{label}: {real[0]:.1f} ms")
-            print(f"loop_stall_p95_real_sandbox_300k_lines{label}: {real[1]:.1f} ms")
-            print(f"sandbox_pane_lines_per_s_real_run{label}: {real[2]:.0f} lines/s")
+            worst = [r[0] for r in runs]
+            print(
+                f"loop_stall_max_real_sandbox_300k_lines{label}_median_of_{len(runs)}: {statistics.median(worst):.1f} ms"
+            )
+            print(f"loop_stall_max_real_sandbox_300k_lines{label}_worst_of_{len(runs)}: {max(worst):.1f} ms")
+            print(
+                f"loop_stall_p95_real_sandbox_300k_lines{label}: {statistics.median(r[1] for r in runs):.1f} ms"
+            )
+            print(
+                f"sandbox_pane_lines_per_s_real_run{label}: {statistics.median(r[2] for r in runs):.0f} lines/s"
+            )
         # Stress: one event per line from a thread, far more events than the real sandbox sends.
         worst, p95, rate = await scenario(False, "bench-1")
         print(f"loop_stall_max_300k_lines: {worst:.1f} ms")

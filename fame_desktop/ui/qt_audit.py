@@ -141,20 +141,27 @@ class QtAuditModel(QAbstractTableModel):
             self._exhausted = False
             self.fetchMore()
             return len(self.rows) - before
-        top = self.rows[0].id
+        return self.prepend(self.rows[0].id, self.newer_than(self.rows[0].id, self.filters))
+
+    def newer_than(self, top: int, filters: dict[str, Any]) -> list[Any]:
+        """Entries after id ``top`` matching ``filters``, newest first (blocking: any thread)."""
         fresh: list[Any] = []
         offset = 0
         while True:
-            page = list(self._audit.query(limit=PAGE, offset=offset, **self.filters))
+            page = list(self._audit.query(limit=PAGE, offset=offset, **filters))
             newer = [e for e in page if e.id > top]
             fresh.extend(newer)
             if len(newer) < len(page) or len(page) < PAGE:
-                break
+                return fresh
             offset += PAGE
-        if fresh:
-            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
-            self.rows[0:0] = fresh
-            self.endInsertRows()
+
+    def prepend(self, top: int, fresh: list[Any]) -> int:
+        """Show ``fresh`` (from :meth:`newer_than` ``top``) above the rows; 0 if the rows changed since."""
+        if not fresh or not self.rows or self.rows[0].id != top:
+            return 0
+        self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+        self.rows[0:0] = fresh
+        self.endInsertRows()
         return len(fresh)
 
     def entry(self, row: int) -> Any:
@@ -182,13 +189,35 @@ class QtAuditPane(QWidget):
         self._head_timer = QTimer(self)
         self._head_timer.setSingleShot(True)
         self._head_timer.setInterval(150)
-        self._head_timer.timeout.connect(self.model.refresh_head)
+        self._head_timer.timeout.connect(self._refresh_head)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(300)
         self._filter_timer.timeout.connect(self.apply_filters)
         self._sub = app.bus.subscribe(AuditAppended, lambda _e: self._head_timer.start())
         self.model.fetchMore()
+
+    def _refresh_head(self) -> None:
+        """Show entries appended since; the query runs off the Qt thread (one at a time)."""
+        model = self.model
+        if not model.rows:
+            model.refresh_head()
+            return
+        if self._workers.active("audit-head"):
+            self._head_timer.start()  # one is running: look again after it
+            return
+        top, filters = model.rows[0].id, dict(model.filters)
+
+        def show(fresh: list[Any]) -> None:
+            if model.filters == filters:  # not re-filtered meanwhile (that reloads anyway)
+                model.prepend(top, fresh)
+
+        self._workers.run_blocking(
+            lambda _cancel: model.newer_than(top, filters),
+            name="audit-head",
+            group="audit-head",
+            on_done=show,
+        )
 
     def _build(self) -> None:
         self.kind = QComboBox(self)

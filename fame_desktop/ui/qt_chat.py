@@ -11,13 +11,21 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeyEvent, QTextCursor
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QKeyEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -40,7 +48,7 @@ from fame_desktop.orchestrator.events import (
     VoiceStateChanged,
     VoiceTranscript,
 )
-from fame_desktop.ui.qt_markdown import QtMarkdownRenderer
+from fame_desktop.ui.qt_markdown import QtMarkdownRenderer, RenderedMarkdown
 from fame_desktop.ui.qt_voice import QtLevelMeter, QtMicButton, QtVoiceControl
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
@@ -60,6 +68,7 @@ ERROR_TITLES = {
     "not_available": "Not available",
 }
 HISTORY_LIMIT = 200
+_TOP_MARGIN = re.compile(r'^<p style="[^"]*margin-top:(\d+)px')
 
 
 @dataclass
@@ -365,7 +374,25 @@ class QtChatPane(QWidget):
                 self._set_busy(False)
         if turn is not None and turn.superseded:
             return response
-        self.show_response(response)
+        rendered = None
+        if not response.get("error"):
+            # Markdown and code highlighting take 5-90 ms (more while a sandbox run competes for
+            # the CPU): done in a worker thread, the window keeps painting meanwhile.
+            first = len(self._code)
+            try:
+                rendered = await asyncio.to_thread(
+                    self.renderer.render, str(response.get("response", "")), first
+                )
+            except asyncio.CancelledError:
+                # Stopped after the answer came: it is complete, so show it rather than lose it.
+                if turn is None or not turn.superseded:
+                    self.show_response(response)
+                raise
+            if len(self._code) != first or (turn is not None and turn.superseded):
+                rendered = None  # the view changed meanwhile: render again in place (or not at all)
+            if turn is not None and turn.superseded:
+                return response
+        self.show_response(response, rendered)
         self._speak(response)
         return response
 
@@ -378,8 +405,13 @@ class QtChatPane(QWidget):
                 self.voice_control.finish(discard=True)
             voice.stop_speaking()
 
-    def show_response(self, response: dict[str, Any]) -> None:
-        """Show a query response: the answer, or the error with its fix, plus a discreet meta line."""
+    def show_response(self, response: dict[str, Any], rendered: RenderedMarkdown | None = None) -> None:
+        """Show a query response: the answer, or the error with its fix, plus a discreet meta line.
+
+        Args:
+            response: The Brain's query response.
+            rendered: The answer already rendered (off the Qt thread); rendered here if None.
+        """
         meta = {
             "intent": response.get("intent"),
             "plugins": response.get("plugins") or [],
@@ -392,7 +424,7 @@ class QtChatPane(QWidget):
             meta["code"] = error.get("code")
             self._add("error", str(error.get("message", "")), meta)
         else:
-            self._add("assistant", str(response.get("response", "")), meta)
+            self._add("assistant", str(response.get("response", "")), meta, rendered)
         self.answered.emit(response)
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
@@ -405,8 +437,14 @@ class QtChatPane(QWidget):
 
     # --- showing ---------------------------------------------------------------------------------
 
-    def _add(self, role: str, text: str, meta: dict[str, Any] | None = None) -> int | None:
-        """Show and store a message; its stored id (None: not stored)."""
+    def _add(
+        self,
+        role: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+        rendered: RenderedMarkdown | None = None,
+    ) -> int | None:
+        """Show and store a message (``rendered``: an answer's HTML, if made already); its stored id."""
         if self._closed:
             return None  # a query cancelled by closing the window: nothing left to show or store
         meta = meta or {}
@@ -417,11 +455,14 @@ class QtChatPane(QWidget):
             except FameError as exc:
                 log.warning("message not saved: %s", exc.message)
             self.conversationsChanged.emit()
-        self._blocks.append(self._message_html(role, text, meta, time.time()))
-        self._render()
+        block = self._message_html(role, text, meta, time.time(), rendered)
+        self._blocks.append(block)
+        self._append(block)
         return message_id
 
-    def _message_html(self, role: str, text: str, meta: dict[str, Any], ts: float) -> str:
+    def _message_html(
+        self, role: str, text: str, meta: dict[str, Any], ts: float, rendered: RenderedMarkdown | None = None
+    ) -> str:
         stamp = time.strftime("%H:%M", time.localtime(ts))
         if role == "user":
             body = html.escape(text).replace("\n", "<br>")
@@ -440,7 +481,8 @@ class QtChatPane(QWidget):
                 f'<tr><td style="color:#8a1c1c;"><b>⚠ {html.escape(title)}</b><br>'
                 f"{html.escape(text)}</td></tr></table>{line}"
             )
-        rendered = self.renderer.render(text, first_index=len(self._code))
+        if rendered is None:
+            rendered = self.renderer.render(text, first_index=len(self._code))
         self._code.extend(rendered.code_blocks)
         return (
             f'<p style="margin-top:12px;"><b>FAME</b> <span style="color:gray; font-size:small;">'
@@ -448,7 +490,28 @@ class QtChatPane(QWidget):
         )
 
     def _render(self) -> None:
+        """Show the whole conversation again (opening one, or after taking a question back)."""
         self.view.setHtml("".join(self._blocks))
+        bar = self.view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _append(self, block: str) -> None:
+        """Add one message's HTML at the end, looking exactly as :meth:`_render` would show it.
+
+        Re-setting the whole conversation costs more with every message (10-40 ms after a few code
+        answers); appending costs one message. ``insertHtml`` merges the fragment's first paragraph
+        into the block it lands in, so that block is made with the paragraph's top margin; a table
+        becomes its own frame and needs no block.
+        """
+        cursor = QTextCursor(self.view.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not block.startswith("<table"):
+            fmt = QTextBlockFormat()
+            margin = _TOP_MARGIN.match(block)
+            if margin:
+                fmt.setTopMargin(float(margin.group(1)))
+            cursor.insertBlock(fmt, QTextCharFormat())
+        cursor.insertHtml(block)
         bar = self.view.verticalScrollBar()
         bar.setValue(bar.maximum())
 

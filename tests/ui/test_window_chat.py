@@ -180,3 +180,27 @@ def test_code_answer_runs_in_the_real_sandbox_and_the_panes_follow(
         ),
         timeout=10_000,
     )
+
+
+def test_a_live_conversation_looks_exactly_as_it_does_when_reopened(
+    qtbot: QtBot, window: QtMainWindow
+) -> None:
+    # Messages are appended one by one while chatting; taking a question back or reopening renders
+    # the conversation in one go. Both must look the same, down to the pixel (margins, code, errors).
+    view = window.findChild(QTextBrowser, "chatView")
+    assert view is not None
+    for question, shown in (
+        ("what is 6 * 7", "42"),
+        ("write a python function to reverse a string", "Copy"),
+        ("What is BTC price today?", "Network"),
+    ):
+        _type_and_send(qtbot, window, question)
+        qtbot.waitUntil(
+            lambda shown=shown: not window.chat.busy and shown in _chat_text(window), timeout=60_000
+        )
+    view.verticalScrollBar().setValue(0)
+    live_text, live_image = view.toPlainText(), view.viewport().grab().toImage()
+    window.chat._render()  # the conversation as one document
+    view.verticalScrollBar().setValue(0)
+    assert view.toPlainText() == live_text
+    assert view.viewport().grab().toImage() == live_image
