@@ -17,6 +17,9 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 CALLS = 5000
+# Objects of earlier tests freed meanwhile release references too (a few hundred seen in a full
+# run); the bug loses CALLS of them.
+NOISE = CALLS // 5
 
 
 def test_void_qt_calls_do_not_drop_references_to_none(qtbot: QtBot) -> None:
@@ -28,8 +31,8 @@ def test_void_qt_calls_do_not_drop_references_to_none(qtbot: QtBot) -> None:
     for i in range(CALLS):
         label.setText(f"status {i}")
         view.appendPlainText("line")
-    # Other code may hold or release a few references meanwhile; the bug loses one per call.
-    assert sys.getrefcount(None) - before > -100
+    # Other code may hold or release some references meanwhile; the bug loses one per call.
+    assert sys.getrefcount(None) - before > -NOISE
 
 
 class _Emitter(QObject):
@@ -50,4 +53,4 @@ def test_queued_signals_from_a_thread_do_not_drop_references_to_bools(qtbot: QtB
     thread.start()
     thread.join()
     qtbot.waitUntil(lambda: len(received) == CALLS, timeout=10_000)
-    assert sys.getrefcount(True) + sys.getrefcount(False) - before > -100
+    assert sys.getrefcount(True) + sys.getrefcount(False) - before > -NOISE
