@@ -134,14 +134,10 @@ class QtAuditModel(QAbstractTableModel):
         self.endResetModel()
         self.fetchMore()
 
-    def refresh_head(self) -> int:
-        """Prepend entries newer than the newest shown; returns how many were added."""
-        if not self.rows:
-            before = len(self.rows)
-            self._exhausted = False
-            self.fetchMore()
-            return len(self.rows) - before
-        return self.prepend(self.rows[0].id, self.newer_than(self.rows[0].id, self.filters))
+    def load_first_page(self) -> None:
+        """Fetch the newest page again (the table was empty, or its end was reached)."""
+        self._exhausted = False
+        self.fetchMore()
 
     def newer_than(self, top: int, filters: dict[str, Any]) -> list[Any]:
         """Entries after id ``top`` matching ``filters``, newest first (blocking: any thread)."""
@@ -201,7 +197,7 @@ class QtAuditPane(QWidget):
         """Show entries appended since; the query runs off the Qt thread (one at a time)."""
         model = self.model
         if not model.rows:
-            model.refresh_head()
+            model.load_first_page()
             return
         if self._workers.active("audit-head"):
             self._head_timer.start()  # one is running: look again after it

@@ -374,27 +374,30 @@ class QtChatPane(QWidget):
                 self._set_busy(False)
         if turn is not None and turn.superseded:
             return response
-        rendered = None
-        if not response.get("error"):
-            # Markdown and code highlighting take 5-90 ms (more while a sandbox run competes for
-            # the CPU): done in a worker thread, the window keeps painting meanwhile.
-            first = len(self._code)
-            try:
-                rendered = await asyncio.to_thread(
-                    self.renderer.render, str(response.get("response", "")), first
-                )
-            except asyncio.CancelledError:
-                # Stopped after the answer came: it is complete, so show it rather than lose it.
-                if turn is None or not turn.superseded:
-                    self.show_response(response)
-                raise
-            if len(self._code) != first or (turn is not None and turn.superseded):
-                rendered = None  # the view changed meanwhile: render again in place (or not at all)
-            if turn is not None and turn.superseded:
-                return response
+        try:
+            rendered = await self._render_answer(response)
+        except asyncio.CancelledError:
+            # Stopped after the answer came: it is complete, so show it rather than lose it.
+            if turn is None or not turn.superseded:
+                self.show_response(response)
+            raise
+        if turn is not None and turn.superseded:
+            return response
         self.show_response(response, rendered)
         self._speak(response)
         return response
+
+    async def _render_answer(self, response: dict[str, Any]) -> RenderedMarkdown | None:
+        """The answer's Markdown, rendered in a worker thread; None for an error or if the view changed.
+
+        Markdown and code highlighting take 5-90 ms (more while a sandbox run competes for the
+        CPU); off the Qt thread the window keeps painting meanwhile.
+        """
+        if response.get("error"):
+            return None
+        first = len(self._code)
+        rendered = await asyncio.to_thread(self.renderer.render, str(response.get("response", "")), first)
+        return rendered if len(self._code) == first else None  # else: rendered again in place
 
     def stop(self) -> None:
         """Cancel the running query (the Brain audits the cancellation), listening and speaking."""

@@ -136,13 +136,12 @@ class QtGarbageCollector(QObject):
         for generation in (2, 1, 0):
             if counts[generation] <= self._thresholds[generation]:
                 continue
-            now = time.perf_counter()
             if generation == 2:
+                now = time.perf_counter()
                 if now < self._next_full:
                     continue
                 gc.collect(2)
-                took = time.perf_counter() - now
-                self._next_full = now + max(1.0, took * FULL_GC_SPACING)
+                self._next_full = now + max(1.0, (time.perf_counter() - now) * FULL_GC_SPACING)
                 return
             gc.collect(generation)
             return
@@ -160,26 +159,25 @@ FULL_GC_SPACING = 20
 _frozen = False
 
 
-def freeze_long_lived() -> float:
+def freeze_long_lived() -> None:
     """Collect once, then exempt every surviving object from later collections (``gc.freeze``).
 
     Called when the window has started: the modules, widgets and plugin state loaded by then
     live as long as the app, and no longer walking them shortens every full collection that
     would otherwise stall the window. Once per process (test runs open many windows).
-
-    Returns:
-        Seconds the collection and freeze took (0 when already done).
     """
     global _frozen
     if _frozen:
-        return 0.0
+        return
     _frozen = True
     started = time.perf_counter()
     gc.collect()
     gc.freeze()
-    took = time.perf_counter() - started
-    log.info("froze %d long-lived objects in %.0f ms", gc.get_freeze_count(), took * 1000)
-    return took
+    log.info(
+        "froze %d long-lived objects in %.0f ms",
+        gc.get_freeze_count(),
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def new_event_loop(app: QApplication, already_running: bool = False) -> asyncio.AbstractEventLoop:
