@@ -6,14 +6,29 @@ process acknowledges with ``\\0FAME-GO <nonce>`` on stdout. The program runs as 
 ends, this process writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` to stdout and to
 stderr, so the app knows the result without waiting for the container to stop (tens of ms). The
 app strips those lines; the container is removed right after, which ends anything left behind.
+
+The program writes into two pipes that this process relays to stdout and stderr in batches (at most
+``RELAY_S`` late). The program stays unbuffered, so nothing is lost if it crashes, but a loop of
+``print`` no longer crosses the engine one line per message: that flood kept the engine's shim and
+daemon busy on every core and starved the app's window of CPU.
 """
 
 import atexit
+import fcntl
 import os
+import select
+import signal
 import sys
 import threading
+import time
 import traceback
 import types
+
+# How late relayed output may be, and how much is held before it goes out at once.
+RELAY_S = 0.02
+RELAY_BYTES = 1 << 18
+# After the program ends, at most this much more is read from pipes a leftover child still holds.
+DRAIN_BYTES = 1 << 22
 
 
 def _read_program():
@@ -97,18 +112,122 @@ def _oom_kills():
     return -1
 
 
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except InterruptedError:
+            continue
+        except OSError:  # the app went away: the container is about to be removed
+            return
+
+
+class _Relay:
+    """Copies the program's two pipes to this process's stdout and stderr, in arrival order.
+
+    Output is held until ``RELAY_S`` passed since its first byte or ``RELAY_BYTES`` piled up; bytes
+    of the other stream first send what is held, so the two streams keep their relative order.
+    """
+
+    def __init__(self, pipes):
+        self.pipes = dict(pipes)  # read end -> 1 or 2
+        self.held = {1: bytearray(), 2: bytearray()}
+        self.since = None
+        for fd in self.pipes:
+            try:
+                fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: room for a burst while held
+            except OSError:
+                pass
+
+    def read(self, fd):
+        """Read what ``fd`` has: the number of bytes, 0 if none yet, -1 once it is closed."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        if not data:
+            del self.pipes[fd]
+            os.close(fd)
+            return -1
+        target = self.pipes[fd]
+        other = 3 - target
+        if self.held[other]:
+            self.send(other)
+        self.held[target] += data
+        if self.since is None:
+            self.since = time.monotonic()
+        if len(self.held[target]) >= RELAY_BYTES:
+            self.send(target)
+        return len(data)
+
+    def send(self, target=None):
+        for t in (target,) if target else (1, 2):
+            if self.held[t]:
+                _write_all(t, self.held[t])
+                self.held[t] = bytearray()
+        if not self.held[1] and not self.held[2]:
+            self.since = None
+
+    def run(self, pid):
+        """Relay until the program ``pid`` ends; its wait status."""
+        # SIGCHLD wakes the poll (no thread: the program may have used up the pids limit).
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_w)
+        poller = select.poll()
+        for fd in (*self.pipes, wake_r):
+            poller.register(fd, select.POLLIN)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            timeout = None
+            if self.since is not None:
+                timeout = max(0.0, (self.since + RELAY_S - time.monotonic()) * 1000)
+            for fd, _ in poller.poll(timeout):
+                if fd == wake_r:
+                    os.read(wake_r, 4096)
+                elif fd in self.pipes and self.read(fd) < 0:
+                    poller.unregister(fd)
+            if self.since is not None and time.monotonic() - self.since >= RELAY_S:
+                self.send()
+        # The program ended: take what it left in the pipes without waiting for a leftover child.
+        budget = DRAIN_BYTES
+        for fd in list(self.pipes):
+            os.set_blocking(fd, False)
+            while budget > 0:
+                got = self.read(fd)
+                if got <= 0:
+                    break
+                budget -= got
+        self.send()
+        return status
+
+
 def main():
     source_bytes, nonce = _read_program()
     os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))  # tells the app this container is alive
     source = source_bytes.decode("utf-8", "replace")
     os.chdir("/tmp")
     before = _oom_kills()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.close(out_w)
+        os.close(err_w)
         _child(source)
+    os.close(out_w)
+    os.close(err_w)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    _, status = os.waitpid(pid, 0)
+    status = _Relay({out_r: 1, err_r: 2}).run(pid)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         code = 128 - code  # killed by a signal, as a shell reports it

@@ -34,6 +34,10 @@ from fame_desktop.orchestrator.settings import SettingsStore
 
 log = logging.getLogger("fame.sandbox")
 
+# A removal that fails for another reason than "no such container" is tried again this often.
+REMOVE_ATTEMPTS = 3
+REMOVE_RETRY_S = 0.2
+
 
 class _StaleWarmContainer(Exception):
     """A pre-started container failed before the program produced anything."""
@@ -539,10 +543,19 @@ class DockerManager:
             self._remove_now(container)
 
     def _remove_now(self, container: str, engine: Engine | None = None) -> None:
-        try:
-            (engine or self._engine).api().remove_container(container, force=True)
-        except Exception as exc:  # already gone, or the engine is: start-up reaping catches the rest
-            log.debug("remove %s: %s", container[:12], exc)
+        for attempt in range(REMOVE_ATTEMPTS):
+            try:
+                (engine or self._engine).api().remove_container(container, force=True)
+                break
+            except Exception as exc:  # start-up reaping catches what is left after the retries
+                # The engine refuses a forced removal racing the container's own exit ("is not
+                # running") and leaves it "Removal In Progress"; asking again removes it.
+                # Only then: not when it is gone (404) or the engine does not answer at all.
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                log.debug("remove %s (attempt %d): %s", container[:12], attempt + 1, exc)
+                if status is None or status == 404 or attempt + 1 == REMOVE_ATTEMPTS:
+                    break
+                time.sleep(REMOVE_RETRY_S)
         with self._lock:
             self._live.discard(container)
 
