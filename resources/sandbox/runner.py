@@ -13,12 +13,15 @@ The program writes into two pipes that this process relays to stdout and stderr 
 daemon busy on every core and starved the app's window of CPU.
 """
 
+import array
 import atexit
 import fcntl
+import io
 import os
 import select
 import signal
 import sys
+import termios
 import threading
 import time
 import traceback
@@ -29,6 +32,8 @@ RELAY_S = 0.02
 RELAY_BYTES = 1 << 18
 # After the program ends, at most this much more is read from pipes a leftover child still holds.
 DRAIN_BYTES = 1 << 22
+# How long a write to one stream waits for the relay to read the other (then it goes on regardless).
+ORDER_WAIT_S = 0.05
 
 
 def _read_program():
@@ -67,6 +72,7 @@ def _child(source):
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    _order_streams()
     sys.argv = ["main.py"]
     sys.path.insert(0, "/tmp")
     module = types.ModuleType("__main__")
@@ -95,6 +101,48 @@ def _child(source):
         except Exception:  # noqa: BLE001 - the program may have closed it
             pass
     os._exit(code)
+
+
+def _wait_drained(fd):
+    """Wait (briefly) until the relay has read everything written to pipe ``fd``."""
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + ORDER_WAIT_S
+    while True:
+        try:
+            fcntl.ioctl(fd, termios.FIONREAD, unread)
+        except OSError:  # the program closed or replaced the descriptor
+            return
+        if unread[0] == 0 or time.monotonic() > deadline:
+            return
+        time.sleep(0.0001)
+
+
+def _order_streams():
+    """Keep ``print`` and ``sys.stderr`` writes in the order the program made them.
+
+    The two streams are separate pipes, so the relay cannot tell which came first when both hold
+    data. Before writing to the other stream, the program waits until the relay has read what it
+    wrote to the first: the relay then reads them in the order written. Like ``python -u``, every
+    write still goes out at once.
+    """
+    last = [None]
+
+    class Ordered(io.TextIOWrapper):
+        def write(self, text):
+            fd = self.fileno()
+            if last[0] != fd:
+                if last[0] is not None:
+                    _wait_drained(last[0])
+                last[0] = fd
+            return super().write(text)
+
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        stream = Ordered(
+            io.FileIO(fd, "w", closefd=False), encoding=old.encoding, errors=old.errors, write_through=True
+        )
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _oom_kills():
@@ -134,6 +182,7 @@ class _Relay:
         self.pipes = dict(pipes)  # read end -> 1 or 2
         self.held = {1: bytearray(), 2: bytearray()}
         self.since = None
+        self.last = None  # the stream written last
         for fd in self.pipes:
             try:
                 fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: room for a burst while held
@@ -164,6 +213,9 @@ class _Relay:
     def send(self, target=None):
         for t in (target,) if target else (1, 2):
             if self.held[t]:
+                if self.last not in (None, t):
+                    _wait_drained(self.last)  # the engine reads the streams apart, too
+                self.last = t
                 _write_all(t, self.held[t])
                 self.held[t] = bytearray()
         if not self.held[1] and not self.held[2]:

@@ -13,6 +13,7 @@ import pytest
 from sandbox_harness import own_containers, wait_no_containers, wait_pool
 
 from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+from fame_desktop.orchestrator.sandbox import docker_manager
 
 pytestmark = pytest.mark.docker
 
@@ -63,6 +64,42 @@ async def test_output_streams_while_the_program_runs(manager: Any) -> None:
     assert report.stdout == "first\nsecond\n"
     assert [e.run_id for e in started] == ["stream1"]
     assert [e.report["status"] for e in finished] == ["ok"]
+
+
+async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when_it_crashes(
+    manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One write per line (the sandbox's Python is unbuffered) used to cross the engine as one
+    # message each, keeping its shim and daemon busy on every core while the window starved.
+    runs: list[Any] = []
+
+    class Recorded(docker_manager.ContainerRun):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            runs.append(self)
+
+    monkeypatch.setattr(docker_manager, "ContainerRun", Recorded)
+    events: list[tuple[str, str]] = []
+    manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
+    code = (
+        "import os, signal, sys\n"
+        "for i in range(50000):\n"
+        "    print('line', i)\n"
+        "    if i == 24999:\n"
+        "        print('warning between 24999 and 25000', file=sys.stderr)\n"
+        "print('last words before a crash')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    report = await manager.run(code, run_id="chatty")
+    await asyncio.sleep(0.05)
+    expected = "".join(f"line {i}\n" for i in range(50000)) + "last words before a crash\n"
+    assert report.exit_code == 137 and report.stdout == expected
+    assert report.stderr == "warning between 24999 and 25000\n"
+    assert len(runs) == 1 and runs[0].frames < 500, f"{runs[0].frames} engine messages for 50,001 writes"
+    # The stderr line came after line 24999 and before line 25000, as the program wrote them.
+    at = next(i for i, (stream, _) in enumerate(events) if stream == "stderr")
+    before = "".join(text for stream, text in events[:at] if stream == "stdout")
+    assert before.endswith("line 24999\n"), before[-40:]
 
 
 async def test_timeout_kills_the_program_and_removes_the_container(manager: Any, docker_client: Any) -> None:

@@ -94,6 +94,7 @@ class ContainerRun:
         self._lock = threading.Lock()
         self._reason: str | None = None  # "timeout" or "cancel" once killed by us
         self.received = 0  # bytes read from the container
+        self.frames = 0  # stream frames read: the engine's messages, one per write it relayed
 
     @property
     def killed_by(self) -> str | None:
@@ -179,6 +180,7 @@ class ContainerRun:
                 if end > len(buf):
                     break
                 name = _STREAMS.get(stream, "")
+                self.frames += 1
                 if name in scanners:
                     self._collectors[name].feed(scanners[name].feed(bytes(buf[offset + _HEADER.size : end])))
                 offset = end
