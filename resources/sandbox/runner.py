@@ -2,15 +2,19 @@
 
 The app starts containers ahead of time with this process waiting, so a run costs no container
 start. Protocol: one header line ``<size> <nonce>``, then ``size`` bytes of UTF-8 source; this
-process acknowledges with ``\\0FAME-GO <nonce>`` on stdout. The program runs as ``__main__`` in a forked child with stdin closed, in ``/tmp``. When the child
-ends, this process writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` to stdout and to
-stderr, so the app knows the result without waiting for the container to stop (tens of ms). The
-app strips those lines; the container is removed right after, which ends anything left behind.
+process acknowledges with the line ``\\0FAME-GO <nonce>`` on stdout. The program runs as
+``__main__`` in a forked child with stdin closed, in ``/tmp``. When the child ends, this process
+writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` in both output streams, so the app knows
+the result without waiting for the container to stop (tens of ms). The app strips those lines; the
+container is removed right after, which ends anything left behind.
 
-The program writes into two pipes that this process relays to stdout and stderr in batches (at most
-``RELAY_S`` late). The program stays unbuffered, so nothing is lost if it crashes, but a loop of
-``print`` no longer crosses the engine one line per message: that flood kept the engine's shim and
-daemon busy on every core and starved the app's window of CPU.
+The program writes into two pipes that this process relays in batches (at most ``RELAY_S`` late)
+as frames on its own stdout: a header ``>BxxxI`` (stream 1 or 2, size), then the bytes, the format
+Docker uses for the attach stream. One stream keeps stdout and stderr in the order the program
+wrote them (the engine copies two streams independently and reorders them). The program stays
+unbuffered, so nothing is lost if it crashes, but a loop of ``print`` no longer crosses the engine
+one line per message: that flood kept the engine's shim and daemon busy on every core and starved
+the app's window of CPU.
 """
 
 import array
@@ -20,6 +24,7 @@ import io
 import os
 import select
 import signal
+import struct
 import sys
 import termios
 import threading
@@ -32,7 +37,7 @@ RELAY_S = 0.02
 RELAY_BYTES = 1 << 18
 # After the program ends, at most this much more is read from pipes a leftover child still holds.
 DRAIN_BYTES = 1 << 22
-# How long a write to one stream waits for the relay to read the other (then it goes on regardless).
+# How long a stderr write waits for the relay to read stdout (then it goes on regardless).
 ORDER_WAIT_S = 0.05
 
 
@@ -72,7 +77,7 @@ def _child(source):
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    _order_streams()
+    _order_stderr()
     sys.argv = ["main.py"]
     sys.path.insert(0, "/tmp")
     module = types.ModuleType("__main__")
@@ -117,32 +122,26 @@ def _wait_drained(fd):
         time.sleep(0.0001)
 
 
-def _order_streams():
-    """Keep ``print`` and ``sys.stderr`` writes in the order the program made them.
+def _order_stderr():
+    """Keep ``sys.stderr`` writes in order with the ``print`` output around them.
 
     The two streams are separate pipes, so the relay cannot tell which came first when both hold
-    data. Before writing to the other stream, the program waits until the relay has read what it
-    wrote to the first: the relay then reads them in the order written. Like ``python -u``, every
-    write still goes out at once.
+    data. A stderr write first waits until the relay has read stdout, and the relay reads stderr
+    before stdout: together they keep the order the program wrote in, without slowing ``print``.
+    Like ``python -u``, every write still goes out at once.
     """
-    last = [None]
+    write = io.TextIOWrapper.write
 
     class Ordered(io.TextIOWrapper):
         def write(self, text):
-            fd = self.fileno()
-            if last[0] != fd:
-                if last[0] is not None:
-                    _wait_drained(last[0])
-                last[0] = fd
-            return super().write(text)
+            _wait_drained(1)
+            return write(self, text)
 
-    for name, fd in (("stdout", 1), ("stderr", 2)):
-        old = getattr(sys, name)
-        stream = Ordered(
-            io.FileIO(fd, "w", closefd=False), encoding=old.encoding, errors=old.errors, write_through=True
-        )
-        setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
+    old = sys.stderr
+    stream = Ordered(
+        io.FileIO(2, "w", closefd=False), encoding=old.encoding, errors=old.errors, write_through=True
+    )
+    sys.stderr = sys.__stderr__ = stream
 
 
 def _oom_kills():
@@ -158,6 +157,11 @@ def _oom_kills():
         except (OSError, ValueError):
             continue
     return -1
+
+
+def _frame(stream, data):
+    """``data`` of ``stream`` (1 stdout, 2 stderr) as one frame, in Docker's own stream format."""
+    return struct.pack(">BxxxI", stream, len(data)) + data
 
 
 def _write_all(fd, data):
@@ -182,8 +186,8 @@ class _Relay:
         self.pipes = dict(pipes)  # read end -> 1 or 2
         self.held = {1: bytearray(), 2: bytearray()}
         self.since = None
-        self.last = None  # the stream written last
         for fd in self.pipes:
+            os.set_blocking(fd, False)
             try:
                 fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: room for a burst while held
             except OSError:
@@ -213,10 +217,7 @@ class _Relay:
     def send(self, target=None):
         for t in (target,) if target else (1, 2):
             if self.held[t]:
-                if self.last not in (None, t):
-                    _wait_drained(self.last)  # the engine reads the streams apart, too
-                self.last = t
-                _write_all(t, self.held[t])
+                _write_all(1, _frame(t, self.held[t]))
                 self.held[t] = bytearray()
         if not self.held[1] and not self.held[2]:
             self.since = None
@@ -238,17 +239,25 @@ class _Relay:
             timeout = None
             if self.since is not None:
                 timeout = max(0.0, (self.since + RELAY_S - time.monotonic()) * 1000)
-            for fd, _ in poller.poll(timeout):
-                if fd == wake_r:
-                    os.read(wake_r, 4096)
-                elif fd in self.pipes and self.read(fd) < 0:
-                    poller.unregister(fd)
+            ready = {fd for fd, _ in poller.poll(timeout)}
+            if wake_r in ready:
+                os.read(wake_r, 4096)
+            # stderr first, all of it: the program wrote it before anything now waiting on stdout
+            # (a stderr write waits until stdout was read, see _order_stderr).
+            for fd in sorted(ready & set(self.pipes), key=self.pipes.get, reverse=True):
+                budget = DRAIN_BYTES if self.pipes[fd] == 2 else 1
+                while budget > 0:
+                    got = self.read(fd)
+                    if got < 0:
+                        poller.unregister(fd)
+                    if got <= 0:
+                        break
+                    budget -= got
             if self.since is not None and time.monotonic() - self.since >= RELAY_S:
                 self.send()
         # The program ended: take what it left in the pipes without waiting for a leftover child.
         budget = DRAIN_BYTES
-        for fd in list(self.pipes):
-            os.set_blocking(fd, False)
+        for fd in sorted(self.pipes, key=self.pipes.get, reverse=True):
             while budget > 0:
                 got = self.read(fd)
                 if got <= 0:
@@ -286,8 +295,8 @@ def main():
     after = _oom_kills()
     oom = 1 if before >= 0 and after > before else 0
     end = b"\0FAME-END %s %d %d\n" % (nonce.encode("ascii"), code, oom)
-    os.write(1, end)  # on both streams: each is ordered, so nothing the program wrote comes later
-    os.write(2, end)
+    # On both streams, after everything the program wrote to each.
+    _write_all(1, _frame(1, end) + _frame(2, end))
     os._exit(code)
 
 

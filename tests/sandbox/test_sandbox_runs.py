@@ -102,6 +102,38 @@ async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when
     assert before.endswith("line 24999\n"), before[-40:]
 
 
+async def test_stdout_and_stderr_arrive_in_the_order_the_program_wrote_them(manager: Any) -> None:
+    events: list[tuple[str, str]] = []
+    manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
+    code = (
+        "import sys\n"
+        "for i in range(20000):\n"
+        "    print('out', i)\n"
+        "    if i % 7 == 0:\n"
+        "        print('err', i, file=sys.stderr)\n"
+        "    if i % 1000 == 999:\n"
+        "        sys.stderr.write(''.join(f'burst {i} {j}\\n' for j in range(500)))\n"
+    )
+    report = await manager.run(code, run_id="interleaved")
+    await asyncio.sleep(0.05)
+    assert report.status == "ok"
+    expected = []
+    for i in range(20000):
+        expected.append(("stdout", f"out {i}"))
+        if i % 7 == 0:
+            expected.append(("stderr", f"err {i}"))
+        if i % 1000 == 999:
+            expected.extend(("stderr", f"burst {i} {j}") for j in range(500))
+    seen: list[tuple[str, str]] = []
+    partial = {"stdout": "", "stderr": ""}  # a chunk may end mid-line
+    for stream, text in events:
+        *lines, partial[stream] = (partial[stream] + text).split("\n")
+        seen.extend((stream, line) for line in lines)
+    assert len(seen) == len(expected)
+    wrong = next((i for i, (a, b) in enumerate(zip(seen, expected, strict=True)) if a != b), None)
+    assert wrong is None, f"line {wrong}: got {seen[wrong]}, the program wrote {expected[wrong]}"
+
+
 async def test_timeout_kills_the_program_and_removes_the_container(manager: Any, docker_client: Any) -> None:
     started = time.monotonic()
     report = await manager.run("import time\nprint('going to sleep')\ntime.sleep(600)", timeout=1.5)

@@ -120,7 +120,7 @@ class ContainerRun:
             docker.errors.DockerException: The engine failed (the caller reports ``unavailable``).
         """
         nonce = secrets.token_hex(8)
-        scanners = {"stdout": _EndScanner(nonce, ack=True), "stderr": _EndScanner(nonce)}
+        scanners = {"stdout": _EndScanner(nonce), "stderr": _EndScanner(nonce)}
         response, sock = _attach(self.api, self.container_id)
         raw = getattr(sock, "_sock", sock)
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
@@ -136,7 +136,7 @@ class ContainerRun:
             else:
                 timer.start()
                 raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
-                self._pump(raw, scanners, check_alive=started)
+                self._pump(raw, scanners, _RunnerFrames(nonce), check_alive=started)
         finally:
             timer.cancel()
             _close(sock, raw, response)
@@ -148,20 +148,22 @@ class ContainerRun:
             exit_code, oom = self._final_state()
         return RawResult.collected(self._collectors, exit_code, self._reason, oom)
 
-    def _pump(self, raw: Any, scanners: dict[str, _EndScanner], *, check_alive: bool) -> None:
-        """Read frames until both end lines came (or the stream ends); one flush per read.
+    def _pump(
+        self, raw: Any, scanners: dict[str, _EndScanner], relay: _RunnerFrames, *, check_alive: bool
+    ) -> None:
+        """Read frames until both end lines came (or the stream ends); one emit per read and stream.
 
         Raises:
             StaleContainer: ``check_alive`` and the container does not run (nothing was sent to it).
         """
-        acked = scanners["stdout"]
         raw.settimeout(_ACK_S if check_alive else self.timeout + _KILL_GRACE_S)
         buf = bytearray()
+        last = ""  # the stream whose output is collected but not emitted yet
         while True:
             try:
                 data = raw.recv(262144)
             except TimeoutError:
-                if check_alive and not acked.acked:
+                if check_alive and not relay.acked:
                     check_alive = False
                     if not self.api.inspect_container(self.container_id)["State"].get("Running"):
                         raise StaleContainer(self.container_id[:12]) from None
@@ -179,21 +181,34 @@ class ContainerRun:
                 end = offset + _HEADER.size + size
                 if end > len(buf):
                     break
-                name = _STREAMS.get(stream, "")
                 self.frames += 1
-                if name in scanners:
-                    self._collectors[name].feed(scanners[name].feed(bytes(buf[offset + _HEADER.size : end])))
+                payload = bytes(buf[offset + _HEADER.size : end])
+                if stream == 1:
+                    for inner, part in relay.feed(payload):
+                        name = _STREAMS.get(inner, "")
+                        if name in scanners:
+                            last = self._feed(name, scanners[name].feed(part), last)
+                elif stream == 2:  # the runner's own complaint (it relays the program's on stdout)
+                    last = self._feed("stderr", payload, last)
                 offset = end
             del buf[:offset]
-            for collector in self._collectors.values():
-                collector.flush()
-            if check_alive and acked.acked:
+            if last:
+                self._collectors[last].flush()
+            if check_alive and relay.acked:
                 check_alive = False
                 raw.settimeout(self.timeout + _KILL_GRACE_S)
             if all(s.end is not None for s in scanners.values()):
                 return
         for name, scanner in scanners.items():
             self._collectors[name].feed(scanner.rest())
+
+    def _feed(self, name: str, data: bytes, last: str) -> str:
+        """Collect ``data`` of stream ``name``; the other stream's collected output is emitted
+        first, so the two reach the app in the order the program wrote them."""
+        if last and last != name:
+            self._collectors[last].flush()
+        self._collectors[name].feed(data)
+        return name
 
     def _final_state(self) -> tuple[int | None, bool]:
         """Exit code and OOM flag from the engine, once the container has stopped."""
@@ -207,17 +222,56 @@ class ContainerRun:
         return (int(code) if code is not None else None), bool(state.get("OOMKilled"))
 
 
+class _RunnerFrames:
+    """Splits what the runner writes on stdout: its ``\\0FAME-GO nonce`` line, then frames (the
+    engine's ``>BxxxI`` format) of the program's two streams, in the order the program wrote them.
+
+    Bytes that do not start with the line are passed on as stdout, unframed.
+    """
+
+    def __init__(self, nonce: str) -> None:
+        self.ack_line = b"\0FAME-GO " + nonce.encode("ascii") + b"\n"
+        self.acked = False
+        self._raw = False
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """The ``(stream, bytes)`` parts complete so far (stream 1 stdout, 2 stderr)."""
+        if self._raw:
+            return [(1, data)]
+        self._buf += data
+        if not self.acked:
+            head = bytes(self._buf[: len(self.ack_line)])
+            if head == self.ack_line:
+                self.acked = True
+                del self._buf[: len(self.ack_line)]
+            elif not self.ack_line.startswith(head):
+                self._raw = True
+                out, self._buf = bytes(self._buf), bytearray()
+                return [(1, out)]
+            else:
+                return []
+        parts: list[tuple[int, bytes]] = []
+        offset = 0
+        while len(self._buf) - offset >= _HEADER.size:
+            stream, size = _HEADER.unpack_from(self._buf, offset)
+            end = offset + _HEADER.size + size
+            if end > len(self._buf):
+                break
+            parts.append((stream, bytes(self._buf[offset + _HEADER.size : end])))
+            offset = end
+        del self._buf[:offset]
+        return parts
+
+
 class _EndScanner:
     """Finds and strips the runner's end line (``\\0FAME-END nonce code oom``) in one stream.
 
-    With ``ack``, the stream first carries the runner's ``\\0FAME-GO nonce`` line, also stripped.
     A NUL near the end of a chunk is held back until the next chunk, in case an end line is split.
     """
 
-    def __init__(self, nonce: str, *, ack: bool = False) -> None:
+    def __init__(self, nonce: str) -> None:
         self.marker = b"\0FAME-END " + nonce.encode("ascii")
-        self.ack_line = b"\0FAME-GO " + nonce.encode("ascii") + b"\n"
-        self.acked = not ack
         self.end: tuple[int, bool] | None = None
         self._held = b""
 
@@ -227,13 +281,6 @@ class _EndScanner:
             return b""
         data = self._held + data
         self._held = b""
-        if not self.acked:
-            if len(data) < len(self.ack_line) and self.ack_line.startswith(data):
-                self._held = data
-                return b""
-            self.acked = True
-            if data.startswith(self.ack_line):
-                data = data[len(self.ack_line) :]
         at = data.find(self.marker)
         if at >= 0:
             newline = data.find(b"\n", at)
