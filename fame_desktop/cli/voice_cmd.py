@@ -67,7 +67,11 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="Download and install a model zip (default URL: the voice.model_url setting).",
     )
-    m.add_argument("--sha256", metavar="HEX", help="Expected SHA-256 of the archive.")
+    m.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="Expected SHA-256 of the archive (default for voice.model_url: voice.model_sha256).",
+    )
     m.add_argument("--json", action="store_true", help="Print JSON.")
     m.set_defaults(func=models)
 
@@ -139,6 +143,8 @@ async def models(args: argparse.Namespace, app: App) -> int:
     voice = app.settings.settings.voice
     if args.download is not None:
         url = args.download or voice.model_url
+        # The setting's checksum belongs to the setting's URL; another URL needs its own --sha256.
+        sha256 = args.sha256 or (voice.model_sha256 if url == voice.model_url else "") or None
         downloader = ModelDownloader(
             app.paths.models, allow_network=app.settings.settings.network.allow_network
         )
@@ -150,7 +156,7 @@ async def models(args: argparse.Namespace, app: App) -> int:
 
         try:
             result = await asyncio.to_thread(
-                downloader.download, url, sha256=args.sha256, progress=progress, cancel=cancel
+                downloader.download, url, sha256=sha256, progress=progress, cancel=cancel
             )
         except asyncio.CancelledError:
             cancel.set()  # Ctrl-C: the worker stops at its next chunk and keeps the partial file

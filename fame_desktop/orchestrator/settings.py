@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from fame_desktop.orchestrator.errors import AdminRequired, InvalidSetting
 
@@ -84,7 +85,21 @@ class VoiceSettings(_Section):
         "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip",
         description="Where the model manager downloads the default model from.",
     )
+    model_sha256: str = Field(
+        "", description="SHA-256 of the archive at model_url, checked after download (empty: size only)."
+    )
     input_device: str = Field("default", description="Microphone (sounddevice name or index).")
+
+    @field_validator("model_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and (len(value) != 64 or set(value) - set("0123456789abcdef")):
+            raise PydanticCustomError(
+                "sha256", "should be the archive's SHA-256 (64 hexadecimal digits) or empty"
+            )
+        return value
+
     speak_answers: bool = Field(False, description="Speak answers aloud.")
     tts_voice: str = Field("", description="pyttsx3 voice id (empty: default).")
     tts_rate: int = Field(175, description="Words per minute.", ge=50, le=400)

@@ -355,10 +355,12 @@ class QtVoiceModels(QWidget):
         return self._download is not None and not self._download.state.done
 
     def download(self) -> None:
-        """Download, check and unpack ``voice.model_url`` into the data dir (resumes a partial one)."""
+        """Download, check (size, and ``voice.model_sha256`` when set) and unpack ``voice.model_url``
+        into the data dir (resumes a partial one)."""
         if self.downloading:
             return
         url = str(self._app.settings.get("voice.model_url")).strip()
+        sha256 = str(self._app.settings.get("voice.model_sha256")).strip() or None
         downloader = ModelDownloader(
             self._app.paths.models, allow_network=bool(self._app.settings.get("network.allow_network"))
         )
@@ -368,7 +370,7 @@ class QtVoiceModels(QWidget):
             try:
                 part = downloader.part_file(url)
                 meter = _RateMeter(part.stat().st_size if part.exists() else 0, report)
-                return downloader.download(url, progress=meter, cancel=flag)
+                return downloader.download(url, sha256=sha256, progress=meter, cancel=flag)
             except FameError as exc:  # expected outcomes: shown to the user, not logged as crashes
                 return exc
 

