@@ -61,6 +61,8 @@ async def run(args: argparse.Namespace, app: App) -> int:
             value = json.loads(args.value)
         except ValueError:
             value = args.value
+        if isinstance(app.settings.get(args.path), str) and not isinstance(value, str):
+            value = args.value  # a text setting takes digits as text (a port number, a checksum)
         changed = safety.update_settings({args.path: value}, key=app.admin_key, actor="cli")
         print(
             f"{args.path} = {json.dumps(app.settings.get(args.path))}" + ("" if changed else " (unchanged)")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +18,9 @@ from fame_desktop.orchestrator.errors import NetworkDisabled
 from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import find_models, model_problem
+
+
+FAME = str(Path(sys.executable).with_name("fame"))
 
 
 @pytest.fixture
@@ -144,3 +150,32 @@ def test_cancel_keeps_the_partial_file_for_a_later_resume(server: tuple[str, Ser
     result = downloader.download(url)
     assert result.resumed_from == kept
     assert model_problem(result.path) == ""
+
+
+def test_cli_download_checks_the_configured_checksum_of_the_configured_url(
+    server: tuple[str, Served], tmp_path: Path
+) -> None:
+    base, served = server
+    archive = model_zip(tmp_path)
+    served.files[f"/{MODEL}.zip"] = archive
+    env = {**os.environ, "FAME_HOME": str(tmp_path / "home")}
+
+    def fame(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [FAME, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    assert fame("admin", "set", "voice.model_url", f"{base}/{MODEL}.zip").returncode == 0
+    bad = fame("admin", "set", "voice.model_sha256", "12345")
+    assert bad.returncode != 0 and "64 hexadecimal digits" in bad.stdout + bad.stderr
+    assert fame("admin", "set", "voice.model_sha256", "0" * 64).returncode == 0
+
+    refused = fame("voice", "models", "--download")
+    assert refused.returncode != 0
+    assert f"SHA-256 is {hashlib.sha256(archive).hexdigest()}" in refused.stdout + refused.stderr
+    assert not (tmp_path / "home" / "models" / MODEL).exists()
+
+    # An explicit --sha256 is the one checked; the installed model is then listed.
+    done = fame("voice", "models", "--download", "--sha256", hashlib.sha256(archive).hexdigest())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert MODEL in fame("voice", "models").stdout
