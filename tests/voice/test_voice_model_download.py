@@ -19,7 +19,6 @@ from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import find_models, model_problem
 
-
 FAME = str(Path(sys.executable).with_name("fame"))
 
 
