@@ -66,6 +66,16 @@ async def test_output_streams_while_the_program_runs(manager: Any) -> None:
     assert [e.report["status"] for e in finished] == ["ok"]
 
 
+async def _run_seeing_chunks(manager: Any, code: str) -> tuple[Any, list[tuple[str, str]]]:
+    """Run ``code``; its report and the (stream, text) chunks subscribers saw, in order."""
+    events: list[tuple[str, str]] = []
+    sub = manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
+    report = await manager.run(code)
+    await asyncio.sleep(0.05)
+    sub.cancel()
+    return report, events
+
+
 async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when_it_crashes(
     manager: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,8 +89,6 @@ async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when
             runs.append(self)
 
     monkeypatch.setattr(docker_manager, "ContainerRun", Recorded)
-    events: list[tuple[str, str]] = []
-    manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
     code = (
         "import os, signal, sys\n"
         "for i in range(50000):\n"
@@ -90,8 +98,7 @@ async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when
         "print('last words before a crash')\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    report = await manager.run(code, run_id="chatty")
-    await asyncio.sleep(0.05)
+    report, events = await _run_seeing_chunks(manager, code)
     expected = "".join(f"line {i}\n" for i in range(50000)) + "last words before a crash\n"
     assert report.exit_code == 137 and report.stdout == expected
     assert report.stderr == "warning between 24999 and 25000\n"
@@ -103,8 +110,6 @@ async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when
 
 
 async def test_stdout_and_stderr_arrive_in_the_order_the_program_wrote_them(manager: Any) -> None:
-    events: list[tuple[str, str]] = []
-    manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
     code = (
         "import sys\n"
         "for i in range(20000):\n"
@@ -114,8 +119,7 @@ async def test_stdout_and_stderr_arrive_in_the_order_the_program_wrote_them(mana
         "    if i % 1000 == 999:\n"
         "        sys.stderr.write(''.join(f'burst {i} {j}\\n' for j in range(500)))\n"
     )
-    report = await manager.run(code, run_id="interleaved")
-    await asyncio.sleep(0.05)
+    report, events = await _run_seeing_chunks(manager, code)
     assert report.status == "ok"
     expected = []
     for i in range(20000):
