@@ -102,6 +102,20 @@ PROGRAMS = [
         timeout=120,
     ),
     Hostile(
+        # Past the runner, into the container's stdout through its init process: a frame header
+        # announcing 4 GB must not make the app buffer (or lose) what follows.
+        "forged_stream_frames",
+        "import os, struct, sys\n"
+        "fd = os.open('/proc/1/fd/1', os.O_WRONLY)\n"
+        "os.write(fd, struct.pack('>BxxxI', 1, 0xFFFFFFF0) + b'forged')\n"
+        "block = ('z' * 1023 + '\\n') * 1024\n"
+        "for _ in range(50):\n"
+        "    sys.stdout.write(block)\n"
+        "print('after the forged frame')\n",
+        {"ok"},
+        timeout=60,
+    ),
+    Hostile(
         "one_50mb_line",
         "import sys\nchunk = 'y' * (1 << 20)\nfor _ in range(50):\n    sys.stdout.write(chunk)\n",
         {"ok"},
@@ -191,9 +205,11 @@ async def test_hostile_program_is_contained(
         assert text in data["stdout"], summary
     for text in program.forbid_out:
         assert text not in data["stdout"] + data["stderr"], summary
-    # Whatever it printed, the app kept at most the limit of each stream.
-    assert len(data["stdout"].encode()) <= 1_000_000 and len(data["stderr"].encode()) <= 1_000_000
-    if program.name.startswith(("output_300mb", "one_50mb")):
+    # Whatever it printed, the app kept at most the limit of each stream (in bytes received: each
+    # U+FFFD, 3 bytes in UTF-8, stands for at least one byte that was not UTF-8).
+    for text in (data["stdout"], data["stderr"]):
+        assert len(text.encode()) - 2 * text.count("\ufffd") <= 1_000_000
+    if program.name.startswith(("output_300mb", "one_50mb", "forged_stream")):
         assert data["stdout_truncated"]
     if program.name == "binary_output":
         assert "\ufffd" in data["stdout"] and "\ufffd" in data["stderr"]

@@ -22,6 +22,8 @@ log = logging.getLogger("fame.sandbox")
 
 _HEADER = struct.Struct(">BxxxI")  # Docker's multiplexed stream frame: stream id, size
 _STREAMS = {1: "stdout", 2: "stderr"}
+# The runner's frames stay under 1.3 MB (what it holds back plus one read of a pipe).
+_MAX_RUNNER_FRAME = 1 << 21
 # Grace after the deadline for the engine to end the stream once the container is killed.
 _KILL_GRACE_S = 10.0
 # A pre-started container acknowledges the code at once; silence this long means look whether it
@@ -175,23 +177,14 @@ class ContainerRun:
                 break
             self.received += len(data)
             buf += data
-            offset = 0
-            while len(buf) - offset >= _HEADER.size:
-                stream, size = _HEADER.unpack_from(buf, offset)
-                end = offset + _HEADER.size + size
-                if end > len(buf):
-                    break
+            for stream, payload in _split_frames(buf):
                 self.frames += 1
-                payload = bytes(buf[offset + _HEADER.size : end])
                 if stream == 1:
                     for inner, part in relay.feed(payload):
-                        name = _STREAMS.get(inner, "")
-                        if name in scanners:
-                            last = self._feed(name, scanners[name].feed(part), last)
+                        name = _STREAMS[inner]
+                        last = self._feed(name, scanners[name].feed(part), last)
                 elif stream == 2:  # the runner's own complaint (it relays the program's on stdout)
                     last = self._feed("stderr", payload, last)
-                offset = end
-            del buf[:offset]
             if last:
                 self._collectors[last].flush()
             if check_alive and relay.acked:
@@ -226,7 +219,10 @@ class _RunnerFrames:
     """Splits what the runner writes on stdout: its ``\\0FAME-GO nonce`` line, then frames (the
     engine's ``>BxxxI`` format) of the program's two streams, in the order the program wrote them.
 
-    Bytes that do not start with the line are passed on as stdout, unframed.
+    The program can write into the container's stdout past the runner (through ``/proc/1/fd/1``,
+    its init process). Bytes that are not the runner's (no line first, a frame of another stream
+    or larger than the runner makes) switch to passing everything on as stdout, unframed, where
+    the output limit applies, instead of waiting for a frame that never ends.
     """
 
     def __init__(self, nonce: str) -> None:
@@ -251,17 +247,35 @@ class _RunnerFrames:
                 return [(1, out)]
             else:
                 return []
-        parts: list[tuple[int, bytes]] = []
-        offset = 0
-        while len(self._buf) - offset >= _HEADER.size:
-            stream, size = _HEADER.unpack_from(self._buf, offset)
-            end = offset + _HEADER.size + size
-            if end > len(self._buf):
-                break
-            parts.append((stream, bytes(self._buf[offset + _HEADER.size : end])))
-            offset = end
-        del self._buf[:offset]
+        parts = _split_frames(self._buf, runner=True)
+        if len(self._buf) >= _HEADER.size and not _runner_frame(*_HEADER.unpack_from(self._buf)):
+            self._raw = True
+            parts.append((1, bytes(self._buf)))
+            self._buf = bytearray()
         return parts
+
+
+def _runner_frame(stream: int, size: int) -> bool:
+    """Whether a frame header could be the runner's: one of the two streams, not too large."""
+    return stream in _STREAMS and size <= _MAX_RUNNER_FRAME
+
+
+def _split_frames(buf: bytearray, *, runner: bool = False) -> list[tuple[int, bytes]]:
+    """Remove the complete ``>BxxxI`` frames at the start of ``buf``; their (stream, bytes).
+
+    With ``runner``, stop at a frame the runner would not write (see :func:`_runner_frame`).
+    """
+    parts: list[tuple[int, bytes]] = []
+    offset = 0
+    while len(buf) - offset >= _HEADER.size:
+        stream, size = _HEADER.unpack_from(buf, offset)
+        end = offset + _HEADER.size + size
+        if end > len(buf) or (runner and not _runner_frame(stream, size)):
+            break
+        parts.append((stream, bytes(buf[offset + _HEADER.size : end])))
+        offset = end
+    del buf[:offset]
+    return parts
 
 
 class _EndScanner:
