@@ -170,11 +170,6 @@ def _oom_kills():
     return -1
 
 
-def _frame(stream, data):
-    """``data`` of ``stream`` (1 stdout, 2 stderr) as one frame, in Docker's own stream format."""
-    return struct.pack(">BxxxI", stream, len(data)) + data
-
-
 def _write_all(fd, parts):
     """Write the byte strings ``parts``, all of them, in as few calls as the pipe allows."""
     views = [memoryview(p) for p in parts if p]
@@ -195,7 +190,8 @@ def _write_all(fd, parts):
 
 
 def _frame(stream, size):
-    """The header of a frame of ``size`` bytes of ``stream`` (1 stdout, 2 stderr)."""
+    """The header of a frame of ``size`` bytes of ``stream`` (1 stdout, 2 stderr), in Docker's
+    own stream format."""
     return struct.pack(">BxxxI", stream, size)
 
 
@@ -282,7 +278,15 @@ class _Relay:
                 timeout = max(0.0, (self.since + RELAY_S - time.monotonic()) * 1000)
             ready = {fd for fd, _ in data_poll.poll(timeout)}
             for fd in ready & {wake_r, self.nudge}:
-                os.read(fd, 4096)
+                try:
+                    if os.read(fd, 4096):
+                        continue
+                except BlockingIOError:
+                    continue
+                # The program closed its end of the nudge pipe (closerange): stop polling it.
+                data_poll.unregister(fd)
+                pause_poll.unregister(fd)
+                self.nudge = None
             before = set(self.pipes)
             self.read_all(ready, 1)
             for fd in before - set(self.pipes):
