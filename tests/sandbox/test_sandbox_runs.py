@@ -138,6 +138,30 @@ async def test_stdout_and_stderr_arrive_in_the_order_the_program_wrote_them(mana
     assert wrong is None, f"line {wrong}: got {seen[wrong]}, the program wrote {expected[wrong]}"
 
 
+async def test_a_waiting_program_costs_no_cpu_even_after_closing_inherited_descriptors(manager: Any) -> None:
+    # The container's CPU time (the program and the runner relaying its output) over 1 s of sleep.
+    code = (
+        "import os, time\n"
+        "def used():\n"
+        "    for path in ('/sys/fs/cgroup/cpu.stat', '/sys/fs/cgroup/cpuacct/cpuacct.usage',\n"
+        "                 '/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage'):\n"
+        "        try:\n"
+        "            text = open(path).read()\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if path.endswith('cpu.stat'):\n"
+        "            return int(text.split('usage_usec ')[1].split()[0]) / 1e6\n"
+        "        return int(text) / 1e9\n"
+        "os.closerange(3, 4096)  # as daemons do\n"
+        "start = used()\n"
+        "time.sleep(1)\n"
+        "print('cpu', used() - start)\n"
+    )
+    report = await manager.run(code)
+    assert report.status == "ok", report.to_dict()
+    assert float(report.stdout.split()[1]) < 0.1, report.stdout
+
+
 async def test_timeout_kills_the_program_and_removes_the_container(manager: Any, docker_client: Any) -> None:
     started = time.monotonic()
     report = await manager.run("import time\nprint('going to sleep')\ntime.sleep(600)", timeout=1.5)
