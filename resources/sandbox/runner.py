@@ -35,8 +35,10 @@ import types
 # How late relayed output may be, and how much is held before it goes out at once.
 RELAY_S = 0.02
 RELAY_BYTES = 1 << 18
-# The pause after a read, and the pipes' size: a program writing 200 MB/s fills less than that.
+# The pause after a small read (a flood is read on at once), and the pipes' size: a program writing
+# 200 MB/s fills less than that.
 GAP_S = 0.002
+GAP_BYTES = 1 << 19
 PIPE_BYTES = 1 << 20
 # After the program ends, at most this much more is read from pipes a leftover child still holds.
 DRAIN_BYTES = 1 << 22
@@ -200,8 +202,9 @@ class _Relay:
 
     Output is held until ``RELAY_S`` passed since its first byte or ``RELAY_BYTES`` piled up; bytes
     of the other stream first send what is held, so the two streams keep their relative order.
-    After a read it pauses ``GAP_S`` so that a program printing line by line is read in batches,
-    not woken for every line (which halved its speed); a stderr write cuts the pause short.
+    After a small read it pauses ``GAP_S`` so that a program printing line by line is read in
+    batches, not woken for every line (which halved its speed); a stderr write cuts the pause
+    short. Bulk output is read on without pausing, the engine never left waiting.
     """
 
     def __init__(self, pipes, nudge):
@@ -219,16 +222,18 @@ class _Relay:
                 pass
 
     def read(self, fd, budget):
-        """Read what ``fd`` has (up to about ``budget`` bytes); False once it is closed."""
+        """Read what ``fd`` has (up to about ``budget`` bytes); the bytes read. A closed pipe is
+        closed and forgotten."""
+        got = 0
         while budget > 0:
             try:
                 data = os.read(fd, PIPE_BYTES)
             except (BlockingIOError, InterruptedError):
-                return True
+                break
             if not data:
                 del self.pipes[fd]
                 os.close(fd)
-                return False
+                break
             target = self.pipes[fd]
             if self.held[3 - target]:
                 self.send(3 - target)
@@ -239,7 +244,8 @@ class _Relay:
             if self.size[target] >= RELAY_BYTES:
                 self.send(target)
             budget -= len(data)
-        return True
+            got += len(data)
+        return got
 
     def send(self, target=None):
         for t in (target,) if target else (1, 2):
@@ -253,9 +259,11 @@ class _Relay:
         """Read the ready pipes, stderr first and all of it: the program wrote that before
         anything now waiting on stdout (a stderr write waits until stdout was read). stdout gets
         one read of ``budget`` (1: one read): once it is empty, the program may write to stderr
-        again, and that comes before whatever it writes to stdout next."""
+        again, and that comes before whatever it writes to stdout next. Returns the bytes read."""
+        got = 0
         for fd in sorted(ready & set(self.pipes), key=self.pipes.get, reverse=True):
-            self.read(fd, DRAIN_BYTES if self.pipes[fd] == 2 else budget)
+            got += self.read(fd, DRAIN_BYTES if self.pipes[fd] == 2 else budget)
+        return got
 
     def run(self, pid):
         """Relay until the program ``pid`` ends; its wait status."""
@@ -288,12 +296,12 @@ class _Relay:
                 pause_poll.unregister(fd)
                 self.nudge = None
             before = set(self.pipes)
-            self.read_all(ready, 1)
+            got = self.read_all(ready, 1)
             for fd in before - set(self.pipes):
                 data_poll.unregister(fd)
             if self.since is not None and time.monotonic() - self.since >= RELAY_S:
                 self.send()
-            if ready & before and self.nudge not in ready:
+            if 0 < got < GAP_BYTES and self.nudge not in ready:
                 pause_poll.poll(GAP_S * 1000)  # returns early when the program ends or nudges
         # The program ended: take what it left in the pipes without waiting for a leftover child.
         self.read_all(set(self.pipes), DRAIN_BYTES)
