@@ -89,6 +89,11 @@ class VoiceSettings(_Section):
         "", description="SHA-256 of the archive at model_url, checked after download (empty: size only)."
     )
     input_device: str = Field("default", description="Microphone (sounddevice name or index).")
+    speak_answers: bool = Field(False, description="Speak answers aloud.")
+    tts_voice: str = Field("", description="pyttsx3 voice id (empty: default).")
+    tts_rate: int = Field(175, description="Words per minute.", ge=50, le=400)
+    wake_word_enabled: bool = Field(False, description="Listen for the wake phrase hands-free.")
+    wake_phrase: str = Field("hey fame", description="Wake phrase.", min_length=2, max_length=40)
 
     @field_validator("model_sha256")
     @classmethod
@@ -99,12 +104,6 @@ class VoiceSettings(_Section):
                 "sha256", "should be the archive's SHA-256 (64 hexadecimal digits) or empty"
             )
         return value
-
-    speak_answers: bool = Field(False, description="Speak answers aloud.")
-    tts_voice: str = Field("", description="pyttsx3 voice id (empty: default).")
-    tts_rate: int = Field(175, description="Words per minute.", ge=50, le=400)
-    wake_word_enabled: bool = Field(False, description="Listen for the wake phrase hands-free.")
-    wake_phrase: str = Field("hey fame", description="Wake phrase.", min_length=2, max_length=40)
 
 
 class UiSettings(_Section):

@@ -360,7 +360,7 @@ class QtVoiceModels(QWidget):
         if self.downloading:
             return
         url = str(self._app.settings.get("voice.model_url")).strip()
-        sha256 = str(self._app.settings.get("voice.model_sha256")).strip() or None
+        sha256 = str(self._app.settings.get("voice.model_sha256")) or None  # stored normalised
         downloader = ModelDownloader(
             self._app.paths.models, allow_network=bool(self._app.settings.get("network.allow_network"))
         )
