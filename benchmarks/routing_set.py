@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
-from fame_desktop.orchestrator.plugin_api import read_manifest
 from fame_desktop.orchestrator.routing import Router
+from fame_plugin_api import read_manifest
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from core._lib import indicators as ind
 from core._lib.coingecko import SYMBOLS, CoinGecko, UpstreamError, known_assets_in
-from core._lib.plugin_support import HostSlot, PluginHost, error_result, request_text
+from fame_plugin_api import HostSlot, PluginHost, error_result, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "advanced_investor_ai",
     "version": "1.0.0",
     "description": "Crypto market analysis from the CoinGecko API: price, 24 h change, SMA 7/30, "

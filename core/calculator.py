@@ -6,10 +6,11 @@ import ast
 from typing import Any
 
 from core._lib.calc_words import to_expression
-from core._lib.plugin_support import HostSlot, PluginHost, error_result, request_text
 from core._lib.safe_eval import CalcError, evaluate, format_number, parse
+from fame_plugin_api import HostSlot, PluginHost, error_result, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "calculator",
     "version": "1.0.0",
     "description": "Safe arithmetic: + - * / // % **, parentheses, sqrt, trig, logs, factorial, "

@@ -11,9 +11,10 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from core._lib.plugin_support import HostSlot, PluginHost, request_text
+from fame_plugin_api import HostSlot, PluginHost, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "consciousness_engine",
     "version": "1.0.0",
     "description": "Conversation: greetings, thanks, help with what FAME can do, identity and small talk.",

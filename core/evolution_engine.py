@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core._lib.plugin_support import HostSlot, PluginHost, error_result
+from fame_plugin_api import HostSlot, PluginHost, ServiceUnavailable, error_result
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "evolution_engine",
     "version": "1.0.0",
     "description": "Admin only: run an evolution cycle that breeds and tests better solutions for a task.",
@@ -63,18 +64,17 @@ _HOST = HostSlot("evolution_engine")
 
 
 def init(manager: PluginHost) -> None:
-    """Keep the plugin context; the evolution runner arrives through ``manager.evolution``."""
+    """Keep the plugin context; evolution cycles are one of its tasks."""
     _HOST.set(manager)
 
 
 async def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Start an evolution cycle for the request, or say clearly that this build has none."""
-    runner = _HOST.get().evolution
-    if runner is None:
+    try:
+        return await _HOST.get().run_evolution(request)
+    except ServiceUnavailable:
         return error_result(
             "not_available",
             "Evolution cycles are not available in this build yet. "
             "They arrive with the evolution engine; code generation works meanwhile.",
         )
-    result: dict[str, Any] = await runner.run_from_request(request)
-    return result

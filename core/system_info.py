@@ -10,9 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core._lib.plugin_support import HostSlot, PluginHost, request_text
+from fame_plugin_api import HostSlot, PluginHost, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "system_info",
     "version": "1.0.0",
     "description": "Time, date, version, Docker sandbox, network, voice, plugin, memory and uptime status.",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fame_plugin_api import HostSlot, PluginHost, ServiceUnavailable, error_result, query_id, request_text
+
 PLUGIN = {
+    "schema_version": 1,
     "name": "universal_developer",
     "version": "1.0.0",
     "description": "Code generation with tests run in the sandbox, and software architecture design.",
@@ -104,41 +107,27 @@ PLUGIN = {
     "timeout_seconds": 120,
 }
 
-MANAGER: Any = None
+_HOST = HostSlot("universal_developer")
 
 
-def init(manager: Any) -> None:
-    """Keep the plugin context (code generation and architecture services come through it)."""
-    global MANAGER
-    MANAGER = manager
+def init(manager: PluginHost) -> None:
+    """Keep the plugin context (code generation and architecture advice are its tasks)."""
+    _HOST.set(manager)
 
 
 async def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Answer ``generate_code`` with tested code, ``architecture_design`` with patterns."""
-    text = str(request.get("text", ""))
+    host = _HOST.get()
+    text = request_text(request)
     if request.get("intent") == "architecture_design":
-        kb = MANAGER.architecture if MANAGER else None
-        if kb is None:
-            return {
-                "response": "The architecture knowledge base is not available.",
-                "error": {"code": "not_available", "message": "Architecture knowledge base missing."},
-            }
-        advice = kb.advise(text)
-        return {
-            "response": advice.markdown,
-            "data": {
-                "patterns": [
-                    {"id": getattr(p, "id", str(p)), "score": round(s, 3)} for p, s in advice.patterns
-                ]
-            },
-        }
-    codegen = MANAGER.codegen if MANAGER else None
-    if codegen is None:
-        return {
-            "response": "Code generation is not available.",
-            "error": {"code": "not_available", "message": "Code generation service missing."},
-        }
-    if MANAGER is not None:
-        MANAGER.progress(str(request.get("id", "")), "Generating code and running its tests in the sandbox")
-    result: dict[str, Any] = await codegen.answer(text, query_id=str(request.get("id", "")) or None)
-    return result
+        try:
+            advice = await host.design_architecture(text)
+        except ServiceUnavailable as exc:
+            return error_result("not_available", str(exc))
+        patterns = [{"id": p["id"], "score": round(p["score"], 3)} for p in advice["patterns"]]
+        return {"response": advice["markdown"], "data": {"patterns": patterns}}
+    host.progress(query_id(request), "Generating code and running its tests in the sandbox")
+    try:
+        return await host.generate_code(text, query_id=query_id(request) or None)
+    except ServiceUnavailable as exc:
+        return error_result("not_available", str(exc))

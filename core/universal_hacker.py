@@ -13,9 +13,10 @@ import re
 import time
 from typing import Any
 
-from core._lib.plugin_support import HostSlot, PluginHost, error_result, request_text
+from fame_plugin_api import HostSlot, PluginHost, error_result, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "universal_hacker",
     "version": "1.0.0",
     "description": "Security test (dangerous, off by default): non-destructive TCP reachability checks of "

@@ -8,11 +8,12 @@ from urllib.parse import urljoin
 
 import httpx
 
-from core._lib.plugin_support import HostSlot, PluginHost, error_result, request_text
 from core._lib.readability import extract, summarise
 from core._lib.url_guard import UrlRefused, check_url
+from fame_plugin_api import HostSlot, PluginHost, error_result, request_text
 
 PLUGIN = {
+    "schema_version": 1,
     "name": "web_scraper",
     "version": "1.0.0",
     "description": "Web search through a SearXNG instance, and fetching a web page to read or summarise "

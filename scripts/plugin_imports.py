@@ -92,7 +92,7 @@ def plugin_imports(folder: Path | None = None) -> PluginImports:
                     queue.append(local)
             elif top in sys.stdlib_module_names or top == "__future__":
                 result.stdlib.add(module)
-            elif top != "fame_desktop":
+            elif top not in ("fame_desktop", "fame_plugin_api"):  # both ship whole (see fame.spec)
                 result.third_party.add(top)
     # ``from x import name`` adds ``x.name`` in case it is a submodule; keep only real modules.
     result.stdlib = {m for m in result.stdlib if m != "__future__" and _is_module(m)}

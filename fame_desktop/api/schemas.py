@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fame_desktop.orchestrator.plugin_api import INTENTS
 from fame_desktop.orchestrator.query import MAX_TEXT_CHARS
+from fame_plugin_api import INTENTS
 
 
 class _Strict(BaseModel):

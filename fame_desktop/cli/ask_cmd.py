@@ -8,7 +8,7 @@ from typing import Any
 
 from fame_desktop.app import App
 from fame_desktop.cli.output import print_json
-from fame_desktop.orchestrator.plugin_api import INTENTS
+from fame_plugin_api import INTENTS
 
 
 def register(sub: Any) -> None:

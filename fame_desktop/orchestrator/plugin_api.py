@@ -1,214 +1,99 @@
-"""The public plugin contract: the manifest a plugin declares and the context it is given.
+"""The app's side of the plugin API: the context handed to a plugin's ``init(manager)``.
 
-A plugin is a Python file with a module-level ``PLUGIN`` dict literal (its manifest), a
-``handle(request: dict) -> dict`` function (sync or async) and an optional ``init(manager)``.
-The manifest is read from the file's syntax tree without importing it, so listing plugins never
-runs their code. ``manager`` is a :class:`PluginContext`: the small API plugins may use.
+The contract itself (manifest model, intents, the :class:`~fame_plugin_api.PluginHost` protocol)
+lives in the Qt-free ``fame_plugin_api`` package that plugins import. :class:`PluginContext`
+implements that protocol over the orchestrator's services; plugins never see the services.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fame_desktop.orchestrator.errors import CapabilityDisabled, NetworkDisabled
 from fame_desktop.orchestrator.events import Event, QueryProgress
+from fame_plugin_api import JSONObject, ServiceUnavailable
 
 if TYPE_CHECKING:
     import httpx
 
-INTENTS: dict[str, str] = {
-    "generate_code": "Write code for a programming task, with tests, run in the sandbox.",
-    "architecture_design": "Design a software system: patterns and trade-offs.",
-    "market_analysis": "Crypto prices, change, moving averages, RSI, volatility.",
-    "web_search": "Search the web or read a web page.",
-    "evolution": "Breed better solutions for a task (admin).",
-    "security_test": "Non-destructive reachability checks of allowed hosts (dangerous).",
-    "chat": "Greetings, help and small talk.",
-    "system_info": "Time, date, version, Docker, network, voice and plugin status.",
-    "calculate": "Arithmetic.",
-}
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-_VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?([.-]?[a-z0-9]+)?$")
+# What the context needs of each service, structurally: the services' modules import the
+# composition root, so naming their classes here would tie this module into that cycle.
+class CodeGenerator(Protocol):
+    """Code generation (``CodeGenService``)."""
+
+    async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:
+        """A ``handle`` result with tested code."""
+        ...
 
 
-class ManifestError(ValueError):
-    """A plugin's manifest is missing or invalid."""
+class _Pattern(Protocol):
+    @property
+    def id(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class PluginManifest:
-    """What a plugin declares about itself."""
+class _Advice(Protocol):
+    @property
+    def markdown(self) -> str: ...
 
-    name: str
-    version: str
-    description: str
-    intents: Mapping[str, tuple[str, ...]]
-    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    needs_network: bool = False
-    admin_only: bool = False
-    dangerous: bool = False
-    capability: str | None = None
-    timeout_seconds: float | None = None
-    priority: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, as ``fame plugins --json`` and ``GET /plugins`` show it."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "description": self.description,
-            "intents": {k: list(v) for k, v in self.intents.items()},
-            "keywords": {k: list(v) for k, v in self.keywords.items()},
-            "needs_network": self.needs_network,
-            "admin_only": self.admin_only,
-            "dangerous": self.dangerous,
-        }
+    @property
+    def patterns(self) -> Sequence[tuple[_Pattern, float]]: ...
 
 
-def parse_manifest(raw: object, source: str) -> PluginManifest:
-    """Validate a manifest dict.
+class ArchitectureAdvisor(Protocol):
+    """The architecture knowledge base (``ArchitectureKB``)."""
 
-    Raises:
-        ManifestError: naming the field that is wrong.
-    """
-    if not isinstance(raw, dict):
-        raise ManifestError(f"{source}: PLUGIN must be a dict")
-    allowed = {
-        "name",
-        "version",
-        "description",
-        "intents",
-        "keywords",
-        "patterns",
-        "needs_network",
-        "admin_only",
-        "dangerous",
-        "capability",
-        "timeout_seconds",
-        "priority",
-    }
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ManifestError(f"{source}: unknown manifest fields {sorted(unknown)}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ManifestError(f"{source}: 'name' must be a lower_snake_case string")
-    version = raw.get("version")
-    if not isinstance(version, str) or not _VERSION_RE.match(version):
-        raise ManifestError(f"{source}: 'version' must look like 1.2.3")
-    description = raw.get("description")
-    if not isinstance(description, str) or not description.strip():
-        raise ManifestError(f"{source}: 'description' is required")
-    intents = _str_lists(raw.get("intents"), source, "intents", required=True)
-    for intent in intents:
-        if intent not in INTENTS:
-            raise ManifestError(f"{source}: unknown intent {intent!r}; known: {sorted(INTENTS)}")
-    keywords = _str_lists(raw.get("keywords", {}), source, "keywords")
-    patterns = _str_lists(raw.get("patterns", {}), source, "patterns")
-    for intent, regexes in patterns.items():
-        for rx in regexes:
-            try:
-                re.compile(rx)
-            except re.error as exc:
-                raise ManifestError(f"{source}: bad pattern for {intent}: {exc}") from exc
-    flags = {}
-    for flag in ("needs_network", "admin_only", "dangerous"):
-        value = raw.get(flag, False)
-        if not isinstance(value, bool):
-            raise ManifestError(f"{source}: {flag!r} must be true or false")
-        flags[flag] = value
-    timeout = raw.get("timeout_seconds")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ManifestError(f"{source}: 'timeout_seconds' must be a positive number")
-    capability = raw.get("capability")
-    if capability is not None and not isinstance(capability, str):
-        raise ManifestError(f"{source}: 'capability' must be a string")
-    priority = raw.get("priority", 0)
-    if not isinstance(priority, int):
-        raise ManifestError(f"{source}: 'priority' must be an integer")
-    return PluginManifest(
-        name=name,
-        version=version,
-        description=description.strip(),
-        intents=intents,
-        keywords=keywords,
-        patterns=patterns,
-        capability=capability,
-        timeout_seconds=float(timeout) if timeout is not None else None,
-        priority=priority,
-        **flags,
-    )
+    def advise(self, text: str) -> _Advice:
+        """The best patterns for ``text``."""
+        ...
 
 
-def _str_lists(value: object, source: str, what: str, required: bool = False) -> dict[str, tuple[str, ...]]:
-    if not isinstance(value, dict) or (required and not value):
-        raise ManifestError(f"{source}: {what!r} must be a dict of intent -> list of strings")
-    out: dict[str, tuple[str, ...]] = {}
-    for key, items in value.items():
-        if not isinstance(key, str) or not isinstance(items, list | tuple):
-            raise ManifestError(f"{source}: {what!r} must map intent names to lists")
-        if not all(isinstance(i, str) for i in items):
-            raise ManifestError(f"{source}: {what}[{key!r}] must hold only strings")
-        out[key] = tuple(items)
-    return out
+class _Report(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
 
-def read_manifest(path: Path) -> PluginManifest:
-    """Read the ``PLUGIN`` literal of a plugin file without importing it.
+class SandboxRunner(Protocol):
+    """The sandbox (``DockerManager``)."""
 
-    Raises:
-        ManifestError: The file has a syntax error, no ``PLUGIN`` literal, or an invalid one.
-    """
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise ManifestError(f"{path.name}: syntax error on line {exc.lineno}: {exc.msg}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path.name}: cannot read: {exc}") from exc
-    for node in tree.body:
-        value: ast.expr | None = None
-        target: ast.expr | None = None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign):
-            target, value = node.target, node.value
-        if isinstance(target, ast.Name) and target.id == "PLUGIN" and value is not None:
-            try:
-                raw = ast.literal_eval(value)
-            except ValueError as exc:
-                raise ManifestError(f"{path.name}: PLUGIN must be a literal dict ({exc})") from exc
-            return parse_manifest(raw, path.name)
-    raise ManifestError(f"{path.name}: no module-level PLUGIN manifest")
+    async def run(
+        self,
+        code: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the run's own limit, enforced by the engine
+        query_id: str | None = None,
+    ) -> _Report:
+        """Run ``code``; the report."""
+        ...
+
+
+class EvolutionService(Protocol):
+    """The evolution runner (``EvolutionRunner``)."""
+
+    async def run_from_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer an ``evolution`` query."""
+        ...
 
 
 @dataclass
 class PluginContext:
-    """What a plugin may use: passed to its ``init(manager)``.
+    """The :class:`fame_plugin_api.PluginHost` the app gives each plugin.
 
-    The composition root fills in the services; plugins never see the Brain itself.
+    The composition root fills in the services; a missing one makes its task raise
+    :class:`~fame_plugin_api.ServiceUnavailable`.
     """
 
     name: str
     get_setting: Callable[[str], Any]
     publish_event: Callable[[Event], None]
-    list_plugins: Callable[[], list[dict[str, Any]]]
-    status: Callable[[], dict[str, Any]]
-    #: Code generation service (``fame_desktop.orchestrator.codegen``), when built.
-    codegen: Any = None
-    #: Architecture knowledge base, when built.
-    architecture: Any = None
-    #: Sandbox (``DockerManager``), when built.
-    sandbox: Any = None
-    #: Evolution runner, when built.
-    evolution: Any = None
+    list_plugins: Callable[[], list[JSONObject]]
+    status: Callable[[], JSONObject]
+    codegen: CodeGenerator | None = None
+    architecture: ArchitectureAdvisor | None = None
+    sandbox: SandboxRunner | None = None
+    evolution: EvolutionService | None = None
 
     @property
     def log(self) -> logging.Logger:
@@ -249,3 +134,38 @@ class PluginContext:
     def progress(self, query_id: str, message: str, fraction: float | None = None) -> None:
         """Report progress of a long answer to the window and CLI."""
         self.publish_event(QueryProgress(query_id=query_id, message=message, fraction=fraction))
+
+    async def generate_code(self, text: str, *, query_id: str | None = None) -> JSONObject:
+        """Tested code for ``text`` (see :meth:`fame_plugin_api.PluginHost.generate_code`)."""
+        if self.codegen is None:
+            raise ServiceUnavailable("Code generation is not available in this app.")
+        return await self.codegen.answer(text, query_id=query_id or None)
+
+    async def design_architecture(self, text: str) -> JSONObject:
+        """Architecture advice (see :meth:`fame_plugin_api.PluginHost.design_architecture`)."""
+        if self.architecture is None:
+            raise ServiceUnavailable("The architecture knowledge base is not available in this app.")
+        advice = self.architecture.advise(text)
+        return {
+            "markdown": advice.markdown,
+            "patterns": [{"id": p.id, "score": float(score)} for p, score in advice.patterns],
+        }
+
+    async def run_in_sandbox(
+        self,
+        code: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the run's own limit, enforced by the sandbox
+        query_id: str | None = None,
+    ) -> JSONObject:
+        """Run ``code`` in the sandbox (see :meth:`fame_plugin_api.PluginHost.run_in_sandbox`)."""
+        if self.sandbox is None:
+            raise ServiceUnavailable("The sandbox is not available in this app.")
+        report = await self.sandbox.run(code, timeout=timeout, query_id=query_id or None)
+        return report.to_dict()
+
+    async def run_evolution(self, request: JSONObject) -> JSONObject:
+        """An evolution cycle (see :meth:`fame_plugin_api.PluginHost.run_evolution`)."""
+        if self.evolution is None:
+            raise ServiceUnavailable("Evolution cycles are not available in this app.")
+        return await self.evolution.run_from_request(dict(request))

@@ -31,7 +31,8 @@ from fame_desktop.orchestrator.events import (
     PluginStateChanged,
 )
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
-from fame_desktop.orchestrator.plugin_api import ManifestError, PluginContext, PluginManifest, read_manifest
+from fame_desktop.orchestrator.plugin_api import PluginContext
+from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest
 
 log = logging.getLogger("fame.plugins")
 
@@ -72,7 +73,7 @@ class PluginRecord:
         return out
 
 
-ContextFactory = Callable[[str], PluginContext]
+ContextFactory = Callable[[str], PluginHost]
 
 
 class PluginManager:
@@ -80,7 +81,8 @@ class PluginManager:
 
     Args:
         folders: Plugin folders, built-in first; a later plugin with an already taken name fails.
-        context_factory: Builds the :class:`PluginContext` passed to a plugin's ``init``.
+        context_factory: Builds the context (a :class:`fame_plugin_api.PluginHost`) passed to a
+            plugin's ``init``.
         bus: Where plugin events go.
         disabled: Names turned off by the user.
     """

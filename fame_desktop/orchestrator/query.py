@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fame_desktop.orchestrator.errors import InvalidRequest
-from fame_desktop.orchestrator.plugin_api import INTENTS
+from fame_plugin_api import INTENTS
 
 MAX_TEXT_CHARS = 4000
 # Control characters other than tab, newline and carriage return have no business in a query.

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fame_desktop.orchestrator.plugin_api import PluginManifest
+from fame_plugin_api import PluginManifest
 
 FALLBACK_INTENT = "chat"
 MIN_SCORE = 0.9

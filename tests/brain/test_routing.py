@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from routing_set import builtin_router, labelled_queries
 
-from fame_desktop.orchestrator.plugin_api import parse_manifest
 from fame_desktop.orchestrator.routing import Router
+from fame_plugin_api import parse_manifest
 
 
 def test_accuracy_on_the_labelled_set_is_at_least_95_percent() -> None:
@@ -23,7 +23,7 @@ def test_accuracy_on_the_labelled_set_is_at_least_95_percent() -> None:
 
 def test_labelled_queries_are_not_the_plugins_example_phrases() -> None:
     from fame_desktop.orchestrator.paths import builtin_plugin_dir
-    from fame_desktop.orchestrator.plugin_api import read_manifest
+    from fame_plugin_api import read_manifest
 
     examples = set()
     for path in builtin_plugin_dir().glob("[!_]*.py"):

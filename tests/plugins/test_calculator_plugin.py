@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from plugin_harness import CORE, Harness
 
 from core._lib.safe_eval import CalcError, evaluate, format_number
-from fame_desktop.orchestrator.plugin_api import read_manifest
+from fame_plugin_api import read_manifest
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from plugin_harness import CORE, Harness
 
-from fame_desktop.orchestrator.plugin_api import read_manifest
+from fame_plugin_api import read_manifest
 
 
 def listing() -> list[dict[str, Any]]:

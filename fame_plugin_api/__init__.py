@@ -1,0 +1,43 @@
+"""FAME's plugin API: what a plugin declares and what it may ask of the app.
+
+A plugin is one Python file with:
+
+- ``PLUGIN``: a module-level dict literal, its manifest (:class:`PluginManifest`), read from the
+  file's syntax tree without importing it;
+- ``handle(request: dict) -> dict`` (sync or async): the answer, at least ``{"response": str}``;
+- optionally ``init(manager)``: called once after import with a :class:`PluginHost`.
+
+This package imports neither the app nor Qt, so built-in plugins (``core/``), third-party plugins
+and the app all depend on it and on nothing of each other. See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+from fame_plugin_api.context import JSONObject, PluginHost, ServiceUnavailable
+from fame_plugin_api.helpers import HostSlot, error_result, query_id, request_text
+from fame_plugin_api.intents import INTENTS
+from fame_plugin_api.manifest import (
+    SCHEMA_VERSION,
+    ManifestError,
+    PluginManifest,
+    parse_manifest,
+    read_manifest,
+    suggest_manifest,
+)
+
+__all__ = [
+    "INTENTS",
+    "SCHEMA_VERSION",
+    "HostSlot",
+    "JSONObject",
+    "ManifestError",
+    "PluginHost",
+    "PluginManifest",
+    "ServiceUnavailable",
+    "error_result",
+    "parse_manifest",
+    "query_id",
+    "read_manifest",
+    "request_text",
+    "suggest_manifest",
+]
