@@ -13,15 +13,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXE = REPO / "dist" / "fame" / "fame"
-SOURCES = [REPO / "fame_desktop", REPO / "core", REPO / "resources"]
+SOURCES = [REPO / "fame_desktop", REPO / "core", REPO / "fame_plugin_api", REPO / "resources"]
 BUILD_FILES = [REPO / "fame.spec", REPO / "scripts" / "fame_entry.py", REPO / "scripts" / "plugin_imports.py"]
 
 pytestmark = pytest.mark.slow
 
+# A user plugin imports the plugin API package from inside the frozen app.
 USER_PLUGIN = (
+    "from fame_plugin_api import request_text\n"
     'PLUGIN = {"name": "echo_user", "version": "1.0", "description": "Echo from the user folder.",'
     ' "intents": {"chat": ["echo user plugin"]}}\n'
-    "def handle(request):\n    return {'response': 'echo: ' + request['text']}\n"
+    "def handle(request):\n    return {'response': 'echo: ' + request_text(request)}\n"
 )
 
 
