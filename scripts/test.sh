@@ -19,10 +19,11 @@ eval "$(scripts/audio_up.sh)"
 
 export PATH="$VENV/bin:$PATH"
 echo "==> ruff"
-ruff check fame_desktop core tests benchmarks
-ruff format --check fame_desktop core tests benchmarks
+ruff check fame_desktop core fame_plugin_api examples tests benchmarks
+ruff format --check fame_desktop core fame_plugin_api examples tests benchmarks
 echo "==> mypy --strict"
 mypy
+mypy examples/plugins  # the documented example plugins are held to the same standard
 echo "==> import-linter"
 lint-imports
 echo "==> pytest"
