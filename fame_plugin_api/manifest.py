@@ -7,6 +7,7 @@ no plugin code. ``schema_version`` lets the format grow: a manifest without it i
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -269,9 +270,20 @@ def suggest_manifest(path: Path, tree: ast.Module | None = None) -> str:
     }
     parse_manifest(suggestion, path.name)  # a suggestion that would not load is a bug here
     lines = ["PLUGIN = {"]
-    lines.extend(f"    {key!r}: {value!r}," for key, value in suggestion.items())
+    lines.extend(f"    {json.dumps(key)}: {_literal(value)}," for key, value in suggestion.items())
     lines.append("}")
     return "\n".join(lines)
+
+
+def _literal(value: object) -> str:
+    """``value`` as Python source in the house style (double quotes, like the built-in manifests)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid Python string literal
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value)
 
 
 def _defines(tree: ast.Module, function: str) -> bool:

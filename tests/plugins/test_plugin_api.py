@@ -131,8 +131,11 @@ async def test_a_seed_plugin_without_manifest_fails_with_the_manifest_to_add(app
         "seed_echo.py: no module-level PLUGIN manifest. It looks like a plugin written to"
     )
     shown = error[error.index("PLUGIN = {") :]
-    assert '"name": "seed_echo"' in shown.replace("'", '"')
-    assert "Echo: repeats what you say" in shown  # from the docstring
+    assert '    "name": "seed_echo",\n' in shown
+    assert (
+        '"description": "Echo: repeats what you say (written to the seed\'s init/handle interface).",'
+        in shown
+    )
     # The manifest shown is exact: pasted in as it is, the plugin loads and answers through the Brain.
     path.write_text(shown + "\n\n\n" + SEED_PLUGIN)
     app.services.plugins.rescan()
