@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from plugin_harness import CORE, Harness
 
-from fame_desktop.app import App
+from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.codegen import ArchitectureKB
+from fame_desktop.orchestrator.settings import SettingsStore
 from fame_plugin_api import SCHEMA_VERSION, ManifestError, parse_manifest, read_manifest, suggest_manifest
 
 GOOD: dict[str, Any] = {
@@ -256,3 +257,44 @@ async def test_run_in_sandbox_returns_the_sandbox_report(app: App) -> None:
     assert report["status"] == "ok" and report["backend"] == "docker", report
     assert report["stdout"] == "42\n" and report["exit_code"] == 0
     assert report["limits"]["timeout_seconds"] == 20
+
+
+# --- listing runs no plugin code ------------------------------------------------------------------
+
+
+def _side_effect_plugin(marker: Path) -> str:
+    return (
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        'PLUGIN = {"schema_version": 1, "name": "side_effect", "version": "1.0", '
+        '"description": "Writes a file when imported.", "intents": {"chat": ["side effect"]}}\n'
+        "def handle(request):\n    return {'response': 'x'}\n"
+    )
+
+
+def test_reading_a_manifest_runs_none_of_the_plugins_code(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = tmp_path / "side_effect.py"
+    path.write_text(_side_effect_plugin(marker))
+    manifest = read_manifest(path)
+    assert manifest.description == "Writes a file when imported."
+    assert not marker.exists()
+
+
+async def test_a_disabled_plugin_is_listed_from_its_manifest_and_never_imported(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    (data_dir / "plugins").mkdir()
+    (data_dir / "plugins" / "side_effect.py").write_text(_side_effect_plugin(marker))
+    SettingsStore(data_dir / "settings.json").update({"plugins.disabled": ["side_effect"]}, admin=False)
+    app = build_app(data_dir)
+    try:
+        await app.brain.start()
+        listed = {p["name"]: p for p in (r.to_dict() for r in app.services.plugins.records())}
+        assert listed["side_effect"]["status"] == "disabled"
+        assert listed["side_effect"]["description"] == "Writes a file when imported."
+        assert not marker.exists()
+        app.services.plugins.set_enabled("side_effect", True)  # enabling imports it: the marker proves it
+        assert marker.read_text() == "ran"
+    finally:
+        await app.aclose()
