@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from fame_desktop.orchestrator.conversations import Message
+
 log = logging.getLogger("fame.events")
 
 
@@ -244,6 +246,66 @@ class EvolutionProgress(Event):
     message: str
     best_fitness: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the conversation shown (``ConversationModel``) ----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationOpened(Event):
+    """A conversation is shown from its start: a stored one (``messages``) or a new, empty one (None)."""
+
+    conversation_id: int | None
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationMessageAdded(Event):
+    """A message joined the conversation shown.
+
+    Attributes:
+        conversation_id: Where it is stored (None: nowhere).
+        index: Its place in the conversation shown, 0 first.
+        role: ``user``, ``assistant``, ``error`` or ``system``.
+        text: What it says (Markdown for an answer).
+        meta: Source, intent, plugins, timing, error code.
+        message_id: Its stored id (None: not stored).
+        response: The query response it shows, for an answer.
+        external: An answer to a query someone else asked (the voice adapter's wake phrase query),
+            who also speaks it.
+    """
+
+    conversation_id: int | None
+    index: int
+    role: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    message_id: int | None = None
+    response: dict[str, Any] | None = None
+    external: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationTruncated(Event):
+    """A revised question took back the end of the conversation: only its first ``keep`` messages stay."""
+
+    conversation_id: int | None
+    keep: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationBusyChanged(Event):
+    """A question of the conversation is being answered (``query_id``) or none is any more."""
+
+    busy: bool
+    query_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationsChanged(Event):
+    """The stored conversations changed (one created, deleted, or a message stored or removed)."""
+
+    conversation_id: int | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,23 +1,24 @@
 """The chat pane: conversation view, input with history, send/stop, busy state, mic and speak toggles.
 
-A spoken question is asked at its early final, while the microphone still listens for more. If the
-user goes on after a pause, the revised transcript replaces that exchange (question and any answer,
-in the view and in the stored conversation) and is asked again; the superseded query is cancelled
-quietly, so the user sees their whole question and one answer.
+The conversation itself (its turns, their answers, stop, and the voice revision rule) is the
+orchestrator's :class:`ConversationModel`: this pane forwards what the user does to it and renders
+the events it publishes. Answers' Markdown is rendered off the Qt thread, in the order the messages
+came.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import re
 import time
-import uuid
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -38,12 +39,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fame_desktop.orchestrator.conversations import ConversationStore, Message
+from fame_desktop.orchestrator.conversation_model import ConversationModel, InputHistory, Turn
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import (
-    QueryCompleted,
+    ConversationBusyChanged,
+    ConversationMessageAdded,
+    ConversationOpened,
+    ConversationsChanged,
+    ConversationTruncated,
     QueryProgress,
-    QueryReceived,
     SettingsChanged,
     VoiceStateChanged,
     VoiceTranscript,
@@ -67,35 +71,7 @@ ERROR_TITLES = {
     "sandbox_unavailable": "Sandbox unavailable",
     "not_available": "Not available",
 }
-HISTORY_LIMIT = 200
 _TOP_MARGIN = re.compile(r'^<p style="[^"]*margin-top:(\d+)px')
-
-
-@dataclass
-class _Turn:
-    """One question and what followed it in the view, so a revision can take it back.
-
-    Attributes:
-        first_block: Index of its first block in the view.
-        code_blocks: How many copyable code blocks the view had before it.
-        message_id: Its first stored message (None: not stored).
-        listen: The listen it came from (voice), to tell a revision from a new question.
-        spoken: It came from the microphone (only those are revised).
-        query_id: The Brain's id for it (voice queries the wake phrase started).
-        worker: The query's worker (questions asked from the chat).
-        new_conversation: It started the conversation (which is titled with its text).
-        superseded: A revision replaced it: its cancellation and answer are not shown.
-    """
-
-    first_block: int
-    code_blocks: int
-    message_id: int | None
-    listen: int
-    spoken: bool
-    query_id: str = ""
-    worker: QtWorker | None = None
-    new_conversation: bool = False
-    superseded: bool = False
 
 
 class QtChatInput(QPlainTextEdit):
@@ -104,21 +80,12 @@ class QtChatInput(QPlainTextEdit):
     submitted = Signal()
     stopRequested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, history: InputHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatInput")
         self.setPlaceholderText("Ask FAME…  (Enter sends, Shift+Enter for a new line, ↑/↓ history)")
         self.setTabChangesFocus(True)
-        self.history: list[str] = []
-        self._pos = 0
-        self._draft = ""
-
-    def add_history(self, text: str) -> None:
-        """Remember a sent text (no consecutive duplicates)."""
-        if not self.history or self.history[-1] != text:
-            self.history.append(text)
-            del self.history[:-HISTORY_LIMIT]
-        self._pos = len(self.history)
+        self.history = history
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         key, mods = e.key(), e.modifiers()
@@ -132,17 +99,17 @@ class QtChatInput(QPlainTextEdit):
                 self.submitted.emit()
             return
         cursor = self.textCursor()
-        if key == Qt.Key.Key_Up and self.history and cursor.blockNumber() == 0:
-            if self._pos == len(self.history):
-                self._draft = self.toPlainText()
-            self._pos = max(0, self._pos - 1)
-            self._show(self.history[self._pos])
-            return
+        if key == Qt.Key.Key_Up and cursor.blockNumber() == 0:
+            older = self.history.older(self.toPlainText())
+            if older is not None:
+                self._show(older)
+                return
         last_line = cursor.blockNumber() == self.document().blockCount() - 1
-        if key == Qt.Key.Key_Down and last_line and self._pos < len(self.history):
-            self._pos += 1
-            self._show(self.history[self._pos] if self._pos < len(self.history) else self._draft)
-            return
+        if key == Qt.Key.Key_Down and last_line:
+            newer = self.history.newer()
+            if newer is not None:
+                self._show(newer)
+                return
         super().keyPressEvent(e)
 
     def _show(self, text: str) -> None:
@@ -150,13 +117,20 @@ class QtChatInput(QPlainTextEdit):
         self.moveCursor(QTextCursor.MoveOperation.End)
 
 
+WELCOME = (
+    '<p style="color:gray;">Ask anything: <i>what is 2 + 2</i>, <i>write a python function to '
+    "reverse a string</i>, <i>what time is it</i>. Generated code runs in the sandbox; "
+    "everything is audited.</p>"
+)
+
+
 class QtChatPane(QWidget):
-    """Talks to the Brain and shows the conversation.
+    """Shows the conversation and sends what the user does to it.
 
     Args:
         app: The services and Brain.
-        workers: Tracks the running query.
-        store: Where conversations persist.
+        workers: Tracks the running query and the answers' rendering.
+        conversation: The conversation shown (it asks the Brain and stores the messages).
     """
 
     busyChanged = Signal(bool)
@@ -164,38 +138,54 @@ class QtChatPane(QWidget):
     answered = Signal(dict)
 
     def __init__(
-        self, app: App, workers: QtWorkerManager, store: ConversationStore, parent: QWidget | None = None
+        self,
+        app: App,
+        workers: QtWorkerManager,
+        conversation: ConversationModel,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._app = app
         self._workers = workers
-        self._store = store
+        self.conversation = conversation
         self.renderer = QtMarkdownRenderer(dark=_is_dark(self))
-        self.conversation_id: int | None = None
-        self.busy = False
-        self._blocks: list[str] = []
-        self._code: list[str] = []
-        self._query_id: str | None = None
-        self._voice_queries: set[str] = set()
-        self._own_queries: set[str] = set()
-        self._worker: QtWorker | None = None
+        self._blocks: list[str] = []  # the view's HTML: the welcome (if shown), then one per message
+        self._offset = 0  # blocks before the first message (the welcome)
+        self._code: list[str] = []  # the copyable code blocks shown
+        self._code_marks: list[int] = []  # len(self._code) before each message shown
+        # Messages waiting to be shown, in order (an answer's Markdown renders in a worker thread).
+        self._pending: deque[ConversationMessageAdded] = deque()
+        self._rendering: QtWorker | None = None
+        self._quiet_below = 0  # answers before this message index are not spoken (stopped first)
         self._closed = False
         self._voice_speaking = False
-        self._turns: list[_Turn] = []  # the view's questions, newest last
-        self._listens = 0  # voice listens started: a revision comes from the current one
         self._build()
         bus = app.bus
         self._subs = [
+            bus.subscribe(ConversationOpened, self._on_opened),
+            bus.subscribe(ConversationMessageAdded, self._on_message),
+            bus.subscribe(ConversationTruncated, self._on_truncated),
+            bus.subscribe(ConversationBusyChanged, self._on_busy),
+            bus.subscribe(ConversationsChanged, lambda _e: self.conversationsChanged.emit()),
             bus.subscribe(QueryProgress, self._on_progress),
-            bus.subscribe(QueryReceived, self._on_received),
-            bus.subscribe(QueryCompleted, self._on_completed),
             bus.subscribe(SettingsChanged, self._on_settings),
             bus.subscribe(VoiceStateChanged, self._on_voice_state),
             bus.subscribe(VoiceTranscript, self._on_transcript),
         ]
-        self._welcome()
+        shown = ((m.role, m.text, m.meta, m.ts) for m in conversation.messages)
+        self._show_all(conversation.conversation_id is None, shown)
         # The voice status imports numpy and opens PortAudio: checked in a worker, never here.
         self.voice_control.refresh_status()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a question is being answered."""
+        return self.conversation.busy
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored conversation shown (None: a new one, not stored yet)."""
+        return self.conversation.conversation_id
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -205,7 +195,7 @@ class QtChatPane(QWidget):
         self.view.setOpenLinks(False)
         self.view.anchorClicked.connect(self._on_link)
         self.view.setAccessibleName("Conversation")
-        self.input = QtChatInput(self)
+        self.input = QtChatInput(self.conversation.history, self)
         self.input.setMaximumHeight(96)
         self.input.submitted.connect(self.send)
         self.input.stopRequested.connect(self.stop)
@@ -262,145 +252,43 @@ class QtChatPane(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(row)
 
-    def _welcome(self) -> None:
-        self._blocks = [
-            '<p style="color:gray;">Ask anything: <i>what is 2 + 2</i>, <i>write a python function to '
-            "reverse a string</i>, <i>what time is it</i>. Generated code runs in the sandbox; "
-            "everything is audited.</p>"
-        ]
-        self._code = []
-        self._render()
-
-    # --- sending ---------------------------------------------------------------------------------
+    # --- what the user does ----------------------------------------------------------------------
 
     def send(self) -> None:
         """Send the input's text to the Brain (ignored while a query runs)."""
         text = self.input.toPlainText().strip()
         if not text or self.busy:
             return
-        self.input.add_history(text)
+        self.conversation.history.add(text)
         self.input.clear()
         self.ask(text)
 
     def ask(self, text: str, intent: str | None = None, *, source: str = "ui") -> QtWorker:
-        """Show ``text`` as the user's message and ask the Brain in a tracked worker.
+        """Ask ``text`` in the conversation, in a tracked worker that ends once the answer shows.
 
         Args:
             text: The question.
             intent: Routes it to an intent instead of letting the Brain infer one.
             source: ``ui`` (typed) or ``voice`` (a push-to-talk transcript); audited as given.
         """
-        turn = self._question(text, {"source": source} if source != "ui" else None)
-        turn.worker = self._workers.run(
-            lambda: self._ask(text, intent, source, turn), name="query", group="query", exclusive=True
-        )
-        self._worker = turn.worker
-        return turn.worker
-
-    def _question(self, text: str, meta: dict[str, Any] | None) -> _Turn:
-        """Show (and store) the user's message ``text``; the turn it starts."""
-        new = self.conversation_id is None
-        if new:
-            self.conversation_id = self._store.create(text)
-            self.conversationsChanged.emit()
-        spoken = (meta or {}).get("source") == "voice"
-        turn = _Turn(len(self._blocks), len(self._code), None, self._listens, spoken, new_conversation=new)
-        turn.message_id = self._add("user", text, meta)
-        self._turns.append(turn)
-        return turn
+        return self._answer(self.conversation.question(text, source=source), intent)
 
     def _revise(self, text: str) -> None:
-        """Replace the current listen's question with its longer transcript ``text`` and ask that."""
-        turn = self._revisable()
-        if turn is not None and turn.worker is not None:
-            self._take_back(turn)
-            turn.worker.cancel()  # audited as query_cancelled; shown nowhere
-        self.ask(text, source="voice")
+        """The current listen's longer transcript ``text`` replaces its question (the model's rule)."""
+        self._answer(self.conversation.revise(text), None)
 
-    def _revisable(self) -> _Turn | None:
-        """The last question, if it was spoken during the current listen."""
-        turn = self._turns[-1] if self._turns else None
-        return turn if turn is not None and turn.spoken and turn.listen == self._listens else None
-
-    def _take_back(self, turn: _Turn) -> None:
-        """Remove superseded ``turn`` (the last one) from the view and the stored conversation."""
-        turn.superseded = True
-        self._turns.remove(turn)
-        del self._blocks[turn.first_block :]
-        del self._code[turn.code_blocks :]
-        self._render()
-        if self.conversation_id is not None and turn.message_id is not None:
-            try:
-                if turn.new_conversation:
-                    # Titled with the superseded words: the revision starts it again.
-                    self._store.delete(self.conversation_id)
-                    self.conversation_id = None
-                else:
-                    self._store.delete_messages_from(self.conversation_id, turn.message_id)
-            except FameError as exc:
-                log.warning("superseded question not removed from the conversation: %s", exc.message)
-            self.conversationsChanged.emit()
-        voice = self._app.services.voice
-        if voice is not None:
-            voice.stop_speaking()  # its answer may be waiting for the listen to end
-
-    async def _ask(
-        self, text: str, intent: str | None, source: str = "ui", turn: _Turn | None = None
-    ) -> dict[str, Any] | None:
-        query_id = "ui-" + uuid.uuid4().hex[:16]
-        request: dict[str, Any] = {"text": text, "source": source, "id": query_id}
-        if intent:
-            request["intent"] = intent
-        if self._app.admin_key:
-            request["admin_key"] = self._app.admin_key
-        self._query_id = query_id
-        self._own_queries.add(query_id)
-        self._set_busy(True, "Thinking…")
-        try:
-            response = await self._app.brain.handle_query(request)
-        except asyncio.CancelledError:
-            if turn is None or not turn.superseded:
-                self._add("system", "Stopped: the query was cancelled.")
-            raise
-        except Exception as exc:
-            # The Brain answers errors in the response; an exception here is a bug worth showing.
-            log.exception("query failed")
-            self._add("error", f"The query failed unexpectedly: {exc!r}", {"code": "internal"})
-            return None
-        finally:
-            self._own_queries.discard(query_id)
-            if self._query_id == query_id:  # a revision's query may already have started
-                self._query_id = None
-                self._set_busy(False)
-        if turn is not None and turn.superseded:
+    def _answer(self, turn: Turn, intent: str | None) -> QtWorker:
+        async def answer() -> dict[str, Any] | None:
+            response = await self.conversation.answer(turn, intent)
+            await self._shown()  # the answer is on screen when the worker ends
             return response
-        try:
-            rendered = await self._render_answer(response)
-        except asyncio.CancelledError:
-            # Stopped after the answer came: it is complete, so show it rather than lose it.
-            if turn is None or not turn.superseded:
-                self.show_response(response)
-            raise
-        if turn is not None and turn.superseded:
-            return response
-        self.show_response(response, rendered)
-        self._speak(response)
-        return response
 
-    async def _render_answer(self, response: dict[str, Any]) -> RenderedMarkdown | None:
-        """The answer's Markdown, rendered in a worker thread; None for an error or if the view changed.
-
-        Markdown and code highlighting take 5-90 ms (more while a sandbox run competes for the
-        CPU); off the Qt thread the window keeps painting meanwhile.
-        """
-        if response.get("error"):
-            return None
-        first = len(self._code)
-        rendered = await asyncio.to_thread(self.renderer.render, str(response.get("response", "")), first)
-        return rendered if len(self._code) == first else None  # else: rendered again in place
+        return self._workers.run(answer, name="query", group="query", exclusive=True)
 
     def stop(self) -> None:
         """Cancel the running query (the Brain audits the cancellation), listening and speaking."""
+        self._quiet_below = len(self.conversation.messages)  # an answer still rendering stays quiet
+        self.conversation.stop()
         self._workers.cancel_group("query")
         voice = self._app.services.voice
         if voice is not None:
@@ -408,60 +296,99 @@ class QtChatPane(QWidget):
                 self.voice_control.finish(discard=True)
             voice.stop_speaking()
 
-    def show_response(self, response: dict[str, Any], rendered: RenderedMarkdown | None = None) -> None:
-        """Show a query response: the answer, or the error with its fix, plus a discreet meta line.
-
-        Args:
-            response: The Brain's query response.
-            rendered: The answer already rendered (off the Qt thread); rendered here if None.
-        """
-        meta = {
-            "intent": response.get("intent"),
-            "plugins": response.get("plugins") or [],
-            "confidence": response.get("confidence"),
-            "ms": response.get("processing_time_ms"),
-            "audit_id": response.get("audit_id"),
-        }
-        error = response.get("error")
-        if error:
-            meta["code"] = error.get("code")
-            self._add("error", str(error.get("message", "")), meta)
-        else:
-            self._add("assistant", str(response.get("response", "")), meta, rendered)
-        self.answered.emit(response)
-
-    def _set_busy(self, busy: bool, text: str = "") -> None:
-        self.busy = busy
-        self.progress.setVisible(busy)
-        self._update_stop()
-        self.send_button.setEnabled(not busy)
-        self.status.setText(text)
-        self.busyChanged.emit(busy)
+    def open_conversation(self, conversation_id: int | None) -> None:
+        """Show a stored conversation (None: start a new one)."""
+        if self.busy:
+            self.stop()
+        self.conversation.open(conversation_id)
 
     # --- showing ---------------------------------------------------------------------------------
 
-    def _add(
-        self,
-        role: str,
-        text: str,
-        meta: dict[str, Any] | None = None,
-        rendered: RenderedMarkdown | None = None,
-    ) -> int | None:
-        """Show and store a message (``rendered``: an answer's HTML, if made already); its stored id."""
+    def _on_opened(self, event: ConversationOpened) -> None:
+        self._pending.clear()  # a render under way finds its message gone and drops it
+        self._show_all(
+            event.conversation_id is None, ((m.role, m.text, m.meta, m.ts) for m in event.messages)
+        )
+
+    def _show_all(self, welcome: bool, messages: Iterable[tuple[str, str, dict[str, Any], float]]) -> None:
+        """Show a whole conversation (``welcome``: a new one, under the welcome line)."""
+        self._blocks = [WELCOME] if welcome else []
+        self._offset = len(self._blocks)
+        self._code = []
+        self._code_marks = []
+        for role, text, meta, ts in messages:
+            self._code_marks.append(len(self._code))
+            self._blocks.append(self._message_html(role, text, meta, ts))
+        self._render()
+
+    def _on_message(self, event: ConversationMessageAdded) -> None:
         if self._closed:
-            return None  # a query cancelled by closing the window: nothing left to show or store
-        meta = meta or {}
-        message_id = None
-        if self.conversation_id is not None:
-            try:
-                message_id = self._store.add_message(self.conversation_id, role, text, meta)
-            except FameError as exc:
-                log.warning("message not saved: %s", exc.message)
-            self.conversationsChanged.emit()
-        block = self._message_html(role, text, meta, time.time(), rendered)
+            return
+        self._pending.append(event)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Show the waiting messages in order; an answer is rendered in a worker first."""
+        while self._pending and self._rendering is None:
+            event = self._pending[0]
+            if event.role == "assistant":
+                self._rendering = self._workers.run(
+                    functools.partial(self._render_answer, event), name="chat-render", group="chat-render"
+                )
+                return
+            self._pending.popleft()
+            self._show(event)
+
+    async def _render_answer(self, event: ConversationMessageAdded) -> None:
+        """Render an answer's Markdown in a worker thread, then show it (unless it was taken back).
+
+        Markdown and code highlighting take 5-90 ms (more while a sandbox run competes for the
+        CPU); off the Qt thread the window keeps painting meanwhile.
+        """
+        first = len(self._code)
+        try:
+            rendered = await asyncio.to_thread(self.renderer.render, event.text, first)
+        finally:
+            self._rendering = None
+        if self._pending and self._pending[0] is event:
+            self._pending.popleft()
+            self._show(event, rendered if len(self._code) == first else None)
+        self._pump()
+
+    async def _shown(self) -> None:
+        """Wait until the messages published so far are shown."""
+        while self._rendering is not None and self._rendering.task is not None:
+            await asyncio.wait({self._rendering.task})
+
+    def _show(self, event: ConversationMessageAdded, rendered: RenderedMarkdown | None = None) -> None:
+        """Append a message to the view (``rendered``: an answer's HTML, if made already)."""
+        self._code_marks.append(len(self._code))
+        block = self._message_html(event.role, event.text, event.meta, event.ts, rendered)
         self._blocks.append(block)
         self._append(block)
-        return message_id
+        if event.response is not None:
+            self.answered.emit(event.response)
+            if not event.external and event.index >= self._quiet_below:
+                self._speak(event.response)
+
+    def _on_truncated(self, event: ConversationTruncated) -> None:
+        keep = event.keep
+        self._pending = deque(e for e in self._pending if e.index < keep)
+        if len(self._code_marks) > keep:
+            del self._code[self._code_marks[keep] :]
+            del self._code_marks[keep:]
+            del self._blocks[self._offset + keep :]
+        self._render()
+        voice = self._app.services.voice
+        if voice is not None:
+            voice.stop_speaking()  # its answer may be waiting for the listen to end
+
+    def _on_busy(self, event: ConversationBusyChanged) -> None:
+        self.progress.setVisible(event.busy)
+        self._update_stop()
+        self.send_button.setEnabled(not event.busy)
+        self.status.setText("Thinking…" if event.busy else "")
+        self.busyChanged.emit(event.busy)
 
     def _message_html(
         self, role: str, text: str, meta: dict[str, Any], ts: float, rendered: RenderedMarkdown | None = None
@@ -522,19 +449,6 @@ class QtChatPane(QWidget):
         """What the chat view shows, as plain text (tests and accessibility)."""
         return self.view.toPlainText()
 
-    def open_conversation(self, conversation_id: int | None) -> None:
-        """Show a stored conversation (None: start a new one)."""
-        if self.busy:
-            self.stop()
-        self.conversation_id = conversation_id
-        self._turns = []
-        self._welcome()
-        if conversation_id is None:
-            return
-        msgs: list[Message] = self._store.messages(conversation_id)
-        self._blocks = [self._message_html(m.role, m.text, m.meta, m.ts) for m in msgs]
-        self._render()
-
     def _on_link(self, url: QUrl) -> None:
         if url.scheme() == "copy":
             index = int(url.path() or "-1") if (url.path() or "").isdigit() else -1
@@ -548,26 +462,8 @@ class QtChatPane(QWidget):
     # --- events ----------------------------------------------------------------------------------
 
     def _on_progress(self, event: QueryProgress) -> None:
-        if event.query_id == self._query_id:
+        if event.query_id == self.conversation.query_id:
             self.status.setText(event.message)
-
-    def _on_received(self, event: QueryReceived) -> None:
-        # Voice queries the wake phrase starts go through the Brain without the chat; show them as
-        # the user's words (push-to-talk ones come through ``ask`` and are shown already).
-        if event.source == "voice" and event.query_id not in self._own_queries:
-            # A second query of the same listen is the adapter's revision of the first.
-            last = self._revisable()
-            if last is not None and last.query_id:
-                self._voice_queries.discard(last.query_id)
-                self._take_back(last)
-            self._voice_queries.add(event.query_id)
-            turn = self._question(event.text, {"source": "voice"})
-            turn.query_id = event.query_id
-
-    def _on_completed(self, event: QueryCompleted) -> None:
-        if event.query_id in self._voice_queries:
-            self._voice_queries.discard(event.query_id)
-            self.show_response(event.response)
 
     def _on_settings(self, event: SettingsChanged) -> None:
         if "voice.speak_answers" in event.changes:
@@ -576,8 +472,6 @@ class QtChatPane(QWidget):
             self.speak_toggle.blockSignals(False)
 
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
-        if event.state == "starting":
-            self._listens += 1  # a new listen: its first final is a new question, not a revision
         self._voice_speaking = event.state == "speaking"
         self._update_stop()
 
@@ -607,9 +501,6 @@ class QtChatPane(QWidget):
             self.status.setText("Spoken answers are on, but voice not available: no voice adapter yet.")
         elif not checked and voice is not None:
             voice.stop_speaking()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        return super().eventFilter(watched, event)
 
     def close_subscriptions(self) -> None:
         """Stop listening to the bus (window closing)."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from fame_desktop import __version__
+from fame_desktop.orchestrator.conversation_model import ConversationModel
 from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import SettingsChanged
 from fame_desktop.orchestrator.paths import resource_root
@@ -63,11 +64,14 @@ class QtMainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon)))
         self.workers = QtWorkerManager(loop)
         self.store = ConversationStore(app.paths.conversations_db)
+        self.conversation = ConversationModel(
+            self.store, app.bus, app.brain.handle_query, admin_key=lambda: self.app.admin_key
+        )
         self._qsettings = QSettings(str(app.paths.root / "window.ini"), QSettings.Format.IniFormat)
         self._settings_dialog: QtSettingsDialog | None = None
         self._closed = False
 
-        self.chat = QtChatPane(app, self.workers, self.store, self)
+        self.chat = QtChatPane(app, self.workers, self.conversation, self)
         self.setCentralWidget(self.chat)
         self.conversations = QtConversationsPane(self.store, self)
         self.plugins = QtPluginsPane(app, self.workers, self)
@@ -262,6 +266,7 @@ class QtMainWindow(QMainWindow):
             for sub in self._subs:
                 sub.cancel()
             self.app.safety.lock(actor="ui")
+            self.conversation.close()
             self.store.close()
             self.closed.emit()
         super().closeEvent(event)
