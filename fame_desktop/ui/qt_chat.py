@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
-import logging
 import re
 import time
 from collections import deque
@@ -59,7 +58,6 @@ from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 if TYPE_CHECKING:
     from fame_desktop.app import App
 
-log = logging.getLogger("fame.ui.chat")
 
 ERROR_TITLES = {
     "network_disabled": "Network is off",
