@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser, QTreeWi
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
+from fame_desktop.orchestrator.events import VoiceStateChanged
 from fame_desktop.ui.qt_main_window import QtMainWindow
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
@@ -204,3 +205,38 @@ def test_a_live_conversation_looks_exactly_as_it_does_when_reopened(
     view.verticalScrollBar().setValue(0)
     assert view.toPlainText() == live_text
     assert view.viewport().grab().toImage() == live_image
+
+
+def test_a_revised_spoken_question_replaces_its_exchange_in_the_view_and_the_store(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App
+) -> None:
+    # The voice control's signals stand in for the microphone (its audio path has tests of its
+    # own): an early final is asked at once, a longer final of the same listen revises it.
+    (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
+    qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
+    control = window.chat.voice_control
+
+    # Answered before the user went on: the question and its answer are replaced.
+    fame_app.bus.publish(VoiceStateChanged(state="starting"))
+    control.transcribed.emit("what is 6 * 7")
+    qtbot.waitUntil(lambda: not window.chat.busy and "42" in _chat_text(window))
+    control.revised.emit("what is 6 * 7 - 1")
+    qtbot.waitUntil(lambda: not window.chat.busy and "41" in _chat_text(window))
+    text = _chat_text(window)
+    assert "42" not in text and text.count("You") == 1, text
+    # Still running when the user went on: cancelled quietly, and its question is gone too.
+    fame_app.bus.publish(VoiceStateChanged(state="starting"))
+    control.transcribed.emit("slowpoke ponder")
+    qtbot.waitUntil(lambda: window.chat.busy and "slowpoke ponder" in _chat_text(window))
+    control.revised.emit("what is 5 + 5")
+    qtbot.waitUntil(lambda: not window.chat.busy and "10" in _chat_text(window).split("5 + 5")[-1])
+    text = _chat_text(window)
+    assert "slowpoke" not in text and "cancelled" not in text.lower() and "Stopped" not in text, text
+    assert text.count("You") == 2, text
+    qtbot.waitUntil(lambda: fame_app.audit.count(kinds=["query_cancelled"]) == 1)
+    assert window.chat.conversation_id is not None
+    stored = [(m.role, m.text) for m in window.store.messages(window.chat.conversation_id)]
+    assert [role for role, _ in stored] == ["user", "assistant", "user", "assistant"]
+    assert [text for role, text in stored if role == "user"] == ["what is 6 * 7 - 1", "what is 5 + 5"]
+    conversation = window.store.get(window.chat.conversation_id)
+    assert conversation is not None and conversation.title == "what is 6 * 7 - 1"
