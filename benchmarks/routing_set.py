@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.routing import Router
-from fame_plugin_api import read_manifest
+from fame_plugin_api import PluginManifest, read_manifest
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -21,9 +21,11 @@ def labelled_queries(name: str = "routing_labelled.tsv") -> list[tuple[str, str]
     return pairs
 
 
+def builtin_manifests() -> list[PluginManifest]:
+    """Every built-in plugin's manifest (read without importing)."""
+    return [read_manifest(p) for p in sorted(builtin_plugin_dir().glob("*.py")) if not p.name.startswith("_")]
+
+
 def builtin_router() -> Router:
-    """A router over every built-in plugin's manifest (read without importing)."""
-    manifests = [
-        read_manifest(p) for p in sorted(builtin_plugin_dir().glob("*.py")) if not p.name.startswith("_")
-    ]
-    return Router(manifests)
+    """The keyword router over every built-in plugin's manifest."""
+    return Router(builtin_manifests())

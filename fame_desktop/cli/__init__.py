@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from fame_desktop import __version__
-from fame_desktop.cli import admin_cmd, ask_cmd, audit_cmd, plugins_cmd
+from fame_desktop.cli import admin_cmd, ask_cmd, audit_cmd, plugins_cmd, routing_cmd
 from fame_desktop.orchestrator.errors import FameError
 
-SUBCOMMAND_MODULES = [ask_cmd, plugins_cmd, audit_cmd, admin_cmd]
+SUBCOMMAND_MODULES = [ask_cmd, plugins_cmd, audit_cmd, admin_cmd, routing_cmd]
 
 
 def _optional_modules() -> None:
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log what happens to stderr.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    if len(SUBCOMMAND_MODULES) == 4:
+    if len(SUBCOMMAND_MODULES) == 5:
         _optional_modules()
     for module in SUBCOMMAND_MODULES:
         module.register(sub)

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from typing import Any
 
 from fame_desktop.app import App
 from fame_desktop.cli.output import print_json
 from fame_plugin_api import INTENTS
+
+
+def _ask_which(clarify: dict[str, Any]) -> str | None:
+    """Ask which intent was meant (on a terminal), or print how to say it; the chosen intent."""
+    options = clarify["options"]
+    print(clarify["question"])
+    for number, option in enumerate(options, 1):
+        print(f"  {number}. {option['label']} ({option['intent']}): {option['description']}")
+    if not sys.stdin.isatty():
+        text = shlex.quote(clarify["text"])
+        for option in options:
+            print(f"  fame ask --intent {option['intent']} {text}")
+        return None
+    while True:
+        try:
+            answer = input(f"Which one? [1-{len(options)}] ").strip()
+        except EOFError:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(options):
+            return str(options[int(answer) - 1]["intent"])
+        print(f"Type a number from 1 to {len(options)}.")
 
 
 def register(sub: Any) -> None:
@@ -31,6 +53,13 @@ async def run(args: argparse.Namespace, app: App) -> int:
     if app.admin_key:
         request["admin_key"] = app.admin_key
     response = await app.brain.handle_query(request)
+    clarify = response["data"].get("clarify") if isinstance(response["data"], dict) else None
+    if clarify and not args.json:
+        chosen = _ask_which(clarify)
+        if chosen is None:
+            return 0
+        request.update(intent=chosen, params={"clarify_options": [o["intent"] for o in clarify["options"]]})
+        response = await app.brain.handle_query(request)
     if args.json:
         print_json(response)
     elif response["error"]:

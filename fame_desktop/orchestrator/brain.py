@@ -15,6 +15,7 @@ from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.errors import (
     CapabilityDisabled,
     FameError,
+    InvalidRequest,
     NetworkDisabled,
     PluginError,
 )
@@ -27,6 +28,8 @@ from fame_desktop.orchestrator.events import (
     QueryReceived,
     QueryRouted,
 )
+from fame_desktop.orchestrator.intent_classifier import IntentModel
+from fame_desktop.orchestrator.intent_training import IntentModelSource, training_set
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
 from fame_desktop.orchestrator.query import (
     QueryRequest,
@@ -35,8 +38,18 @@ from fame_desktop.orchestrator.query import (
     parse_request,
     safe_text,
 )
+from fame_desktop.orchestrator.route_choice import (
+    ChoiceMemory,
+    Part,
+    clarify_data,
+    clarify_text,
+    label,
+    split_parts,
+)
 from fame_desktop.orchestrator.routing import Route, Router
+from fame_desktop.orchestrator.routing_feedback import Feedback, RoutingFeedback
 from fame_desktop.orchestrator.services import Services, build_services
+from fame_plugin_api import INTENTS
 
 log = logging.getLogger("fame.brain")
 
@@ -62,6 +75,11 @@ class Brain:
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._warm: asyncio.Future[None] | None = None
+        self._intent_source = IntentModelSource(self.services.paths.routing)
+        self._intent_model: IntentModel | None = None
+        self._retrain: asyncio.Future[None] | None = None
+        self._choices = ChoiceMemory()
+        self.routing_feedback = RoutingFeedback(self.services.paths.routing / "feedback.sqlite3")
         self.admin_api_keys = AdminKeySet(self.services.keys)
         bus = self.services.bus
         for event_type in (PluginLoaded, PluginFailed, PluginReloaded, PluginStateChanged):
@@ -109,6 +127,7 @@ class Brain:
                 return
             self.services.bus.bind_loop(asyncio.get_running_loop())
             await self.services.plugins.load_all_async()
+            await self._refresh_intent_model()
             if self.services.sandbox is not None:
                 await self.services.sandbox.start()
             if self.services.voice is not None:
@@ -121,10 +140,12 @@ class Brain:
 
     async def aclose(self) -> None:
         """Stop voice and the sandbox pool, and close files."""
-        if self._warm is not None and not self._warm.done():
-            self._warm.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._warm
+        for task in (self._warm, self._retrain):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self.routing_feedback.close()
         if self.services.voice is not None:
             await self.services.voice.aclose()
         if self.services.sandbox is not None:
@@ -133,12 +154,34 @@ class Brain:
 
     def _invalidate_router(self, _event: object) -> None:
         self._router = None
+        if not self._started:
+            return  # start() trains once all plugins are loaded
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        # New or changed plugins bring new example phrases: retrain in the background, routing
+        # with the previous model (and the new keywords) until it is ready.
+        if self._retrain is not None and not self._retrain.done():
+            self._retrain.cancel()
+        self._retrain = asyncio.ensure_future(self._refresh_intent_model())
+
+    async def _refresh_intent_model(self) -> None:
+        """Load (or train, in a worker thread) the classifier for the loaded plugins."""
+        corrections = await asyncio.to_thread(self.routing_feedback.corrections)
+        examples = training_set(self.services.plugins.manifests(), corrections)
+        try:
+            self._intent_model = await asyncio.to_thread(self._intent_source.build, examples)
+        except (ValueError, MemoryError) as exc:  # routing by keywords still works
+            log.error("could not train the intent classifier: %s", exc)
+        self._router = None
 
     @property
     def router(self) -> Router:
-        """The router over the loaded plugins' declarations (rebuilt when plugins change)."""
+        """The router over the loaded plugins' declarations and the classifier (rebuilt when
+        plugins change)."""
         if self._router is None:
-            self._router = Router(self.services.plugins.manifests())
+            self._router = Router(self.services.plugins.manifests(), self._intent_model)
         return self._router
 
     # --- queries ---------------------------------------------------------------------------------
@@ -171,7 +214,11 @@ class Brain:
         )
         self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
         try:
+            self._choices.remember(dict(req.params), req.intent)
             route, records = self._route(req)
+            parts = None if route.explicit or route.ambiguous else split_parts(self.router, req.text)
+            if route.ambiguous or parts:
+                records = []
             response.update(
                 intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records]
             )
@@ -184,9 +231,11 @@ class Brain:
                     "explicit": route.explicit,
                     "plugins": response["plugins"],
                     "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
+                    "clarify": list(route.alternatives),
+                    "parts": [{"text": p.text, "intent": p.route.intent} for p in parts or []],
                 },
                 actor=actor,
-                summary=f"{route.intent} ({route.confidence:.2f}) -> {', '.join(response['plugins']) or 'none'}",
+                summary=_routing_summary(route, parts, response["plugins"]),
             )
             self.services.bus.publish(
                 QueryRouted(
@@ -196,7 +245,13 @@ class Brain:
                     plugins=tuple(response["plugins"]),
                 )
             )
-            await self._answer(req, query_id, route, records, response, actor)
+            if route.ambiguous:
+                clarify = clarify_data(route, req.text)
+                response.update(data={"clarify": clarify}, response=clarify_text(clarify))
+            elif parts:
+                await self._answer_parts(req, query_id, parts, response, actor)
+            else:
+                await self._answer(req, query_id, route, records, response, actor)
         except asyncio.CancelledError:
             audit.append("query_cancelled", {"id": query_id}, actor=actor, summary="cancelled by the user")
             raise
@@ -206,6 +261,9 @@ class Brain:
 
     def _route(self, req: QueryRequest) -> tuple[Route, list[PluginRecord]]:
         route = self.router.route(req.text, req.intent)
+        remembered = self._choices.recall(dict(req.params), route)
+        if remembered is not None:  # the user settled this dilemma earlier in the conversation
+            route = Route(remembered, route.confidence, route.scores)
         records = self.services.plugins.for_intent(route.intent)
         if not records:
             raise PluginError(
@@ -317,6 +375,104 @@ class Brain:
         if all(r.get("error") for _, r in answers) and first_error is not None:
             response["error"] = first_error.to_dict()
 
+    async def feedback(
+        self,
+        *,
+        query_id: str,
+        text: str,
+        routed: str,
+        correct: str | None = None,
+        rating: int | None = None,
+        actor: str = "ui",
+    ) -> Feedback:
+        """Keep the user's feedback on one answer; a correction retrains the classifier at once.
+
+        Args:
+            query_id: The answer's query id.
+            text: The query's text.
+            routed: The intent it was routed to.
+            correct: The intent the user says was meant ("wrong plugin?").
+            rating: 1 for thumbs up, -1 for thumbs down.
+            actor: Who gave it (audited).
+
+        Raises:
+            InvalidRequest: ``correct`` is not a known intent, or ``rating`` is not 1/-1.
+        """
+        if correct is not None and correct not in INTENTS:
+            raise InvalidRequest(f"Unknown intent {correct!r}; use one of {', '.join(sorted(INTENTS))}.")
+        if rating not in (None, 1, -1):
+            raise InvalidRequest("A rating is 1 (thumbs up) or -1 (thumbs down).")
+        item = await asyncio.to_thread(
+            self.routing_feedback.record,
+            query_id=query_id,
+            text=text,
+            routed=routed,
+            correct=correct,
+            rating=rating,
+        )
+        what = (
+            f"{routed} -> {correct}"
+            if item.wrong_route
+            else {1: "thumbs up", -1: "thumbs down"}.get(rating or 0, "feedback")
+        )
+        self.services.audit.append(
+            "routing_feedback",
+            {"id": query_id, "routed": routed, "correct": correct, "rating": rating, "text": item.text},
+            actor=actor,
+            summary=f"{what}: {item.text[:120]}",
+        )
+        if item.wrong_route:
+            await self._refresh_intent_model()
+        return item
+
+    async def reset_routing_feedback(self, *, actor: str) -> int:
+        """Forget the user's routing feedback and retrain without it; how many entries went."""
+        removed = await asyncio.to_thread(self.routing_feedback.reset)
+        self.services.audit.append(
+            "routing_feedback",
+            {"reset": True, "removed": removed},
+            actor=actor,
+            summary=f"routing feedback reset ({removed} entries)",
+        )
+        await self._refresh_intent_model()
+        return removed
+
+    async def _answer_parts(
+        self, req: QueryRequest, query_id: str, parts: list[Part], response: dict[str, Any], actor: str
+    ) -> None:
+        """Answer each part of a two-part query on its own and put the answers together."""
+        subs: list[dict[str, Any]] = []
+        for part in parts:
+            sub = empty_response(query_id, part.text)
+            sub.update(intent=part.route.intent, confidence=part.route.confidence)
+            try:
+                records = self.services.plugins.for_intent(part.route.intent)
+                if not records:
+                    raise PluginError(f"No loaded plugin answers '{part.route.intent}' queries.")
+                sub_req = req.model_copy(update={"text": part.text})
+                await self._answer(sub_req, query_id, part.route, records, sub, actor)
+            except FameError as exc:
+                sub.update(error=exc.to_dict(), response=exc.to_dict()["message"])
+            subs.append(sub)
+        response["response"] = "\n\n".join(
+            f"### {label(sub['intent'])}: {sub['text']}\n\n{sub['response']}" for sub in subs
+        )
+        response["data"] = {
+            "parts": [
+                {k: sub[k] for k in ("text", "intent", "confidence", "plugins", "data", "error")}
+                for sub in subs
+            ]
+        }
+        response["plugins"] = [name for sub in subs for name in sub["plugins"]]
+        response["confidence"] = min(sub["confidence"] for sub in subs)
+        for sub in subs:
+            if response["code"] is None and sub["code"] is not None:
+                response.update(code=sub["code"], test_report=sub["test_report"])
+                if "tests" in sub:
+                    response["tests"] = sub["tests"]
+        if all(sub["error"] for sub in subs):
+            response["error"] = subs[0]["error"]
+
     def _finish(
         self,
         response: dict[str, Any],
@@ -349,6 +505,14 @@ class Brain:
         response["audit_id"] = entry.id
         self.services.bus.publish(QueryCompleted(query_id=response["id"], response=response))
         return response
+
+
+def _routing_summary(route: Route, parts: list[Part] | None, plugins: list[str]) -> str:
+    if route.ambiguous:
+        return f"asked: {' or '.join(route.alternatives)} ({route.confidence:.2f})"
+    if parts:
+        return "two parts: " + ", ".join(p.route.intent for p in parts)
+    return f"{route.intent} ({route.confidence:.2f}) -> {', '.join(plugins) or 'none'}"
 
 
 def _has_capability(name: str) -> bool:

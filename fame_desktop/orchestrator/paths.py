@@ -75,6 +75,11 @@ class DataPaths:
         return self.root / "evolution"
 
     @property
+    def routing(self) -> Path:
+        """Intent models trained for this data dir, and the user's routing feedback."""
+        return self.root / "routing"
+
+    @property
     def secrets(self) -> Path:
         return self.root / "secrets"
 

@@ -1,8 +1,12 @@
-"""Intent inference from the plugins' declared intents, example phrases, keywords and patterns.
+"""Intent inference: a learned classifier, with the plugins' keywords and patterns as signals.
 
-Matching is on whole words after light normalisation (so "now" never matches inside "know"),
-weighted by how specific a word is across intents (an IDF over the declarations), plus regex
-patterns a plugin declares for shapes words cannot catch (``12*(3+4)``).
+Keyword matching is on whole words after light normalisation (so "now" never matches inside
+"know"), weighted by how specific a word is across intents (an IDF over the declarations), plus
+regex patterns a plugin declares for shapes words cannot catch (``12*(3+4)``). When an
+:class:`~fame_desktop.orchestrator.intent_classifier.IntentModel` is given, its scores lead and
+the keyword scores are added as a bounded signal; the combined scores become calibrated
+probabilities, and a route whose two best intents are close is marked ambiguous so the Brain can
+ask instead of guessing.
 """
 
 from __future__ import annotations
@@ -13,10 +17,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fame_desktop.orchestrator.intent_classifier import IntentModel, softmax
 from fame_plugin_api import PluginManifest
 
 FALLBACK_INTENT = "chat"
 MIN_SCORE = 0.9
+#: How much the keyword signal (scaled to 0..1) adds to the classifier's score (about 1 for a
+#: clear match); chosen by cross-validation on the labelled set (benchmarks/bench_routing.py).
+KEYWORD_WEIGHT = 0.3
+#: A route is ambiguous (the Brain asks) when the second-best intent is at least this likely: the
+#: probabilities are calibrated, so a guess would then be wrong at least this often.
+AMBIGUOUS_SECOND = 0.3
+#: Below this probability the classifier is guessing: answer as chat.
+MIN_PROBABILITY = 0.3
 
 _WORD = re.compile(r"[a-z0-9]+(?:[+#]+)?")
 STOPWORDS = frozenset(
@@ -111,6 +124,13 @@ class Route:
     confidence: float
     scores: dict[str, float]
     explicit: bool = False
+    #: The two intents to choose between when the route is a near tie (else empty).
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        """Whether the two best intents are too close to pick one without asking."""
+        return len(self.alternatives) >= 2
 
 
 class Router:
@@ -118,9 +138,11 @@ class Router:
 
     Args:
         manifests: Manifests of the loaded plugins.
+        model: The trained intent classifier; without it, keywords and patterns alone decide.
     """
 
-    def __init__(self, manifests: Iterable[PluginManifest]) -> None:
+    def __init__(self, manifests: Iterable[PluginManifest], model: IntentModel | None = None) -> None:
+        self.model = model
         self._keywords: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         self._examples: dict[str, list[frozenset[str]]] = defaultdict(list)
         self._patterns: dict[str, list[re.Pattern[str]]] = defaultdict(list)
@@ -151,6 +173,8 @@ class Router:
         """Pick the intent for ``text``; an ``explicit`` intent always wins."""
         if explicit:
             return Route(explicit, 1.0, {explicit: 1.0}, explicit=True)
+        if self.model is not None:
+            return self._route_learned(text)
         scores = self.scores(text)
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if not ranked or ranked[0][1] < MIN_SCORE:
@@ -162,8 +186,31 @@ class Router:
         confidence = 1 / (1 + math.exp(-(top - 1.5))) * (0.5 + 0.5 * margin)
         return Route(best, round(min(0.99, max(0.05, confidence)), 3), scores)
 
+    def _route_learned(self, text: str) -> Route:
+        assert self.model is not None
+        keyword = self.scores(text)
+        learned = self.model.scores(text)
+        # Only intents some loaded plugin serves can win; a user plugin's new intent has no
+        # training examples yet, so keywords alone speak for it.
+        combined = {
+            intent: learned.get(intent, 0.0) + KEYWORD_WEIGHT * min(keyword.get(intent, 0.0), 6.0) / 6.0
+            for intent in self.intents
+        }
+        probs = softmax(combined, self.model.temperature)
+        ranked = list(probs.items())
+        if not ranked:
+            return Route(FALLBACK_INTENT, 0.3, {})
+        best, top = ranked[0]
+        rounded = {k: round(v, 4) for k, v in ranked}
+        if top < MIN_PROBABILITY and best != FALLBACK_INTENT:
+            return Route(FALLBACK_INTENT, round(top, 3), rounded)
+        alternatives: tuple[str, ...] = ()
+        if len(ranked) > 1 and ranked[1][1] >= AMBIGUOUS_SECOND:
+            alternatives = (best, ranked[1][0])
+        return Route(best, round(min(0.99, top), 3), rounded, alternatives=alternatives)
+
     def scores(self, text: str) -> dict[str, float]:
-        """Score of every intent for ``text`` (0 when nothing matched)."""
+        """Keyword and pattern score of every intent for ``text`` (0 when nothing matched)."""
         words = tokens(text)
         content = [w for w in words if w not in STOPWORDS]
         content_set = frozenset(content)
