@@ -17,11 +17,35 @@ APT_PACKAGES=(
   imagemagick binutils
 )
 
+# What `scripts/test.sh --fast` needs: Python, the Qt runtime for the offscreen platform, and the
+# speech tools some voice tests use to make sound files (no engine, no display, no sound server).
+FAST_APT_PACKAGES=(
+  python3 python3-venv
+  libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  espeak-ng sox
+)
+
+# Print those of the given Debian packages that are not installed (reading dpkg needs no root).
+missing_apt_packages() {
+  local pkg
+  command -v dpkg-query >/dev/null || return 0  # not Debian: nothing to check
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+# Warn about missing packages without installing anything (no root needed).
+check_apt_packages() {
+  local missing
+  missing="$(missing_apt_packages "$@" | tr '\n' ' ')"
+  if [ -n "$missing" ]; then
+    echo "==> WARNING: missing system packages: $missing(install: sudo apt-get install -y $missing)" >&2
+  fi
+}
+
 ensure_apt_packages() {
   local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
+  mapfile -t missing < <(missing_apt_packages "${APT_PACKAGES[@]}")
   if [ ${#missing[@]} -gt 0 ]; then
     echo "==> installing system packages: ${missing[*]}"
     $SUDO apt-get update -qq

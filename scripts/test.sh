@@ -1,31 +1,57 @@
 #!/usr/bin/env bash
-# Install and start everything the tests need, then run the whole suite:
-# lint (ruff), types (mypy --strict), layering (import-linter), and pytest against a real Docker
-# engine, a real X server (Xvfb), real PulseAudio virtual devices and the packaged executable.
+# Lint (ruff), types (mypy --strict), layering (import-linter), then pytest.
+#
+#   scripts/test.sh [PYTEST_ARGS...]
+#       Everything (what CI runs): installs and starts what the tests need, then the whole suite
+#       against a real Docker engine, a real X server (Xvfb), real PulseAudio virtual devices and
+#       the packaged executable.
+#   scripts/test.sh --fast [PYTEST_ARGS...]
+#       The developer loop (a few minutes, no root): the same checks, then every test not marked
+#       docker, gui, audio or slow, on Qt's offscreen platform. Installs and starts nothing but the
+#       virtualenv when it is missing; a missing system package is reported, not installed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
-ensure_apt_packages
-ensure_venv dev
 
-echo "==> Docker engine and sandbox image"
-scripts/docker_up.sh
-scripts/build_sandbox_image.sh
-echo "==> Xvfb"
-scripts/xvfb_up.sh
-export DISPLAY=:99
-echo "==> PulseAudio virtual microphone and speaker"
-eval "$(scripts/audio_up.sh)"
+FAST=0
+if [ "${1:-}" = "--fast" ]; then
+  FAST=1
+  shift
+fi
+
+if [ "$FAST" = 1 ]; then
+  check_apt_packages "${FAST_APT_PACKAGES[@]}"
+  ensure_venv dev
+  # No display, engine or sound server is used: Qt draws offscreen even when DISPLAY is set.
+  export QT_QPA_PLATFORM=offscreen
+else
+  ensure_apt_packages
+  ensure_venv dev
+
+  echo "==> Docker engine and sandbox image"
+  scripts/docker_up.sh
+  scripts/build_sandbox_image.sh
+  echo "==> Xvfb"
+  scripts/xvfb_up.sh
+  export DISPLAY=:99
+  echo "==> PulseAudio virtual microphone and speaker"
+  eval "$(scripts/audio_up.sh)"
+fi
 
 export PATH="$VENV/bin:$PATH"
+# The sandbox runner is not a package: it runs inside every container (Debian's python3, stdlib only).
+LINTED=(fame_desktop core fame_plugin_api examples tests benchmarks resources/sandbox/runner.py)
 echo "==> ruff"
-ruff check fame_desktop core fame_plugin_api examples tests benchmarks
-ruff format --check fame_desktop core fame_plugin_api examples tests benchmarks
+ruff check "${LINTED[@]}"
+ruff format --check "${LINTED[@]}"
 echo "==> mypy --strict"
-mypy
-mypy examples/plugins  # the documented example plugins are held to the same standard
+mypy  # pyproject.toml lists the packages, the example plugins and the sandbox runner
 echo "==> import-linter"
 lint-imports
 echo "==> pytest"
 mkdir -p artifacts
-pytest "$@"
+if [ "$FAST" = 1 ]; then
+  pytest -m "not docker and not gui and not audio and not slow" --durations=10 "$@"
+else
+  pytest --durations=25 "$@"
+fi

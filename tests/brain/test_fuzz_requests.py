@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ requests = st.one_of(
 )
 
 
+@pytest.mark.slow  # about 80 s: left out of scripts/test.sh --fast
 def test_ten_thousand_random_requests(data_dir: Path) -> None:
     app = build_app(data_dir)
     loop = asyncio.new_event_loop()
