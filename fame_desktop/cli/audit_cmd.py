@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from fame_desktop.app import App
-from fame_desktop.cli.output import fail, print_json
+from fame_desktop.cli.output import fail
+from fame_desktop.orchestrator.audit import WHAT_TO_DO
+from fame_desktop.orchestrator.printable import escape_controls, safe_json
 
 
 def _when(value: str) -> float:
@@ -52,19 +55,23 @@ async def run(args: argparse.Namespace, app: App) -> int:
     if args.verify:
         result = await asyncio.to_thread(audit.verify)
         if args.json:
-            print_json(
-                {
-                    "ok": result.ok,
-                    "checked": result.checked,
-                    "first_bad_id": result.first_bad_id,
-                    "problem": result.problem,
-                }
-            )
+            print(safe_json(result.to_dict()))
         elif result.ok:
-            print(f"Audit chain OK: {result.checked} entries verified.")
+            cp = result.checkpoint
+            anchor = f" (matches its checkpoint of {cp['count']} entries)" if cp else ""
+            print(f"Audit chain OK: {result.checked} entries verified{anchor}.")
         else:
-            print(f"AUDIT CHAIN BROKEN at entry {result.first_bad_id}: {result.problem}")
+            first = f" at entry {result.first_bad_id}" if result.first_bad_id is not None else ""
+            print(f"AUDIT CHAIN BROKEN{first}: {len(result.problems)} problem(s) found.")
+            for problem in result.problems:
+                print(f"  - {escape_controls(problem)}")
+            print(f"What to do: {WHAT_TO_DO}")
         return 0 if result.ok else 1
+    if not audit.integrity.ok:
+        # Shown before anything else the log says, on stderr so --json output stays parseable.
+        print(f"WARNING: the audit log failed its integrity check: "
+              f"{escape_controls(audit.integrity.problem or '')}\n  Run `fame audit --verify` for every "
+              f"finding. {WHAT_TO_DO}", file=sys.stderr)  # fmt: skip
     if args.export:
         count = await asyncio.to_thread(audit.export_jsonl, args.export, **filters)
         print(f"Exported {count} entries to {args.export}")
@@ -73,11 +80,14 @@ async def run(args: argparse.Namespace, app: App) -> int:
         return fail("--limit must be at least 1")
     entries = audit.query(limit=args.limit, **filters)
     if args.json:
-        print_json([_entry_dict(e) for e in entries])
+        print(safe_json([_entry_dict(e) for e in entries]))
         return 0
     for e in entries:
         stamp = dt.datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"#{e.id:<7} {stamp}  {e.kind:<18} {e.actor or '-':<14} {e.summary}")
+        # Stored text may hold escapes, CRs or newlines (written before they were escaped on the
+        # way in, or into the file by hand): shown escaped, they cannot redraw or forge a line.
+        kind, actor, summary = (escape_controls(v) for v in (e.kind, e.actor or "-", e.summary))
+        print(f"#{e.id:<7} {stamp}  {kind:<18} {actor:<14} {summary}")
     return 0
 
 

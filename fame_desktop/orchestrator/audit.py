@@ -1,54 +1,87 @@
-"""The persistent, append-only, hash-chained audit log (SQLite in WAL mode).
+"""The persistent, append-only audit log: SQLite in WAL mode, each entry MACed into a chain.
 
-Every entry's hash covers its fields and the previous entry's hash, and a one-row ``chain_head``
-table updated in the same transaction records the last id and hash, so editing, deleting,
-reordering or truncating entries is detected by :meth:`AuditLog.verify`. Secrets and personal data
-are redacted *before* hashing and writing. Appends take the head inside an immediate transaction,
-so several processes (the window and a CLI call) can append to one log safely.
+Every entry's MAC (HMAC-SHA256 under a key kept outside the database, see :mod:`audit_trust`)
+covers its fields and the previous entry's MAC, and a signed checkpoint of the chain's length and
+head is written beside the database after every commit. :meth:`AuditLog.verify` checks every row,
+names each one that was edited, added, deleted or rehashed, and detects a cut tail or a rewritten
+chain against the checkpoint. Logs from the first format (plain SHA-256 chain) are continued: their
+entries keep their hashes and the keyed chain starts after them, anchored to their last hash.
+
+Secrets and personal data are redacted *before* hashing and writing. Appends from many threads or
+coroutines share commits (group commit); several processes (the window and a CLI call) can append
+to one log safely. Tampering found when the log opens does not stop it: it keeps recording, says
+what was found (:attr:`AuditLog.integrity`) and keeps saying so until an admin starts a new log.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
 
+from fame_desktop.orchestrator.audit_trust import (
+    PRIVATE_FILE,
+    Checkpoint,
+    CheckpointWriter,
+    KeyProblem,
+    checkpoint_file,
+    create_key,
+    entry_mac,
+    entry_material,
+    key_file,
+    legacy_hash,
+    read_checkpoint,
+    read_key,
+)
+from fame_desktop.orchestrator.audit_verify import (
+    EARLIER,
+    GENESIS,
+    QUICK_TAIL,
+    WHAT_TO_DO,
+    Findings,
+    VerifyResult,
+    check_anchor,
+    hash_lookup,
+    scan,
+)
 from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.printable import escape_controls
 from fame_desktop.orchestrator.redaction import redact, redact_text
+
+__all__ = ["GENESIS", "WHAT_TO_DO", "AuditEntry", "AuditError", "AuditLog", "VerifyResult", "entry_hash"]
 
 log = logging.getLogger("fame.audit")
 
-GENESIS = "0" * 64
-SCHEMA_VERSION = 1
+#: 1: SHA-256 chain with a ``chain_head`` row. 2: HMAC chain from ``meta.keyed_from`` on, checkpoint
+#: file; ``chain_head`` is left as it was at the upgrade (evidence) and no longer used.
+SCHEMA_VERSION = 2
 SUMMARY_CHARS = 300
+_COLUMNS = "id, ts, kind, actor, summary, data, prev_hash, hash"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    actor TEXT,
-    summary TEXT NOT NULL,
-    data TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
-CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind);
-CREATE TABLE IF NOT EXISTS chain_head (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    last_id INTEGER NOT NULL,
-    last_hash TEXT NOT NULL
-);
-INSERT OR IGNORE INTO chain_head (one, last_id, last_hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
-"""
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS entries (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT,
+        summary TEXT NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts)",
+    "CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
 
 
 class AuditError(FameError):
@@ -78,30 +111,59 @@ class AuditEntry:
         }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    """Outcome of :meth:`AuditLog.verify`."""
-
-    ok: bool
-    checked: int
-    first_bad_id: int | None = None
-    problem: str | None = None
-
-
 def entry_hash(
     entry_id: int, ts: float, kind: str, actor: str | None, summary: str, data: str, prev: str
 ) -> str:
-    """The chain hash of one entry (``data`` is the stored canonical JSON text)."""
-    material = f"{entry_id}\x1f{ts!r}\x1f{kind}\x1f{actor or ''}\x1f{summary}\x1f{data}\x1f{prev}"
-    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+    """The first format's chain hash of one entry (``data`` is the stored canonical JSON text)."""
+    return legacy_hash(entry_material(entry_id, ts, kind, actor, summary, data, prev))
+
+
+@lru_cache(maxsize=512)
+def _clean_actor(actor: str) -> str:
+    # Actors repeat (``api:<fingerprint>``, ``cli``, ``ui:<user>``): redact each distinct one once.
+    return escape_controls(redact_text(actor))[:120]
+
+
+# One prepared entry: kind, actor, summary, data text.
+_Prepared = tuple[str, str | None, str, str]
+# One stored row, in column order (see _COLUMNS).
+_Row = tuple[int, float, str, str | None, str, str, str, str]
+
+
+def _entry(r: _Row) -> AuditEntry:
+    return AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
+
+
+def _wake(batches: list[_Batch]) -> None:
+    """On the waiters' loop: resolve each batch's future (a cancelled waiter is skipped)."""
+    for batch in batches:
+        future = batch.future
+        if future is None or future.done():
+            continue
+        if batch.error is not None:
+            future.set_exception(batch.error)
+        else:
+            future.set_result([])
+
+
+@dataclass(eq=False)
+class _Batch:
+    """Entries from one caller, committed together (all or none), maybe with others' batches."""
+
+    items: list[_Prepared]
+    future: asyncio.Future[list[AuditEntry]] | None = None
+    rows: list[_Row] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
 
 
 class AuditLog:
     """The audit log file.
 
     Args:
-        path: The SQLite file (created if missing).
-        on_append: Called with each committed entry (e.g. to publish an event).
+        path: The SQLite file (created if missing, mode 0600). Its key and checkpoint live beside it.
+        on_append: Called with each committed entry (e.g. to publish an event), in the appending
+            thread (for :meth:`append_async`, on the caller's event loop).
         max_field_chars: Longest string kept in an entry's data; longer ones are cut and marked.
     """
 
@@ -115,23 +177,55 @@ class AuditLog:
         self.path = Path(path)
         self._on_append = on_append
         self._max = max_field_chars
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the reading connection
+        self._cv = threading.Condition()  # guards the queue of batches waiting for a commit
+        self._queue: list[_Batch] = []
+        self._leading = False  # a thread is committing (the others' batches ride along)
+        self._writer: threading.Thread | None = None
+        self._closing = False
+        #: Transactions committed by this object (entries / commits shows how well commits are shared).
+        self.commits = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self._create_private()
             self._db = self._connect()
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise AuditError(
-                    f"The audit log {self.path} was written by a newer FAME (schema {version}).",
-                    "Upgrade FAME, or point --data-dir elsewhere.",
-                )
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._wdb = self._connect()  # the writing connection: used only by the committing thread
+            self._keyed_from, migrated_from = self._open_schema()
         except sqlite3.DatabaseError as exc:
             raise AuditError(
                 f"The audit log {self.path} cannot be opened: {exc}.",
                 "It may be damaged: move it aside (keep it for investigation) and FAME starts a new log.",
             ) from exc
+        self._tighten_permissions()
+        self._key, self._key_note, self._key_created = self._load_key()
+        self._checkpoints = CheckpointWriter(checkpoint_file(self.path), self._key)
+        if migrated_from:
+            log.info("audit log %s: %d entries from the first format; keyed chain from here on",
+                     self.path, migrated_from)  # fmt: skip
+        #: What the check made on opening found (entries after the checkpoint, the checkpoint and
+        #: the key); ``ok`` False means tampering, reported until an admin starts a new log.
+        self.integrity = self._check_on_open()
+
+    # --- opening ---------------------------------------------------------------------------------
+
+    def _create_private(self) -> None:
+        # SQLite creates -wal and -shm with the database file's mode: make that 0600 from the start.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        os.close(fd)
+
+    def _tighten_permissions(self) -> None:
+        """Logs made by earlier versions were world-readable (0644): make them private."""
+        names = [self.path.name + s for s in ("", "-wal", "-shm")]
+        names += [key_file(self.path).name, checkpoint_file(self.path).name]
+        for name in names:
+            target = self.path.with_name(name)
+            try:
+                if target.stat().st_mode & 0o077:
+                    os.chmod(target, PRIVATE_FILE)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("could not make %s private: %s", target, exc)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -153,18 +247,127 @@ class AuditLog:
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
+    def _open_schema(self) -> tuple[int, int]:
+        """Create or upgrade the tables; ``(keyed_from, entries of the first format upgraded)``."""
+        db = self._wdb
+        db.execute("BEGIN IMMEDIATE")  # one process creates or upgrades; the others then see it
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise AuditError(
+                    f"The audit log {self.path} was written by a newer FAME (schema {version}).",
+                    "Upgrade FAME, or point --data-dir elsewhere.",
+                )
+            migrated = 0
+            if version < SCHEMA_VERSION:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                last = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0])
+                # Entries of the first format keep their SHA-256 hashes; the keyed chain starts
+                # after them and links to the last one, which anchors them all.
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('keyed_from', ?)", (str(last + 1),))
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                migrated = last
+            keyed_from = self._read_keyed_from(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return keyed_from, migrated
+
+    @staticmethod
+    def _read_keyed_from(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = 'keyed_from'").fetchone()
+        try:
+            return int(row[0]) if row else 1
+        except ValueError:
+            return 1  # a damaged value: every entry is then checked as keyed, and what fails is named
+
+    def _load_key(self) -> tuple[bytes, str | None, bool]:
+        """The log's key; if it had to be replaced, what happened (a finding); whether it is new."""
+        path = key_file(self.path)
+        note = None
+        try:
+            key = read_key(path)
+        except KeyProblem as exc:
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            os.replace(path, aside)
+            key, note = None, f"{exc}; it was moved to {aside.name} and a new key made"
+        if key is not None:
+            return key, None, False
+        key, created = create_key(path)
+        if created and note is None and self._has_keyed_entries():
+            note = (f"the audit key {path.name} was missing and a new one was made: entries "
+                    f"written under the old key no longer verify")  # fmt: skip
+        return key, note, created
+
+    def _has_keyed_entries(self) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+        return int(row[0]) >= self._keyed_from
+
+    def _last(self, db: sqlite3.Connection) -> tuple[int, str]:
+        row = db.execute("SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def _check_on_open(self) -> VerifyResult:
+        """Check what changed since the checkpoint: cheap enough for every start."""
+        cp_path = checkpoint_file(self.path)
+        cp, cp_problem = read_checkpoint(cp_path, self._key)  # read before the snapshot (see verify)
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                last_id, last_hash = self._last(db)
+                if cp is None and cp_problem is None and self._key_created and not self._key_note:
+                    # A new log, or one of the first format being upgraded: anchor what is there.
+                    self._checkpoints.write(last_id, last_hash, self._keyed_from)
+                    cp, cp_problem = read_checkpoint(cp_path, self._key)
+                found = Findings()
+                if self._key_note:
+                    found.add(self._key_note)
+                check_anchor(found, checkpoint=cp, checkpoint_problem=cp_problem, keyed_from=self._keyed_from,
+                             last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
+                start = max(cp.count if cp is not None and cp.count <= last_id else 0, last_id - QUICK_TAIL)
+                prev = hash_lookup(db)(start) if start > 0 else GENESIS
+                rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id > ? ORDER BY id", (start,))
+                checked, _ = scan(rows, self._key, self._keyed_from, found, first_id=start + 1,
+                                  prev=prev or GENESIS)  # fmt: skip
+            finally:
+                db.execute("ROLLBACK")
+        result = found.result(checked, cp.to_dict(self._key) if cp is not None else None)
+        if not result.ok:
+            self._raise_alarm(result, cp, last_id, last_hash)
+        return result
+
+    def _raise_alarm(self, result: VerifyResult, cp: Checkpoint | None, last_id: int, last_hash: str) -> None:
+        """Record new findings in the checkpoint (signed), so they stay reported after a restart."""
+        fresh = [p for p in result.problems if not p.startswith(EARLIER)]
+        alarm = cp.alarm if cp is not None else ""
+        first = cp.alarm_first_id if cp is not None else 0
+        if fresh:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            alarm = (alarm + " | " if alarm else "") + f"found {stamp}: " + "; ".join(fresh)
+            candidates = [x for x in (first, result.first_bad_id or 0) if x]
+            first = min(candidates) if candidates else 0
+        self._checkpoints.alarm, self._checkpoints.alarm_first_id = alarm[-4000:], first
+        if fresh:
+            self._checkpoints.write(last_id, last_hash, self._keyed_from, force=True)
+        log.warning(
+            "the audit log %s failed its integrity check: %s %s", self.path, result.problem, WHAT_TO_DO
+        )
+
     # --- writing ---------------------------------------------------------------------------------
 
-    def _prepare(
-        self, kind: str, data: Mapping[str, object], actor: str | None, summary: str
-    ) -> tuple[str, str | None, str, str]:
+    def _prepare(self, kind: str, data: Mapping[str, object], actor: str | None, summary: str) -> _Prepared:
         clean = redact(dict(data))
         text = json.dumps(
             self._cap(clean), sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")
         )
-        summ = redact_text(summary.replace("\n", " "))[:SUMMARY_CHARS]
-        who = redact_text(actor)[:120] if actor else None
-        return kind[:64], who, summ, text
+        # Control characters are stored escaped too: an export or API reader shows them harmlessly.
+        summ = escape_controls(redact_text(summary.replace("\n", " ")))[:SUMMARY_CHARS]
+        who = _clean_actor(actor) if actor else None
+        return escape_controls(kind)[:64], who, summ, text
 
     def _cap(self, value: object) -> object:
         if isinstance(value, str) and len(value) > self._max:
@@ -178,44 +381,139 @@ class AuditLog:
     def append(
         self, kind: str, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
     ) -> AuditEntry:
-        """Redact, chain and commit one entry; returns it once it is durable against a crash."""
+        """Redact, chain and commit one entry; returns it once it is durable against a crash.
+
+        Threads appending at the same time share one commit. On an event loop, prefer
+        :meth:`append_async`: it does not hold the loop while the commit is written.
+        """
         return self.append_many([(kind, data, actor, summary)])[0]
 
     def append_many(
         self, items: Sequence[tuple[str, Mapping[str, object], str | None, str]]
     ) -> list[AuditEntry]:
-        """Commit several entries in one transaction (all or none)."""
-        prepared = [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items]
-        entries: list[AuditEntry] = []
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                last_id, last_hash = db.execute(
-                    "SELECT last_id, last_hash FROM chain_head WHERE one = 1"
-                ).fetchone()
-                rows = []
-                for kind, actor, summary, text in prepared:
+        """Commit several entries in one transaction (all or none); returns them once durable."""
+        batch = _Batch([self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items])
+        with self._cv:
+            self._queue.append(batch)
+            while not batch.done and self._leading:
+                self._cv.wait()
+            if not batch.done:
+                self._leading = True
+                todo, self._queue = self._queue, []
+        if not batch.done:
+            self._lead(todo)
+        if batch.error is not None:
+            raise batch.error
+        return self._deliver(batch.rows)
+
+    async def append_async(
+        self, kind: str, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
+    ) -> AuditEntry:
+        """:meth:`append` for coroutines: returns once committed, without blocking the event loop.
+
+        Entries from many coroutines (requests served at once) share commits: a writer thread
+        commits whatever is waiting in one transaction and wakes each waiter once.
+        """
+        return (await self.append_many_async([(kind, data, actor, summary)]))[0]
+
+    async def append_many_async(
+        self, items: Sequence[tuple[str, Mapping[str, object], str | None, str]]
+    ) -> list[AuditEntry]:
+        """:meth:`append_many` for coroutines (see :meth:`append_async`)."""
+        loop = asyncio.get_running_loop()
+        batch = _Batch(
+            [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items],
+            future=loop.create_future(),
+        )
+        with self._cv:
+            if self._closing:
+                raise AuditError(f"The audit log {self.path} is closed.")
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="fame-audit-writer", daemon=True
+                )
+                self._writer.start()
+            self._queue.append(batch)
+            self._cv.notify_all()
+        assert batch.future is not None
+        # Shielded: a cancelled caller does not un-write its entry, and the writer may still resolve it.
+        await asyncio.shield(batch.future)
+        return self._deliver(batch.rows)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cv:
+                while self._leading or not self._queue:
+                    if self._closing and not self._queue:
+                        return
+                    self._cv.wait()
+                self._leading = True
+                todo, self._queue = self._queue, []
+            self._lead(todo)
+
+    def _lead(self, todo: list[_Batch]) -> None:
+        """Commit every batch in ``todo`` in one transaction, then wake their callers."""
+        try:
+            self._commit(todo)
+        except BaseException as exc:
+            error = (
+                exc
+                if isinstance(exc, AuditError)
+                else AuditError(f"Could not write to the audit log: {exc!r}.")
+            )
+            for batch in todo:
+                batch.error = error
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            with self._cv:
+                for batch in todo:
+                    batch.done = True
+                self._leading = False
+                self._cv.notify_all()
+            waiting: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
+            for batch in todo:
+                if batch.future is not None:
+                    waiting.setdefault(batch.future.get_loop(), []).append(batch)
+            for loop, batches in waiting.items():
+                try:
+                    loop.call_soon_threadsafe(_wake, batches)
+                except RuntimeError:  # the loop was closed meanwhile: nobody is waiting any more
+                    log.debug("audit waiter's loop is closed")
+
+    def _commit(self, todo: list[_Batch]) -> None:
+        db = self._wdb
+        key = self._key
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            last_id, last_hash = self._last(db)  # the real last row: a moved or stale head cannot wedge us
+            rows: list[_Row] = []
+            for batch in todo:
+                for kind, actor, summary, text in batch.items:
                     last_id += 1
                     ts = time.time()
-                    digest = entry_hash(last_id, ts, kind, actor, summary, text, last_hash)
-                    rows.append((last_id, ts, kind, actor, summary, text, last_hash, digest))
-                    entries.append(AuditEntry(last_id, ts, kind, actor, summary, {}, last_hash, digest))
+                    digest = entry_mac(
+                        key, entry_material(last_id, ts, kind, actor, summary, text, last_hash)
+                    )
+                    row = (last_id, ts, kind, actor, summary, text, last_hash, digest)
+                    rows.append(row)
+                    batch.rows.append(row)
                     last_hash = digest
-                db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                db.execute(
-                    "UPDATE chain_head SET last_id = ?, last_hash = ? WHERE one = 1", (last_id, last_hash)
-                )
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise AuditError(f"Could not write to the audit log {self.path}: {exc}.",
-                                 "Check free disk space and that the file is writable.") from exc  # fmt: skip
-        out = [
-            AuditEntry(e.id, e.ts, e.kind, e.actor, e.summary, json.loads(p[3]), e.prev_hash, e.hash)
-            for e, p in zip(entries, prepared, strict=True)
-        ]
+            db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for batch in todo:
+                batch.rows.clear()
+            raise AuditError(f"Could not write to the audit log {self.path}: {exc}.",
+                             "Check free disk space and that the file is writable.") from exc  # fmt: skip
+        self._checkpoints.write(last_id, last_hash, self._keyed_from)
+
+    def _deliver(self, rows: list[_Row]) -> list[AuditEntry]:
+        """The committed rows as entries, each passed to the listener."""
+        out = [_entry(r) for r in rows]
         if self._on_append:
             for entry in out:
                 try:
@@ -228,7 +526,7 @@ class AuditLog:
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT last_id FROM chain_head WHERE one = 1").fetchone()[0])
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0])
 
     @overload
     def __getitem__(self, index: int) -> AuditEntry: ...
@@ -264,11 +562,10 @@ class AuditLog:
 
     def _select(self, where: str, params: Sequence[object], *, order: str = "DESC", limit: int = -1,
                 offset: int = 0) -> list[AuditEntry]:  # fmt: skip
-        sql = (f"SELECT id, ts, kind, actor, summary, data, prev_hash, hash FROM entries {where} "
-               f"ORDER BY id {order} LIMIT ? OFFSET ?")  # fmt: skip
+        sql = f"SELECT {_COLUMNS} FROM entries {where} ORDER BY id {order} LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._db.execute(sql, (*params, limit, offset)).fetchall()
-        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
+        return [_entry(r) for r in rows]
 
     @staticmethod
     def _where(kinds: Sequence[str] | None, text: str | None, since: float | None,
@@ -337,13 +634,9 @@ class AuditLog:
         written = 0
         try:
             with Path(path).open("w", encoding="utf-8") as fh:
-                cursor = db.execute(
-                    f"SELECT id, ts, kind, actor, summary, data, prev_hash, hash FROM entries {where} ORDER BY id",
-                    params,
-                )
+                cursor = db.execute(f"SELECT {_COLUMNS} FROM entries {where} ORDER BY id", params)
                 for r in cursor:
-                    entry = AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
-                    fh.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
+                    fh.write(json.dumps(_entry(r).to_dict(), ensure_ascii=False) + "\n")
                     written += 1
         finally:
             db.close()
@@ -352,46 +645,41 @@ class AuditLog:
     # --- verification ----------------------------------------------------------------------------
 
     def verify(self, *, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
-        """Recompute the whole chain; names the first entry that was edited, deleted or reordered."""
+        """Check every entry and the chain against its checkpoint; names every entry that fails.
+
+        Args:
+            progress: Called with ``(entries checked, entries in the log)`` every 50,000 entries.
+        """
+        # The checkpoint is read before the snapshot: it is written after its commit, so the
+        # snapshot holds at least the entries it counts, whatever is appended meanwhile.
+        cp, cp_problem = read_checkpoint(checkpoint_file(self.path), self._key)
         db = self._connect()  # its own connection: appends go on meanwhile
         try:
-            db.execute("BEGIN")  # one consistent snapshot of entries and head
-            head_id, head_hash = db.execute(
-                "SELECT last_id, last_hash FROM chain_head WHERE one = 1"
-            ).fetchone()
-            cursor = db.execute(
-                "SELECT id, ts, kind, actor, summary, data, prev_hash, hash FROM entries WHERE id <= ? ORDER BY id",
-                (head_id,),
-            )
-            expected_id, prev = 1, GENESIS
-            sha = hashlib.sha256
-            for entry_id, ts, kind, actor, summary, data, prev_hash, stored in cursor:
-                if entry_id != expected_id:
-                    return VerifyResult(False, expected_id - 1, expected_id,
-                                        f"entry {expected_id} is missing (deleted)")  # fmt: skip
-                if prev_hash != prev:
-                    return VerifyResult(False, entry_id - 1, entry_id,
-                                        f"entry {entry_id} does not link to entry {entry_id - 1}")  # fmt: skip
-                material = f"{entry_id}\x1f{ts!r}\x1f{kind}\x1f{actor or ''}\x1f{summary}\x1f{data}\x1f{prev}"
-                digest = sha(material.encode("utf-8", "surrogatepass")).hexdigest()
-                if digest != stored:
-                    return VerifyResult(False, entry_id - 1, entry_id,
-                                        f"entry {entry_id} was modified (its hash does not match)")  # fmt: skip
-                prev = stored
-                expected_id += 1
-                if progress and entry_id % 50_000 == 0:
-                    progress(entry_id, head_id)
-            checked = expected_id - 1
-            if checked != head_id or prev != head_hash:
-                return VerifyResult(False, checked, checked + 1,
-                                    f"entries {checked + 1} to {head_id} are missing (the log was truncated)")  # fmt: skip
-            return VerifyResult(True, checked)
+            db.execute("BEGIN")  # one consistent snapshot
+            total = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0])
+            keyed_from = self._read_keyed_from(db)
+            found = Findings()
+            if self._key_note:
+                found.add(self._key_note)
+            rows = db.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY id")
+            report = (lambda done: progress(done, total)) if progress else None
+            checked, last_id = scan(rows, self._key, keyed_from, found, progress=report)
+            check_anchor(found, checkpoint=cp, checkpoint_problem=cp_problem, keyed_from=keyed_from,
+                         last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
+            return found.result(checked, cp.to_dict(self._key) if cp is not None else None)
         finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             db.close()
 
     def close(self) -> None:
-        """Close the database."""
+        """Commit what is waiting, stop the writer thread and close the database."""
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+            writer = self._writer
+        if writer is not None:
+            writer.join()
         with self._lock:
             self._db.close()
+            self._wdb.close()

@@ -8,7 +8,6 @@ New entries are prepended (the log is listed newest first) a moment after they a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -32,7 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fame_desktop.orchestrator.audit_verify import WHAT_TO_DO
 from fame_desktop.orchestrator.events import AuditAppended
+from fame_desktop.orchestrator.printable import escape_controls, safe_json
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
@@ -99,13 +100,15 @@ class QtAuditModel(QAbstractTableModel):
                 return entry.id
             if col == 1:
                 return dt.datetime.fromtimestamp(entry.ts).strftime("%Y-%m-%d %H:%M:%S")
+            # Stored text is shown with its control characters escaped: a newline, CR or bidi
+            # override in a field could otherwise make one entry look like two, or reorder its text.
             if col == 2:
-                return entry.kind
+                return escape_controls(entry.kind)
             if col == 3:
-                return entry.actor or "-"
-            return entry.summary
+                return escape_controls(entry.actor or "-")
+            return escape_controls(entry.summary)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4:
-            return entry.summary
+            return escape_controls(entry.summary)
         return None
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 - Qt API
@@ -241,6 +244,10 @@ class QtAuditPane(QWidget):
         self.result = QLabel("", self)
         self.result.setObjectName("auditResult")
         self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.TextFormat.PlainText)  # never rendered as HTML
+        integrity = getattr(self._app.audit, "integrity", None)
+        if integrity is not None and not integrity.ok:
+            self._show_broken(integrity)
 
         self.table = QTableView(self)
         self.table.setObjectName("auditTable")
@@ -308,7 +315,7 @@ class QtAuditPane(QWidget):
             "data": e.data,
             "hash": getattr(e, "hash", None),
         }
-        self.detail.setPlainText(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
+        self.detail.setPlainText(safe_json(shown))
 
     def verify(self) -> None:
         """Check the hash chain in a worker thread and show the result."""
@@ -322,8 +329,7 @@ class QtAuditPane(QWidget):
                 self.result.setStyleSheet("color: #1a7f37;")
                 self.result.setText(f"✔ Audit chain OK: {res.checked} entries verified.")
             else:
-                self.result.setStyleSheet("color: #c62828;")
-                self.result.setText(f"✖ AUDIT CHAIN BROKEN at entry {res.first_bad_id}: {res.problem}")
+                self._show_broken(res)
             self.verified.emit(res)
 
         def failed(exc: BaseException) -> None:
@@ -333,6 +339,13 @@ class QtAuditPane(QWidget):
         self._workers.run_blocking(
             lambda _flag: audit.verify(), name="audit-verify", group="audit", on_done=done, on_error=failed
         )
+
+    def _show_broken(self, res: Any) -> None:
+        """Say what verification (or the check on opening) found, and what to do about it."""
+        self.result.setStyleSheet("color: #c62828;")
+        first = f" at entry {res.first_bad_id}" if res.first_bad_id is not None else ""
+        found = "\n".join(f"• {escape_controls(p)}" for p in res.problems[:10])
+        self.result.setText(f"✖ AUDIT CHAIN BROKEN{first}:\n{found}\n{WHAT_TO_DO}")
 
     def _ask_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -1,0 +1,237 @@
+"""What the audit log's tamper evidence rests on, kept outside the database: its key and checkpoint.
+
+A hash chain inside one SQLite file proves nothing against someone who can edit that file: they
+can rehash every row, or cut the tail and move the head back. So each entry carries an HMAC under a
+random key that lives in its own file (``audit.key``, mode 0600), and after every commit a
+*checkpoint* (``audit.checkpoint``: how many entries there are and the last entry's MAC, itself
+MACed) is written beside the database. Rewriting the chain needs the key; deleting entries leaves
+the checkpoint pointing past the end. Someone who can read the key file can forge both; that limit
+is stated in the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("fame.audit")
+
+KEY_BYTES = 32
+CHECKPOINT_FORMAT = "fame-audit-checkpoint/1"
+PRIVATE_FILE = 0o600
+
+
+def key_file(db: Path) -> Path:
+    """The key beside ``db`` (``audit.sqlite3`` -> ``audit.key``)."""
+    return db.with_name(f"{db.stem}.key")
+
+
+def checkpoint_file(db: Path) -> Path:
+    """The checkpoint beside ``db`` (``audit.sqlite3`` -> ``audit.checkpoint``)."""
+    return db.with_name(f"{db.stem}.checkpoint")
+
+
+def entry_material(
+    entry_id: int, ts: float, kind: str, actor: str | None, summary: str, data: str, prev: str
+) -> bytes:
+    """The bytes an entry's hash or MAC covers (``data`` is the stored canonical JSON text)."""
+    text = f"{entry_id}\x1f{ts!r}\x1f{kind}\x1f{actor or ''}\x1f{summary}\x1f{data}\x1f{prev}"
+    return text.encode("utf-8", "surrogatepass")
+
+
+def entry_mac(key: bytes, material: bytes) -> str:
+    """HMAC-SHA256 of an entry (entries written since the keyed chain began)."""
+    return hmac.digest(key, material, "sha256").hex()
+
+
+def legacy_hash(material: bytes) -> str:
+    """SHA-256 of an entry (entries written before the keyed chain: the first log format)."""
+    return hashlib.sha256(material).hexdigest()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically; the file is 0600 from its first byte."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class KeyProblem(Exception):
+    """The key file exists but does not hold a key."""
+
+
+def read_key(path: Path) -> bytes | None:
+    """The key in ``path``; None when there is no file.
+
+    Raises:
+        KeyProblem: The file is not a key (damaged or replaced).
+    """
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyProblem(f"the audit key {path} cannot be read ({type(exc).__name__})") from exc
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise KeyProblem(f"the audit key {path} is damaged (not {KEY_BYTES} bytes of hex)")
+    return key
+
+
+def create_key(path: Path) -> tuple[bytes, bool]:
+    """A new random key in ``path`` unless another process made one first; ``(key, created)``.
+
+    Made under a temporary name and hard-linked into place, so two processes opening a new log at
+    once agree on one key (the loser reads the winner's).
+    """
+    key = secrets.token_bytes(KEY_BYTES)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.write(fd, key.hex().encode("ascii") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+        created = True
+    except FileExistsError:
+        created = False
+    finally:
+        os.unlink(tmp)
+    if not created:
+        existing = read_key(path)
+        if existing is None:  # removed between link and read: try once more
+            return create_key(path)
+        return existing, False
+    return key, True
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of the chain's length and head at one moment."""
+
+    count: int
+    head: str
+    keyed_from: int
+    ts: float
+    #: What tampering was found and when ("" if none). Signed with the rest, so it stays until an
+    #: admin starts a new log: later checkpoints carry it on.
+    alarm: str = ""
+    #: The first entry the alarm names (0: none).
+    alarm_first_id: int = 0
+
+    def mac(self, key: bytes) -> str:
+        """The checkpoint's own MAC under the log's key."""
+        text = (f"{CHECKPOINT_FORMAT}\x1f{self.count}\x1f{self.head}\x1f{self.keyed_from}"
+                f"\x1f{self.ts!r}\x1f{self.alarm}\x1f{self.alarm_first_id}")  # fmt: skip
+        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+
+    def describe(self) -> str:
+        """Short form for messages: ``20 entries, head 1a2b3c4d…``."""
+        return f"{self.count} entries, head {self.head[:12]}…, written {time.ctime(self.ts)}"
+
+    def to_dict(self, key: bytes) -> dict[str, object]:
+        """The signed JSON form (what the file holds and what ``--verify --json`` shows)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "count": self.count,
+            "head": self.head,
+            "keyed_from": self.keyed_from,
+            "ts": self.ts,
+            "alarm": self.alarm,
+            "alarm_first_id": self.alarm_first_id,
+            "mac": self.mac(key),
+        }
+
+
+def read_checkpoint(path: Path, key: bytes) -> tuple[Checkpoint | None, str | None]:
+    """``(checkpoint, None)``, ``(None, None)`` when there is no file, or ``(None, problem)``."""
+    try:
+        raw = json.loads(path.read_bytes())
+        cp = Checkpoint(
+            int(raw["count"]),
+            str(raw["head"]),
+            int(raw["keyed_from"]),
+            float(raw["ts"]),
+            str(raw["alarm"]),
+            int(raw["alarm_first_id"]),
+        )
+        mac = str(raw["mac"])
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"the checkpoint {path.name} is damaged ({type(exc).__name__})"
+    if raw.get("format") != CHECKPOINT_FORMAT or not hmac.compare_digest(mac, cp.mac(key)):
+        return None, f"the checkpoint {path.name} is not signed by this log's key (forged or replaced)"
+    return cp, None
+
+
+class CheckpointWriter:
+    """Writes checkpoints after commits, never moving one back behind another process's.
+
+    Args:
+        path: The checkpoint file.
+        key: The log's key.
+    """
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self._key = key
+        self._lock = threading.Lock()
+        self._mine: tuple[int, int] | None = None  # (inode, mtime_ns) of the file this process wrote
+        self._count = -1
+        self._warned = False
+        #: Carried into every checkpoint once tampering was found (see :attr:`Checkpoint.alarm`).
+        self.alarm = ""
+        self.alarm_first_id = 0
+
+    def write(self, count: int, head: str, keyed_from: int, *, force: bool = False) -> None:
+        """Record ``count`` entries ending in ``head`` unless the file already records more.
+
+        ``force`` writes even a lower count (after truncation was found and recorded in the alarm).
+        """
+        with self._lock:
+            if count <= self._count and not force:
+                return
+            try:
+                if not self._still_mine() and not force:
+                    current, _problem = read_checkpoint(self.path, self._key)
+                    if current is not None and current.alarm and not self.alarm:
+                        # Another process found tampering: keep saying so.
+                        self.alarm, self.alarm_first_id = current.alarm, current.alarm_first_id
+                    if current is not None and current.count >= count:
+                        return  # another process (the window, a CLI call) is already further on
+                cp = Checkpoint(count, head, keyed_from, time.time(), self.alarm, self.alarm_first_id)
+                write_private(self.path, json.dumps(cp.to_dict(self._key)).encode("ascii"))
+                st = os.stat(self.path)
+                self._mine, self._count = (st.st_ino, st.st_mtime_ns), count
+            except OSError as exc:
+                # The entry is committed; a missing checkpoint shows up in --verify, not as a lost entry.
+                if not self._warned:
+                    log.error("could not write the audit checkpoint %s: %s", self.path, exc)
+                    self._warned = True
+
+    def _still_mine(self) -> bool:
+        if self._mine is None:
+            return False
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (st.st_ino, st.st_mtime_ns) == self._mine

@@ -1,0 +1,240 @@
+"""Checking the audit log: every row against its MAC and its link, the whole against the checkpoint.
+
+Verification looks at every row in the table, not only up to a stored head, so a row that the chain
+does not account for (added after the end, or with an id out of sequence) fails it too. It goes on
+past the first failure and names every failing entry, then compares the chain with the checkpoint
+kept outside the database: a checkpoint pointing past the last entry means the tail was cut, one
+whose head differs from the entry it names means the chain was rewritten up to there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from fame_desktop.orchestrator.audit_trust import Checkpoint
+
+GENESIS = "0" * 64
+#: How many failing ids a result lists (the problem text still counts them all).
+MAX_LISTED = 1000
+#: Rows after the checkpoint checked when the log is opened (the rest waits for ``--verify``).
+QUICK_TAIL = 2000
+
+#: How a finding carried over from the checkpoint's alarm starts.
+EARLIER = "tampering was found earlier and is recorded in the checkpoint"
+Row = tuple[int, float, str, "str | None", str, str, str, str]
+WHAT_TO_DO = (
+    "Keep a copy of the data dir for investigation (`fame audit --export FILE` writes the entries "
+    "out). Then move audit.sqlite3 (with its -wal and -shm files) and audit.checkpoint aside: FAME "
+    "starts a new log. Until then FAME keeps recording, and every check repeats this finding."
+)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :meth:`AuditLog.verify` (and of the check made when the log is opened).
+
+    Attributes:
+        ok: Nothing failed.
+        checked: Rows examined.
+        first_bad_id: The lowest failing (or missing) entry id.
+        problem: Every finding in one sentence each, joined (None when ok).
+        problems: The same findings, one per item.
+        bad_ids: Failing entry ids (at most :data:`MAX_LISTED`).
+        checkpoint: The checkpoint compared with the chain (its JSON form), if one was readable.
+    """
+
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+    problems: tuple[str, ...] = ()
+    bad_ids: tuple[int, ...] = ()
+    checkpoint: dict[str, object] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form (``fame audit --verify --json``)."""
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_bad_id": self.first_bad_id,
+            "problem": self.problem,
+            "problems": list(self.problems),
+            "bad_ids": list(self.bad_ids),
+            "checkpoint": self.checkpoint,
+            "what_to_do": None if self.ok else WHAT_TO_DO,
+        }
+
+
+def _ranges(ids: list[int]) -> str:
+    parts: list[str] = []
+    start = prev = ids[0]
+    for i in ids[1:]:
+        if i != prev + 1:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            start = i
+        prev = i
+    parts.append(str(start) if start == prev else f"{start}-{prev}")
+    shown = ", ".join(parts[:8])
+    return shown + (f" and {len(parts) - 8} more ranges" if len(parts) > 8 else "")
+
+
+@dataclass
+class Findings:
+    """What a check found, gathered as it goes."""
+
+    modified: list[int] = field(default_factory=list)
+    legacy_modified: list[int] = field(default_factory=list)
+    unlinked: list[int] = field(default_factory=list)
+    missing: list[tuple[int, int]] = field(default_factory=list)
+    unverifiable: int = 0
+    other: list[tuple[str, int | None]] = field(default_factory=list)
+    n_modified: int = 0
+
+    def add(self, problem: str, first_id: int | None = None) -> None:
+        """A finding that is not about one row (checkpoint, key)."""
+        self.other.append((problem, first_id))
+
+    def bad(self, entry_id: int, legacy: bool) -> None:
+        """A row whose MAC (or, before the keyed chain, hash) does not match its content."""
+        self.n_modified += 1
+        target = self.legacy_modified if legacy else self.modified
+        if len(target) < MAX_LISTED:
+            target.append(entry_id)
+
+    def result(self, checked: int, checkpoint: dict[str, object] | None) -> VerifyResult:
+        """The :class:`VerifyResult` for these findings."""
+        problems: list[str] = []
+        firsts: list[int] = []
+        for lo, hi in self.missing[:20]:
+            problems.append(f"entry {lo} is missing (deleted)" if lo == hi
+                            else f"entries {lo} to {hi} are missing (deleted)")  # fmt: skip
+            firsts.append(lo)
+        if self.modified:
+            if len(self.modified) == 1:
+                text = f"entry {self.modified[0]} was modified or added outside FAME (its MAC does not match)"
+            else:
+                text = (f"entries {_ranges(self.modified)} were modified or added outside FAME "
+                        "(their MACs do not match)")  # fmt: skip
+            problems.append(text)
+            firsts.append(self.modified[0])
+        if self.legacy_modified:
+            problems.append(f"entries {_ranges(self.legacy_modified)} (from before the keyed chain) "
+                            "were modified (their hashes do not match)")  # fmt: skip
+            firsts.append(self.legacy_modified[0])
+        for entry_id in self.unlinked[:20]:
+            problems.append(f"entry {entry_id} does not link to entry {entry_id - 1}: "
+                            "entries were rehashed, inserted or removed before it")  # fmt: skip
+            firsts.append(entry_id)
+        if self.unverifiable:
+            problems.append(f"{self.unverifiable} entries could not be checked: the log's key is missing")
+        for text, first in self.other:
+            problems.append(text)
+            if first is not None:
+                firsts.append(first)
+        if not problems:
+            return VerifyResult(True, checked, checkpoint=checkpoint)
+        bad = sorted({*self.modified, *self.legacy_modified, *self.unlinked})[:MAX_LISTED]
+        return VerifyResult(
+            ok=False,
+            checked=checked,
+            first_bad_id=min(firsts) if firsts else None,
+            problem="; ".join(problems) + ".",
+            problems=tuple(problems),
+            bad_ids=tuple(bad),
+            checkpoint=checkpoint,
+        )
+
+
+def scan(
+    rows: Iterable[Row],
+    key: bytes | None,
+    keyed_from: int,
+    found: Findings,
+    *,
+    first_id: int = 1,
+    prev: str = GENESIS,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Check ``rows`` (ordered by id, starting at ``first_id`` after the hash ``prev``).
+
+    Returns:
+        ``(rows checked, last id seen)``.
+    """
+    expected = first_id
+    prev_ok = True
+    checked = 0
+    mac = hmac.digest
+    sha = hashlib.sha256
+    for entry_id, ts, kind, actor, summary, data, prev_hash, stored in rows:
+        checked += 1
+        if entry_id != expected:
+            if entry_id > expected:
+                found.missing.append((expected, entry_id - 1))
+            prev_ok = False  # a gap explains the broken link: do not report it twice
+        material = (
+            f"{entry_id}\x1f{ts!r}\x1f{kind}\x1f{actor or ''}\x1f{summary}\x1f{data}\x1f{prev_hash}"
+        ).encode("utf-8", "surrogatepass")
+        if entry_id >= keyed_from:
+            if key is None:
+                found.unverifiable += 1
+                ok = True
+            else:
+                ok = mac(key, material, "sha256").hex() == stored
+        else:
+            ok = sha(material).hexdigest() == stored
+        if not ok:
+            found.bad(entry_id, entry_id < keyed_from)
+        elif prev_ok and prev_hash != prev:
+            # This row is genuine, so the one before it is not what it was when this one was written.
+            found.unlinked.append(entry_id)
+        prev, prev_ok, expected = stored, ok, entry_id + 1
+        if progress is not None and checked % 50_000 == 0:
+            progress(checked)
+    return checked, expected - 1
+
+
+def check_anchor(
+    found: Findings,
+    *,
+    checkpoint: Checkpoint | None,
+    checkpoint_problem: str | None,
+    keyed_from: int,
+    last_id: int,
+    hash_of: Callable[[int], str | None],
+) -> None:
+    """Compare the chain's end with the checkpoint (and report an unreadable or missing one)."""
+    if checkpoint_problem:
+        found.add(checkpoint_problem)
+        return
+    if checkpoint is None:
+        if last_id > 0:
+            found.add("the checkpoint audit.checkpoint is missing (deleted?): truncation and "
+                      "rewriting of the log cannot be ruled out")  # fmt: skip
+        return
+    if checkpoint.alarm:
+        found.add(f"{EARLIER}: {checkpoint.alarm}", checkpoint.alarm_first_id or None)
+    if checkpoint.keyed_from != keyed_from:
+        found.add(f"the keyed chain is recorded as starting at entry {keyed_from} but the checkpoint "
+                  f"says {checkpoint.keyed_from}: the log's metadata was changed", min(keyed_from,
+                  checkpoint.keyed_from))  # fmt: skip
+    if checkpoint.count > last_id:
+        found.add(f"entries {last_id + 1} to {checkpoint.count} are missing: the log was truncated "
+                  f"(the checkpoint records {checkpoint.describe()})", last_id + 1)  # fmt: skip
+    elif checkpoint.count > 0 and hash_of(checkpoint.count) != checkpoint.head:
+        found.add(f"entry {checkpoint.count} is not the one the checkpoint records "
+                  f"({checkpoint.describe()}): the chain was rewritten up to there",
+                  checkpoint.count)  # fmt: skip
+
+
+def hash_lookup(db: sqlite3.Connection) -> Callable[[int], str | None]:
+    """A function giving the stored hash of entry ``id`` (None if absent)."""
+
+    def lookup(entry_id: int) -> str | None:
+        row = db.execute("SELECT hash FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    return lookup
