@@ -31,7 +31,7 @@ from typing import Any, overload
 from fame_desktop.orchestrator.audit_trust import (
     PRIVATE_FILE,
     Checkpoint,
-    CheckpointWriter,
+    CheckpointFile,
     KeyProblem,
     checkpoint_file,
     create_key,
@@ -39,7 +39,6 @@ from fame_desktop.orchestrator.audit_trust import (
     entry_material,
     key_file,
     legacy_hash,
-    read_checkpoint,
     read_key,
 )
 from fame_desktop.orchestrator.audit_verify import (
@@ -185,6 +184,7 @@ class AuditLog:
         self._closing = False
         #: Transactions committed by this object (entries / commits shows how well commits are shared).
         self.commits = 0
+        self._shrink_seen = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._create_private()
@@ -198,7 +198,7 @@ class AuditLog:
             ) from exc
         self._tighten_permissions()
         self._key, self._key_note, self._key_created = self._load_key()
-        self._checkpoints = CheckpointWriter(checkpoint_file(self.path), self._key)
+        self._checkpoints = CheckpointFile(checkpoint_file(self.path), self._key)
         if migrated_from:
             log.info("audit log %s: %d entries from the first format; keyed chain from here on",
                      self.path, migrated_from)  # fmt: skip
@@ -312,17 +312,18 @@ class AuditLog:
 
     def _check_on_open(self) -> VerifyResult:
         """Check what changed since the checkpoint: cheap enough for every start."""
-        cp_path = checkpoint_file(self.path)
-        cp, cp_problem = read_checkpoint(cp_path, self._key)  # read before the snapshot (see verify)
-        with self._lock:
+        checkpoints = self._checkpoints
+        # Under the checkpoint lock no other process commits, so the checkpoint and the rows agree.
+        with checkpoints.locked(), self._lock:
+            cp, cp_problem = checkpoints.read()
             db = self._db
             db.execute("BEGIN")
             try:
                 last_id, last_hash = self._last(db)
                 if cp is None and cp_problem is None and self._key_created and not self._key_note:
                     # A new log, or one of the first format being upgraded: anchor what is there.
-                    self._checkpoints.write(last_id, last_hash, self._keyed_from)
-                    cp, cp_problem = read_checkpoint(cp_path, self._key)
+                    checkpoints.write(last_id, last_hash, self._keyed_from)
+                    cp, cp_problem = checkpoints.read()
                 found = Findings()
                 if self._key_note:
                     found.add(self._key_note)
@@ -335,27 +336,32 @@ class AuditLog:
                                   prev=prev or GENESIS)  # fmt: skip
             finally:
                 db.execute("ROLLBACK")
-        result = found.result(checked, cp.to_dict(self._key) if cp is not None else None)
+            result = found.result(checked, cp.to_dict(self._key) if cp is not None else None)
+            if not result.ok and self._raise_alarm(result, cp):
+                checkpoints.write(last_id, last_hash, self._keyed_from, force=True)
         if not result.ok:
-            self._raise_alarm(result, cp, last_id, last_hash)
+            log.warning(
+                "the audit log %s failed its integrity check: %s %s", self.path, result.problem, WHAT_TO_DO
+            )
         return result
 
-    def _raise_alarm(self, result: VerifyResult, cp: Checkpoint | None, last_id: int, last_hash: str) -> None:
-        """Record new findings in the checkpoint (signed), so they stay reported after a restart."""
+    def _raise_alarm(self, result: VerifyResult, cp: Checkpoint | None) -> bool:
+        """Add new findings to the alarm the checkpoints carry; whether there were any.
+
+        Signed into every later checkpoint, the alarm stays reported after a restart. Called under
+        the checkpoint lock; the caller writes the checkpoint.
+        """
+        checkpoints = self._checkpoints
         fresh = [p for p in result.problems if not p.startswith(EARLIER)]
-        alarm = cp.alarm if cp is not None else ""
-        first = cp.alarm_first_id if cp is not None else 0
+        alarm = cp.alarm if cp is not None else checkpoints.alarm
+        first = cp.alarm_first_id if cp is not None else checkpoints.alarm_first_id
         if fresh:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             alarm = (alarm + " | " if alarm else "") + f"found {stamp}: " + "; ".join(fresh)
             candidates = [x for x in (first, result.first_bad_id or 0) if x]
             first = min(candidates) if candidates else 0
-        self._checkpoints.alarm, self._checkpoints.alarm_first_id = alarm[-4000:], first
-        if fresh:
-            self._checkpoints.write(last_id, last_hash, self._keyed_from, force=True)
-        log.warning(
-            "the audit log %s failed its integrity check: %s %s", self.path, result.problem, WHAT_TO_DO
-        )
+        checkpoints.alarm, checkpoints.alarm_first_id = alarm, first
+        return bool(fresh)
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -482,11 +488,17 @@ class AuditLog:
                     log.debug("audit waiter's loop is closed")
 
     def _commit(self, todo: list[_Batch]) -> None:
+        with self._checkpoints.locked():
+            self._commit_locked(todo)
+
+    def _commit_locked(self, todo: list[_Batch]) -> None:
         db = self._wdb
         key = self._key
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id, last_hash = self._last(db)  # the real last row: a moved or stale head cannot wedge us
+            if last_id < self._checkpoints.count_seen:
+                self._shrunk(last_id)
             rows: list[_Row] = []
             for batch in todo:
                 for kind, actor, summary, text in batch.items:
@@ -509,7 +521,22 @@ class AuditLog:
                 batch.rows.clear()
             raise AuditError(f"Could not write to the audit log {self.path}: {exc}.",
                              "Check free disk space and that the file is writable.") from exc  # fmt: skip
-        self._checkpoints.write(last_id, last_hash, self._keyed_from)
+        self._checkpoints.write(last_id, last_hash, self._keyed_from, force=self._shrink_seen)
+        self._shrink_seen = False
+
+    def _shrunk(self, last_id: int) -> None:
+        """Entries vanished while the log was open (the log only grows): record and report it."""
+        seen = self._checkpoints.count_seen
+        problem = (
+            f"entries {last_id + 1} to {seen} disappeared while FAME was running (the log was truncated)"
+        )
+        found = Findings()
+        found.add(problem, last_id + 1)
+        result = found.result(0, None)
+        self._raise_alarm(result, None)
+        self._shrink_seen = True  # the commit's checkpoint goes back to the real count
+        self.integrity = result
+        log.warning("the audit log %s: %s. %s", self.path, problem, WHAT_TO_DO)
 
     def _deliver(self, rows: list[_Row]) -> list[AuditEntry]:
         """The committed rows as entries, each passed to the listener."""
@@ -652,7 +679,8 @@ class AuditLog:
         """
         # The checkpoint is read before the snapshot: it is written after its commit, so the
         # snapshot holds at least the entries it counts, whatever is appended meanwhile.
-        cp, cp_problem = read_checkpoint(checkpoint_file(self.path), self._key)
+        with self._checkpoints.locked():
+            cp, cp_problem = self._checkpoints.read()
         db = self._connect()  # its own connection: appends go on meanwhile
         try:
             db.execute("BEGIN")  # one consistent snapshot
@@ -683,3 +711,4 @@ class AuditLog:
         with self._lock:
             self._db.close()
             self._wdb.close()
+        self._checkpoints.close()

@@ -11,6 +11,7 @@ is stated in the README.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
@@ -19,6 +20,8 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,9 @@ log = logging.getLogger("fame.audit")
 KEY_BYTES = 32
 CHECKPOINT_FORMAT = "fame-audit-checkpoint/1"
 PRIVATE_FILE = 0o600
+#: A checkpoint is one page, rewritten in place (an alarm's text is capped to fit).
+CHECKPOINT_SIZE = 4096
+ALARM_CHARS = 2000
 
 
 def key_file(db: Path) -> Path:
@@ -55,17 +61,6 @@ def entry_mac(key: bytes, material: bytes) -> str:
 def legacy_hash(material: bytes) -> str:
     """SHA-256 of an entry (entries written before the keyed chain: the first log format)."""
     return hashlib.sha256(material).hexdigest()
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically; the file is 0600 from its first byte."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class KeyProblem(Exception):
@@ -160,30 +155,42 @@ class Checkpoint:
         }
 
 
-def read_checkpoint(path: Path, key: bytes) -> tuple[Checkpoint | None, str | None]:
-    """``(checkpoint, None)``, ``(None, None)`` when there is no file, or ``(None, problem)``."""
-    try:
-        raw = json.loads(path.read_bytes())
-        cp = Checkpoint(
-            int(raw["count"]),
-            str(raw["head"]),
-            int(raw["keyed_from"]),
-            float(raw["ts"]),
-            str(raw["alarm"]),
-            int(raw["alarm_first_id"]),
-        )
-        mac = str(raw["mac"])
-    except FileNotFoundError:
+def parse_checkpoint(raw: bytes, key: bytes, name: str) -> tuple[Checkpoint | None, str | None]:
+    """``(checkpoint, None)``, ``(None, None)`` when there is none, or ``(None, problem)``."""
+    if not raw.strip():
         return None, None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"the checkpoint {path.name} is damaged ({type(exc).__name__})"
-    if raw.get("format") != CHECKPOINT_FORMAT or not hmac.compare_digest(mac, cp.mac(key)):
-        return None, f"the checkpoint {path.name} is not signed by this log's key (forged or replaced)"
+    try:
+        doc = json.loads(raw)
+        cp = Checkpoint(
+            int(doc["count"]), str(doc["head"]), int(doc["keyed_from"]), float(doc["ts"]), str(doc["alarm"]),
+            int(doc["alarm_first_id"]),
+        )  # fmt: skip
+        mac = str(doc["mac"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"the checkpoint {name} is damaged ({type(exc).__name__})"
+    if doc.get("format") != CHECKPOINT_FORMAT or not hmac.compare_digest(mac, cp.mac(key)):
+        return None, f"the checkpoint {name} is not signed by this log's key (forged or replaced)"
     return cp, None
 
 
-class CheckpointWriter:
-    """Writes checkpoints after commits, never moving one back behind another process's.
+def read_checkpoint(path: Path, key: bytes) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint in ``path`` (see :func:`parse_checkpoint`)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"the checkpoint {path.name} cannot be read ({type(exc).__name__})"
+    return parse_checkpoint(raw, key, path.name)
+
+
+class CheckpointFile:
+    """The checkpoint file, rewritten in place after every commit.
+
+    Commits and their checkpoints happen under :meth:`locked`, an exclusive lock shared by every
+    process that appends to the log, so checkpoints follow commits in order and never move back.
+    Rewriting one page in place (no temporary file, no rename) keeps a checkpoint to a few system
+    calls; a process killed mid-write cannot tear a single-page write.
 
     Args:
         path: The checkpoint file.
@@ -194,44 +201,78 @@ class CheckpointWriter:
         self.path = path
         self._key = key
         self._lock = threading.Lock()
-        self._mine: tuple[int, int] | None = None  # (inode, mtime_ns) of the file this process wrote
-        self._count = -1
+        self._fd: int | None = None
+        self._mine = b""  # what this process last wrote: an unchanged file need not be parsed
         self._warned = False
         #: Carried into every checkpoint once tampering was found (see :attr:`Checkpoint.alarm`).
         self.alarm = ""
         self.alarm_first_id = 0
+        #: The highest entry count this process has seen checkpointed (the log never shrinks).
+        self.count_seen = 0
+
+    def _fd_now(self) -> int:
+        if self._fd is not None:
+            if os.fstat(self._fd).st_nlink > 0:
+                return self._fd
+            os.close(self._fd)  # deleted or replaced under us: write where people will look
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        self._mine = b""
+        return self._fd
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the checkpoint lock (this process's threads and every other process)."""
+        with self._lock:
+            fd = self._fd_now()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def read(self) -> tuple[Checkpoint | None, str | None]:
+        """The current checkpoint (call under :meth:`locked`)."""
+        raw = os.pread(self._fd_now(), CHECKPOINT_SIZE, 0)
+        cp, problem = parse_checkpoint(raw, self._key, self.path.name)
+        if cp is not None:
+            self.count_seen = max(self.count_seen, cp.count)
+        return cp, problem
 
     def write(self, count: int, head: str, keyed_from: int, *, force: bool = False) -> None:
-        """Record ``count`` entries ending in ``head`` unless the file already records more.
+        """Record ``count`` entries ending in ``head`` (call under :meth:`locked`).
 
         ``force`` writes even a lower count (after truncation was found and recorded in the alarm).
         """
-        with self._lock:
-            if count <= self._count and not force:
-                return
-            try:
-                if not self._still_mine() and not force:
-                    current, _problem = read_checkpoint(self.path, self._key)
-                    if current is not None and current.alarm and not self.alarm:
-                        # Another process found tampering: keep saying so.
-                        self.alarm, self.alarm_first_id = current.alarm, current.alarm_first_id
-                    if current is not None and current.count >= count:
-                        return  # another process (the window, a CLI call) is already further on
-                cp = Checkpoint(count, head, keyed_from, time.time(), self.alarm, self.alarm_first_id)
-                write_private(self.path, json.dumps(cp.to_dict(self._key)).encode("ascii"))
-                st = os.stat(self.path)
-                self._mine, self._count = (st.st_ino, st.st_mtime_ns), count
-            except OSError as exc:
-                # The entry is committed; a missing checkpoint shows up in --verify, not as a lost entry.
-                if not self._warned:
-                    log.error("could not write the audit checkpoint %s: %s", self.path, exc)
-                    self._warned = True
-
-    def _still_mine(self) -> bool:
-        if self._mine is None:
-            return False
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        return (st.st_ino, st.st_mtime_ns) == self._mine
+            fd = self._fd_now()
+            raw = os.pread(fd, CHECKPOINT_SIZE, 0)
+            if raw != self._mine:
+                current, _problem = parse_checkpoint(raw, self._key, self.path.name)
+                if current is not None and current.alarm and not self.alarm:
+                    # Another process found tampering: keep saying so.
+                    self.alarm, self.alarm_first_id = current.alarm, current.alarm_first_id
+                if current is not None and current.count > count and not force:
+                    return
+            alarm = self.alarm[-ALARM_CHARS:]
+            while True:
+                cp = Checkpoint(count, head, keyed_from, time.time(), alarm, self.alarm_first_id)
+                data = json.dumps(cp.to_dict(self._key)).encode("ascii")
+                if len(data) <= CHECKPOINT_SIZE:
+                    break
+                alarm = alarm[len(alarm) // 2 :]  # escaped non-ASCII text ran over the page
+            data = data.ljust(CHECKPOINT_SIZE, b" ")
+            os.pwrite(fd, data, 0)
+            self._mine = data
+            self.count_seen = count if force else max(self.count_seen, count)
+        except OSError as exc:
+            # The entry is committed; a stale checkpoint shows up in --verify, not as a lost entry.
+            if not self._warned:
+                log.error("could not write the audit checkpoint %s: %s", self.path, exc)
+                self._warned = True
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

@@ -233,3 +233,19 @@ def test_a_lost_key_is_reported_and_the_log_keeps_recording(data_dir: Path, dama
         log.close()
     report = verify_json(data_dir)
     assert report["ok"] is False and report["bad_ids"] == [1, 2, 3, 4, 5]
+
+
+def test_entries_cut_while_the_app_runs_are_detected_at_the_next_append(data_dir: Path) -> None:
+    log = AuditLog(data_dir / "audit.sqlite3")
+    try:
+        for i in range(10):
+            log.append("query", {"i": i})
+        with sqlite3.connect(log.path) as raw:
+            raw.execute("DELETE FROM entries WHERE id >= 6")
+        assert log.append("query", {"after": True}).id == 6  # still recording
+        assert not log.integrity.ok and "disappeared while FAME was running" in str(log.integrity.problem)
+    finally:
+        log.close()
+    report = verify_json(data_dir)
+    assert report["ok"] is False and report["first_bad_id"] == 6
+    assert "entries 6 to 10 disappeared" in str(report["problem"])
