@@ -39,6 +39,7 @@ from fame_desktop.orchestrator.audit_trust import (
     entry_material,
     key_file,
     legacy_hash,
+    mac_state,
     read_key,
 )
 from fame_desktop.orchestrator.audit_verify import (
@@ -198,6 +199,7 @@ class AuditLog:
             ) from exc
         self._tighten_permissions()
         self._key, self._key_note, self._key_created = self._load_key()
+        self._mac = mac_state(self._key)
         self._checkpoints = CheckpointFile(checkpoint_file(self.path), self._key)
         if migrated_from:
             log.info("audit log %s: %d entries from the first format; keyed chain from here on",
@@ -331,9 +333,13 @@ class AuditLog:
                              last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
                 start = max(cp.count if cp is not None and cp.count <= last_id else 0, last_id - QUICK_TAIL)
                 prev = hash_lookup(db)(start) if start > 0 else GENESIS
-                rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id > ? ORDER BY id", (start,))
-                checked, _ = scan(rows, self._key, self._keyed_from, found, first_id=start + 1,
-                                  prev=prev or GENESIS)  # fmt: skip
+                db.text_factory = bytes  # the scan hashes the stored bytes as they are
+                try:
+                    rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id > ? ORDER BY id", (start,))
+                    checked, _ = scan(rows, self._mac, self._keyed_from, found, first_id=start + 1,
+                                      prev=prev or GENESIS)  # fmt: skip
+                finally:
+                    db.text_factory = str
             finally:
                 db.execute("ROLLBACK")
             result = found.result(checked, cp.to_dict(self._key) if cp is not None else None)
@@ -493,7 +499,7 @@ class AuditLog:
 
     def _commit_locked(self, todo: list[_Batch]) -> None:
         db = self._wdb
-        key = self._key
+        state = self._mac
         try:
             db.execute("BEGIN IMMEDIATE")
             last_id, last_hash = self._last(db)  # the real last row: a moved or stale head cannot wedge us
@@ -505,7 +511,7 @@ class AuditLog:
                     last_id += 1
                     ts = time.time()
                     digest = entry_mac(
-                        key, entry_material(last_id, ts, kind, actor, summary, text, last_hash)
+                        state, entry_material(last_id, ts, kind, actor, summary, text, last_hash)
                     )
                     row = (last_id, ts, kind, actor, summary, text, last_hash, digest)
                     rows.append(row)
@@ -689,9 +695,11 @@ class AuditLog:
             found = Findings()
             if self._key_note:
                 found.add(self._key_note)
+            db.text_factory = bytes  # the scan hashes the stored bytes as they are
             rows = db.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY id")
             report = (lambda done: progress(done, total)) if progress else None
-            checked, last_id = scan(rows, self._key, keyed_from, found, progress=report)
+            checked, last_id = scan(rows, self._mac, keyed_from, found, progress=report)
+            db.text_factory = str
             check_anchor(found, checkpoint=cp, checkpoint_problem=cp_problem, keyed_from=keyed_from,
                          last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
             return found.result(checked, cp.to_dict(self._key) if cp is not None else None)
