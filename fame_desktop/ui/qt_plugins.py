@@ -80,6 +80,7 @@ class QtPluginsPane(QWidget):
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.tree.header().setStretchLastSection(True)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.currentItemChanged.connect(lambda *_: self._show_error())
         self.toggle_button = QPushButton("Disable", self)
         self.toggle_button.setObjectName("pluginToggleButton")
         self.toggle_button.clicked.connect(self.toggle_selected)
@@ -92,6 +93,10 @@ class QtPluginsPane(QWidget):
         self.message = QLabel("", self)
         self.message.setObjectName("pluginMessage")
         self.message.setWordWrap(True)
+        # A failed plugin's whole error shows here; it may hold a manifest to paste, so it is plain
+        # text the user can select and copy.
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
         buttons.addWidget(self.toggle_button)
         buttons.addWidget(self.reload_button)
@@ -150,6 +155,12 @@ class QtPluginsPane(QWidget):
         self.toggle_button.setEnabled(rec is not None)
         self.reload_button.setEnabled(rec is not None and rec.status != "disabled")
         self.toggle_button.setText("Enable" if rec is not None and rec.status == "disabled" else "Disable")
+
+    def _show_error(self) -> None:
+        name = self._selected_name()
+        rec = self._app.services.plugins.get(name) if name else None
+        if rec is not None and rec.status == "failed" and rec.error:
+            self.message.setText(rec.error)
 
     def rescan(self) -> None:
         """Look for new, changed or removed plugin files (in a worker thread)."""

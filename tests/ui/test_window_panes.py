@@ -136,6 +136,24 @@ def test_plugins_pane_lists_plugins_with_status_and_disables_one(
     assert fame_app.audit.count(kinds=["plugin_state"]) == 1
 
 
+def test_selecting_a_failed_plugin_shows_its_whole_error_to_copy(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App
+) -> None:
+    seed_style = "def init(manager):\n    pass\n\ndef handle(request):\n    return {'response': 'hi'}\n"
+    (fame_app.services.user_plugin_dir() / "seed_hello.py").write_text(seed_style)
+    window.plugins.rescan()
+    qtbot.waitUntil(lambda: "seed_hello" in window.plugins.names(), timeout=10_000)
+    item = window.plugins.tree.topLevelItem(window.plugins.names().index("seed_hello"))
+    assert item is not None and item.text(2).startswith("failed: seed_hello.py: no module-level PLUGIN")
+    window.plugins.tree.setCurrentItem(item)
+    shown = window.plugins.message.text()
+    assert shown.startswith("seed_hello.py: no module-level PLUGIN manifest.")
+    assert 'PLUGIN = {\n    "schema_version": 1,\n    "name": "seed_hello",' in shown
+    assert window.plugins.message.hasSelectedText() is False  # selectable, nothing selected yet
+    window.plugins.message.setSelection(0, 10)
+    assert window.plugins.message.selectedText() == "seed_hello"
+
+
 def test_layout_is_saved_and_restored(qtbot: QtBot, fame_app: App, qt_loop: object) -> None:
     first = QtMainWindow(fame_app, qt_loop)  # type: ignore[arg-type]
     qtbot.addWidget(first)
