@@ -238,7 +238,12 @@ class PluginManager:
             module = importlib.util.module_from_spec(spec)
             sys.modules[mod_name] = module
             try:
-                spec.loader.exec_module(module)
+                # Compiled from the source every time, never from __pycache__: a file rewritten
+                # within the same second at the same size would otherwise run its stale bytecode
+                # (the cache checks only whole-second mtime and size), and a user's plugin folder
+                # stays free of cache files.
+                code = compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+                exec(code, module.__dict__)
             finally:
                 sys.modules.pop(mod_name, None)
             handle = getattr(module, "handle", None)

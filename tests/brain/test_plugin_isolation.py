@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -123,6 +125,30 @@ async def test_new_and_changed_plugin_files_are_picked_up_without_restart(app: A
     path.unlink()
     assert "greeter" in app.services.plugins.rescan()
     assert app.services.plugins.get("greeter") is None
+
+
+async def test_a_reload_runs_the_new_source_even_at_the_same_size_and_second(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bytecode caching on (as for a user); the stale-cache trap needs the same whole-second mtime
+    # and the same size, which an editor saving twice quickly produces.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = app.paths.plugins / "twin.py"
+    body = (
+        GOOD_HEADER.format(name="twin", extra=', "priority": 5')
+        + "def handle(r):\n    return {'response': '%s'}\n"
+    )
+    path.write_text(body % "AAAA")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    app.services.plugins.rescan()
+    first = await app.brain.handle_query({"text": "twin", "intent": "chat"})
+    assert "AAAA" in first["response"]
+    path.write_text(body % "BBBB")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert app.services.plugins.reload("twin").status == "loaded"
+    second = await app.brain.handle_query({"text": "twin", "intent": "chat"})
+    assert "BBBB" in second["response"] and "AAAA" not in second["response"]
+    assert not (app.paths.plugins / "__pycache__").exists()
 
 
 async def test_duplicate_plugin_name_fails_the_second(app: App) -> None:
