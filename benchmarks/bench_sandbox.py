@@ -71,15 +71,20 @@ class Rss:
         self._thread.join()
 
 
-async def make_manager(root: Path, **sandbox: Any) -> tuple[DockerManager, AuditLog]:
+async def make_manager(root: Path, **sandbox: Any) -> tuple[DockerManager, AuditLog, EventBus]:
     settings = SettingsStore(root / "settings.json")  # save() creates the folder
     settings.update({f"sandbox.{k}": v for k, v in sandbox.items()}, admin=True)
     bus = EventBus()
     bus.bind_loop(asyncio.get_running_loop())
     audit = AuditLog(root / "audit.db")
-    manager = DockerManager(settings, bus, audit)
+    manager = DockerManager(
+        lambda: settings.settings.sandbox,
+        lambda: settings.settings.network.allow_network,
+        bus.publish,
+        audit.append,
+    )
     await manager.start()
-    return manager, audit
+    return manager, audit, bus
 
 
 async def wait_pool(manager: DockerManager, ready: int) -> None:
@@ -110,7 +115,7 @@ def cold_sdk_run(client: Any) -> float:
 async def main(runs: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="fame-bench-sandbox-"))
     client = docker.from_env(version="1.41")
-    manager, audit = await make_manager(
+    manager, audit, bus = await make_manager(
         root / "a", pool_size=8, max_concurrency=8, output_limit_bytes=64_000_000
     )
     try:
@@ -163,7 +168,7 @@ async def main(runs: int) -> None:
             nonlocal lines
             lines += event.text.count("\n")
 
-        sub = manager._bus.subscribe(SandboxOutput, count)
+        sub = bus.subscribe(SandboxOutput, count)
         started = time.perf_counter()
         report = await manager.run("for i in range(500000):\n    print(i)\n", timeout=120)
         elapsed = time.perf_counter() - started
@@ -174,7 +179,7 @@ async def main(runs: int) -> None:
             f"throughput: {lines / elapsed:,.0f} lines/s delivered to subscribers "
             f"({lines} lines in {elapsed:.2f} s, truncated={report.stdout_truncated})"
         )
-        big, big_audit = await make_manager(root / "b", pool_size=0)
+        big, big_audit, _ = await make_manager(root / "b", pool_size=0)
         try:
             baseline = Rss.now()
             with Rss() as rss:

@@ -11,10 +11,10 @@ from typing import Any
 
 import docker
 import pytest
+from sandbox_harness import WiredManager
 
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.events import EventBus
-from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.settings import SettingsStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,9 +40,9 @@ class ManagerFactory:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.made: list[tuple[DockerManager, AuditLog]] = []
+        self.made: list[tuple[WiredManager, AuditLog]] = []
 
-    async def __call__(self, *, allow_network: bool = False, **sandbox: Any) -> DockerManager:
+    async def __call__(self, *, allow_network: bool = False, **sandbox: Any) -> WiredManager:
         folder = self.root / f"m{len(self.made)}"
         folder.mkdir()
         settings = SettingsStore(folder / "settings.json")
@@ -52,7 +52,7 @@ class ManagerFactory:
         bus = EventBus()
         bus.bind_loop(asyncio.get_running_loop())
         audit = AuditLog(folder / "audit.db")
-        manager = DockerManager(settings, bus, audit)
+        manager = WiredManager(settings, bus, audit)
         self.made.append((manager, audit))
         await manager.start()
         return manager
@@ -72,6 +72,6 @@ async def make_manager(tmp_path: Path, engine_ready: None) -> AsyncIterator[Mana
 
 
 @pytest.fixture
-async def manager(make_manager: ManagerFactory) -> DockerManager:
+async def manager(make_manager: ManagerFactory) -> WiredManager:
     """A started manager with default settings (warm pool of 2)."""
     return await make_manager()

@@ -6,8 +6,24 @@ import asyncio
 import time
 from typing import Any
 
+from fame_desktop.orchestrator.audit import AuditLog
+from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL, owner_id
+from fame_desktop.orchestrator.settings import SettingsStore
+
+
+class WiredManager(DockerManager):
+    """A manager over a settings store, a bus and an audit log, kept for the test to drive."""
+
+    def __init__(self, store: SettingsStore, bus: EventBus, audit: AuditLog | None = None) -> None:
+        super().__init__(
+            lambda: store.settings.sandbox,
+            lambda: store.settings.network.allow_network,
+            bus.publish,
+            audit.append if audit is not None else None,
+        )
+        self.store, self.bus, self.audit_log = store, bus, audit
 
 
 def own_containers(client: Any) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ async def test_no_engine_gives_unavailable_with_the_fix_and_never_runs_on_the_ho
 ) -> None:
     manager = await make_manager(docker_host=dead_socket)
     changes: list[SandboxStatusChanged] = []
-    manager._bus.subscribe(SandboxStatusChanged, changes.append)
+    manager.bus.subscribe(SandboxStatusChanged, changes.append)
     marker = tmp_path / "ran-on-host"
     started = time.monotonic()
     report = (await manager.run(f"open({str(marker)!r}, 'w').write('x')\nprint('hello')")).to_dict()
@@ -183,10 +183,10 @@ async def test_app_fixture_sandbox_is_wired(app: Any, docker_client: Any) -> Non
 async def test_settings_changes_take_effect_without_a_restart(make_manager: Any, dead_socket: str) -> None:
     manager = await make_manager(pool_size=1)
     assert (await manager.run("print(1)")).status == "ok"
-    manager._settings.update({"sandbox.docker_host": dead_socket}, admin=True)
+    manager.store.update({"sandbox.docker_host": dead_socket}, admin=True)
     report = await manager.run("print(1)")
     assert report.status == "unavailable" and "Fix:" in report.detail
-    manager._settings.update({"sandbox.docker_host": ""}, admin=True)
+    manager.store.update({"sandbox.docker_host": ""}, admin=True)
     assert (await manager.run("print(1)")).status == "ok"
 
 

@@ -53,8 +53,8 @@ async def test_engine_killed_mid_run_is_unavailable_with_the_fix_and_the_app_rec
     try:
         statuses: list[SandboxStatusChanged] = []
         output: list[str] = []
-        manager._bus.subscribe(SandboxStatusChanged, statuses.append)
-        manager._bus.subscribe(SandboxOutput, lambda e: output.append(e.text))
+        manager.bus.subscribe(SandboxStatusChanged, statuses.append)
+        manager.bus.subscribe(SandboxOutput, lambda e: output.append(e.text))
         first = await manager.run("print('on the second engine')")
         assert first.status == "ok" and first.stdout == "on the second engine\n", first.detail
 

@@ -172,8 +172,8 @@ async def test_prepare_pulls_the_base_with_progress_builds_and_the_image_runs(
     assert before.status == "unavailable" and "fame sandbox prepare" in before.detail
     on_bus: list[SandboxImageProgress] = []
     statuses: list[SandboxStatusChanged] = []
-    manager._bus.subscribe(SandboxImageProgress, on_bus.append)
-    manager._bus.subscribe(SandboxStatusChanged, statuses.append)
+    manager.bus.subscribe(SandboxImageProgress, on_bus.append)
+    manager.bus.subscribe(SandboxStatusChanged, statuses.append)
     seen: list[SandboxImageProgress] = []
 
     result = await manager.prepare_image(progress=seen.append)

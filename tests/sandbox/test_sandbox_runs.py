@@ -10,10 +10,10 @@ import time
 from typing import Any
 
 import pytest
-from sandbox_harness import own_containers, wait_no_containers, wait_pool
+from sandbox_harness import WiredManager, own_containers, wait_no_containers, wait_pool
 
 from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
-from fame_desktop.orchestrator.sandbox import docker_manager
+from fame_desktop.orchestrator.sandbox import runs as sandbox_runs
 
 pytestmark = pytest.mark.docker
 
@@ -48,9 +48,9 @@ async def test_output_streams_while_the_program_runs(manager: Any) -> None:
     chunks: list[tuple[float, str, str]] = []
     started: list[SandboxStarted] = []
     finished: list[SandboxFinished] = []
-    manager._bus.subscribe(SandboxOutput, lambda e: chunks.append((time.monotonic(), e.stream, e.text)))
-    manager._bus.subscribe(SandboxStarted, started.append)
-    manager._bus.subscribe(SandboxFinished, finished.append)
+    manager.bus.subscribe(SandboxOutput, lambda e: chunks.append((time.monotonic(), e.stream, e.text)))
+    manager.bus.subscribe(SandboxStarted, started.append)
+    manager.bus.subscribe(SandboxFinished, finished.append)
     code = (
         "import sys, time\nprint('first')\nprint('oops', file=sys.stderr)\ntime.sleep(1)\nprint('second')\n"
     )
@@ -69,7 +69,7 @@ async def test_output_streams_while_the_program_runs(manager: Any) -> None:
 async def _run_seeing_chunks(manager: Any, code: str) -> tuple[Any, list[tuple[str, str]]]:
     """Run ``code``; its report and the (stream, text) chunks subscribers saw, in order."""
     events: list[tuple[str, str]] = []
-    sub = manager._bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
+    sub = manager.bus.subscribe(SandboxOutput, lambda e: events.append((e.stream, e.text)))
     report = await manager.run(code)
     await asyncio.sleep(0.05)
     sub.cancel()
@@ -83,12 +83,12 @@ async def test_a_print_loop_arrives_in_batches_in_order_and_nothing_is_lost_when
     # message each, keeping its shim and daemon busy on every core while the window starved.
     runs: list[Any] = []
 
-    class Recorded(docker_manager.ContainerRun):
+    class Recorded(sandbox_runs.ContainerRun):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             runs.append(self)
 
-    monkeypatch.setattr(docker_manager, "ContainerRun", Recorded)
+    monkeypatch.setattr(sandbox_runs, "ContainerRun", Recorded)
     code = (
         "import os, signal, sys\n"
         "for i in range(50000):\n"
@@ -269,7 +269,7 @@ async def test_each_run_gets_a_fresh_container(make_manager: Any) -> None:
 async def test_every_run_is_audited(manager: Any) -> None:
     code = "print('api_key=sk-abcdefghijklmnopqrstuvwx')"
     report = await manager.run(code, query_id="q-1")
-    entries = [e.data for e in manager._audit.query(kinds=["sandbox_run"])]
+    entries = [e.data for e in manager.audit_log.query(kinds=["sandbox_run"])]
     assert len(entries) == 1
     data = entries[0]
     assert data["code_sha256"] == hashlib.sha256(code.encode()).hexdigest()
@@ -290,10 +290,9 @@ async def test_close_removes_the_pool_promptly(make_manager: Any, docker_client:
 
 def test_seed_call_is_synchronous(engine_ready: None, tmp_path: Any) -> None:
     from fame_desktop.orchestrator.events import EventBus
-    from fame_desktop.orchestrator.sandbox import DockerManager
     from fame_desktop.orchestrator.settings import SettingsStore
 
-    manager = DockerManager(SettingsStore(tmp_path / "s.json"), EventBus())
+    manager = WiredManager(SettingsStore(tmp_path / "s.json"), EventBus())
     try:
         report = manager.run_code_in_container("print(6 * 7)", timeout_seconds=10, cpu_quota=25000)
         assert report["status"] == "ok" and report["stdout"] == "42\n"

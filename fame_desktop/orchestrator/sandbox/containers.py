@@ -1,0 +1,101 @@
+"""Creating and removing the hardened, labelled containers that runs and the warm pool use.
+
+Blocking; called from worker threads. Every container made here is remembered until it is
+removed, so closing the sandbox can remove whatever a crash or a race left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL, Engine
+from fame_desktop.orchestrator.sandbox.limits import Limits, container_config, host_config
+
+log = logging.getLogger("fame.sandbox")
+
+# A removal that fails for another reason than "no such container" is tried again this often.
+REMOVE_ATTEMPTS = 3
+REMOVE_RETRY_S = 0.2
+
+
+class Containers:
+    """Makes single-use sandbox containers on the current engine and removes them.
+
+    Args:
+        engine: Returns the engine to use now (it changes when the settings name another one).
+        owner: This process's owner label (see :func:`.engine.owner_id`), for reaping.
+    """
+
+    def __init__(self, engine: Callable[[], Engine], owner: str) -> None:
+        self._engine = engine
+        self._owner = owner
+        self._cleaner = ThreadPoolExecutor(2, thread_name_prefix="fame-sandbox-rm")
+        self._lock = threading.Lock()
+        self._live: set[str] = set()  # created here and not removed yet
+
+    def create(self, limits: Limits, *, pooled: bool) -> str:
+        """Create (not start) a container for ``limits``; its id.
+
+        Raises:
+            docker.errors.DockerException: The engine refused or is gone.
+        """
+        engine = self._engine()
+        api = engine.api()
+        labels = {LABEL: "1", OWNER_LABEL: self._owner, "fame.sandbox.kind": "warm" if pooled else "cold"}
+        config = container_config(limits, engine.image, labels)
+        created = api.create_container(host_config=api.create_host_config(**host_config(limits)), **config)
+        container = str(created["Id"])
+        with self._lock:
+            self._live.add(container)
+        return container
+
+    def create_started(self, limits: Limits) -> str:
+        """Create and start a pool container (its runner then waits for code); its id.
+
+        Raises:
+            docker.errors.DockerException: The engine refused or is gone (nothing is left behind).
+        """
+        container = self.create(limits, pooled=True)
+        try:
+            self._engine().api().start(container)
+        except Exception:
+            self.remove_now(container)
+            raise
+        return container
+
+    def remove_later(self, container: str) -> None:
+        """Remove ``container`` in the background (at once in this thread when closing)."""
+        try:
+            self._cleaner.submit(self.remove_now, container)
+        except RuntimeError:  # shutting down: remove in this thread
+            self.remove_now(container)
+
+    def remove_now(self, container: str, engine: Engine | None = None) -> None:
+        """Force-remove ``container`` (from ``engine``, default the current one); never raises."""
+        for attempt in range(REMOVE_ATTEMPTS):
+            try:
+                (engine or self._engine()).api().remove_container(container, force=True)
+                break
+            except Exception as exc:  # start-up reaping catches what is left after the retries
+                # The engine refuses a forced removal racing the container's own exit ("is not
+                # running") and leaves it "Removal In Progress"; asking again removes it.
+                # Only then: not when it is gone (404) or the engine does not answer at all.
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                log.debug("remove %s (attempt %d): %s", container[:12], attempt + 1, exc)
+                if status is None or status == 404 or attempt + 1 == REMOVE_ATTEMPTS:
+                    break
+                time.sleep(REMOVE_RETRY_S)
+        with self._lock:
+            self._live.discard(container)
+
+    def close(self) -> None:
+        """Finish the pending removals, then remove every container still known (blocking)."""
+        self._cleaner.shutdown(wait=True)
+        with self._lock:
+            leftovers = list(self._live)
+        for container in leftovers:
+            self.remove_now(container)
