@@ -20,6 +20,11 @@ log = logging.getLogger("fame.sandbox")
 # A removal that fails for another reason than "no such container" is tried again this often.
 REMOVE_ATTEMPTS = 3
 REMOVE_RETRY_S = 0.2
+# A used container is removed once the runs leave the engine alone, but no later than this: it
+# has stopped (its runner ended, taking the program's leftovers with it), so waiting costs only
+# its disk layer, while removing it next to a run slows that run.
+REMOVE_DEFER_MAX_S = 10.0
+_POLL_S = 0.005
 
 
 class Containers:
@@ -28,14 +33,19 @@ class Containers:
     Args:
         engine: Returns the engine to use now (it changes when the settings name another one).
         owner: This process's owner label (see :func:`.engine.owner_id`), for reaping.
+        quiet: Whether the engine can remove a used container now without slowing a run.
     """
 
-    def __init__(self, engine: Callable[[], Engine], owner: str) -> None:
+    def __init__(
+        self, engine: Callable[[], Engine], owner: str, quiet: Callable[[], bool] = lambda: True
+    ) -> None:
         self._engine = engine
         self._owner = owner
+        self._quiet = quiet
         self._cleaner = ThreadPoolExecutor(2, thread_name_prefix="fame-sandbox-rm")
         self._lock = threading.Lock()
         self._live: set[str] = set()  # created here and not removed yet
+        self._closing = threading.Event()
 
     def create(self, limits: Limits, *, pooled: bool) -> str:
         """Create (not start) a container for ``limits``; its id.
@@ -68,11 +78,18 @@ class Containers:
         return container
 
     def remove_later(self, container: str) -> None:
-        """Remove ``container`` in the background (at once in this thread when closing)."""
+        """Remove ``container`` in the background once the engine is quiet (at once when closing)."""
         try:
-            self._cleaner.submit(self.remove_now, container)
+            self._cleaner.submit(self._remove_when_quiet, container)
         except RuntimeError:  # shutting down: remove in this thread
             self.remove_now(container)
+
+    def _remove_when_quiet(self, container: str) -> None:
+        deadline = time.monotonic() + REMOVE_DEFER_MAX_S
+        while not self._quiet() and time.monotonic() < deadline:
+            if self._closing.wait(_POLL_S):
+                break
+        self.remove_now(container)
 
     def remove_now(self, container: str, engine: Engine | None = None) -> None:
         """Force-remove ``container`` (from ``engine``, default the current one); never raises."""
@@ -92,8 +109,13 @@ class Containers:
         with self._lock:
             self._live.discard(container)
 
+    def hurry(self) -> None:
+        """Remove at once from now on (the sandbox is closing)."""
+        self._closing.set()
+
     def close(self) -> None:
         """Finish the pending removals, then remove every container still known (blocking)."""
+        self._closing.set()
         self._cleaner.shutdown(wait=True)
         with self._lock:
             leftovers = list(self._live)

@@ -24,7 +24,7 @@ from fame_desktop.orchestrator.sandbox.containers import Containers
 from fame_desktop.orchestrator.sandbox.engine import Engine, EngineState, owner_id
 from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
-from fame_desktop.orchestrator.sandbox.pool import WarmPool
+from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
 from fame_desktop.orchestrator.sandbox.preparation import ImagePreparation
 from fame_desktop.orchestrator.sandbox.record import AuditAppend, Publish, RunRecorder
 from fame_desktop.orchestrator.sandbox.report import RunReport
@@ -49,6 +49,8 @@ class DockerManager:
         network_allowed: Returns whether an admin allowed the network now.
         publish: Where ``Sandbox*`` events go (``EventBus.publish``; any thread).
         audit: ``AuditLog.append`` (None: runs are not audited).
+        pool_refill: When the warm pool refills: ahead of demand, never next to a run (the
+            default); ``Refill.ON_TAKE`` is the earlier behaviour, for benchmarks to compare.
     """
 
     def __init__(
@@ -57,19 +59,28 @@ class DockerManager:
         network_allowed: Callable[[], bool],
         publish: Publish,
         audit: AuditAppend | None = None,
+        *,
+        pool_refill: Refill = Refill.AHEAD,
     ) -> None:
         self._sb = settings
         self._publish = publish
         sb = settings()
         self._engine = Engine(sb.docker_host, sb.image)
         self._lock = threading.Lock()
-        self._containers = Containers(lambda: self._engine, owner_id())
+        ahead = pool_refill is Refill.AHEAD
+        # Refills and removals of used containers wait for the runs to leave the engine alone;
+        # ON_TAKE keeps the earlier rule: removals at once, refills while no program runs (or
+        # a second later).
+        self._containers = Containers(
+            lambda: self._engine, owner_id(), quiet=lambda: not ahead or self._runs.quiet()
+        )
         self._warm = WarmContainers(
             self._containers,
             self._pool_ready,
-            lambda: self._runs.busy(),
+            lambda: self._runs.quiet() if ahead else not self._runs.busy(),
             sb.pool_size,
             Limits.from_settings(sb),
+            refill=pool_refill,
         )
         self._runs = Runs(
             settings=settings, network_allowed=network_allowed, engine=self._current_engine,
@@ -119,6 +130,7 @@ class DockerManager:
     def _close_blocking(self) -> None:
         if self._warmup is not None:
             self._warmup.join(15)
+        self._containers.hurry()
         idle = self._warm.close()
         for container in idle:
             self._containers.remove_later(container)

@@ -7,25 +7,53 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from enum import Enum
 
 log = logging.getLogger("fame.sandbox")
 
 # After a failed start, wait this long before trying again (the engine may be restarting).
 _RETRY_S = 5.0
-# A refill competes with running programs for the engine (on 2 cores it doubles a short run's
-# latency): it waits while runs are going, but no longer than this.
-_YIELD_S = 1.0
+# While the filler waits for the runs to leave the engine alone, it looks again this often.
+_POLL_S = 0.005
+
+
+class Refill(Enum):
+    """When the pool makes its next container.
+
+    Starting a container keeps the engine busy on every core for tens of milliseconds: on two
+    cores a refill next to a run doubles a short run's latency.
+    """
+
+    #: Only while no run is going and none just ended (see ``quiet``), so bursts of runs are served
+    #: from containers made before the burst, and the pool fills again right after it.
+    AHEAD = "ahead"
+    #: As soon as a run takes a container, waiting at most a second for the runs going to end
+    #: (the behaviour before ``AHEAD``; kept so benchmarks can compare the two).
+    ON_TAKE = "on_take"
+
+
+# Under ON_TAKE, a refill waits for running programs at most this long.
+_ON_TAKE_YIELD_S = 1.0
+# Under AHEAD the pool learns the bursts it serves: takes closer together than this are one
+# burst, and the pool grows to the longest burst seen (up to ``BURST_CAP`` containers, each an
+# idle Python process of about 10 MB) so the next burst finds its containers started...
+_BURST_GAP_S = 2.0
+BURST_CAP = 16
+# ...and goes back to its size after this long without a take.
+_SHRINK_AFTER_S = 300.0
 
 
 class WarmPool:
-    """Keeps ``size`` started containers ready and refills in a background thread.
+    """Keeps ``size`` started containers ready (more after bursts) and refills in a background thread.
 
     Args:
         size: Containers to keep ready (0 disables the pool).
         create: Creates and starts one container; returns its id (blocking, may raise).
         discard: Removes a container that will not be used (blocking, never raises).
         ready: Whether the engine is usable now (the filler waits while it is not).
-        busy: Whether runs are going now (the filler lets them finish first, up to a second).
+        quiet: Whether the engine can be used for a refill without slowing a run (the filler
+            waits while it is not).
+        refill: When to refill (see :class:`Refill`).
     """
 
     def __init__(
@@ -34,13 +62,18 @@ class WarmPool:
         create: Callable[[], str],
         discard: Callable[[str], None],
         ready: Callable[[], bool],
-        busy: Callable[[], bool] = lambda: False,
+        quiet: Callable[[], bool] = lambda: True,
+        refill: Refill = Refill.AHEAD,
     ) -> None:
         self.size = size
         self._create = create
         self._discard = discard
         self._ready = ready
-        self._busy = busy
+        self._quiet = quiet
+        self._refill = refill
+        self.target = size  # containers to have ready: ``size``, or the last bursts' length
+        self._burst = 0
+        self._last_take = float("-inf")
         self._idle: deque[str] = deque()
         self._cond = threading.Condition()
         self._stopped = False
@@ -58,6 +91,11 @@ class WarmPool:
         """A ready container, or None when the pool is empty; the pool refills behind it."""
         with self._cond:
             container = self._idle.popleft() if self._idle else None
+            if self._refill is Refill.AHEAD and self.size > 0:
+                now = time.monotonic()
+                self._burst = self._burst + 1 if now - self._last_take < _BURST_GAP_S else 1
+                self._last_take = now
+                self.target = max(self.target, min(self._burst, max(self.size, BURST_CAP)))
             self._cond.notify_all()
             return container
 
@@ -74,17 +112,30 @@ class WarmPool:
 
     def _fill(self) -> None:
         while True:
+            surplus: list[str] = []
             with self._cond:
-                while not self._stopped and len(self._idle) >= self.size:
-                    self._cond.wait()
+                while not self._stopped and len(self._idle) >= self.target:
+                    idle_for = time.monotonic() - self._last_take
+                    if self.target > self.size and idle_for >= _SHRINK_AFTER_S:
+                        self.target = self.size
+                        while len(self._idle) > self.size:
+                            surplus.append(self._idle.pop())
+                        break
+                    self._cond.wait(_SHRINK_AFTER_S - idle_for if self.target > self.size else None)
                 if self._stopped:
                     return
+                empty = not self._idle
+            for container in surplus:
+                self._discard(container)
+            if surplus:
+                continue
             if not self._ready():
                 self._pause(_RETRY_S)
                 continue
-            deadline = time.monotonic() + _YIELD_S
-            while self._busy() and time.monotonic() < deadline and not self._stopped:
-                time.sleep(0.005)
+            if not empty:  # an empty pool makes the next run start a container itself: worse
+                self._wait_quiet()
+            if self._stopped:
+                return
             try:
                 container = self._create()
             except Exception as exc:
@@ -102,6 +153,15 @@ class WarmPool:
             if stale is not None:
                 self._discard(stale)
                 return
+
+    def _wait_quiet(self) -> None:
+        """Let the runs have the engine: until ``quiet`` (``AHEAD``) or for up to a second."""
+        deadline = time.monotonic() + _ON_TAKE_YIELD_S if self._refill is Refill.ON_TAKE else None
+        while not self._stopped and not self._quiet():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            with self._cond:
+                self._cond.wait(_POLL_S)
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

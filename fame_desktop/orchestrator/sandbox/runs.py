@@ -26,6 +26,13 @@ from fame_desktop.orchestrator.settings import SandboxSettings
 
 log = logging.getLogger("fame.sandbox")
 
+# Runs often come back to back (a loop, an evolution cycle): after one ends, work that competes
+# with runs for the engine (refilling the pool, removing used containers) waits this long for
+# the next one to start.
+SETTLE_S = 0.05
+# A run going longer than this no longer holds that work back (it is not waiting on milliseconds).
+LONG_RUN_S = 1.0
+
 
 class _StaleWarmContainer(Exception):
     """A pre-started container failed before the program produced anything."""
@@ -67,6 +74,8 @@ class Runs:
         self._workers = ThreadPoolExecutor(max_concurrency, thread_name_prefix="fame-sandbox-run")
         self._lock = threading.Lock()
         self._runs: dict[str, ContainerRun | LocalRun] = {}
+        self._since: dict[str, float] = {}  # when each going run started (monotonic)
+        self._last_end = 0.0
         self._queued: set[str] = set()
         self._cancelled: set[str] = set()
         self._closed = False
@@ -111,7 +120,7 @@ class Runs:
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
-                if run_id in self._queued:
+                if run_id in self._queued or run_id in self._since:  # not started yet
                     self._cancelled.add(run_id)
                     return True
                 return False
@@ -120,6 +129,15 @@ class Runs:
     def busy(self) -> bool:
         """Whether a program is running now."""
         return bool(self._runs)
+
+    def quiet(self) -> bool:
+        """Whether other engine work would slow no run now: no run younger than ``LONG_RUN_S`` is
+        going or waiting for a worker, and none ended in the last ``SETTLE_S``."""
+        now = time.monotonic()
+        with self._lock:
+            if self._queued or now - self._last_end < SETTLE_S:
+                return False
+            return all(now - since >= LONG_RUN_S for since in self._since.values())
 
     @property
     def running(self) -> int:
@@ -150,6 +168,28 @@ class Runs:
     ) -> RunReport:
         """Run ``code`` in this thread: the report, published and audited."""
         started = time.monotonic()
+        with self._lock:
+            self._queued.discard(run_id)
+            self._since[run_id] = started
+        try:
+            return self._run_recorded(code, run_id, query_id, timeout, memory, cpus, network, started)
+        finally:
+            with self._lock:
+                self._since.pop(run_id, None)
+                self._cancelled.discard(run_id)
+                self._last_end = time.monotonic()
+
+    def _run_recorded(
+        self,
+        code: str,
+        run_id: str,
+        query_id: str | None,
+        timeout: float | None,
+        memory: str | None,
+        cpus: float | None,
+        network: bool,
+        started: float,
+    ) -> RunReport:
         engine = self._engine()
         sandbox, allow_network = self._settings(), self._network_allowed()
         notes: list[str] = []
@@ -164,7 +204,6 @@ class Runs:
             report = self._report(run_id, "error", "none", limits, detail=f"Invalid limits: {exc}.")
             return self._recorder.finished(report, code, query_id, started)
         with self._lock:
-            self._queued.discard(run_id)
             cancelled = run_id in self._cancelled
             self._cancelled.discard(run_id)
         if cancelled:
@@ -250,8 +289,7 @@ class Runs:
                     raise _StaleWarmContainer() from exc  # e.g. removed: attaching failed
                 raise
             finally:
-                with self._lock:
-                    self._runs.pop(run_id, None)
+                self._unregister(run_id)
         finally:
             if container is not None:
                 self._containers.remove_later(container)
@@ -271,8 +309,7 @@ class Runs:
             report.status, report.detail = "error", f"The local runner failed: {exc}."
             return report
         finally:
-            with self._lock:
-                self._runs.pop(run_id, None)
+            self._unregister(run_id)
         report = _apply(report, raw)
         report.detail = (
             "INSECURE: ran on this computer without isolation (Docker unavailable). " + report.detail
@@ -286,6 +323,10 @@ class Runs:
                 return False
             self._runs[run_id] = run
             return True
+
+    def _unregister(self, run_id: str) -> None:
+        with self._lock:
+            self._runs.pop(run_id, None)
 
     def _report(self, run_id: str, status: str, backend: str, limits: Limits, detail: str = "") -> RunReport:
         return RunReport(

@@ -14,13 +14,14 @@ from typing import TypedDict
 
 from fame_desktop.orchestrator.sandbox.containers import Containers
 from fame_desktop.orchestrator.sandbox.limits import Limits
-from fame_desktop.orchestrator.sandbox.pool import WarmPool
+from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
 
 
 class PoolStatus(TypedDict):
     """The pool's part of the sandbox status."""
 
     size: int
+    target: int
     ready: int
     error: str
 
@@ -31,29 +32,39 @@ class WarmContainers:
     Args:
         containers: Where pool containers are created and removed.
         ready: Whether the engine is usable now (the pool waits while it is not).
-        busy: Whether runs are going now (the pool lets them finish before it fills).
+        quiet: Whether a refill would slow no run now (the pool waits while it would).
         size: Containers to keep ready.
         limits: The limits pool containers are made with.
+        refill: When the pool refills (see :class:`.pool.Refill`).
     """
 
     def __init__(
         self,
         containers: Containers,
         ready: Callable[[], bool],
-        busy: Callable[[], bool],
+        quiet: Callable[[], bool],
         size: int,
         limits: Limits,
+        refill: Refill = Refill.AHEAD,
     ) -> None:
         self._containers = containers
         self._ready = ready
-        self._busy = busy
+        self._quiet = quiet
+        self._refill = refill
         self._lock = threading.Lock()
         self._limits = limits
         self._pool = self._new_pool(size)
         self._enabled = False
 
     def _new_pool(self, size: int) -> WarmPool:
-        return WarmPool(size, self._create, self._containers.remove_now, self._ready, busy=self._busy)
+        return WarmPool(
+            size,
+            self._create,
+            self._containers.remove_now,
+            self._ready,
+            quiet=self._quiet,
+            refill=self._refill,
+        )
 
     def _create(self) -> str:
         with self._lock:
@@ -96,6 +107,6 @@ class WarmContainers:
         return self._pool.close()
 
     def status(self) -> PoolStatus:
-        """Size, containers ready now and the last error of filling."""
+        """Size (the setting), target (more after bursts), containers ready now, last error."""
         pool = self._pool
-        return {"size": pool.size, "ready": pool.idle, "error": pool.last_error}
+        return {"size": pool.size, "target": pool.target, "ready": pool.idle, "error": pool.last_error}
