@@ -39,9 +39,6 @@ else
 fi
 
 export PATH="$VENV/bin:$PATH"
-# As on the CI machines. With bytecode written, a plugin file rewritten within the same second at
-# the same size is imported from its stale __pycache__ entry (test_plugin_isolation then fails).
-export PYTHONDONTWRITEBYTECODE=1
 # The sandbox runner is not a package: it runs inside every container (Debian's python3, stdlib only).
 LINTED=(fame_desktop core fame_plugin_api examples tests benchmarks resources/sandbox/runner.py)
 echo "==> ruff"
