@@ -99,14 +99,11 @@ class Gate:
         preflight = scope["method"] == "OPTIONS" and b"access-control-request-method" in headers
         public = path in PUBLIC_PATHS or preflight
         principal = Principal(AuthOutcome.MISSING)
-        if key is not None and (not public or path == "/health"):
-            principal = await self.auth.authenticate(key)
         client = scope.get("client")
-        bucket = (
-            f"key:{principal.fingerprint}"
-            if principal.outcome is AuthOutcome.OK
-            else f"ip:{client[0] if client else 'unknown'}"
-        )
+        address = str(client[0]) if client else "unknown"
+        if key is not None and (not public or path == "/health"):
+            principal = await self.auth.authenticate(key, address)
+        bucket = f"key:{principal.fingerprint}" if principal.outcome is AuthOutcome.OK else f"ip:{address}"
         wait = self.limiter.check(bucket)
         if wait > 0:
             await _reply(
@@ -211,7 +208,7 @@ def _refusal(principal: Principal, *, admin_needed: bool) -> tuple[int, str, str
         return (
             429,
             "admin_locked",
-            f"Too many wrong keys were tried; keys are locked for {wait} s.",
+            f"Too many wrong keys came from this client; wrong keys are refused for {wait} s.",
             {"retry-after": wait},
         )
     if admin_needed and not principal.admin:

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fame_desktop.orchestrator.admin import AdminKeyStore, fingerprint
-from fame_desktop.orchestrator.errors import AdminRequired, FameError
+from fame_desktop.orchestrator.admin import AdminKeyStore, FailureThrottle, fingerprint
+from fame_desktop.orchestrator.errors import AdminLocked, AdminRequired, FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, EventBus
 from fame_desktop.orchestrator.settings import SettingsStore, is_admin_field
 
@@ -32,6 +32,9 @@ class Safety:
         self._bus = bus
         self._audit = audit
         self._session_key_id: str | None = None
+        # Per actor, in memory: a stream of wrong keys from one front end is slowed down, but
+        # nothing is persisted, so the CLI and the next start are never locked out.
+        self._throttle = FailureThrottle()
 
     # --- the admin session (the window's unlock) -------------------------------------------------
 
@@ -44,7 +47,7 @@ class Safety:
         """Unlock admin for this process with ``key``; audited either way.
 
         Raises:
-            AdminLocked: Too many failed attempts recently.
+            AdminLocked: Too many wrong keys from ``actor`` recently (the right key still works).
         """
         key_id = self._check(key, "unlock admin", actor)
         if key_id is None:
@@ -67,17 +70,30 @@ class Safety:
     # --- checks ----------------------------------------------------------------------------------
 
     def _check(self, key: str | None, what: str, actor: str) -> str | None:
+        """The id of ``key`` if it is a stored admin key, else None (audited).
+
+        Raises:
+            AdminLocked: ``actor`` is blocked after too many wrong keys and ``key`` is not a stored
+                key's id. A key whose id is stored is always checked, so the real key never locks out.
+        """
         if not key:
             return None
+        source = f"actor:{actor}"
+        blocked = self._throttle.blocked_for(source)
+        if blocked > 0 and self.keys.lookup(key) is None:
+            raise AdminLocked(blocked)
         key_id = self.keys.verify(key)
-        if key_id is None:
-            self._audit(
-                "admin_failed",
-                {"what": what, "key_fingerprint": fingerprint(key)},
-                actor=actor,
-                summary=f"failed admin attempt: {what}",
-            )
-        return key_id
+        if key_id is not None:
+            self._throttle.success(source)
+            return key_id
+        self._audit(
+            "admin_failed",
+            {"what": what, "key_fingerprint": fingerprint(key)},
+            actor=actor,
+            summary=f"failed admin attempt: {what}",
+        )
+        self._throttle.failure(source)
+        return None
 
     def is_admin(self, key: str | None, what: str = "admin check", actor: str = "unknown") -> bool:
         """True if the session is unlocked or ``key`` is a valid admin key."""

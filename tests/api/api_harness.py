@@ -40,11 +40,13 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=60)
 
 
-def start_server(data_dir: Path, settings: dict[str, Any] | None = None, extra_keys: int = 0) -> Server:
-    """Create API keys, apply ``settings`` (dotted paths), start ``fame serve --port 0``."""
+def start_server(
+    data_dir: Path, settings: dict[str, Any] | None = None, extra_keys: int = 0, *, keys: bool = True
+) -> Server:
+    """Create API keys (unless ``keys`` is false), apply ``settings``, start ``fame serve --port 0``."""
     data_dir.mkdir(parents=True, exist_ok=True)
     store = AdminKeyStore(data_dir / "admin_keys.json")
-    key, _ = store.add(label="api")
+    key = store.add(label="api")[0] if keys else ""
     others = tuple(store.add(label=f"api-{i}")[0] for i in range(extra_keys))
     if settings:
         SettingsStore(data_dir / "settings.json").update(settings, admin=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -186,19 +187,43 @@ def test_non_loopback_host_with_admin_is_allowed_and_audited(tmp_path: Path) -> 
         app.services.close()
 
 
-def test_lockout_after_wrong_keys_keeps_proven_keys_working(tmp_path: Path) -> None:
-    srv = start_server(tmp_path / "lock")
+def test_wrong_keys_lock_out_the_guesser_never_the_real_key(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "lock", {"api.rate_limit_per_minute": 1000})
+    wrong = [f"fame_wrong-key-number-{i:038d}" for i in range(25)]
     try:
+        # An attacker on another loopback address hammers /health and /plugins with wrong keys.
+        attacker = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=srv.url, timeout=60, transport=attacker) as bad:
+            codes = [
+                bad.get("/health" if i % 2 else "/plugins", headers={"X-API-Key": k}).status_code
+                for i, k in enumerate(wrong)
+            ]
+            assert codes[0] == 403 and codes[-1] == 429, codes
+            assert bad.get("/plugins", headers={"X-API-Key": wrong[0]}).status_code == 429
+            # The real key works even from the blocked address, and from the real admin's.
+            assert bad.get("/plugins", headers={"X-API-Key": srv.key}).status_code == 200
         with srv.client() as good:
             assert good.get("/plugins").status_code == 200
-            with httpx.Client(base_url=srv.url, timeout=60) as bad:
-                codes = [
-                    bad.get("/plugins", headers={"X-API-Key": f"fame_wrong-key-number-{i:04d}"}).status_code
-                    for i in range(6)
-                ]
-            assert codes[:5] == [403] * 5
-            assert codes[5] == 429
-            # Someone guessing keys cannot lock out a client whose key was already proven.
+            # Wrong keys from the admin's own address do not lock the real key out either.
+            for k in wrong:
+                good.get("/plugins", headers={"X-API-Key": k})
             assert good.get("/plugins").status_code == 200
+        # The CLI is not locked out (nothing was persisted), and neither is a restarted server.
+        cli = subprocess.run(
+            [FAME, "--data-dir", str(srv.data_dir), "admin", "set", "api.max_body_bytes", "70000"],
+            env={**os.environ, "FAME_ADMIN_KEY": srv.key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert "api.max_body_bytes = 70000" in cli.stdout
+        assert "locked" not in (srv.data_dir / "admin_keys.json").read_text()
     finally:
         stop_server(srv)
+    again = start_server(srv.data_dir, keys=False)
+    try:
+        with again.client(key=srv.key) as good:
+            assert good.get("/plugins").status_code == 200
+    finally:
+        stop_server(again)
