@@ -1,15 +1,22 @@
 """The ASGI gate in front of every route: auth, rate limit, body size, audit, metrics, no traces.
 
-It is the outermost layer of the API, so every request is audited (``api_request``, actor
-``api:<key fingerprint>``) with its final status, including the ones it refuses itself.
+It is the outermost layer of the API, so every request is audited with its final status. Requests
+that reach a route get one ``api_request`` row each (actor ``api:<key fingerprint>``). Requests the
+gate refuses for want of a valid key (401, 403) or for their rate (429) are audited in aggregate by
+:class:`RefusalLog`: one ``api_refused`` row per client per minute with the counts, so a flood of
+wrong keys cannot fill the disk (one row each cost about 2.8 GB a day at 89 requests/s).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +35,114 @@ PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi
 # matters once non-admin keys exist; the check is kept so the rule is stated in one place.
 ADMIN_PATHS = frozenset({"/audit", "/evolution/run", "/metrics"})
 _HEADER = API_KEY_HEADER.lower().encode()
+# Statuses of refusals audited in aggregate (429 always; 401/403 when no valid key was shown).
+_AGGREGATED_ANONYMOUS = frozenset({401, 403, 429})
+# Bounds on what one aggregate row keeps, so the row stays small whatever the flood sends.
+MAX_CLIENTS_PER_MINUTE = 1000
+_MAX_LISTED = 10
+
+
+@dataclass
+class _Refusals:
+    count: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
+    fingerprints: set[str] = field(default_factory=set)
+    first: float = 0.0
+    last: float = 0.0
+
+
+class RefusalLog:
+    """Refused requests counted per client and actor, written as one audit row per minute.
+
+    A minute's counts are written when the next minute's first refusal arrives, by a timer at the
+    end of the minute, and by :meth:`flush` on shutdown. Lists in a row are capped, and so is the
+    number of clients per minute (the rest are summed under ``"other"``).
+
+    Args:
+        audit: ``AuditLog.append``.
+        clock: Wall clock (seconds).
+    """
+
+    def __init__(self, audit: AuditAppend, clock: Callable[[], float] = time.time) -> None:
+        self._audit = audit
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._minute = -1
+        self._pending: dict[tuple[str, str], _Refusals] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, client: str, actor: str, status: int, outcome: str, path: str, fp: str | None) -> None:
+        """Count one refused request."""
+        now = self._clock()
+        minute = int(now // 60)
+        if minute != self._minute:
+            self.flush()
+        with self._lock:
+            self._minute = minute
+            key = (client, actor)
+            if key not in self._pending and len(self._pending) >= MAX_CLIENTS_PER_MINUTE:
+                key = ("other", "api:anonymous")
+            agg = self._pending.setdefault(key, _Refusals(first=now))
+            agg.count += 1
+            agg.last = now
+            agg.statuses[status] += 1
+            agg.outcomes[outcome] += 1
+            if path in agg.paths or len(agg.paths) < _MAX_LISTED:
+                agg.paths[path[:100]] += 1
+            if fp and len(agg.fingerprints) < _MAX_LISTED:
+                agg.fingerprints.add(fp)
+            schedule = self._timer is None
+        if schedule:
+            self._schedule(60 - now % 60 + 0.5)
+
+    def _schedule(self, delay: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a direct call): the next minute or shutdown flushes
+        with self._lock:
+            self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            due = int(self._clock() // 60) != self._minute
+        if due:
+            self.flush()
+        elif self._pending:
+            self._schedule(60 - self._clock() % 60 + 0.5)
+
+    def flush(self) -> int:
+        """Write the pending counts (one row per client); returns how many rows were written."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            minute = self._minute
+            if self._timer is not None and not pending:
+                self._timer.cancel()
+                self._timer = None
+        for (client, actor), agg in pending.items():
+            try:
+                self._audit(
+                    "api_refused",
+                    {
+                        "client": client,
+                        "minute_start": minute * 60,
+                        "count": agg.count,
+                        "first": round(agg.first, 3),
+                        "last": round(agg.last, 3),
+                        "statuses": {str(k): v for k, v in sorted(agg.statuses.items())},
+                        "auth_outcomes": dict(agg.outcomes),
+                        "paths": dict(agg.paths.most_common(_MAX_LISTED)),
+                        "key_fingerprints": sorted(agg.fingerprints),
+                    },
+                    actor=actor,
+                    summary=f"{agg.count} refused API requests from {client} in one minute",
+                )
+            except Exception:
+                log.exception("could not audit %d refused API requests from %s", agg.count, client)
+        return len(pending)
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -46,6 +161,7 @@ class Gate:
         audit: ``AuditLog.append``.
         metrics: Where request counts and latencies go.
         routes: The route templates, for metric labels.
+        refusals: Where refused requests are counted (default: a new :class:`RefusalLog` over ``audit``).
     """
 
     def __init__(
@@ -58,6 +174,7 @@ class Gate:
         audit: AuditAppend,
         metrics: Metrics,
         routes: Iterable[str],
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.app = app
         self.auth = auth
@@ -66,6 +183,7 @@ class Gate:
         self.audit = audit
         self.metrics = metrics
         self.routes = frozenset(routes)
+        self.refusals = refusals or RefusalLog(audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,11 +285,17 @@ class Gate:
                 return b"".join(chunks)
 
     def _record(self, scope: Scope, principal: Principal, status: int, seconds: float) -> None:
-        method = str(scope.get("method", ""))
-        path = str(scope.get("path", ""))
+        method = _printable(str(scope.get("method", ""))[:16])
+        path = _printable(str(scope.get("path", ""))[:200])
         route = path if path in self.routes else "other"
+        client = str((scope.get("client") or ("", 0))[0])
         try:
             self.metrics.observe_api_request(method, route, status, seconds)
+            authenticated = principal.outcome is AuthOutcome.OK
+            if status == 429 or (status in _AGGREGATED_ANONYMOUS and not authenticated):
+                actor = principal.actor if authenticated else "api:anonymous"
+                self.refusals.add(client, actor, status, principal.outcome.value, path, principal.fingerprint)
+                return
             self.audit(
                 "api_request",
                 {
@@ -181,7 +305,7 @@ class Gate:
                     "duration_ms": round(seconds * 1000, 2),
                     "auth_outcome": principal.outcome.value,
                     "key_fingerprint": principal.fingerprint,
-                    "client": (scope.get("client") or ("", 0))[0],
+                    "client": client,
                 },
                 actor=principal.actor,
                 summary=f"{method} {path[:120]} -> {status}",
@@ -189,6 +313,13 @@ class Gate:
         except Exception:
             # An audit failure must not turn an answered request into a crash of the server.
             log.exception("could not audit API request %s %s", method, path)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so a stored path cannot forge terminal output."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _refusal(principal: Principal, *, admin_needed: bool) -> tuple[int, str, str, dict[str, str]] | None:

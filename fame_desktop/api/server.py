@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fame_desktop import __version__
 from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth
-from fame_desktop.api.gate import Gate
+from fame_desktop.api.gate import Gate, RefusalLog
 from fame_desktop.api.ratelimit import RateLimiter
 from fame_desktop.api.schemas import (
     AuditEntryOut,
@@ -211,6 +211,9 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         max_age=600,
     )
     routes = [getattr(r, "path", "") for r in api.routes]
+    # Refused requests are audited per client per minute; the server handle flushes on stop.
+    refusals = RefusalLog(app.audit.append)
+    api.state.fame_refusals = refusals
     api.add_middleware(
         Gate,
         auth=ApiAuth(app.services.keys),
@@ -219,6 +222,7 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         audit=app.audit.append,
         metrics=metrics,
         routes=routes,
+        refusals=refusals,
     )
     api.state.fame_metrics = metrics
     return api
@@ -310,6 +314,7 @@ class ApiServerHandle:
     def __init__(self) -> None:
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._refusals: RefusalLog | None = None
         self.host = ""
         self.port = 0
 
@@ -343,8 +348,10 @@ class ApiServerHandle:
         check_host_allowed(app, host, actor=actor)
         sock = bind_socket(host, port)
         self.host, self.port = host, int(sock.getsockname()[1])
+        api = create_api(app)
+        self._refusals = api.state.fame_refusals
         config = uvicorn.Config(
-            create_api(app),
+            api,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -392,3 +399,5 @@ class ApiServerHandle:
         finally:
             self._task = None
             self._server = None
+            if self._refusals is not None:
+                self._refusals.flush()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from api_harness import Server, start_server, stop_server
 
+from fame_desktop.api.gate import RefusalLog
 from fame_desktop.app import build_app
 from fame_desktop.orchestrator.admin import fingerprint
 from fame_desktop.orchestrator.errors import AdminRequired
@@ -37,17 +38,42 @@ def test_no_key_is_401(server: Server, method: str, path: str, body: object) -> 
     assert "fame admin" in r.json()["error"]["message"]
 
 
-def test_wrong_key_is_403_and_audited_by_fingerprint(server: Server) -> None:
-    wrong = "fame_this-is-not-a-valid-key-000000000"
-    with server.client(key=wrong) as c:
-        r = c.post("/query", json={"text": "2 + 2"})
-    assert r.status_code == 403
-    assert r.json()["error"]["code"] == "api_key_invalid"
-    with server.client() as c:
-        entries = c.get("/audit", params={"limit": 20}).json()
-    refused = [e for e in entries if e["kind"] == "api_request" and e["data"]["status"] == 403]
-    assert refused and refused[0]["actor"] == f"api:{fingerprint(wrong)}"
-    assert refused[0]["data"]["auth_outcome"] == "invalid"
+def test_wrong_key_is_403_and_refusals_are_audited_per_client_per_minute(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "flood", {"api.rate_limit_per_minute": 1000})
+    try:
+        with srv.client(key="fame_this-is-not-a-valid-key-000000000") as c:
+            r = c.post("/query", json={"text": "2 + 2"})
+            assert r.status_code == 403
+            assert r.json()["error"]["code"] == "api_key_invalid"
+            codes = [
+                c.get("/plugins", headers={"X-API-Key": f"fame_wrong-{i:040d}"}).status_code
+                for i in range(40)
+            ]
+        with srv.anonymous() as c:
+            codes += [c.get("/plugins").status_code for _ in range(20)]
+        with srv.client() as c:
+            assert c.get("/plugins").status_code == 200
+    finally:
+        stop_server(srv)  # the pending minute is flushed on shutdown
+    assert sorted(set(codes)) == [401, 403, 429]
+    app = build_app(srv.data_dir)
+    try:
+        rows = [e for e in app.audit.query(limit=1000) if e.kind in ("api_request", "api_refused")]
+    finally:
+        app.services.close()
+    requests = [e for e in rows if e.kind == "api_request"]
+    refused = [e for e in rows if e.kind == "api_refused"]
+    assert [e.data["status"] for e in requests] == [200]  # no row per refused request
+    assert 1 <= len(refused) <= 2  # one per client per minute (the flood may straddle a minute)
+    assert sum(e.data["count"] for e in refused) == 61
+    assert all(e.actor == "api:anonymous" and e.data["client"] == "127.0.0.1" for e in refused)
+    assert all(len(e.data["key_fingerprints"]) <= 10 for e in refused)
+    statuses: dict[str, int] = {}
+    for e in refused:
+        for status, n in e.data["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    assert statuses["401"] == 20 and statuses["403"] + statuses["429"] == 41
+    assert fingerprint("fame_this-is-not-a-valid-key-000000000") in refused[0].data["key_fingerprints"]
 
 
 def test_every_request_is_audited_with_method_path_status_duration(server: Server) -> None:
@@ -227,3 +253,27 @@ def test_wrong_keys_lock_out_the_guesser_never_the_real_key(tmp_path: Path) -> N
             assert good.get("/plugins").status_code == 200
     finally:
         stop_server(again)
+
+
+def test_refusal_log_writes_one_row_per_client_per_minute(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "data")
+    now = [600.0]
+    log = RefusalLog(app.audit.append, clock=lambda: now[0])
+    try:
+        for i in range(500):
+            log.add("10.0.0.1", "api:anonymous", 401, "missing", "/query", None)
+            log.add("10.0.0.2", "api:anonymous", 403, "invalid", f"/p{i}", f"fp{i}")
+        before = len(app.audit)
+        now[0] = 661.0  # the next minute's first refusal writes the previous minute
+        log.add("10.0.0.1", "api:anonymous", 429, "locked", "/query", "x")
+        rows = app.audit[before:]
+        assert [(e.kind, e.data["client"], e.data["count"]) for e in rows] == [
+            ("api_refused", "10.0.0.1", 500),
+            ("api_refused", "10.0.0.2", 500),
+        ]
+        assert rows[0].data["minute_start"] == 600
+        assert len(rows[1].data["paths"]) == 10 and len(rows[1].data["key_fingerprints"]) == 10
+        assert log.flush() == 1 and log.flush() == 0
+        assert app.audit[-1].data["statuses"] == {"429": 1}
+    finally:
+        app.services.close()
