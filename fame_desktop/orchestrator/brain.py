@@ -38,6 +38,7 @@ from fame_desktop.orchestrator.query import (
     parse_request,
     safe_text,
 )
+from fame_desktop.orchestrator.redaction import scrub_echo
 from fame_desktop.orchestrator.route_choice import (
     ChoiceMemory,
     Part,
@@ -485,6 +486,8 @@ class Brain:
         if error is not None:
             response["error"] = error.to_dict()
             response["response"] = response["error"]["message"]
+        # A plugin quoting the question back must not show a key or password it carried.
+        response["response"] = scrub_echo(str(response.get("text") or ""), str(response["response"]))
         response["processing_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
         entry = self.services.audit.append(
             kind,
