@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from fame_desktop.app import App
@@ -25,6 +26,9 @@ def register(sub: Any) -> None:
     st = actions.add_parser("set", help="Change a setting by dotted path (admin for protected ones).")
     st.add_argument("path")
     st.add_argument("value", help='JSON value (true, 3, "text", ["a"]) or plain text.')
+    actions.add_parser(
+        "approve-settings", help="Apply admin settings that were changed outside FAME (admin)."
+    )
     show = actions.add_parser("settings", help="Print the settings.")
     show.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -68,7 +72,18 @@ async def run(args: argparse.Namespace, app: App) -> int:
             f"{args.path} = {json.dumps(app.settings.get(args.path))}" + ("" if changed else " (unchanged)")
         )
         return 0
+    if args.action == "approve-settings":
+        pending = dict(app.settings.unapproved)
+        if not pending:
+            print("No settings are waiting for approval.")
+            return 0
+        safety.approve_settings(key=app.admin_key, actor="cli")
+        for path, value in sorted(pending.items()):
+            print(f"{path} = {json.dumps(value)} (approved)")
+        return 0
     if args.action == "settings":
         print_json(app.settings.settings.model_dump())
+        for path, value in sorted(app.settings.unapproved.items()):
+            print(f"fame: NOT applied (changed outside FAME): {path} = {json.dumps(value)}", file=sys.stderr)
         return 0
     return fail(f"unknown admin action {args.action}")

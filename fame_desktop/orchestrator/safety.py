@@ -146,6 +146,25 @@ class Safety:
             )
         return changed
 
+    def approve_settings(self, *, key: str | None, actor: str = "unknown") -> dict[str, Any]:
+        """Apply the admin settings found changed outside the app (admin only); audited.
+
+        Returns:
+            The settings that changed (empty when nothing was pending).
+        """
+        pending = dict(self.settings.unapproved)
+        if not pending:
+            return {}
+        by = self.require_admin(key, "approving settings changed outside FAME", actor)
+        changed = self.settings.approve_pending()
+        self._audit(
+            "settings_approved",
+            {"approved": pending, "changes": changed, "authorised_by": by},
+            actor=actor,
+            summary="settings changed outside FAME approved: " + ", ".join(sorted(pending))[:180],
+        )
+        return changed
+
     def create_first_key(self, actor: str = "cli") -> str:
         """Create the first admin key; refused once any key exists."""
         if len(self.keys):

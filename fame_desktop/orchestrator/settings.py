@@ -3,26 +3,43 @@
 Every setting is declared once here with its type, default, limits and description; the settings
 dialog, the CLI and the API read these declarations. Fields marked ``admin`` can only be changed
 with an unlocked admin session or a valid admin key.
+
+The file fails safe. One that cannot be used (not a regular file, larger than 1 MiB, not UTF-8,
+not JSON, nested too deep, failing the schema) gives defaults and one message; a bad regular file
+is moved aside to ``settings.json.corrupt`` (one backup, replacing the previous one, never a copy),
+so the next start is clean. Admin settings carry an HMAC (``_admin_signature``) under a key kept
+in the secret store (the OS keyring, else ``secrets/`` 0600), not in the file: an admin value
+changed by hand is not applied, it is reported on every start until an admin approves it
+(:meth:`SettingsStore.approve_pending`) or it is undone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
-import shutil
+import secrets
+import stat
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from fame_desktop.orchestrator.errors import AdminRequired, InvalidSetting
+from fame_desktop.orchestrator.errors import AdminRequired, FameError, InvalidSetting
 
 log = logging.getLogger("fame.settings")
+
+MAX_SETTINGS_BYTES = 1 << 20
+SIGNATURE_FIELD = "_admin_signature"
+MAC_KEY_NAME = "settings.admin_mac_key"
+_CREDENTIALS = "settings.url_credentials:"
 
 
 def admin_field(default: Any, description: str, **kwargs: Any) -> Any:
@@ -152,6 +169,27 @@ def is_admin_field(path: str) -> bool:
     raise InvalidSetting(path, "no such setting")
 
 
+def admin_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The admin settings of a settings dict, by dotted path."""
+    out: dict[str, Any] = {}
+    for path, info in iter_fields():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("admin"):
+            node: Any = data
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            out[path] = node
+    return out
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
 class SettingsStore:
     """Loads, validates, changes and saves :class:`Settings`.
 
@@ -160,27 +198,185 @@ class SettingsStore:
         on_change: Called with the changed dotted paths and values after a successful save.
     """
 
-    def __init__(self, path: Path, on_change: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        secrets_dir: Path | None = None,
+    ) -> None:
         self.path = path
         self._on_change = on_change
+        self._secrets_dir = secrets_dir or path.parent / "secrets"
         self.load_problem: str | None = None
+        # Admin values found in the file without a valid signature: shown, not applied.
+        self.unapproved: dict[str, Any] = {}
         self.settings = self._load()
 
+    # --- loading ---------------------------------------------------------------------------------
+
     def _load(self) -> Settings:
-        if not self.path.exists():
+        raw = self._read_raw()
+        if raw is None:
             return Settings()
+        signature = raw.pop(SIGNATURE_FIELD, None)
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return Settings.model_validate(raw)
-        except (OSError, ValueError, ValidationError) as exc:
-            backup = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            shutil.copy2(self.path, backup)
-            self.load_problem = (
-                f"Settings file {self.path} was invalid ({_short(exc)}); it was backed up to "
-                f"{backup} and defaults are used. Fix or delete the backup when done."
-            )
-            log.error(self.load_problem)
+            settings = Settings.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])[:100]
+            self._set_aside(f"{where}: {err['msg'][:100]}")
             return Settings()
+        except RecursionError:
+            self._set_aside("nested too deeply")
+            return Settings()
+        return self._apply_signature(settings, signature)
+
+    def _read_raw(self) -> dict[str, Any] | None:
+        """The file's JSON object, or None (defaults) after reporting why it cannot be used."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._report(f"Settings file {self.path} cannot be read ({exc.strerror}); defaults are used.")
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            self._report(
+                f"Settings file {self.path} is {kind}; defaults are used and changes cannot be saved. "
+                "Move it away so FAME can write its settings there."
+            )
+            return None
+        if st.st_size > MAX_SETTINGS_BYTES:
+            self._set_aside(
+                f"{st.st_size} bytes, more than the {MAX_SETTINGS_BYTES} a settings file may have"
+            )
+            return None
+        try:
+            with open(self.path, "rb") as fh:
+                text = fh.read(MAX_SETTINGS_BYTES + 1).decode("utf-8")
+            raw = json.loads(text)
+        except OSError as exc:
+            self._report(f"Settings file {self.path} cannot be read ({exc.strerror}); defaults are used.")
+            return None
+        except RecursionError:
+            self._set_aside("nested too deeply")
+            return None
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            self._set_aside(_short(exc))
+            return None
+        if not isinstance(raw, dict):
+            self._set_aside(f"a JSON {type(raw).__name__}, not an object")
+            return None
+        return raw
+
+    def _report(self, problem: str) -> None:
+        self.load_problem = problem
+        log.error(problem)
+
+    def _set_aside(self, why: str) -> None:
+        """Move the unusable file to one ``.corrupt`` backup (a rename: no copy, no growth)."""
+        backup = self.path.with_name(f"{self.path.name}.corrupt")
+        try:
+            os.replace(self.path, backup)
+        except OSError as exc:
+            self._report(
+                f"Settings file {self.path} is invalid ({why}) and could not be moved aside "
+                f"({exc.strerror}); defaults are used."
+            )
+            return
+        self._report(
+            f"Settings file {self.path} was invalid ({why}); it was moved to {backup} and defaults are "
+            "used. Fix or delete the backup when done."
+        )
+
+    def _apply_signature(self, settings: Settings, signature: object) -> Settings:
+        """``settings`` with admin values replaced by the last signed ones where they differ."""
+        found = admin_values(settings.model_dump(mode="json"))
+        defaults = admin_values(Settings().model_dump(mode="json"))
+        if found == defaults and signature is None:
+            return settings
+        approved = dict(defaults)
+        signed = self._verified(signature)
+        if signed is not None:
+            approved.update({k: v for k, v in signed.items() if k in defaults})
+        # A value back at its default is always accepted: the defaults are the safe settings.
+        pending = {k: v for k, v in found.items() if v != approved[k] and v != defaults[k]}
+        if not pending:
+            return settings
+        data = settings.model_dump(mode="json")
+        for path in pending:
+            _set_path(data, path, approved[path])
+        try:
+            effective = Settings.model_validate(data)
+        except ValidationError:  # a signed value the schema no longer accepts
+            for path in pending:
+                _set_path(data, path, defaults[path])
+            effective = Settings.model_validate(data)
+        self.unapproved = pending
+        names = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(pending.items()))
+        why = (
+            "they differ from the values an admin signed"
+            if signed is not None
+            else "no valid admin signature covers them"
+        )
+        self._report(
+            f"Admin settings in {self.path} were changed outside FAME ({why}) and are NOT applied: "
+            f"{names[:400]}. An admin can apply them with `fame admin approve-settings --admin-key KEY` "
+            "(`fame admin settings` lists them); otherwise undo the edit."
+        )
+        return effective
+
+    # --- the admin signature ---------------------------------------------------------------------
+
+    def _secret_store(self) -> Any:
+        # Imported when needed: most starts never sign or check anything.
+        from fame_desktop.orchestrator.llm.secrets import SecretStore
+
+        return SecretStore(self._secrets_dir)
+
+    def _mac_key(self, *, create: bool) -> bytes | None:
+        store = self._secret_store()
+        value = store.get(MAC_KEY_NAME)
+        if value is None and create:
+            value = secrets.token_hex(32)
+            store.set(MAC_KEY_NAME, value)
+        return bytes.fromhex(value) if value else None
+
+    @staticmethod
+    def _mac(key: bytes, values: Mapping[str, Any]) -> str:
+        body = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+        return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+    def _verified(self, signature: object) -> dict[str, Any] | None:
+        if not isinstance(signature, dict):
+            return None
+        values, mac = signature.get("values"), signature.get("mac")
+        if not isinstance(values, dict) or not isinstance(mac, str):
+            return None
+        try:
+            key = self._mac_key(create=False)
+        except (OSError, ValueError):
+            return None
+        if key is None or not hmac.compare_digest(self._mac(key, values), mac):
+            return None
+        return values
+
+    def approve_pending(self) -> dict[str, Any]:
+        """Apply the admin values found unsigned in the file (the caller checked admin rights).
+
+        Returns:
+            The settings that changed.
+        """
+        pending, self.unapproved = self.unapproved, {}
+        if not pending:
+            return {}
+        try:
+            return self.update(pending, admin=True)
+        except InvalidSetting:
+            self.unapproved = pending
+            raise
 
     def get(self, path: str) -> Any:
         """Value of the setting at dotted ``path``."""
@@ -210,6 +406,8 @@ class SettingsStore:
             node = data
             for part in parents:
                 node = node[part]
+            if isinstance(value, str) and _is_url_field(leaf):
+                value = self._keep_credentials_apart(path, value)
             if node.get(leaf) != value:
                 node[leaf] = value
                 changed[path] = value
@@ -219,6 +417,8 @@ class SettingsStore:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise InvalidSetting(where, err["msg"]) from exc
+        for path in changes:
+            self.unapproved.pop(path, None)
         if not changed:
             return {}
         self.settings = new
@@ -227,16 +427,69 @@ class SettingsStore:
             self._on_change(changed)
         return changed
 
+    # --- credentials in URLs go to the secret store, never into settings.json ---------------------
+
+    def _keep_credentials_apart(self, path: str, url: str) -> str:
+        """``url`` without ``user:password@``; the credentials are kept in the secret store."""
+        parts = urlsplit(url.strip())
+        if parts.password is None and not (parts.username and len(parts.username) >= 16):
+            return url  # no password (a bare user name stays; a long one is a token: kept apart)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        self._secret_store().set(_CREDENTIALS + path, parts.netloc.rsplit("@", 1)[0])
+        log.info("credentials of %s moved to the secret store", path)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def url_with_credentials(self, path: str) -> str:
+        """The URL setting at ``path`` with its credentials from the secret store put back."""
+        url = str(self.get(path))
+        if not url:
+            return url
+        userinfo = self._secret_store().get(_CREDENTIALS + path)
+        if not userinfo:
+            return url
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
     def save(self) -> None:
-        """Write the settings atomically (temp file + rename), readable only by the user."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.settings.model_dump(), fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        """Write the settings atomically (temp file + rename), readable only by the user, signed.
+
+        Raises:
+            FameError: The file cannot be written (for example a directory is in its place).
+        """
+        data: dict[str, Any] = self.settings.model_dump(mode="json")
+        admin = admin_values(data)
+        key = (
+            self._mac_key(create=True) if admin != admin_values(Settings().model_dump(mode="json")) else None
+        )
+        if key is not None:
+            data[SIGNATURE_FIELD] = {"values": admin, "mac": self._mac(key, admin)}
+        for path, value in self.unapproved.items():
+            _set_path(data, path, value)  # still shown in the file, still not applied
+        tmp: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise FameError(
+                f"The settings could not be saved to {self.path} ({exc.strerror or exc}).",
+                "Make sure it is a writable file (move away a directory of that name).",
+            ) from exc
+
+
+def _is_url_field(name: str) -> bool:
+    return name.endswith("_url") or name == "docker_host"
 
 
 def _short(exc: BaseException) -> str:

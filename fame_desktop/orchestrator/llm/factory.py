@@ -19,7 +19,7 @@ def provider_from_services(services: Services, secrets: SecretStore | None = Non
         return None
     store = secrets or SecretStore(services.paths.secrets)
     config = LlmConfig(
-        base_url=llm.base_url.strip(),
+        base_url=services.settings.url_with_credentials("llm.base_url").strip(),
         model=llm.model.strip(),
         api_key=store.get(LLM_API_KEY) or "",
         timeout_seconds=float(llm.timeout_seconds),
