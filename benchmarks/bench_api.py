@@ -91,8 +91,9 @@ async def client_run(
             body = await reader.readexactly(int(length.group(1))) if length else b""
             phase.latencies.append((time.perf_counter() - scheduled) * 1000)
             status = head.split(b" ", 2)[1]
-            if status != b"200" or json.loads(body)["error"] is not None:
-                phase.errors.append(f"{status.decode()} {body[:120]!r}")
+            error = json.loads(body).get("error") if body.startswith(b"{") else body[:120]
+            if status != b"200" or error is not None:
+                phase.errors.append(f"{status.decode()} {error}")
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         phase.errors.append(repr(exc))
     finally:

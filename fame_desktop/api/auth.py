@@ -82,10 +82,10 @@ class ApiAuth:
             if blocked > 0:
                 return Principal(AuthOutcome.LOCKED, fingerprint=fp, retry_after=blocked)
             return self._refuse(fp, sources)
-        if self._keys.is_fast(key):
-            key_id = self._keys.verify(key)
+        if self._keys.is_fast(key, record):
+            key_id = self._keys.verify_record(key, record)
         else:
-            key_id = await asyncio.to_thread(self._keys.verify, key)
+            key_id = await asyncio.to_thread(self._keys.verify_record, key, record)
         if key_id is None:
             return self._refuse(fp, sources)
         return Principal(AuthOutcome.OK, fingerprint=fp, key_id=key_id, admin=True)

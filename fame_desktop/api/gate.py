@@ -238,7 +238,7 @@ class Gate:
                 status, code, message, extra = refused
                 await _reply(send, status, code, message, extra)
                 return principal
-        body = await self._read_body(scope, receive, send)
+        body = await self._read_body(headers, receive, send)
         if body is None:
             return principal
         scope.setdefault("state", {})["principal"] = principal
@@ -254,11 +254,10 @@ class Gate:
         await self.app(scope, replay, send)
         return principal
 
-    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(self, headers: dict[bytes, bytes], receive: Receive, send: Send) -> bytes | None:
         """The whole body, or None after answering 413 (checks Content-Length, then the stream)."""
         limit = self.max_body()
         too_large = f"The request body is larger than {limit} bytes; send less (api.max_body_bytes)."
-        headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
             try:

@@ -231,9 +231,9 @@ class AdminKeyStore:
             self._refresh()
             return key_id in self._keys
 
-    def is_fast(self, key: str) -> bool:
+    def is_fast(self, key: str, record: StoredKey | None = None) -> bool:
         """Whether :meth:`verify` of ``key`` takes microseconds (no KDF to run)."""
-        record = self.lookup(key)
+        record = record or self.lookup(key)
         return record is None or record.scheme == SCHEME_FAST or self._memo_tag(key) in self._memo
 
     def _memo_tag(self, key: str) -> bytes:
@@ -246,8 +246,10 @@ class AdminKeyStore:
         stored under scrypt (an older record) is migrated to the fast scheme on success.
         """
         record = self.lookup(key)
-        if record is None:
-            return None
+        return None if record is None else self.verify_record(key, record)
+
+    def verify_record(self, key: str, record: StoredKey) -> str | None:
+        """:meth:`verify` against the record :meth:`lookup` found (saves a second lookup)."""
         stored = base64.b64decode(record.hash)
         salt = base64.b64decode(record.salt)
         if record.scheme == SCHEME_FAST:
