@@ -9,18 +9,18 @@ asked of the Brain as the adapter asks them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.conversation_model import (
     REVISED,
     STOPPED,
     ConversationModel,
-    InputHistory,
 )
 from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import (
@@ -55,9 +55,15 @@ async def handle(request):
 '''
 
 
-@pytest.fixture
-async def brain_app(data_dir: Path) -> AsyncIterator[App]:
+# One Brain for the module (building one and loading its plugins is most of a test's time);
+# each test has its own store, model and event record, and counts audit entries from its start.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def brain_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
     """The real app over a fresh data dir, with the slow plugin in its user plugin folder."""
+    data_dir = tmp_path_factory.mktemp("data")
     plugins = data_dir / "plugins"
     plugins.mkdir()
     (plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
@@ -109,14 +115,29 @@ def _stored(store: ConversationStore, model: ConversationModel) -> list[tuple[st
     return [(m.role, m.text) for m in store.messages(model.conversation_id)]
 
 
-async def _received(app: App, text: str) -> str:
+@pytest.fixture
+def received(brain_app: App) -> Iterator[list[QueryReceived]]:
+    """The queries the Brain receives during the test."""
+    queries: list[QueryReceived] = []
+    sub = brain_app.bus.subscribe(QueryReceived, queries.append)
+    yield queries
+    sub.cancel()
+
+
+async def _received(queries: list[QueryReceived], text: str) -> str:
     """The Brain's id of the query ``text`` once the Brain has received it."""
     for _ in range(500):
-        for event in app.bus.history(QueryReceived):
+        for event in queries:
             if event.text == text:
                 return event.query_id
         await asyncio.sleep(0.01)
     raise AssertionError(f"the Brain never received {text!r}")
+
+
+def _counter(app: App) -> Callable[[str], int]:
+    """How many audit entries of a kind were appended since it was made."""
+    start = {kind: app.audit.count(kinds=[kind]) for kind in ("query", "query_cancelled", "query_completed")}
+    return lambda kind: app.audit.count(kinds=[kind]) - start[kind]
 
 
 def _listen(app: App) -> None:
@@ -147,9 +168,9 @@ async def test_turns_are_shown_stored_and_published_and_a_stored_conversation_re
     assert busy == [True, False, True, False] and not model.busy
     assert any(isinstance(e, ConversationsChanged) for e in events)
     # Audited like any query, by the Brain.
-    assert [e.data["text"] for e in brain_app.audit.query(kinds=["query"], newest_first=False)] == [
-        "what is 2 + 2",
+    assert [e.data["text"] for e in brain_app.audit.query(kinds=["query"], limit=2)] == [
         "what is 6 * 7",
+        "what is 2 + 2",
     ]
 
     # Another process (a new store on the same file) reopens it; a new conversation is empty.
@@ -173,11 +194,12 @@ async def test_turns_are_shown_stored_and_published_and_a_stored_conversation_re
 
 
 async def test_stop_cancels_the_running_question_shows_it_and_the_brain_audits_it(
-    brain_app: App, model: ConversationModel, store: ConversationStore
+    brain_app: App, model: ConversationModel, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
     events = _record(brain_app)
+    audited = _counter(brain_app)
     task = asyncio.create_task(model.ask("slowpoke ponder!!!!!!!!!!"))
-    await _received(brain_app, "slowpoke ponder!!!!!!!!!!")
+    await _received(received, "slowpoke ponder!!!!!!!!!!")
     assert model.busy and model.query_id is not None
     model.stop()
     with pytest.raises(asyncio.CancelledError):
@@ -185,8 +207,7 @@ async def test_stop_cancels_the_running_question_shows_it_and_the_brain_audits_i
     assert not model.busy
     assert _shown(model) == [("user", "slowpoke ponder!!!!!!!!!!"), ("system", STOPPED)]
     assert _stored(store, model) == _shown(model)
-    assert brain_app.audit.count(kinds=["query_cancelled"]) == 1
-    assert brain_app.audit.count(kinds=["query_completed"]) == 0
+    assert audited("query_cancelled") == 1 and audited("query_completed") == 0
     assert [e.busy for e in events if isinstance(e, ConversationBusyChanged)] == [True, False]
     # Still usable.
     answer = await model.ask("what is 3 + 4")
@@ -194,28 +215,30 @@ async def test_stop_cancels_the_running_question_shows_it_and_the_brain_audits_i
 
 
 async def test_opening_another_conversation_stops_the_question_without_a_trace_there(
-    brain_app: App, model: ConversationModel, store: ConversationStore
+    brain_app: App, model: ConversationModel, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
+    audited = _counter(brain_app)
     await model.ask("what is 1 + 2")
     first = model.conversation_id
     task = asyncio.create_task(model.ask("slowpoke ponder!!!!!!!!!!"))
-    await _received(brain_app, "slowpoke ponder!!!!!!!!!!")
+    await _received(received, "slowpoke ponder!!!!!!!!!!")
     model.new()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert model.messages == () and model.conversation_id is None and not model.busy
     assert first is not None and [m.role for m in store.messages(first)] == ["user", "assistant", "user"]
-    assert brain_app.audit.count(kinds=["query_cancelled"]) == 1
+    assert audited("query_cancelled") == 1
 
 
 async def test_a_revision_replaces_the_running_question_and_cancels_it_quietly(
-    brain_app: App, model: ConversationModel, store: ConversationStore
+    brain_app: App, model: ConversationModel, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
     events = _record(brain_app)
+    audited = _counter(brain_app)
     _listen(brain_app)
     early = model.question("slowpoke ponder", source="voice")
     first = asyncio.create_task(model.answer(early))
-    early_id = await _received(brain_app, "slowpoke ponder")
+    early_id = await _received(received, "slowpoke ponder")
     assert model.busy and model.conversation_id is not None
     early_conversation = model.conversation_id
 
@@ -239,15 +262,15 @@ async def test_a_revision_replaces_the_running_question_and_cancels_it_quietly(
     assert [e.keep for e in events if isinstance(e, ConversationTruncated)] == [0]
     assert model.messages[0].meta == {"source": "voice"}
     # The early query reached the Brain and was cancelled: audited as such, not as an error.
-    cancellations = brain_app.audit.query(kinds=["query_cancelled"])
-    assert [entry.data["id"] for entry in cancellations] == [early_id]
-    assert brain_app.audit.count(kinds=["query_completed"]) == 1
+    assert audited("query_cancelled") == 1 and audited("query_completed") == 1
+    assert brain_app.audit.query(kinds=["query_cancelled"], limit=1)[0].data["id"] == early_id
     assert not model.busy and [e.busy for e in events if isinstance(e, ConversationBusyChanged)][-1] is False
 
 
 async def test_a_revision_takes_back_an_answered_question_and_its_answer_only(
     brain_app: App, model: ConversationModel, store: ConversationStore
 ) -> None:
+    audited = _counter(brain_app)
     await model.ask("what is 2 + 2")
     _listen(brain_app)
     await model.ask("what is 3", source="voice")  # answered before the user went on
@@ -260,7 +283,7 @@ async def test_a_revision_takes_back_an_answered_question_and_its_answer_only(
     assert _stored(store, model) == shown
     assert len(store.conversations()) == 1
     # Nothing was running, so nothing was cancelled.
-    assert brain_app.audit.count(kinds=["query_cancelled"]) == 0
+    assert audited("query_cancelled") == 0 and audited("query") == 3
 
 
 async def test_a_question_of_a_new_listen_is_a_new_question_not_a_revision(
@@ -278,7 +301,7 @@ async def test_a_question_of_a_new_listen_is_a_new_question_not_a_revision(
 
 
 async def test_the_late_answer_of_a_superseded_question_is_ignored(
-    brain_app: App, store: ConversationStore
+    brain_app: App, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
     # A Brain whose answer arrives although its query was superseded (the answer and the revision
     # crossed): the model must drop it.
@@ -296,7 +319,7 @@ async def test_the_late_answer_of_a_superseded_question_is_ignored(
     try:
         _listen(brain_app)
         first = asyncio.create_task(model.answer(model.question("slowpoke ponder!", source="voice")))
-        await _received(brain_app, "slowpoke ponder!")
+        await _received(received, "slowpoke ponder!")
         revised = await model.answer(model.revise("slowpoke ponder! more"))
         assert (await first) is not None and late and late[0]["response"] == "pondered: slowpoke ponder!"
     finally:
@@ -310,7 +333,7 @@ async def test_the_late_answer_of_a_superseded_question_is_ignored(
 
 
 async def test_wake_phrase_queries_are_shown_revised_and_a_superseded_late_answer_is_ignored(
-    brain_app: App, model: ConversationModel, store: ConversationStore
+    brain_app: App, model: ConversationModel, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
     events = _record(brain_app)
 
@@ -319,7 +342,7 @@ async def test_wake_phrase_queries_are_shown_revised_and_a_superseded_late_answe
 
     _listen(brain_app)
     early = asyncio.create_task(voice_ask("slowpoke ponder!"))
-    await _received(brain_app, "slowpoke ponder!")
+    await _received(received, "slowpoke ponder!")
     assert _shown(model) == [("user", "slowpoke ponder!")]
     # The adapter's revision: a second query of the same listen, asked while the first still runs
     # (not cancelled here, so its answer comes after the revision and must be dropped).
@@ -339,31 +362,13 @@ async def test_wake_phrase_queries_are_shown_revised_and_a_superseded_late_answe
 
 
 async def test_after_close_nothing_is_shown_or_stored(
-    brain_app: App, model: ConversationModel, store: ConversationStore
+    brain_app: App, model: ConversationModel, store: ConversationStore, received: list[QueryReceived]
 ) -> None:
     task = asyncio.create_task(model.ask("slowpoke ponder!!!!!!!!!!"))
-    await _received(brain_app, "slowpoke ponder!!!!!!!!!!")
+    await _received(received, "slowpoke ponder!!!!!!!!!!")
     model.close()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert _stored(store, model) == [("user", "slowpoke ponder!!!!!!!!!!")]
     await brain_app.brain.handle_query({"text": "what is 1 + 1", "source": "voice"})
     assert len(model.messages) == 1
-
-
-def test_input_history_walks_back_and_forth_and_keeps_the_draft() -> None:
-    history = InputHistory(limit=3)
-    assert history.older("draft") is None and history.newer() is None
-    for text in ("one", "two", "two", "three", "four"):
-        history.add(text)
-    assert history.entries == ["two", "three", "four"]  # no consecutive duplicates, the limit kept
-    assert history.older("my draft") == "four"
-    assert history.older("ignored") == "three"
-    assert history.older("ignored") == "two"
-    assert history.older("ignored") == "two"  # the oldest stays
-    assert history.newer() == "three"
-    assert history.newer() == "four"
-    assert history.newer() == "my draft"
-    assert history.newer() is None
-    history.add("five")
-    assert history.older("") == "five"
