@@ -105,7 +105,8 @@ def test_stop_cancels_a_slow_query_and_the_window_stays_usable(
     qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
     assert fame_app.services.plugins.get("slow_thinker").status == "loaded"  # type: ignore[union-attr]
 
-    _type_and_send(qtbot, window, "slowpoke ponder the meaning of life")
+    # (A phrase the learned router sends to the slow plugin, not one it asks about.)
+    _type_and_send(qtbot, window, "slowpoke ponder slowly")
     qtbot.waitUntil(lambda: window.chat.busy and window.chat.stop_button.isEnabled())
     qtbot.wait(300)
     assert window.chat.progress.isVisible()
@@ -226,7 +227,7 @@ def test_a_revised_spoken_question_replaces_its_exchange_in_the_view_and_the_sto
     assert "= 42" not in text and text.count("You") == 1, text  # (answers read "6 * 7 = 42")
     # Still running when the user went on: cancelled quietly, and its question is gone too.
     fame_app.bus.publish(VoiceStateChanged(state="starting"))
-    control.transcribed.emit("slowpoke ponder")
+    control.transcribed.emit("slowpoke ponder slowly")
     qtbot.waitUntil(lambda: window.chat.busy and "slowpoke ponder" in _chat_text(window))
     control.revised.emit("what is 5 + 5")
     qtbot.waitUntil(lambda: not window.chat.busy and "= 10" in _chat_text(window))
