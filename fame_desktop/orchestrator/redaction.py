@@ -385,6 +385,10 @@ def scrub_echo(source: str, answer: str) -> str:
     spans = secret_spans(source)
     if not spans or not answer:
         return answer
+    # Case-blind: a plugin may lower-case what it quotes (the calculator does).
+    lowered = [span.lower() for span in spans]
     for span in sorted(spans, key=len, reverse=True):
-        answer = answer.replace(span, _tag("secret"))
-    return _RUN.sub(lambda m: _tag("secret") if any(m.group(0) in s for s in spans) else m.group(0), answer)
+        answer = re.sub(re.escape(span), _tag("secret"), answer, flags=re.IGNORECASE)
+    return _RUN.sub(
+        lambda m: _tag("secret") if any(m.group(0).lower() in s for s in lowered) else m.group(0), answer
+    )

@@ -81,6 +81,7 @@ def test_an_answer_quoting_the_question_shows_no_part_of_the_key() -> None:
     answer = f"I'm not sure what you mean by “{query.strip()[:80]}” — try help. 2 ** 50 = 1125899906842624"
     out = scrub_echo(query, answer)
     assert PEM_BODY[:20] not in out
+    assert "hunter2xyz" not in scrub_echo("pwd HUNTER2XYZ", "cannot read `pwd hunter2xyz`").lower()
     assert "1125899906842624" in out and "try help" in out
 
 
@@ -89,7 +90,7 @@ async def test_no_secret_of_the_labelled_set_reaches_the_data_dir_or_the_answer(
     for item in items:
         response = await app.brain.handle_query({"text": str(item["text"])})
         for secret in item["secrets"]:  # type: ignore[attr-defined]
-            assert str(secret)[:10] not in str(response["response"]), item["category"]
+            assert str(secret)[:10].lower() not in str(response["response"]).lower(), item["category"]
     rows = json.dumps([e.to_dict() for e in app.audit.query(limit=10_000)])
     app.services.audit.close()
     files = _files(app.paths.root)
