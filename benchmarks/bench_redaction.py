@@ -5,12 +5,13 @@ passwords in prose, card and phone numbers, e-mails, PEM blocks and URL credenti
 exact secret substrings, and as many harmless queries that look alike. A secret counts as found
 when no 8-character piece of it survives redaction; a harmless query is a false positive when
 redaction changes it. With ``--end-to-end`` every query is also asked of a real Brain over a temp
-data dir, and every file there is searched byte by byte for every secret afterwards.
+data dir, and every file there is searched byte by byte for every secret afterwards (secrets
+shorter than 8 characters, such as a PIN, as whole words in the audit rows).
 
-The baseline is the redactor of the git revision ``--baseline-rev`` (default ``main``), measured
-on the same set in the same run.
+The baseline is the redactor of the git revision ``--baseline-rev`` (default 07ca047, the one
+before this benchmark existed), measured on the same set in the same run.
 
-Usage: .venv/bin/python benchmarks/bench_redaction.py [--end-to-end] [--baseline-rev main]
+Usage: .venv/bin/python benchmarks/bench_redaction.py [--end-to-end] [--baseline-rev 07ca047]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -113,12 +115,24 @@ async def end_to_end(items: list[dict[str, object]]) -> tuple[int, int, list[str
                 for secret in item["secrets"]:  # type: ignore[attr-defined]
                     if leaked(str(secret), str(response["response"])):
                         echoed.append(f"answer echoes {item['category']}")
+            rows = json.dumps([e.to_dict() for e in app.audit.query(limit=100_000)])
         finally:
             await app.aclose()
         blobs = [(p, p.read_bytes()) for p in data_dir.rglob("*") if p.is_file()]
         secrets = [str(s) for item in items for s in item["secrets"]]  # type: ignore[attr-defined]
+        # A secret of 8+ characters is searched byte by byte in every file; a 4-digit PIN would
+        # turn up by chance inside hashes, so short ones are searched as words in the audit rows.
         found = [
-            f"{p.relative_to(data_dir)}: {s[:16]}" for s in secrets for p, blob in blobs if s.encode() in blob
+            f"{p.relative_to(data_dir)}: {s[:16]}"
+            for s in secrets
+            if len(s) >= 8
+            for p, blob in blobs
+            if s.encode() in blob
+        ]
+        found += [
+            f"audit rows: {s}"
+            for s in secrets
+            if len(s) < 8 and re.search(rf"(?<![0-9A-Za-z]){re.escape(s)}(?![0-9A-Za-z])", rows)
         ]
         return len(secrets), len(found), found + echoed
 
@@ -128,7 +142,7 @@ def main() -> int:
     parser.add_argument(
         "--end-to-end", action="store_true", help="Also run the queries through a real Brain."
     )
-    parser.add_argument("--baseline-rev", default="main", help="Git revision of the baseline redactor.")
+    parser.add_argument("--baseline-rev", default="07ca047", help="Git revision of the baseline redactor.")
     args = parser.parse_args()
     items = load_set()
     result = score(redaction.redact_text, items)

@@ -389,6 +389,21 @@ def scrub_echo(source: str, answer: str) -> str:
     lowered = [span.lower() for span in spans]
     for span in sorted(spans, key=len, reverse=True):
         answer = re.sub(re.escape(span), _tag("secret"), answer, flags=re.IGNORECASE)
-    return _RUN.sub(
+    answer = _RUN.sub(
         lambda m: _tag("secret") if any(m.group(0).lower() in s for s in lowered) else m.group(0), answer
     )
+    # Numbers (phones, cards) come back re-punctuated: "(020) 7946 0958" as "(020)*7946 0958".
+    numbers = [d for d in ("".join(c for c in span if c.isdigit()) for span in spans) if len(d) >= 6]
+    if numbers:
+        answer = _DIGITS.sub(
+            lambda m: _tag("secret") if _digits_in(m.group(0), numbers) else m.group(0), answer
+        )
+    return answer
+
+
+_DIGITS = re.compile(r"[\d(+][\d()\s.*+/-]{4,}\d")
+
+
+def _digits_in(text: str, numbers: list[str]) -> bool:
+    digits = "".join(c for c in text if c.isdigit())
+    return len(digits) >= 6 and any(digits in n for n in numbers)

@@ -81,6 +81,7 @@ def test_an_answer_quoting_the_question_shows_no_part_of_the_key() -> None:
     answer = f"I'm not sure what you mean by “{query.strip()[:80]}” — try help. 2 ** 50 = 1125899906842624"
     out = scrub_echo(query, answer)
     assert PEM_BODY[:20] not in out
+    assert "7946" not in scrub_echo("my number is (020) 7946 0958", "cannot read `my (020)*7946 0958`")
     assert "hunter2xyz" not in scrub_echo("pwd HUNTER2XYZ", "cannot read `pwd hunter2xyz`").lower()
     assert "1125899906842624" in out and "try help" in out
 
