@@ -52,6 +52,7 @@ from fame_desktop.orchestrator.audit_verify import (
     check_anchor,
     hash_lookup,
     scan,
+    scan_log,
 )
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.printable import escape_controls
@@ -695,11 +696,10 @@ class AuditLog:
             found = Findings()
             if self._key_note:
                 found.add(self._key_note)
-            db.text_factory = bytes  # the scan hashes the stored bytes as they are
-            rows = db.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY id")
             report = (lambda done: progress(done, total)) if progress else None
-            checked, last_id = scan(rows, self._mac, keyed_from, found, progress=report)
-            db.text_factory = str
+            checked, last_id = scan_log(
+                db, self._connect, self._mac, keyed_from, total, found, progress=report
+            )
             check_anchor(found, checkpoint=cp, checkpoint_problem=cp_problem, keyed_from=keyed_from,
                          last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
             return found.result(checked, cp.to_dict(self._key) if cp is not None else None)

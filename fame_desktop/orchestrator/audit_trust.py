@@ -146,11 +146,22 @@ class Checkpoint:
         """The checkpoint's own MAC under the log's key."""
         text = (f"{CHECKPOINT_FORMAT}\x1f{self.count}\x1f{self.head}\x1f{self.keyed_from}"
                 f"\x1f{self.ts!r}\x1f{self.alarm}\x1f{self.alarm_first_id}")  # fmt: skip
-        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+        return hashlib.blake2b(
+            text.encode("utf-8"), key=key, digest_size=32, person=b"fame-audit-cp"
+        ).hexdigest()
 
     def describe(self) -> str:
         """Short form for messages: ``20 entries, head 1a2b3c4d…``."""
         return f"{self.count} entries, head {self.head[:12]}…, written {time.ctime(self.ts)}"
+
+    def to_json(self, key: bytes) -> bytes:
+        """The file's content: :meth:`to_dict` as JSON, formatted directly (it is written per commit)."""
+        alarm = json.dumps(self.alarm) if self.alarm else '""'
+        return (
+            f'{{"format": "{CHECKPOINT_FORMAT}", "count": {self.count}, "head": {json.dumps(self.head)}, '
+            f'"keyed_from": {self.keyed_from}, "ts": {self.ts!r}, "alarm": {alarm}, '
+            f'"alarm_first_id": {self.alarm_first_id}, "mac": "{self.mac(key)}"}}'
+        ).encode("ascii")
 
     def to_dict(self, key: bytes) -> dict[str, object]:
         """The signed JSON form (what the file holds and what ``--verify --json`` shows)."""
@@ -234,7 +245,7 @@ class CheckpointFile:
     def locked(self) -> Iterator[None]:
         """Hold the checkpoint lock (this process's threads and every other process)."""
         with self._lock:
-            fd = self._fd_now()
+            fd = self._fd = self._fd_now()
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
@@ -255,7 +266,7 @@ class CheckpointFile:
         ``force`` writes even a lower count (after truncation was found and recorded in the alarm).
         """
         try:
-            fd = self._fd_now()
+            fd = self._fd if self._fd is not None else self._fd_now()  # checked by locked()
             raw = os.pread(fd, CHECKPOINT_SIZE, 0)
             if raw != self._mine:
                 current, _problem = parse_checkpoint(raw, self._key, self.path.name)
@@ -267,7 +278,7 @@ class CheckpointFile:
             alarm = self.alarm[-ALARM_CHARS:]
             while True:
                 cp = Checkpoint(count, head, keyed_from, time.time(), alarm, self.alarm_first_id)
-                data = json.dumps(cp.to_dict(self._key)).encode("ascii")
+                data = cp.to_json(self._key)
                 if len(data) <= CHECKPOINT_SIZE:
                     break
                 alarm = alarm[len(alarm) // 2 :]  # escaped non-ASCII text ran over the page

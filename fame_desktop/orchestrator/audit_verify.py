@@ -10,11 +10,20 @@ whose head differs from the entry it names means the chain was rewritten up to t
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import pickle
+import select
+import signal
 import sqlite3
+import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fame_desktop.orchestrator.audit_trust import Checkpoint
+
+log = logging.getLogger("fame.audit")
 
 GENESIS = "0" * 64
 #: How many failing ids a result lists (the problem text still counts them all).
@@ -94,6 +103,16 @@ class Findings:
     other: list[tuple[str, int | None]] = field(default_factory=list)
     n_modified: int = 0
 
+    def merge(self, other: Findings) -> None:
+        """Add what a check of a later range of rows found."""
+        self.modified += other.modified[: MAX_LISTED - len(self.modified)]
+        self.legacy_modified += other.legacy_modified[: MAX_LISTED - len(self.legacy_modified)]
+        self.unlinked += other.unlinked
+        self.missing += other.missing
+        self.unverifiable += other.unverifiable
+        self.other += other.other
+        self.n_modified += other.n_modified
+
     def add(self, problem: str, first_id: int | None = None) -> None:
         """A finding that is not about one row (checkpoint, key)."""
         self.other.append((problem, first_id))
@@ -157,6 +176,7 @@ def scan(
     *,
     first_id: int = 1,
     prev: str = GENESIS,
+    prev_known: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Check ``rows`` (ordered by id, text columns as stored bytes) after the hash ``prev``.
@@ -172,6 +192,7 @@ def scan(
         found: Where failures are recorded.
         first_id: The id the first row should have.
         prev: The hash the first row should link to.
+        prev_known: False when the row before the first is missing (its gap is reported elsewhere).
         progress: Called with the number of rows checked every 50,000 rows.
 
     Returns:
@@ -179,7 +200,7 @@ def scan(
     """
     expected = first_id
     prev_b = prev.encode("ascii")
-    prev_ok = True
+    prev_ok = prev_known
     checked = 0
     sha = hashlib.sha256
     for entry_id, ts, kind, actor, summary, data, prev_hash, stored in rows:
@@ -257,3 +278,120 @@ def hash_lookup(db: sqlite3.Connection) -> Callable[[int], str | None]:
         return str(row[0]) if row else None
 
     return lookup
+
+
+#: Logs at least this long are checked by two processes at once (where ``fork`` is safe to use).
+PARALLEL_MIN_ROWS = 200_000
+_COLUMNS = "id, ts, kind, actor, summary, data, prev_hash, hash"
+
+
+def _rows(db: sqlite3.Connection, lo: int | None, hi: int) -> Iterable[Row]:
+    db.text_factory = bytes  # the scan hashes the stored bytes as they are
+    if lo is None:
+        return db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id <= ? ORDER BY id", (hi,))
+    return db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id BETWEEN ? AND ? ORDER BY id", (lo, hi))
+
+
+def scan_log(
+    db: sqlite3.Connection,
+    connect: Callable[[], sqlite3.Connection],
+    state: hashlib.blake2b | None,
+    keyed_from: int,
+    total: int,
+    found: Findings,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Check every row up to ``total`` in ``db``'s snapshot; ``(rows checked, last id seen)``.
+
+    A long log is split in two at an existing entry: a forked child checks the upper half with its
+    own connection while this process checks the lower half (two cores, half the time). If the
+    child fails or takes far longer than this half took, its half is checked here instead.
+    """
+    parallel = total >= PARALLEL_MIN_ROWS and sys.platform == "linux" and (os.cpu_count() or 1) > 1
+    if not parallel:
+        try:
+            return scan(_rows(db, None, total), state, keyed_from, found, progress=progress)
+        finally:
+            db.text_factory = str
+    db.text_factory = str
+    (split,) = db.execute("SELECT MIN(id) FROM entries WHERE id >= ?", (total // 2,)).fetchone()
+    before = hash_lookup(db)(split - 1)
+    child = _fork_scan(connect, state, keyed_from, split, total, before)
+    started = time.monotonic()
+    try:
+        report = (lambda done: progress(2 * done)) if progress else None
+        checked, last = scan(_rows(db, None, split - 1), state, keyed_from, found, progress=report)
+    finally:
+        db.text_factory = str
+    if last != split - 1:
+        found.missing.append((last + 1, split - 1))
+    upper = _collect(*child, time.monotonic() + max(5.0, 2 * (time.monotonic() - started)))
+    if upper is None:
+        log.warning("the audit check's second process failed; checking its half here")
+        upper = (Findings(), 0, 0)
+        try:
+            upper_checked, upper_last = scan(_rows(db, split, total), state, keyed_from, upper[0], first_id=split,
+                                             prev=before or GENESIS, prev_known=before is not None)  # fmt: skip
+        finally:
+            db.text_factory = str
+        upper = (upper[0], upper_checked, upper_last)
+    found.merge(upper[0])
+    return checked + upper[1], upper[2]
+
+
+def _fork_scan(
+    connect: Callable[[], sqlite3.Connection],
+    state: hashlib.blake2b | None,
+    keyed_from: int,
+    lo: int,
+    hi: int,
+    before: str | None,
+) -> tuple[int, int]:
+    """Fork a child that checks rows ``lo``..``hi`` and pickles its findings into a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        code = 1
+        try:
+            os.close(read_end)
+            db = connect()
+            db.execute("BEGIN")
+            found = Findings()
+            checked, last = scan(_rows(db, lo, hi), state, keyed_from, found, first_id=lo,
+                                 prev=before or GENESIS, prev_known=before is not None)  # fmt: skip
+            data = memoryview(pickle.dumps((found, checked, last)))
+            while data:
+                data = data[os.write(write_end, data) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collect(pid: int, fd: int, deadline: float) -> tuple[Findings, int, int] | None:
+    """The child's findings, or None if it failed or missed the deadline (then it is killed)."""
+    chunks: list[bytes] = []
+    ok = True
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                ok = False
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    if not ok or status != 0:
+        return None
+    try:
+        found, checked, last = pickle.loads(b"".join(chunks))
+    except Exception:
+        return None
+    return found, int(checked), int(last)

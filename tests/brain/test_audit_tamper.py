@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fame_desktop.orchestrator import audit_verify
 from fame_desktop.orchestrator.audit import AuditLog, entry_hash
 
 FAME = str(Path(sys.executable).with_name("fame"))
@@ -249,3 +250,26 @@ def test_entries_cut_while_the_app_runs_are_detected_at_the_next_append(data_dir
     report = verify_json(data_dir)
     assert report["ok"] is False and report["first_bad_id"] == 6
     assert "entries 6 to 10 disappeared" in str(report["problem"])
+
+
+def test_a_long_log_checked_by_two_processes_names_what_one_process_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "audit.sqlite3"
+    log = AuditLog(db)
+    log.append_many([("query", {"i": i}, "tester", f"q{i}") for i in range(1000)])
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE entries SET summary = 'edited' WHERE id IN (10, 700)")
+        raw.execute("DELETE FROM entries WHERE id BETWEEN 499 AND 501")  # where the log is split
+    try:
+        results = {}
+        for parallel in (False, True):
+            monkeypatch.setattr(audit_verify, "PARALLEL_MIN_ROWS", 100 if parallel else 10**9)
+            results[parallel] = log.verify()
+        one, two = results[False], results[True]
+        assert one.bad_ids == (10, 700) and one.first_bad_id == 10
+        assert "entries 499 to 501 are missing (deleted)" in str(one.problem)
+        assert (two.problems, two.bad_ids, two.checked) == (one.problems, one.bad_ids, one.checked)
+        assert two.checked == 997
+    finally:
+        log.close()
