@@ -1,28 +1,31 @@
-"""What every front end starts from: the domain services and the one Brain over them."""
+"""What every front end starts from: the one Brain, the services it composed, and the admin key."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.brain import Brain
 from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.safety import Safety
-from fame_desktop.orchestrator.services import Services, build_services
+from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.services import Services
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
 
 
-@dataclass
+@dataclass(eq=False)
 class App:
-    """The services, the Brain, and the admin key this process was given (if any)."""
+    """The Brain and its services (one object graph), and the admin key this process was given."""
 
-    services: Services
     brain: Brain
     admin_key: str | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.brain.services
 
     @property
     def paths(self) -> DataPaths:
@@ -45,20 +48,18 @@ class App:
         return self.services.safety
 
     @property
-    def sandbox(self) -> Any:
+    def sandbox(self) -> DockerManager:
         return self.services.sandbox
 
+    @property
+    def voice(self) -> VoiceAdapter:
+        return self.services.voice
+
     async def aclose(self) -> None:
-        """Stop the sandbox pool and close files."""
+        """Stop voice and the sandbox pool, and close files."""
         await self.brain.aclose()
 
 
 def build_app(data_dir: str | os.PathLike[str] | None = None, admin_key: str | None = None) -> App:
-    """Build the services and the Brain (``admin_key`` defaults to ``$FAME_ADMIN_KEY``)."""
-    services = build_services(data_dir)
-    brain = Brain(services)
-    # Voice needs the Brain to ask; its constructor does no I/O (models load on first use).
-    services.voice = VoiceAdapter(
-        services.settings, services.bus, brain.handle_query, models_dir=services.paths.models
-    )
-    return App(services=services, brain=brain, admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY"))
+    """The Brain over the data dir, with every part composed once (``admin_key``: ``$FAME_ADMIN_KEY``)."""
+    return App(brain=Brain(data_dir), admin_key=admin_key or os.environ.get("FAME_ADMIN_KEY"))

@@ -76,22 +76,14 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(problems) + "."
 
 
-def app_metrics(app: App) -> Metrics:
-    """The app's shared :class:`Metrics` if the composition root made one, else a new one."""
-    existing = getattr(app.services, "metrics", None)
-    if isinstance(existing, Metrics):
-        return existing
-    return Metrics(app.bus, audit_entries=len(app.audit))
-
-
 def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
     """The FastAPI application serving ``app``'s Brain.
 
     Args:
         app: The composed app (its Brain, safety, audit and settings are used as they are).
-        metrics: Collectors to expose at ``/metrics`` (default: :func:`app_metrics`).
+        metrics: Collectors to expose at ``/metrics`` (default: the app's own).
     """
-    metrics = metrics or app_metrics(app)
+    metrics = metrics or app.services.metrics
     api_settings = app.settings.settings.api
     api = FastAPI(
         title="FAME Desktop API",
@@ -173,24 +165,17 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
     @api.post(
         "/evolution/run",
         dependencies=_KEYED,
-        responses={**_ERRORS, 503: {"model": ErrorOut, "description": "Evolution not available."}},
+        responses=_ERRORS,
         summary="Run one evolution generation (admin).",
     )
     async def evolution_run(body: EvolutionRunIn) -> Response:
-        runner = app.services.evolution
-        if runner is None:
-            return _error(
-                503,
-                "not_available",
-                "Evolution is not available in this build yet (no evolution runner is set up). "
-                "Try again after updating FAME Desktop.",
-            )
         try:
-            result = await runner.run_generation(population_size=body.population_size, task=body.task)
+            result = await app.services.evolution.run_generation(
+                population_size=body.population_size, task=body.task
+            )
         except FameError as exc:
             return _error(403 if exc.code == "admin_required" else 400, exc.code, exc.to_dict()["message"])
-        to_dict = getattr(result, "to_dict", None)
-        return SafeJSONResponse(to_dict() if callable(to_dict) else result)
+        return SafeJSONResponse(result.to_dict())
 
     @api.get(
         "/metrics",

@@ -11,24 +11,31 @@ import sys
 from collections.abc import Sequence
 
 from fame_desktop import __version__
-from fame_desktop.cli import admin_cmd, ask_cmd, audit_cmd, plugins_cmd, routing_cmd
+from fame_desktop.app import App, build_app
+from fame_desktop.cli import (
+    admin_cmd,
+    ask_cmd,
+    audit_cmd,
+    evolve_cmd,
+    plugins_cmd,
+    routing_cmd,
+    sandbox_cmd,
+    serve_cmd,
+    voice_cmd,
+)
 from fame_desktop.orchestrator.errors import FameError
 
-SUBCOMMAND_MODULES = [ask_cmd, plugins_cmd, audit_cmd, admin_cmd, routing_cmd]
-
-
-def _optional_modules() -> None:
-    """Subcommands from subsystems that register themselves (sandbox, voice, serve, evolve)."""
-    import importlib
-
-    for name in ("sandbox_cmd", "voice_cmd", "serve_cmd", "evolve_cmd"):
-        try:
-            module = importlib.import_module(f"fame_desktop.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"fame_desktop.cli.{name}":
-                raise
-            continue
-        SUBCOMMAND_MODULES.append(module)
+SUBCOMMAND_MODULES = [
+    ask_cmd,
+    plugins_cmd,
+    audit_cmd,
+    admin_cmd,
+    routing_cmd,
+    sandbox_cmd,
+    voice_cmd,
+    serve_cmd,
+    evolve_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log what happens to stderr.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    if len(SUBCOMMAND_MODULES) == 5:
-        _optional_modules()
     for module in SUBCOMMAND_MODULES:
         module.register(sub)
     return parser
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.command is None:
+        # Imported only to open the window: the subcommands never load Qt.
         from fame_desktop.ui.launch import run_window
 
         return run_window(data_dir=args.data_dir, admin_key=args.admin_key, self_test=args.self_test)
@@ -79,16 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from fame_desktop.app import build_app
-
     app = build_app(args.data_dir, args.admin_key or os.environ.get("FAME_ADMIN_KEY"))
     try:
-        result = args.func(args, app)
-        if inspect.isawaitable(result):
-            result = await result
-        return int(result)
+        return await run_command(args, app)
     finally:
         await app.aclose()
+
+
+async def run_command(args: argparse.Namespace, app: App) -> int:
+    """Run the parsed subcommand ``args`` over ``app``; its exit code."""
+    result = args.func(args, app)
+    if inspect.isawaitable(result):
+        result = await result
+    return int(result)
 
 
 if __name__ == "__main__":

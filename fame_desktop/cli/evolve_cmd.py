@@ -77,8 +77,6 @@ def _print_run(run: dict[str, Any]) -> None:
 async def run(args: argparse.Namespace, app: App) -> int:
     """Run, list, approve or roll back."""
     runner = app.services.evolution
-    if runner is None:
-        return fail("Evolution is not available in this build.")
     key, actor = app.admin_key, "cli"
     if args.action == "history":
         runs, promotions = runner.history(args.limit), runner.promotions()
@@ -87,9 +85,9 @@ async def run(args: argparse.Namespace, app: App) -> int:
             return 0
         for r in runs:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"] or 0))
-            promoted = f" promoted v{r['promoted_version']}" if r.get("promoted_version") else ""
+            version = f" promoted v{r['promoted_version']}" if r.get("promoted_version") else ""
             print(
-                f"{r['id']}  {when}  {r['recipe_id'] or '-':<20} {r['status']:<9} {r['improvement'] or ''}{promoted}"
+                f"{r['id']}  {when}  {r['recipe_id'] or '-':<20} {r['status']:<9} {r['improvement'] or ''}{version}"
             )
         for t in promotions:
             print(
@@ -97,8 +95,7 @@ async def run(args: argparse.Namespace, app: App) -> int:
             )
         return 0
     if args.action == "show":
-        record = runner.store.run(args.run_id)
-        _emit(args.json, record, _print_run)
+        _emit(args.json, runner.store.run(args.run_id), _print_run)
         return 0
     if args.action == "approve":
         promoted = runner.approve(args.run_id, key=key, actor=actor)

@@ -37,6 +37,8 @@ class App(Protocol):
     def paths(self) -> DataPaths: ...
     @property
     def brain(self) -> _Brain: ...
+    @property
+    def voice(self) -> VoiceAdapter: ...
 
 
 def register(sub: Any) -> None:
@@ -186,8 +188,7 @@ async def models(args: argparse.Namespace, app: App) -> int:
 
 async def status(args: argparse.Namespace, app: App) -> int:
     """Print what works; exit 1 when push-to-talk cannot work."""
-    adapter = VoiceAdapter(app.settings, app.bus, app.brain.handle_query, models_dir=app.paths.models)
-    report = await asyncio.to_thread(adapter.status)
+    report = await asyncio.to_thread(app.voice.status)
     if args.json:
         print_json(report)
     else:

@@ -20,6 +20,7 @@ from fame_desktop.orchestrator.errors import (
     PluginError,
 )
 from fame_desktop.orchestrator.events import (
+    EventBus,
     PluginFailed,
     PluginLoaded,
     PluginReloaded,
@@ -49,7 +50,9 @@ from fame_desktop.orchestrator.route_choice import (
 )
 from fame_desktop.orchestrator.routing import Route, Router
 from fame_desktop.orchestrator.routing_feedback import Feedback, RoutingFeedback
-from fame_desktop.orchestrator.services import Services, build_services
+from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.services import build_services
+from fame_desktop.orchestrator.settings import CapabilitySettings
 from fame_plugin_api import INTENTS
 
 log = logging.getLogger("fame.brain")
@@ -60,18 +63,21 @@ MAX_AUDIT_RESPONSE = 2000
 class Brain:
     """The master orchestrator.
 
-    ``Brain()`` builds its own services for the default data dir (the seed's usage); front ends
-    pass the services they built so the window, CLI and API share one Brain.
+    The Brain is the top of the object graph: it composes its parts through the one composition
+    root, :func:`~fame_desktop.orchestrator.services.build_services`, handing it its own
+    :meth:`handle_query` for the parts that ask (voice). ``Brain()`` does so for the default data
+    dir (the seed's usage); front ends get one Brain from :func:`fame_desktop.app.build_app` and
+    share its services.
 
     Args:
-        services: The composed domain services.
-        data_dir: Data dir when ``services`` is not given.
+        data_dir: The data dir (default: ``$FAME_HOME`` or the platform's).
+        bus: The event bus (default: a new one).
     """
 
     def __init__(
-        self, services: Services | None = None, *, data_dir: str | os.PathLike[str] | None = None
+        self, data_dir: str | os.PathLike[str] | None = None, *, bus: EventBus | None = None
     ) -> None:
-        self.services = services or build_services(data_dir)
+        self.services = build_services(data_dir, ask=self.handle_query, bus=bus)
         self._router: Router | None = None
         self._started = False
         self._start_lock: asyncio.Lock | None = None
@@ -106,7 +112,7 @@ class Brain:
         return self.services.audit
 
     @property
-    def docker_manager(self) -> Any:
+    def docker_manager(self) -> DockerManager:
         """The sandbox (``DockerManager``)."""
         return self.services.sandbox
 
@@ -129,14 +135,10 @@ class Brain:
             self.services.bus.bind_loop(asyncio.get_running_loop())
             await self.services.plugins.load_all_async()
             await self._refresh_intent_model()
-            if self.services.sandbox is not None:
-                await self.services.sandbox.start()
-            if self.services.voice is not None:
-                await self.services.voice.start()
+            await self.services.sandbox.start()
+            await self.services.voice.start()
             # Warm the code library in the background, so the first code query does not wait.
-            warm = getattr(self.services.codegen, "ready", None)
-            if warm is not None:
-                self._warm = asyncio.ensure_future(warm())
+            self._warm = asyncio.ensure_future(self.services.codegen.ready())
             self._started = True
 
     async def aclose(self) -> None:
@@ -147,10 +149,8 @@ class Brain:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self.routing_feedback.close()
-        if self.services.voice is not None:
-            await self.services.voice.aclose()
-        if self.services.sandbox is not None:
-            await self.services.sandbox.close()
+        await self.services.voice.aclose()
+        await self.services.sandbox.close()
         self.services.close()
 
     def _invalidate_router(self, _event: object) -> None:
@@ -519,8 +519,6 @@ def _routing_summary(route: Route, parts: list[Part] | None, plugins: list[str])
 
 
 def _has_capability(name: str) -> bool:
-    from fame_desktop.orchestrator.settings import CapabilitySettings
-
     return name in CapabilitySettings.model_fields
 
 

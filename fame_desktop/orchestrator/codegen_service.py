@@ -13,10 +13,9 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fame_desktop.orchestrator.codegen import (
-    ArchitectureKB,
     GeneratedCode,
     OfflineGenerator,
     Promoted,
@@ -25,15 +24,29 @@ from fame_desktop.orchestrator.codegen import (
 )
 from fame_desktop.orchestrator.codegen.repair import RepairResult, is_passing, repair_loop
 from fame_desktop.orchestrator.errors import FameError
-
-if TYPE_CHECKING:
-    from fame_desktop.orchestrator.llm import ChatProvider
-    from fame_desktop.orchestrator.services import Services
+from fame_desktop.orchestrator.evolution.store import PromotionStore
+from fame_desktop.orchestrator.llm import ChatProvider
 
 log = logging.getLogger("fame.codegen")
 
 #: The repair loop starts no new round past this (universal_developer's plugin timeout is 120 s).
 REPAIR_BUDGET_S = 90.0
+
+
+class Report(Protocol):
+    """A sandbox run report (``RunReport``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready fields (``status``, ``stdout``, ``duration_ms``, ...)."""
+        ...
+
+
+class CodeSandbox(Protocol):
+    """What code generation needs of the sandbox (``DockerManager``): run a program."""
+
+    async def run(self, code: str, *, query_id: str | None = None) -> Report:
+        """Run ``code`` and report how it went."""
+        ...
 
 
 class CodeGenService:
@@ -42,7 +55,7 @@ class CodeGenService:
     Args:
         library: The recipe library, or a callable that loads it (called on first use, so start-up
             does not pay for reading ~50 recipes).
-        sandbox: Returns the sandbox (``DockerManager``) or None when there is none.
+        sandbox: The sandbox (``DockerManager``), or None when there is none.
         llm: Returns the configured chat provider, or None (read at every request).
         max_repairs: Returns how many extra rounds the repair loop may take.
         time_budget_s: Seconds the repair loop may spend before it stops starting new rounds.
@@ -52,7 +65,7 @@ class CodeGenService:
     def __init__(
         self,
         library: RecipeLibrary | Callable[[], RecipeLibrary],
-        sandbox: Callable[[], Any],
+        sandbox: CodeSandbox | None,
         *,
         llm: Callable[[], ChatProvider | None] = lambda: None,
         max_repairs: Callable[[], int] = lambda: 3,
@@ -88,7 +101,7 @@ class CodeGenService:
 
     async def run_tests(self, generated: GeneratedCode, *, query_id: str | None = None) -> dict[str, Any]:
         """Run ``generated``'s code and tests in the sandbox; the test report (never raises)."""
-        sandbox = self._sandbox()
+        sandbox = self._sandbox
         if sandbox is None:
             return _untested("No sandbox is configured, so the tests were not run.")
         program = build_test_program(generated.code, generated.tests, bench=generated.bench or None)
@@ -96,7 +109,7 @@ class CodeGenService:
             report = await sandbox.run(program, query_id=query_id)
         except FameError as exc:
             return _untested(f"{exc.message} {exc.fix}".strip())
-        out: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        out = report.to_dict()
         summary = program.parse(str(out.get("stdout", "")))
         out["tested"] = summary is not None
         out["passed"] = summary.passed if summary else 0
@@ -250,11 +263,8 @@ def render_answer(
     )
 
 
-def promoted_source(services: Services) -> Promoted:
+def promoted_source(store: PromotionStore) -> Promoted:
     """``promoted(recipe_id)`` reading the evolution store at every call (promotions apply at once)."""
-    from fame_desktop.orchestrator.evolution.store import PromotionStore
-
-    store = PromotionStore(services.paths.evolution)
 
     def promoted(recipe_id: str) -> tuple[str, int] | None:
         with contextlib.suppress(FameError):
@@ -276,18 +286,3 @@ def _untested(detail: str) -> dict[str, Any]:
         "failures": [],
         "detail": detail,
     }
-
-
-def build_codegen(services: Services) -> tuple[CodeGenService, ArchitectureKB]:
-    """The code generation service and architecture knowledge base of ``services``."""
-    from fame_desktop.orchestrator.llm.factory import provider_source
-
-    service = CodeGenService(
-        lambda: RecipeLibrary.load(strict=False),
-        lambda: services.sandbox,
-        llm=provider_source(services),
-        max_repairs=lambda: int(services.settings.settings.llm.max_repair_attempts),
-        promoted=promoted_source(services),
-        time_budget_s=REPAIR_BUDGET_S,
-    )
-    return service, ArchitectureKB.load()

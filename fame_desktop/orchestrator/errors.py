@@ -77,10 +77,6 @@ class PluginTimeout(FameError):
     code = "timeout"
 
 
-class SandboxUnavailable(FameError):
-    code = "sandbox_unavailable"
-
-
 class NotAvailable(FameError):
     code = "not_available"
 

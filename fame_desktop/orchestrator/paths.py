@@ -82,7 +82,3 @@ class DataPaths:
     @property
     def secrets(self) -> Path:
         return self.root / "secrets"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"

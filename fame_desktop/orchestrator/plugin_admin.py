@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fame_desktop.orchestrator.errors import PluginError
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
-
-if TYPE_CHECKING:
-    from fame_desktop.orchestrator.services import Services
+from fame_desktop.orchestrator.services import Services
 
 
 def set_plugin_enabled(

@@ -32,6 +32,7 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
+from fame_desktop.orchestrator.settings import Settings
 from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest
 
 log = logging.getLogger("fame.plugins")
@@ -382,9 +383,6 @@ def load_plugins(folder: Path | None = None) -> dict[str, PluginRecord]:
     Returns:
         Plugin name -> record (``status`` says loaded or failed, ``error`` why).
     """
-    from fame_desktop.orchestrator.events import EventBus as _Bus
-    from fame_desktop.orchestrator.settings import Settings
-
     defaults = Settings()
 
     def get_setting(path: str) -> Any:
@@ -393,7 +391,7 @@ def load_plugins(folder: Path | None = None) -> dict[str, PluginRecord]:
             obj = getattr(obj, part)
         return obj
 
-    bus = _Bus()
+    bus = EventBus()
 
     def factory(name: str) -> PluginContext:
         return PluginContext(

@@ -1,12 +1,12 @@
-"""The composition root of the domain: builds every service once and wires them together.
+"""The composition root of the domain: :func:`build_services` builds every long-lived part once.
 
-Front ends (window, CLI, API) call :func:`build_services` and pass the result on; nothing else
-constructs services, and there are no module-level singletons.
+The Brain calls it (``Brain()`` composes its own parts for the default data dir, as in the seed);
+front ends get the Brain from :func:`fame_desktop.app.build_app` and share its one
+:class:`Services`. Nothing else constructs these parts, and there are no module-level singletons.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import resource
 import time
@@ -17,34 +17,43 @@ from typing import Any
 from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
+from fame_desktop.orchestrator.codegen import ArchitectureKB, RecipeLibrary
+from fame_desktop.orchestrator.codegen_service import REPAIR_BUDGET_S, CodeGenService, promoted_source
+from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsChanged
+from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+from fame_desktop.orchestrator.evolution.store import PromotionStore
+from fame_desktop.orchestrator.llm.factory import provider_source
+from fame_desktop.orchestrator.llm.secrets import SecretStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_loader import PluginManager
 from fame_desktop.orchestrator.safety import Safety
+from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.settings import SettingsStore
+from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
 
-log = logging.getLogger("fame.services")
 
-
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Services:
-    """Every domain service, built once."""
+    """Every long-lived domain part, built once by :func:`build_services`."""
 
     paths: DataPaths
     bus: EventBus
-    settings: SettingsStore
     audit: AuditLog
+    settings: SettingsStore
     keys: AdminKeyStore
     safety: Safety
+    metrics: Metrics
+    sandbox: DockerManager
+    promotions: PromotionStore
+    codegen: CodeGenService
+    architecture: ArchitectureKB
+    evolution: EvolutionRunner
+    voice: VoiceAdapter
+    conversations: ConversationStore
     plugins: PluginManager
-    sandbox: Any = None
-    codegen: Any = None
-    architecture: Any = None
-    evolution: Any = None
-    voice: Any = None
-    metrics: Metrics | None = None
     started_at: float = field(default_factory=time.time)
 
     def user_plugin_dir(self) -> Path:
@@ -54,23 +63,12 @@ class Services:
 
     def status(self) -> dict[str, Any]:
         """What ``system_info``, the status bar and ``GET /health`` show."""
-        sandbox: dict[str, Any] = {
-            "available": False,
-            "backend": "none",
-            "image": "",
-            "detail": "not started",
-        }
-        if self.sandbox is not None:
-            sandbox = dict(self.sandbox.status())
-        voice: dict[str, Any] = {"available": False, "detail": "voice not set up"}
-        if self.voice is not None:
-            voice = dict(self.voice.status())
         records = self.plugins.records()
         return {
             "version": __version__,
             "network": bool(self.settings.settings.network.allow_network),
-            "docker": sandbox,
-            "voice": voice,
+            "docker": dict(self.sandbox.status()),
+            "voice": dict(self.voice.status()),
             "plugins": {
                 "loaded": [r.name for r in records if r.status == "loaded"],
                 "failed": {r.name: r.error for r in records if r.status == "failed"},
@@ -86,15 +84,39 @@ class Services:
     def close(self) -> None:
         """Release files and threads."""
         self.plugins.close()
-        if self.metrics is not None:
-            self.metrics.close()
+        self.metrics.close()
+        self.conversations.close()
         self.audit.close()
 
 
+def plugin_context(name: str, services: Services) -> PluginContext:
+    """The :class:`PluginContext` handed to plugin ``name``'s ``init`` (the one place it is made)."""
+    return PluginContext(
+        name=name,
+        get_setting=services.settings.get,
+        publish_event=services.bus.publish,
+        list_plugins=lambda: [r.to_dict() for r in services.plugins.records()],
+        status=services.status,
+        codegen=services.codegen,
+        architecture=services.architecture,
+        sandbox=services.sandbox,
+        evolution=services.evolution,
+    )
+
+
 def build_services(
-    data_dir: str | os.PathLike[str] | None = None, *, bus: EventBus | None = None
+    data_dir: str | os.PathLike[str] | None = None, *, ask: Ask, bus: EventBus | None = None
 ) -> Services:
-    """Build the domain services for the data dir (``--data-dir``, ``$FAME_HOME`` or the default)."""
+    """Build every long-lived part for the data dir (``--data-dir``, ``$FAME_HOME`` or the default).
+
+    Parts are built in dependency order and each gets only what it uses. Constructors do no
+    slow work: the recipe library, the sandbox pool and the voice models load on first use.
+
+    Args:
+        data_dir: The data dir (default: ``$FAME_HOME`` or the platform's).
+        ask: The Brain's ``handle_query``: what the voice adapter asks.
+        bus: The event bus (default: a new one).
+    """
     paths = DataPaths.resolve(data_dir)
     bus = bus or EventBus()
 
@@ -114,46 +136,64 @@ def build_services(
         )
     keys = AdminKeyStore(paths.admin_keys)
     safety = Safety(keys, settings, bus, audit.append)
-    holder: dict[str, Services] = {}
-
-    def context_factory(name: str) -> PluginContext:
-        services = holder["services"]
-        return PluginContext(
-            name=name,
-            get_setting=settings.get,
-            publish_event=bus.publish,
-            list_plugins=lambda: [r.to_dict() for r in services.plugins.records()],
-            status=services.status,
-            codegen=services.codegen,
-            architecture=services.architecture,
-            sandbox=services.sandbox,
-            evolution=services.evolution,
-        )
+    metrics = Metrics(bus, audit_entries=len(audit))
+    sandbox = DockerManager(
+        lambda: settings.settings.sandbox,
+        lambda: settings.settings.network.allow_network,
+        bus.publish,
+        audit.append,
+    )
+    llm = provider_source(settings, SecretStore(paths.secrets), bus.publish)
+    promotions = PromotionStore(paths.evolution)
+    codegen = CodeGenService(
+        lambda: RecipeLibrary.load(strict=False),
+        sandbox,
+        llm=llm,
+        max_repairs=lambda: int(settings.settings.llm.max_repair_attempts),
+        promoted=promoted_source(promotions),
+        time_budget_s=REPAIR_BUDGET_S,
+    )
+    evolution = EvolutionRunner(
+        store=promotions,
+        library=lambda: codegen.library,
+        sandbox=sandbox,
+        settings=settings,
+        audit=audit,
+        bus=bus,
+        safety=safety,
+        llm=llm,
+    )
+    # Voice's constructor does no I/O: models load and the microphone opens on first use.
+    voice = VoiceAdapter(settings, bus, ask, models_dir=paths.models)
+    conversations = ConversationStore(paths.conversations_db)
 
     paths.plugins.mkdir(parents=True, exist_ok=True)
     user_folder = settings.settings.plugins.user_folder
     folders = [builtin_plugin_dir(), Path(user_folder).expanduser() if user_folder else paths.plugins]
-    plugins = PluginManager(folders, context_factory, bus, disabled=settings.settings.plugins.disabled)
-    services = Services(
-        paths=paths, bus=bus, settings=settings, audit=audit, keys=keys, safety=safety, plugins=plugins
+    # A plugin's context lists the plugins and reports the status of every part, the plugins
+    # included, so it can only be made once all of them exist: the manager calls this when a
+    # plugin loads (at Brain.start), never while the parts are being built.
+    plugins = PluginManager(
+        folders,
+        lambda name: plugin_context(name, services),
+        bus,
+        disabled=settings.settings.plugins.disabled,
     )
-    holder["services"] = services
-    services.metrics = Metrics(bus, audit_entries=len(audit))
-    _attach_optional(services)
+    services = Services(
+        paths=paths,
+        bus=bus,
+        audit=audit,
+        settings=settings,
+        keys=keys,
+        safety=safety,
+        metrics=metrics,
+        sandbox=sandbox,
+        promotions=promotions,
+        codegen=codegen,
+        architecture=ArchitectureKB.load(),
+        evolution=evolution,
+        voice=voice,
+        conversations=conversations,
+        plugins=plugins,
+    )
     return services
-
-
-def _attach_optional(services: Services) -> None:
-    """Build the services that come from their own subsystems (sandbox, code generation, evolution)."""
-    from fame_desktop.orchestrator.codegen_service import build_codegen
-    from fame_desktop.orchestrator.sandbox import build_sandbox
-
-    services.sandbox = build_sandbox(services)
-    services.codegen, services.architecture = build_codegen(services)
-    try:
-        from fame_desktop.orchestrator.evolution.runner import build_evolution
-    except ModuleNotFoundError as exc:  # TEMPORARY until the evolution runner lands
-        if exc.name != "fame_desktop.orchestrator.evolution.runner":
-            raise
-        return
-    services.evolution = build_evolution(services)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from fame_desktop import __version__
 from fame_desktop.orchestrator.conversation_model import ConversationModel
-from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import SettingsChanged
 from fame_desktop.orchestrator.paths import resource_root
 from fame_desktop.ui.qt_audit import QtAuditPane
@@ -63,7 +62,7 @@ class QtMainWindow(QMainWindow):
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
         self.workers = QtWorkerManager(loop)
-        self.store = ConversationStore(app.paths.conversations_db)
+        self.store = app.services.conversations
         self.conversation = ConversationModel(
             self.store, app.bus, app.brain.handle_query, admin_key=lambda: self.app.admin_key
         )
@@ -253,7 +252,7 @@ class QtMainWindow(QMainWindow):
         self._qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save the layout, cancel running work, lock admin, release the stores."""
+        """Save the layout, cancel running work, lock admin (the app closes the stores)."""
         if not self._closed:
             self._closed = True
             self.save_layout()
@@ -267,6 +266,5 @@ class QtMainWindow(QMainWindow):
                 sub.cancel()
             self.app.safety.lock(actor="ui")
             self.conversation.close()
-            self.store.close()
             self.closed.emit()
         super().closeEvent(event)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 def capture(out_dir: Path, data_dir: Path) -> list[Path]:
     """Drive the window and save the three screenshots; returns their paths."""
+    # Loaded here, as in launch.py: the module's help and argument checks do not pay for Qt.
     from PySide6.QtWidgets import QApplication
 
     from fame_desktop.app import build_app

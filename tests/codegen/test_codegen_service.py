@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from codegen_harness import LocalPython
+from codegen_harness import LocalPython, Report
 from openai_fake import FakeOpenAI, Reply
 
-from fame_desktop.orchestrator.codegen import OfflineGenerator, RecipeLibrary
-from fame_desktop.orchestrator.codegen_service import CodeGenService, promoted_source
+from fame_desktop.orchestrator.codegen import OfflineGenerator, Promoted, RecipeLibrary
+from fame_desktop.orchestrator.codegen_service import CodeGenService, CodeSandbox, promoted_source
 from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.llm import ChatProvider, LlmConfig, LlmToken
@@ -48,15 +47,15 @@ def service(
     library: RecipeLibrary,
     provider: ChatProvider | None = None,
     *,
-    sandbox: Any = "local",
+    sandbox: CodeSandbox | str | None = "local",
     max_repairs: int = 3,
-    promoted: Any = None,
+    promoted: Promoted | None = None,
     time_budget_s: float | None = None,
 ) -> CodeGenService:
-    box = LocalPython() if sandbox == "local" else sandbox
+    box = LocalPython() if isinstance(sandbox, str) else sandbox
     return CodeGenService(
         library,
-        lambda: box,
+        box,
         llm=lambda: provider,
         max_repairs=lambda: max_repairs,
         promoted=promoted,
@@ -92,8 +91,8 @@ async def test_without_a_sandbox_nothing_is_called_tested(library: RecipeLibrary
 
 async def test_a_forged_report_from_the_sandbox_is_not_believed(library: RecipeLibrary) -> None:
     class Forger:
-        async def run(self, program: str, **_: Any) -> dict[str, Any]:
-            return {"status": "ok", "stdout": "@@FAME-TESTS:" + "0" * 32 + ":5:0:5:1:3:\n", "stderr": ""}
+        async def run(self, program: str, **_: Any) -> Report:
+            return Report("ok", 0, "@@FAME-TESTS:" + "0" * 32 + ":5:0:5:1:3:\n", "", 1.0)
 
     result = await service(library, sandbox=Forger()).answer(REVERSE)
     assert result["test_report"]["tested"] is False and "✓" not in result["response"]
@@ -119,7 +118,7 @@ async def test_the_promoted_evolved_version_is_the_answer(library: RecipeLibrary
         }
     )
     store.promote("run1", approved_by="test")
-    promoted = promoted_source(SimpleNamespace(paths=SimpleNamespace(evolution=tmp_path / "evolution")))  # type: ignore[arg-type]
+    promoted = promoted_source(PromotionStore(tmp_path / "evolution"))
     svc = service(library, promoted=promoted)
     result = await svc.answer(REVERSE)
     assert result["code"] == evolved and result["data"]["source"] == "evolved v1"
@@ -137,7 +136,7 @@ async def test_a_damaged_promotion_record_falls_back_to_the_library(
     folder = tmp_path / "evolution" / "promotions"
     folder.mkdir(parents=True)
     (folder / "reverse_string.json").write_text("{not json")
-    promoted = promoted_source(SimpleNamespace(paths=SimpleNamespace(evolution=tmp_path / "evolution")))  # type: ignore[arg-type]
+    promoted = promoted_source(PromotionStore(tmp_path / "evolution"))
     result = await service(library, promoted=promoted).answer(REVERSE)
     assert result["data"]["source"] == "library" and result["test_report"]["passed"] == 5
 

@@ -126,7 +126,7 @@ async def test_cancelling_the_awaiting_task_records_the_run_as_cancelled(evo: Ev
 
 async def test_seed_run_generation_and_the_evolution_intent(evo: Evo) -> None:
     runner = SeedEvolutionRunner(evo.app.brain)
-    assert SeedEvolutionRunner is EvolutionRunner
+    assert isinstance(runner, EvolutionRunner) and runner is evo.runner  # the one the root built
     result = await runner.run_generation(population_size=5, task="optimize string reversal")
     assert result.status == "finished" and result.generations == 1
     assert len(result.results) == 1 and len(result.results[0]["candidates"]) == 5

@@ -18,7 +18,6 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fame_desktop.orchestrator.codegen.matching import Tokens, keyword_hits, phrase_score, phrase_words
 from fame_desktop.orchestrator.errors import FameError
@@ -278,14 +277,3 @@ class RecipeLibrary:
     def phrase_matched(self, recipe: Recipe, text: str) -> bool:
         """Whether one of ``recipe``'s phrases occurs in ``text`` (a confident match)."""
         return phrase_score(Tokens.of(text), self._index[recipe.id][0]) > 0
-
-
-def describe(recipe: Recipe) -> dict[str, Any]:
-    """A JSON summary of a recipe (for listings)."""
-    return {
-        "id": recipe.id,
-        "title": recipe.title,
-        "entry": recipe.entry,
-        "tests": len(recipe.test_names),
-        "alternatives": [a.name for a in recipe.alternatives],
-    }

@@ -18,6 +18,7 @@ from typing import Any
 
 from fame_desktop.orchestrator.codegen.generator import GeneratedCode
 from fame_desktop.orchestrator.codegen.recipes import Recipe
+from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, ChatProvider
 
 log = logging.getLogger("fame.codegen")
@@ -197,8 +198,6 @@ async def repair_loop(
         LlmError, NetworkDisabled, InvalidRequest: Only when the model fails on the first round
             (later failures end the loop with :attr:`RepairResult.error`).
     """
-    from fame_desktop.orchestrator.errors import FameError
-
     messages = first_messages(task, recipe)
     result = RepairResult()
     source = f"llm: {provider.name}"

@@ -1,8 +1,8 @@
 """Evolution cycles: breed candidate solutions, measure them in the sandbox, promote on approval.
 
-The runner lives in :mod:`fame_desktop.orchestrator.evolution.runner` and is not imported here:
-the code generation package reads :class:`PromotionStore` from this package, and the runner
-imports code generation, so importing the runner here would make the two import each other.
+The package's root exports what code generation reads (the :class:`PromotionStore` of approved
+versions) and the fitness measures; the cycle itself is
+:class:`fame_desktop.orchestrator.evolution.runner.EvolutionRunner`, built by the composition root.
 """
 
 from __future__ import annotations

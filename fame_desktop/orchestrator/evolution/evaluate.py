@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
+from fame_desktop.orchestrator.codegen import Recipe, TestProgram, build_test_program
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.evolution.fitness import Fitness
 from fame_desktop.orchestrator.evolution.population import Candidate
-
-if TYPE_CHECKING:
-    from fame_desktop.orchestrator.codegen import TestProgram
+from fame_desktop.orchestrator.sandbox import DockerManager
 
 log = logging.getLogger("fame.evolution")
 
@@ -30,22 +28,17 @@ TIMEOUT_FACTOR = 5.0
 MIN_TIMEOUT = 3.0
 
 
-def _report_dict(report: Any) -> dict[str, Any]:
-    to_dict = getattr(report, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else dict(report)
-
-
 class Evaluator:
     """Runs candidates of one recipe in the sandbox and turns the reports into :class:`Fitness`.
 
     Args:
-        sandbox: ``services.sandbox`` (``async run(code, *, timeout, query_id, run_id)``).
+        sandbox: The sandbox the candidates run in.
         recipe: The recipe whose ``tests`` and ``bench`` judge the candidates.
         concurrency: Runs in flight at once (the sandbox's own limit).
         timeout: Seconds one candidate may take (a mutant can be exponentially slow).
     """
 
-    def __init__(self, sandbox: Any, recipe: Any, *, concurrency: int, timeout: float) -> None:
+    def __init__(self, sandbox: DockerManager, recipe: Recipe, *, concurrency: int, timeout: float) -> None:
         self.sandbox = sandbox
         self.recipe = recipe
         self.timeout = timeout
@@ -62,16 +55,11 @@ class Evaluator:
 
     def program(self, code: str) -> TestProgram:
         """The sandbox program that tests ``code`` and times the recipe's benchmark."""
-        # Imported here: code generation imports this package's store (see the package docstring).
-        from fame_desktop.orchestrator.codegen import build_test_program
-
-        return build_test_program(code, self.recipe.tests, bench=getattr(self.recipe, "bench", None) or None)
+        return build_test_program(code, self.recipe.tests, bench=self.recipe.bench or None)
 
     async def evaluate(self, candidate: Candidate, *, run_id: str) -> Fitness:
         """Measure one candidate; never raises for a bad candidate or a missing engine."""
         size = candidate.size
-        if self.sandbox is None:
-            return Fitness("unavailable", 0, 0, None, size, ("No sandbox is configured.",))
         async with self._slots:
             self.runs += 1
             program = self.program(candidate.code)
@@ -84,7 +72,7 @@ class Evaluator:
                 )
             except FameError as exc:
                 return Fitness("unavailable", 0, 0, None, size, (exc.message,))
-        out = _report_dict(report)
+        out = report.to_dict()
         self.durations[candidate.id] = float(out.get("duration_ms") or 0.0)
         status = str(out.get("status", "error"))
         summary = program.parse(str(out.get("stdout", "")))

@@ -390,15 +390,6 @@ class Mutant:
     operators: tuple[str, ...]
 
 
-def applicable(code: str, operators: tuple[Operator, ...] = OPERATORS) -> list[str]:
-    """Names of the operators that find a site in ``code``."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    return [op.name for op in operators if op.apply(copy.deepcopy(tree), random.Random(0))]
-
-
 def mutate(
     code: str, rng: random.Random, *, steps: int = 1, operators: tuple[Operator, ...] = OPERATORS
 ) -> Mutant | None:

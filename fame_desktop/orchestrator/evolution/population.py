@@ -9,10 +9,11 @@ normalised syntax tree, so the sandbox never measures the same program twice in 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fame_desktop.orchestrator.codegen import Recipe
 from fame_desktop.orchestrator.evolution.mutation import code_size, fingerprint, mutate
 
 
@@ -60,30 +61,9 @@ class Candidate:
         return out
 
 
-def alternative_sources(recipe: Any) -> list[tuple[str, str]]:
-    """``(name, code)`` of a recipe's alternative implementations, whatever shape they are kept in.
-
-    The recipe library keeps them as objects with ``name``/``code``, dicts, or plain strings.
-    """
-    out: list[tuple[str, str]] = []
-    raw = getattr(recipe, "alternatives", None) or ()
-    items: Iterable[Any] = raw.items() if isinstance(raw, dict) else raw
-    for i, item in enumerate(items):
-        name, code = f"alt{i + 1}", None
-        if isinstance(item, tuple) and len(item) == 2:
-            name, code = str(item[0]), item[1]
-            if not isinstance(code, str):
-                code = getattr(code, "code", None) or (code.get("code") if isinstance(code, dict) else None)
-        elif isinstance(item, str):
-            code = item
-        elif isinstance(item, dict):
-            name, code = str(item.get("name") or item.get("id") or name), item.get("code")
-        else:
-            name = str(getattr(item, "name", None) or getattr(item, "id", None) or name)
-            code = getattr(item, "code", None)
-        if isinstance(code, str) and code.strip():
-            out.append((name, code))
-    return out
+def alternative_sources(recipe: Recipe) -> list[tuple[str, str]]:
+    """``(name, code)`` of a recipe's alternative implementations (those with code)."""
+    return [(alt.name, alt.code) for alt in recipe.alternatives if alt.code.strip()]
 
 
 class Breeder:

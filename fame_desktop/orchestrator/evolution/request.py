@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from fame_desktop.orchestrator.evolution.record import RunRecord, summary
-
-if TYPE_CHECKING:
-    from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 
 #: Defaults for a query that names no sizes: small enough to answer within the plugin's timeout.
 DEFAULT_POPULATION = 6
@@ -16,6 +14,14 @@ DEFAULT_GENERATIONS = 2
 
 _POPULATION = re.compile(r"population(?:\s+(?:size|of))*\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
 _GENERATIONS = re.compile(r"(\d+)\s+generations?|generations?\s*(?:=|:)?\s*(\d+)", re.IGNORECASE)
+
+
+class RunEvolution(Protocol):
+    """``EvolutionRunner.run``: one whole run for a task."""
+
+    def __call__(self, task: str, population: int, generations: int, *, actor: str) -> Awaitable[RunRecord]:
+        """Run the cycle and return its record."""
+        ...
 
 
 def sizes(text: str, params: dict[str, Any]) -> tuple[int, int]:
@@ -52,20 +58,20 @@ def render(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
-async def answer(runner: EvolutionRunner, request: dict[str, Any]) -> dict[str, Any]:
+async def answer(run: RunEvolution, request: dict[str, Any]) -> dict[str, Any]:
     """Run a cycle for the request's task and answer with its record."""
     text = str(request.get("text", ""))
     params = request.get("params") or {}
     population, generations = sizes(text, params if isinstance(params, dict) else {})
     actor = str(request.get("source") or "plugin") + (f":{request['user']}" if request.get("user") else "")
-    record = await runner.run(
+    record = await run(
         str(params.get("task") or text) if isinstance(params, dict) else text,
         population=population,
         generations=generations,
         actor=actor,
     )
-    run = record.to_dict()
-    data = {**summary(run), "winner": run["winner"], "improvement": run["improvement"], "matched": True}
+    done = record.to_dict()
+    data = {**summary(done), "winner": done["winner"], "improvement": done["improvement"], "matched": True}
     result: dict[str, Any] = {"response": render(record), "data": data}
     if record.winner and (record.improvement or {}).get("better"):
         result["code"] = record.winner["code"]

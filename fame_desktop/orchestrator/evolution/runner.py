@@ -1,7 +1,7 @@
 """The evolution cycle: breed, measure in the sandbox, select, repeat; promote only when an admin approves.
 
-``EvolutionRunner(brain).run_generation(population_size=5, task="optimize string reversal")`` is
-the seed's one-generation call; :meth:`EvolutionRunner.run` is the full cycle the CLI, the window
+``run_generation(population_size=5, task="optimize string reversal")`` is the seed's
+one-generation call; :meth:`EvolutionRunner.run` is the full cycle the CLI, the window
 and the ``evolution`` plugin use. A run matches the task to a library recipe, measures every
 candidate against the recipe's tests and benchmark in the sandbox (in parallel), keeps the best,
 and finally measures the winner side by side with the library's original. Nothing changes what
@@ -17,20 +17,23 @@ import math
 import random
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from fame_desktop.orchestrator.audit import AuditLog
+from fame_desktop.orchestrator.codegen import OfflineGenerator, Recipe, RecipeLibrary
 from fame_desktop.orchestrator.errors import AdminRequired, FameError, InvalidRequest
-from fame_desktop.orchestrator.events import EvolutionProgress
+from fame_desktop.orchestrator.events import EventBus, EvolutionProgress
 from fame_desktop.orchestrator.evolution.evaluate import Evaluator
 from fame_desktop.orchestrator.evolution.fitness import Fitness, Improvement, compare
 from fame_desktop.orchestrator.evolution.population import Breeder, Candidate, alternative_sources
 from fame_desktop.orchestrator.evolution.proposals import propose
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, new_run_id, summary
+from fame_desktop.orchestrator.evolution.request import answer
 from fame_desktop.orchestrator.evolution.store import PromotedVersion, PromotionStore
 from fame_desktop.orchestrator.llm import ChatProvider
-
-if TYPE_CHECKING:
-    from fame_desktop.orchestrator.services import Services
+from fame_desktop.orchestrator.safety import Safety
+from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.settings import SettingsStore
 
 log = logging.getLogger("fame.evolution")
 
@@ -62,15 +65,13 @@ def _fastest(fits: list[Fitness]) -> Fitness:
     return min(fits, key=lambda f: f.bench_ns if f.bench_ns is not None else math.inf)
 
 
-def _match(library: Any, task: str) -> Any:
+def _match(library: RecipeLibrary, task: str) -> Recipe | None:
     """The recipe ``task`` names, or None.
 
     In order: a recipe id (the whole task, or a word of it); the library's confident match (what
     ``generate_code`` uses); else the best keyword match when it leads alone ("optimize string
     reversal" names no phrase, but only string reversal has those words). Ties match nothing.
     """
-    from fame_desktop.orchestrator.codegen import OfflineGenerator
-
     text = task.strip()
     exact = library.get(text)
     if exact is not None:
@@ -91,61 +92,62 @@ class EvolutionRunner:
     """Runs evolution cycles and gates their promotion.
 
     Args:
-        owner: The :class:`Services` (or a Brain, whose ``services`` are used, as in the seed).
+        store: Runs and promotions (the same store code generation reads promotions from).
+        library: Returns the recipe library (code generation's, loaded on first use).
+        sandbox: Where candidates are measured.
+        settings: ``sandbox.*`` bounds the runs.
+        audit: Every run, candidate, promotion and refusal is recorded here.
+        bus: Progress is published here.
+        safety: Promotion and rollback need admin.
         llm: Returns the configured chat provider or None (read at every run).
         seed: Fixed random seed (tests and benchmarks); otherwise every run draws one.
     """
 
     def __init__(
         self,
-        owner: Any,
         *,
-        llm: Callable[[], ChatProvider | None] | None = None,
+        store: PromotionStore,
+        library: Callable[[], RecipeLibrary],
+        sandbox: DockerManager,
+        settings: SettingsStore,
+        audit: AuditLog,
+        bus: EventBus,
+        safety: Safety,
+        llm: Callable[[], ChatProvider | None],
         seed: int | None = None,
     ) -> None:
-        self.services: Services = getattr(owner, "services", owner)
-        self.store = PromotionStore(self.services.paths.evolution)
-        if llm is None:
-            from fame_desktop.orchestrator.llm.factory import provider_source
-
-            llm = provider_source(self.services)
+        self.store = store
+        self._library = library
+        self._sandbox = sandbox
+        self._settings = settings
+        self._audit_log = audit
+        self._bus = bus
+        self._safety = safety
         self._llm = llm
         self._seed = seed
-        self._library: Any = None
         self._flags: dict[str, list[CancelFlag]] = {}
 
     # --- collaborators ---------------------------------------------------------------------------
 
     @property
-    def library(self) -> Any:
-        """The recipe library (the code generation service's, else loaded once)."""
-        if self._library is None:
-            codegen = self.services.codegen
-            self._library = getattr(codegen, "library", None)
-            if self._library is None:
-                from fame_desktop.orchestrator.codegen import RecipeLibrary
-
-                self._library = RecipeLibrary.load()
-        return self._library
+    def library(self) -> RecipeLibrary:
+        """The recipe library (code generation's, loaded on first use)."""
+        return self._library()
 
     def _concurrency(self) -> int:
-        sandbox = self.services.sandbox
-        limit = getattr(sandbox, "max_concurrency", None)
-        if isinstance(limit, int) and limit > 0:
-            return limit
-        return int(self.services.settings.settings.sandbox.max_concurrency)
+        return int(self._settings.settings.sandbox.max_concurrency)
 
     def _timeout(self) -> float:
-        return min(CANDIDATE_TIMEOUT, float(self.services.settings.settings.sandbox.timeout_seconds))
+        return min(CANDIDATE_TIMEOUT, float(self._settings.settings.sandbox.timeout_seconds))
 
     def _audit(self, kind: str, data: dict[str, Any], actor: str, summary_text: str) -> None:
-        self.services.audit.append(kind, data, actor=actor, summary=summary_text[:200])
+        self._audit_log.append(kind, data, actor=actor, summary=summary_text[:200])
 
     def _publish(
         self, record: RunRecord, generation: int, message: str, best: float | None, **data: Any
     ) -> None:
         payload = {"task": record.task, "recipe_id": record.recipe_id, "status": record.status, **data}
-        self.services.bus.publish(
+        self._bus.publish(
             EvolutionProgress(
                 run_id=record.id, generation=generation, message=message, best_fitness=best, data=payload
             )
@@ -250,7 +252,7 @@ class EvolutionRunner:
                 await asyncio.gather(job, return_exceptions=True)
 
     def _no_match(self, record: RunRecord) -> RunRecord:
-        near = [str(r.title) for r in self.library.all()][:8] if hasattr(self.library, "all") else []
+        near = [str(r.title) for r in self.library.all()][:8]
         record.finish(
             "no_match",
             f"'{record.task}' matches no task in the library, so there is nothing to measure against. "
@@ -282,11 +284,9 @@ class EvolutionRunner:
         )
         self._publish(record, len(record.results), message, None, stage="finished")
 
-    async def _cycle(self, record: RunRecord, recipe: Any, rng: random.Random) -> None:
-        reference = str(recipe.code)
-        evaluator = Evaluator(
-            self.services.sandbox, recipe, concurrency=self._concurrency(), timeout=self._timeout()
-        )
+    async def _cycle(self, record: RunRecord, recipe: Recipe, rng: random.Random) -> None:
+        reference = recipe.code
+        evaluator = Evaluator(self._sandbox, recipe, concurrency=self._concurrency(), timeout=self._timeout())
         self.store.save_run(record.to_dict())
         self._audit(
             "evolution_started",
@@ -440,7 +440,7 @@ class EvolutionRunner:
                 f"{record.id} generation {generation}: best {best.candidate.id} score {best.score}",
             )
         )
-        self.services.audit.append_many(entries)
+        self._audit_log.append_many(entries)
         self._publish(
             record,
             generation,
@@ -489,7 +489,7 @@ class EvolutionRunner:
 
     def _admin(self, key: str | None, what: str, actor: str, target: dict[str, Any]) -> str:
         try:
-            return self.services.safety.require_admin(key, what, actor)
+            return self._safety.require_admin(key, what, actor)
         except AdminRequired as exc:
             self._audit(
                 "evolution_refused",
@@ -528,7 +528,7 @@ class EvolutionRunner:
             actor,
             f"{promoted.recipe_id} v{promoted.version} promoted from {run_id}",
         )
-        self.services.bus.publish(
+        self._bus.publish(
             EvolutionProgress(
                 run_id=run_id,
                 generation=-1,
@@ -553,7 +553,7 @@ class EvolutionRunner:
             actor,
             f"{recipe_id}: v{retired} rolled back to {to}",
         )
-        self.services.bus.publish(
+        self._bus.publish(
             EvolutionProgress(
                 run_id="",
                 generation=-1,
@@ -573,11 +573,4 @@ class EvolutionRunner:
 
     async def run_from_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer an ``evolution`` query (the plugin's entry; the Brain already checked admin)."""
-        from fame_desktop.orchestrator.evolution.request import answer
-
-        return await answer(self, request)
-
-
-def build_evolution(services: Services) -> EvolutionRunner:
-    """The evolution runner of ``services`` (the composition root calls this)."""
-    return EvolutionRunner(services)
+        return await answer(self.run, request)

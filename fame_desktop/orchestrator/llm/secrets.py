@@ -18,6 +18,8 @@ LLM_API_KEY = "llm.api_key"
 def _usable_keyring() -> Any | None:
     """The keyring backend, or None when only the 'fail' / null backends exist (headless Linux)."""
     try:
+        # Loaded when a secret is first needed (it probes the OS's backends), inside the try: a
+        # broken keyring install must not stop the app.
         import keyring
         from keyring.backends import fail
 

@@ -139,6 +139,7 @@ class Engine:
                 raise ConnectionError(f"cannot connect to {path}: {exc.strerror or exc}") from None
 
     def _connect(self) -> Any:
+        # The Docker SDK (and requests under it) loads on first connect, not at start-up.
         from fame_desktop.orchestrator.sandbox.transport import fix_unix_transport
 
         client = self._sdk_client()
@@ -146,7 +147,7 @@ class Engine:
         return client
 
     def _sdk_client(self) -> Any:
-        import docker
+        import docker  # loaded on first connect, not at start-up
 
         if self.docker_host:
             tls: Any = False

@@ -247,7 +247,7 @@ class ImagePreparer:
         result.detail = f"{pulled} {self.image} on {self.base_image}."
 
     def _pull(self, api: Any, report: _Reporter, cancel: threading.Event) -> None:
-        from docker.utils import parse_repository_tag
+        from docker.utils import parse_repository_tag  # the Docker SDK loads on first use, not at start-up
 
         repo, tag = parse_repository_tag(self.base_image)
         tag = tag or "latest"  # no tag would pull every tag of the repository
@@ -384,7 +384,7 @@ def _api_error(exc: BaseException) -> str:
 
 def _inspect(api: Any, ref: str) -> dict[str, Any] | None:
     """``inspect_image`` of ``ref``; None when the engine has no such image."""
-    from docker.errors import ImageNotFound
+    from docker.errors import ImageNotFound  # the Docker SDK loads on first use, not at start-up
 
     try:
         return dict(api.inspect_image(ref))

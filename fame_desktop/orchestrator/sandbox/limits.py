@@ -99,7 +99,7 @@ def container_config(limits: Limits, image: str, labels: dict[str, str]) -> dict
 
 def host_config(limits: Limits) -> dict[str, Any]:
     """Keyword arguments of ``APIClient.create_host_config``: every hardening flag of issue 3."""
-    from docker.types import LogConfig, Ulimit
+    from docker.types import LogConfig, Ulimit  # the Docker SDK loads with the first run, not at start-up
 
     memory = parse_size(limits.memory)
     scratch = parse_size(limits.tmpfs_size)

@@ -231,6 +231,7 @@ class VoiceAdapter:
         if self._wake_cancel is not None:
             self._wake_cancel.set()  # the wake watcher gives the microphone to us
         try:
+            # numpy and the recogniser load with the first listen, not at start-up.
             from fame_desktop.orchestrator.voice.endpointing import EndOfSpeech
 
             model = await self.model()
@@ -257,7 +258,7 @@ class VoiceAdapter:
 
     def _recognizer(self, model: Any) -> Recognizer:
         """The recogniser of ``model`` and the input device, kept warm from listen to listen."""
-        from fame_desktop.orchestrator.voice.recognizer import Recognizer
+        from fame_desktop.orchestrator.voice.recognizer import Recognizer  # numpy: first listen, not start-up
 
         device = self.settings.settings.voice.input_device
         kept = self._recognizer_kept
@@ -385,7 +386,7 @@ class VoiceAdapter:
 
     def _get_speaker(self) -> Speaker:
         if self._speaker is None:
-            from fame_desktop.orchestrator.voice.tts import Speaker
+            from fame_desktop.orchestrator.voice.tts import Speaker  # first answer spoken, not start-up
 
             voice = self.settings.settings.voice
             self._speaker = Speaker(voice=voice.tts_voice, rate=voice.tts_rate)

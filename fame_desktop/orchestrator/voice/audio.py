@@ -162,7 +162,7 @@ def device_arg(device: str | int | None) -> str | int | None:
 def import_sounddevice() -> Any:
     """Import sounddevice, turning a missing PortAudio library into a clear error."""
     try:
-        import sounddevice
+        import sounddevice  # PortAudio loads with the first recording, not at start-up
     except OSError as exc:  # "PortAudio library not found"
         raise NoAudioDevice(
             f"The PortAudio library is missing ({exc}).",

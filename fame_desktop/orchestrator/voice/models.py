@@ -161,7 +161,7 @@ def load_model(path: Path) -> Any:
         ModelProblem: the folder is incomplete or Vosk refuses it.
     """
     validate_model(path)
-    import vosk
+    import vosk  # loaded with the first model, not at start-up
 
     vosk.SetLogLevel(-1)
     try:

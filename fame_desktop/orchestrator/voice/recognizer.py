@@ -57,7 +57,7 @@ class Recognizer:
         self._kaldi: Any = None  # warm: reused by every listen()
 
     def _new_kaldi(self, grammar: list[str] | None = None) -> Any:
-        import vosk
+        import vosk  # loaded with the first listen, not at start-up
 
         if grammar and self._grammar_usable(grammar):
             try:
@@ -206,7 +206,7 @@ def _normalise(text: str) -> str:
 
 def transcribe_pcm(model: Any, pcm: bytes, block: int = BLOCK) -> str:
     """Transcript of 16 kHz mono 16-bit ``pcm``, fed in blocks like a live stream."""
-    import vosk
+    import vosk  # loaded with the first transcription, not at start-up
 
     pcm = skip_digital_silence(pcm)
     rec = vosk.KaldiRecognizer(model, RATE)

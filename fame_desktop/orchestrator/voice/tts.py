@@ -202,7 +202,7 @@ class Speaker:
         if self._engine is not None:
             return self._engine
         try:
-            import pyttsx3
+            import pyttsx3  # loaded when speech is first needed, not at start-up
 
             engine = pyttsx3.init()
         except Exception as exc:  # RuntimeError("could not initialize espeak"), missing driver
