@@ -9,8 +9,9 @@ Public API (the evolution runner and ``codegen_service`` use these):
 - :class:`OfflineGenerator` — ``OfflineGenerator(library, promoted=None)``; ``.generate(text) ->
   GeneratedCode | None``, ``.for_recipe(recipe)``, ``.suggestions(text)``. ``promoted`` is a
   callable ``promoted(recipe_id) -> (code, version) | None``; when it returns code, that code is
-  what ``generate`` answers with (``source == "evolved v<version>"``). ``build_codegen`` wires it
-  to ``PromotionStore(services.paths.evolution).active``, so a promotion takes effect at once.
+  what ``generate`` answers with (``source == "evolved v<version>"``). The composition root wires it
+  to the evolution ``PromotionStore`` (``codegen_service.promoted_source``), so a promotion takes
+  effect at once.
 - :func:`build_test_program` — ``build_test_program(code, tests, *, bench=None) -> TestProgram``
   (a ``str`` for ``sandbox.run``); then ``program.parse(report.stdout) -> TestSummary | None``
   (``passed``, ``failed``, ``total``, ``failures``, ``bench_ns``, ``bench_runs``, ``all_passed``).
