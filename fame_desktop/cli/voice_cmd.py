@@ -205,13 +205,9 @@ async def ask(args: argparse.Namespace, app: App) -> int:
     await app.brain.start()
     if args.speak:
         app.settings.settings.voice.speak_answers = True  # this run only: not saved
-    adapter = VoiceAdapter(app.settings, app.bus, app.brain.handle_query, models_dir=app.paths.models)
     print("listening... (speak now)", file=sys.stderr)
-    try:
-        response = await adapter.voice_query()
-        await adapter.wait_speaking()
-    finally:
-        await adapter.aclose()
+    response = await app.voice.voice_query()
+    await app.voice.wait_speaking()  # the app closes the adapter when the command ends
     if response is None:
         return fail("Nothing was heard.", "Speak after 'listening...', closer to the microphone.", code=1)
     if args.json:
