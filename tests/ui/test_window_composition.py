@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_async
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.api.server import ApiServerHandle, create_api
@@ -48,6 +47,13 @@ KINDS = (
     VoiceAdapter,
     ConversationStore,
 )
+
+
+def run_async(qtbot: QtBot, loop: asyncio.AbstractEventLoop, coro: object, timeout: int = 10_000) -> object:
+    """conftest.run_async (not importable by name here: the voice tests have a conftest too)."""
+    task = loop.create_task(coro)  # type: ignore[arg-type]
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()
 
 
 def _alive(kind: type) -> list[object]:
