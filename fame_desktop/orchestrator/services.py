@@ -24,13 +24,13 @@ from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsCh
 from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.llm.factory import provider_source
-from fame_desktop.orchestrator.llm.secrets import SecretStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_loader import PluginManager
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.secrets import SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from fame_desktop.orchestrator.errors import AdminRequired, FameError, InvalidSetting
+from fame_desktop.orchestrator.secrets import SecretStore
 
 log = logging.getLogger("fame.settings")
 
@@ -330,10 +331,7 @@ class SettingsStore:
 
     # --- the admin signature ---------------------------------------------------------------------
 
-    def _secret_store(self) -> Any:
-        # Imported when needed: most starts never sign or check anything.
-        from fame_desktop.orchestrator.llm.secrets import SecretStore
-
+    def _secret_store(self) -> SecretStore:
         return SecretStore(self._secrets_dir)
 
     def _mac_key(self, *, create: bool) -> bytes | None:

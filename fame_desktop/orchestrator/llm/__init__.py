@@ -12,7 +12,7 @@ from fame_desktop.orchestrator.llm.provider import (
     check_endpoint,
     is_loopback,
 )
-from fame_desktop.orchestrator.llm.secrets import LLM_API_KEY, SecretStore
+from fame_desktop.orchestrator.secrets import LLM_API_KEY, SecretStore
 
 __all__ = [
     "LLM_API_KEY",

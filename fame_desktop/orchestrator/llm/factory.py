@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fame_desktop.orchestrator.events import Event
 from fame_desktop.orchestrator.llm.provider import ChatProvider, LlmConfig
-from fame_desktop.orchestrator.llm.secrets import LLM_API_KEY, SecretStore
+from fame_desktop.orchestrator.secrets import LLM_API_KEY, SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore
 
 
@@ -18,7 +18,7 @@ def provider_from_settings(
     if not llm.base_url.strip() or not llm.model.strip():
         return None
     config = LlmConfig(
-        base_url=services.settings.url_with_credentials("llm.base_url").strip(),
+        base_url=settings.url_with_credentials("llm.base_url").strip(),
         model=llm.model.strip(),
         api_key=secrets.get(LLM_API_KEY) or "",
         timeout_seconds=float(llm.timeout_seconds),

@@ -1,4 +1,5 @@
-"""Where the LLM API key lives: the OS keyring when one works, else a file only the user can read."""
+"""Where secrets live (the LLM API key, credentials of URL settings, the settings' signing key): the
+OS keyring when one works, else a file only the user can read."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("fame.llm.secrets")
+log = logging.getLogger("fame.secrets")
 
 SERVICE = "fame-desktop"
 LLM_API_KEY = "llm.api_key"
