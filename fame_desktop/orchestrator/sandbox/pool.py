@@ -124,7 +124,6 @@ class WarmPool:
                     self._cond.wait(_SHRINK_AFTER_S - idle_for if self.target > self.size else None)
                 if self._stopped:
                     return
-                empty = not self._idle
             for container in surplus:
                 self._discard(container)
             if surplus:
@@ -132,8 +131,7 @@ class WarmPool:
             if not self._ready():
                 self._pause(_RETRY_S)
                 continue
-            if not empty:  # an empty pool makes the next run start a container itself: worse
-                self._wait_quiet()
+            self._wait_quiet()
             if self._stopped:
                 return
             try:
@@ -155,12 +153,17 @@ class WarmPool:
                 return
 
     def _wait_quiet(self) -> None:
-        """Let the runs have the engine: until ``quiet`` (``AHEAD``) or for up to a second."""
-        deadline = time.monotonic() + _ON_TAKE_YIELD_S if self._refill is Refill.ON_TAKE else None
+        """Let the runs have the engine: until ``quiet`` or the pool is empty (``AHEAD``: an empty
+        pool makes the next run start a container itself, which is worse), or for up to a second
+        (``ON_TAKE``)."""
+        ahead = self._refill is Refill.AHEAD
+        deadline = None if ahead else time.monotonic() + _ON_TAKE_YIELD_S
         while not self._stopped and not self._quiet():
-            if deadline is not None and time.monotonic() >= deadline:
-                return
             with self._cond:
+                if ahead and not self._idle:
+                    return
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
                 self._cond.wait(_POLL_S)
 
     def _pause(self, seconds: float) -> None:
