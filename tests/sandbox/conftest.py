@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class ManagerFactory:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.made: list[tuple[WiredManager, AuditLog]] = []
+        self.start_s = 0.0  # how long the last manager took to build and start (not its settings)
 
     async def __call__(self, *, allow_network: bool = False, **sandbox: Any) -> WiredManager:
         folder = self.root / f"m{len(self.made)}"
@@ -52,9 +54,11 @@ class ManagerFactory:
         bus = EventBus()
         bus.bind_loop(asyncio.get_running_loop())
         audit = AuditLog(folder / "audit.db")
+        started = time.monotonic()
         manager = WiredManager(settings, bus, audit)
         self.made.append((manager, audit))
         await manager.start()
+        self.start_s = time.monotonic() - started
         return manager
 
     async def close(self) -> None:

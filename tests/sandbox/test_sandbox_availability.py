@@ -18,6 +18,7 @@ from tcp_proxy import TcpToUnix
 
 from fame_desktop.orchestrator.events import SandboxStatusChanged
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL
+from fame_desktop.orchestrator.settings import SettingsStore
 
 pytestmark = pytest.mark.docker
 
@@ -56,9 +57,8 @@ async def test_no_engine_gives_unavailable_with_the_fix_and_never_runs_on_the_ho
 
 
 async def test_start_is_fast_and_quiet_without_an_engine(make_manager: Any, dead_socket: str) -> None:
-    started = time.monotonic()
     manager = await make_manager(docker_host=dead_socket)
-    assert time.monotonic() - started < 0.1
+    assert make_manager.start_s < 0.1
     assert manager.status()["available"] is False
 
 
@@ -164,7 +164,8 @@ def test_cli_sandbox_run_streams_and_exits_with_the_programs_code(tmp_path: Path
 def test_cli_sandbox_unavailable_exits_2_with_the_fix(tmp_path: Path, dead_socket: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    (data / "settings.json").write_text(json.dumps({"sandbox": {"docker_host": dead_socket}}))
+    # Set as the app sets it (admin settings edited by hand are not applied until approved).
+    SettingsStore(data / "settings.json").update({"sandbox.docker_host": dead_socket}, admin=True)
     program = tmp_path / "prog.py"
     program.write_text("print('never')\n")
     done = _fame(data, "sandbox", "run", str(program))

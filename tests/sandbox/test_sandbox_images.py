@@ -8,7 +8,6 @@ the other tests use, is never touched).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -31,6 +30,7 @@ from fame_desktop.orchestrator.sandbox.images import (
     context_hash,
     sandbox_context,
 )
+from fame_desktop.orchestrator.settings import SettingsStore
 
 pytestmark = pytest.mark.docker
 
@@ -252,7 +252,10 @@ def _cli_data_dir(tmp_path: Path, image: str, base: str) -> tuple[Path, dict[str
     """A data dir whose settings name ``image`` built on ``base``, and an env for ``fame`` in it."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "settings.json").write_text(json.dumps({"sandbox": {"image": image, "base_image": base}}))
+    # Set as the app sets it (admin settings edited by hand are not applied until approved).
+    SettingsStore(data / "settings.json").update(
+        {"sandbox.image": image, "sandbox.base_image": base}, admin=True
+    )
     return data, {k: v for k, v in os.environ.items() if k != "FAME_HOME"}
 
 
