@@ -30,7 +30,7 @@ from fame_desktop.orchestrator.events import (
     QueryRouted,
 )
 from fame_desktop.orchestrator.intent_classifier import IntentModel
-from fame_desktop.orchestrator.intent_training import IntentModelSource, training_set
+from fame_desktop.orchestrator.intent_training import training_set
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
 from fame_desktop.orchestrator.query import (
     QueryRequest,
@@ -82,11 +82,9 @@ class Brain:
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._warm: asyncio.Future[None] | None = None
-        self._intent_source = IntentModelSource(self.services.paths.routing)
         self._intent_model: IntentModel | None = None
         self._retrain: asyncio.Future[None] | None = None
         self._choices = ChoiceMemory()
-        self.routing_feedback = RoutingFeedback(self.services.paths.routing / "feedback.sqlite3")
         self.admin_api_keys = AdminKeySet(self.services.keys)
         bus = self.services.bus
         for event_type in (PluginLoaded, PluginFailed, PluginReloaded, PluginStateChanged):
@@ -115,6 +113,11 @@ class Brain:
     def docker_manager(self) -> DockerManager:
         """The sandbox (``DockerManager``)."""
         return self.services.sandbox
+
+    @property
+    def routing_feedback(self) -> RoutingFeedback:
+        """The user's routing corrections (``fame routing``)."""
+        return self.services.routing_feedback
 
     @property
     def plugins(self) -> list[PluginRecord]:
@@ -148,7 +151,6 @@ class Brain:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        self.routing_feedback.close()
         await self.services.voice.aclose()
         await self.services.sandbox.close()
         self.services.close()
@@ -172,7 +174,7 @@ class Brain:
         corrections = await asyncio.to_thread(self.routing_feedback.corrections)
         examples = training_set(self.services.plugins.manifests(), corrections)
         try:
-            self._intent_model = await asyncio.to_thread(self._intent_source.build, examples)
+            self._intent_model = await asyncio.to_thread(self.services.intent_models.build, examples)
         except (ValueError, MemoryError) as exc:  # routing by keywords still works
             log.error("could not train the intent classifier: %s", exc)
         self._router = None

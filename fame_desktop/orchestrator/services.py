@@ -23,11 +23,13 @@ from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsChanged
 from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 from fame_desktop.orchestrator.evolution.store import PromotionStore
+from fame_desktop.orchestrator.intent_training import IntentModelSource
 from fame_desktop.orchestrator.llm.factory import provider_source
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_loader import PluginManager
+from fame_desktop.orchestrator.routing_feedback import RoutingFeedback
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.secrets import SecretStore
@@ -53,6 +55,8 @@ class Services:
     evolution: EvolutionRunner
     voice: VoiceAdapter
     conversations: ConversationStore
+    intent_models: IntentModelSource
+    routing_feedback: RoutingFeedback
     plugins: PluginManager
     started_at: float = field(default_factory=time.time)
 
@@ -86,6 +90,7 @@ class Services:
         self.plugins.close()
         self.metrics.close()
         self.conversations.close()
+        self.routing_feedback.close()
         self.audit.close()
 
 
@@ -166,6 +171,9 @@ def build_services(
     # Voice's constructor does no I/O: models load and the microphone opens on first use.
     voice = VoiceAdapter(settings, bus, ask, models_dir=paths.models)
     conversations = ConversationStore(paths.conversations_db)
+    # Both open their files on first use.
+    intent_models = IntentModelSource(paths.routing)
+    routing_feedback = RoutingFeedback(paths.routing / "feedback.sqlite3")
 
     paths.plugins.mkdir(parents=True, exist_ok=True)
     user_folder = settings.settings.plugins.user_folder
@@ -194,6 +202,8 @@ def build_services(
         evolution=evolution,
         voice=voice,
         conversations=conversations,
+        intent_models=intent_models,
+        routing_feedback=routing_feedback,
         plugins=plugins,
     )
     return services

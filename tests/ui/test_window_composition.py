@@ -27,6 +27,7 @@ from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.plugin_loader import PluginManager
+from fame_desktop.orchestrator.routing_feedback import RoutingFeedback
 from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.services import Services
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -46,6 +47,7 @@ KINDS = (
     Metrics,
     VoiceAdapter,
     ConversationStore,
+    RoutingFeedback,
 )
 
 
@@ -114,6 +116,7 @@ def test_window_api_and_cli_share_one_object_graph(
             Metrics: services.metrics,
             VoiceAdapter: services.voice,
             ConversationStore: services.conversations,
+            RoutingFeedback: services.routing_feedback,
         }
         assert services.evolution.store is services.promotions
         for kind, part in parts.items():
