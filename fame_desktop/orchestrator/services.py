@@ -62,8 +62,7 @@ class Services:
 
     def user_plugin_dir(self) -> Path:
         """The user's plugin folder (setting, else ``<data dir>/plugins``)."""
-        folder = self.settings.settings.plugins.user_folder
-        return Path(folder).expanduser() if folder else self.paths.plugins
+        return user_plugin_dir(self.settings, self.paths)
 
     def status(self) -> dict[str, Any]:
         """What ``system_info``, the status bar and ``GET /health`` show."""
@@ -92,6 +91,12 @@ class Services:
         self.conversations.close()
         self.routing_feedback.close()
         self.audit.close()
+
+
+def user_plugin_dir(settings: SettingsStore, paths: DataPaths) -> Path:
+    """The user's plugin folder (setting, else ``<data dir>/plugins``)."""
+    folder = settings.settings.plugins.user_folder
+    return Path(folder).expanduser() if folder else paths.plugins
 
 
 def plugin_context(name: str, services: Services) -> PluginContext:
@@ -176,8 +181,7 @@ def build_services(
     routing_feedback = RoutingFeedback(paths.routing / "feedback.sqlite3")
 
     paths.plugins.mkdir(parents=True, exist_ok=True)
-    user_folder = settings.settings.plugins.user_folder
-    folders = [builtin_plugin_dir(), Path(user_folder).expanduser() if user_folder else paths.plugins]
+    folders = [builtin_plugin_dir(), user_plugin_dir(settings, paths)]
     # A plugin's context lists the plugins and reports the status of every part, the plugins
     # included, so it can only be made once all of them exist: the manager calls this when a
     # plugin loads (at Brain.start), never while the parts are being built.
