@@ -35,8 +35,9 @@ class Refill(Enum):
 # Under ON_TAKE, a refill waits for running programs at most this long.
 _ON_TAKE_YIELD_S = 1.0
 # Under AHEAD the pool learns the bursts it serves: takes closer together than this are one
-# burst, and the pool grows to the longest burst seen (up to ``BURST_CAP`` containers, each an
-# idle Python process of about 10 MB) so the next burst finds its containers started...
+# burst, and the pool grows to the longest burst seen (up to ``BURST_CAP`` containers; an idle
+# one holds about 6 MB, plus the engine's shim process of about 13 MB RSS, partly shared) so the
+# next burst finds its containers started...
 _BURST_GAP_S = 2.0
 BURST_CAP = 16
 # ...and goes back to its size after this long without a take.
