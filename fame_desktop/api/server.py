@@ -160,7 +160,7 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         limit: int = Query(100, ge=1, le=1000, description="How many, newest first."),
     ) -> Response:
         entries = app.audit.query(limit=limit)
-        return SafeJSONResponse([_entry_dict(e) for e in entries])
+        return SafeJSONResponse([e.to_dict() for e in entries])
 
     @api.post(
         "/evolution/run",
@@ -211,15 +211,6 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
     )
     api.state.fame_metrics = metrics
     return api
-
-
-def _entry_dict(entry: Any) -> dict[str, Any]:
-    to_dict = getattr(entry, "to_dict", None)
-    if callable(to_dict):
-        out = to_dict()
-        if isinstance(out, dict):
-            return out
-    return {k: getattr(entry, k, None) for k in ("id", "ts", "kind", "actor", "summary", "data", "hash")}
 
 
 # --- binding and serving ---------------------------------------------------------------------------
