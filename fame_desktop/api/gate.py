@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from fame_desktop.orchestrator.metrics import Metrics
 log = logging.getLogger("fame.api")
 
 AuditAppend = Callable[..., object]
+AuditAppendAsync = Callable[..., Awaitable[object]]
 
 # Paths anyone may read: the health probe, and the API's own description (it holds no data).
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
@@ -159,6 +160,9 @@ class Gate:
         limiter: Per-key token buckets.
         max_body: Returns the current body limit in bytes.
         audit: ``AuditLog.append``.
+        audit_async: ``AuditLog.append_async``: the per-request row is written by the audit's
+            writer thread, so concurrent requests share commits and the event loop never waits
+            on the disk (default: ``audit`` on the loop).
         metrics: Where request counts and latencies go.
         routes: The route templates, for metric labels.
         refusals: Where refused requests are counted (default: a new :class:`RefusalLog` over ``audit``).
@@ -175,6 +179,7 @@ class Gate:
         metrics: Metrics,
         routes: Iterable[str],
         refusals: RefusalLog | None = None,
+        audit_async: AuditAppendAsync | None = None,
     ) -> None:
         self.app = app
         self.auth = auth
@@ -184,6 +189,7 @@ class Gate:
         self.metrics = metrics
         self.routes = frozenset(routes)
         self.refusals = refusals or RefusalLog(audit)
+        self.audit_async = audit_async
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -207,7 +213,7 @@ class Gate:
             if not state["started"]:
                 await _reply(tracked_send, 500, "internal_error", "The server failed to answer; see its log.")
         finally:
-            self._record(scope, principal, int(state["status"]), time.perf_counter() - started)
+            await self._record(scope, principal, int(state["status"]), time.perf_counter() - started)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> Principal:
         path: str = scope["path"]
@@ -283,7 +289,7 @@ class Gate:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _record(self, scope: Scope, principal: Principal, status: int, seconds: float) -> None:
+    async def _record(self, scope: Scope, principal: Principal, status: int, seconds: float) -> None:
         method = _printable(str(scope.get("method", ""))[:16])
         path = _printable(str(scope.get("path", ""))[:200])
         route = path if path in self.routes else "other"
@@ -295,7 +301,7 @@ class Gate:
                 actor = principal.actor if authenticated else "api:anonymous"
                 self.refusals.add(client, actor, status, principal.outcome.value, path, principal.fingerprint)
                 return
-            self.audit(
+            row = (
                 "api_request",
                 {
                     "method": method,
@@ -306,9 +312,12 @@ class Gate:
                     "key_fingerprint": principal.fingerprint,
                     "client": client,
                 },
-                actor=principal.actor,
-                summary=f"{method} {path[:120]} -> {status}",
             )
+            kwargs = {"actor": principal.actor, "summary": f"{method} {path[:120]} -> {status}"}
+            if self.audit_async is not None:
+                await self.audit_async(*row, **kwargs)
+            else:
+                self.audit(*row, **kwargs)
         except Exception:
             # An audit failure must not turn an answered request into a crash of the server.
             log.exception("could not audit API request %s %s", method, path)

@@ -205,6 +205,7 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         limiter=RateLimiter(lambda: app.settings.settings.api.rate_limit_per_minute),
         max_body=lambda: app.settings.settings.api.max_body_bytes,
         audit=app.audit.append,
+        audit_async=app.audit.append_async,
         metrics=metrics,
         routes=routes,
         refusals=refusals,
