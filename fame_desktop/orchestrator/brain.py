@@ -204,27 +204,19 @@ class Brain:
             req = parse_request(raw)
         except FameError as exc:
             response = empty_response(query_id, safe_text(raw))
-            return await self._finish(response, exc, started, actor="unknown", kind="query_rejected")
+            return self._finish(response, exc, started, actor="unknown", kind="query_rejected")
         query_id = req.id or query_id
         actor = req.source + (f":{req.user}" if req.user else "")
         response = empty_response(query_id, req.text)
         audit = self.services.audit
+        audit.append(
+            "query",
+            {"id": query_id, "text": req.text, "source": req.source, "user": req.user, "intent": req.intent},
+            actor=actor,
+            summary=req.text[:200],
+        )
+        self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
         try:
-            # Awaited inside the try: a query cancelled while its row is being committed is
-            # still audited as cancelled (the row itself is written either way).
-            await audit.append_async(
-                "query",
-                {
-                    "id": query_id,
-                    "text": req.text,
-                    "source": req.source,
-                    "user": req.user,
-                    "intent": req.intent,
-                },
-                actor=actor,
-                summary=req.text[:200],
-            )
-            self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
             self._choices.remember(dict(req.params), req.intent)
             route, records = self._route(req)
             parts = None if route.explicit or route.ambiguous else split_parts(self.router, req.text)
@@ -233,7 +225,7 @@ class Brain:
             response.update(
                 intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records]
             )
-            await audit.append_async(
+            audit.append(
                 "routing",
                 {
                     "id": query_id,
@@ -267,8 +259,8 @@ class Brain:
             audit.append("query_cancelled", {"id": query_id}, actor=actor, summary="cancelled by the user")
             raise
         except FameError as exc:
-            return await self._finish(response, exc, started, actor=actor)
-        return await self._finish(response, None, started, actor=actor)
+            return self._finish(response, exc, started, actor=actor)
+        return self._finish(response, None, started, actor=actor)
 
     def _route(self, req: QueryRequest) -> tuple[Route, list[PluginRecord]]:
         route = self.router.route(req.text, req.intent)
@@ -316,7 +308,7 @@ class Brain:
                 allowed.append(rec)
             except FameError as exc:
                 refusal = refusal or exc
-                await self.services.audit.append_async(
+                self.services.audit.append(
                     "plugin_refused",
                     {"id": query_id, "plugin": rec.name, "error": exc.to_dict()},
                     actor=actor,
@@ -356,7 +348,7 @@ class Brain:
                     else PluginError(f"Plugin {rec.name} failed: {result!r}")
                 )
                 first_error = first_error or error
-                await self.services.audit.append_async(
+                self.services.audit.append(
                     "plugin_result",
                     {"id": query_id, "plugin": rec.name, "ok": False, "error": error.to_dict()},
                     actor=actor,
@@ -367,7 +359,7 @@ class Brain:
             if plugin_error and isinstance(plugin_error, dict):
                 first_error = first_error or _plugin_reported(plugin_error)
             answers.append((rec, result))
-            await self.services.audit.append_async(
+            self.services.audit.append(
                 "plugin_result",
                 {
                     "id": query_id,
@@ -484,7 +476,7 @@ class Brain:
         if all(sub["error"] for sub in subs):
             response["error"] = subs[0]["error"]
 
-    async def _finish(
+    def _finish(
         self,
         response: dict[str, Any],
         error: FameError | None,
@@ -499,7 +491,7 @@ class Brain:
         # A plugin quoting the question back must not show a key or password it carried.
         response["response"] = scrub_echo(str(response.get("text") or ""), str(response["response"]))
         response["processing_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        entry = await self.services.audit.append_async(
+        entry = self.services.audit.append(
             kind,
             {
                 "id": response["id"],
