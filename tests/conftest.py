@@ -11,6 +11,20 @@ from fame_desktop.app import App, build_app
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Fixtures that start or need an outside service, and the marker a test using them (directly or
+# through another fixture) must carry, so `scripts/test.sh --fast` leaves it out even when its
+# module forgot the mark.
+SERVICE_FIXTURES = {"engine_ready": pytest.mark.docker, "pulse": pytest.mark.audio}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use a service fixture with that service's marker."""
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, mark in SERVICE_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(mark)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(

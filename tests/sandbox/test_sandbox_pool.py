@@ -7,7 +7,10 @@ import time
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sandbox_harness import own_containers, wait_pool
+
+pytestmark = pytest.mark.docker
 
 
 def _engine_time(stamp: str) -> float:
