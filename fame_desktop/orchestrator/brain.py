@@ -58,6 +58,8 @@ from fame_plugin_api import INTENTS
 log = logging.getLogger("fame.brain")
 
 MAX_AUDIT_RESPONSE = 2000
+#: How long a query waits for the classifier to be retrained after plugins changed.
+RETRAIN_WAIT_S = 10.0
 
 
 class Brain:
@@ -171,10 +173,14 @@ class Brain:
 
     async def _refresh_intent_model(self) -> None:
         """Load (or train, in a worker thread) the classifier for the loaded plugins."""
-        corrections = await asyncio.to_thread(self.routing_feedback.corrections)
+        feedback = self.routing_feedback
+        corrections = await asyncio.to_thread(feedback.corrections) if feedback.exists() else []
         examples = training_set(self.services.plugins.manifests(), corrections)
         try:
-            self._intent_model = await asyncio.to_thread(self.services.intent_models.build, examples)
+            model = self.services.intent_models.in_memory(examples)
+            if model is None:  # reading (~15 ms) or training (~1 s) stays off the event loop
+                model = await asyncio.to_thread(self.services.intent_models.build, examples)
+            self._intent_model = model
         except (ValueError, MemoryError) as exc:  # routing by keywords still works
             log.error("could not train the intent classifier: %s", exc)
         self._router = None
@@ -218,6 +224,8 @@ class Brain:
         self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
         try:
             self._choices.remember(dict(req.params), req.intent)
+            if req.intent is None:
+                await self._current_router()
             route, records = self._route(req)
             parts = None if route.explicit or route.ambiguous else split_parts(self.router, req.text)
             if route.ambiguous or parts:
@@ -261,6 +269,14 @@ class Brain:
         except FameError as exc:
             return self._finish(response, exc, started, actor=actor)
         return self._finish(response, None, started, actor=actor)
+
+    async def _current_router(self) -> Router:
+        """The router, after a retrain for changed plugins (about a second) has finished, so a
+        plugin's own example phrases count from its first query on."""
+        retrain = self._retrain
+        if retrain is not None and not retrain.done():
+            await asyncio.wait({retrain}, timeout=RETRAIN_WAIT_S)
+        return self.router
 
     def _route(self, req: QueryRequest) -> tuple[Route, list[PluginRecord]]:
         route = self.router.route(req.text, req.intent)

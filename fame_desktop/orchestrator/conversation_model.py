@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from fame_desktop.orchestrator.events import (
     QueryReceived,
     VoiceStateChanged,
 )
+from fame_desktop.orchestrator.route_choice import CONVERSATION_PARAM, OPTIONS_PARAM
 
 log = logging.getLogger("fame.conversation")
 
@@ -171,6 +172,8 @@ class ConversationModel:
         self._external: dict[str, Turn] = {}  # voice adapter queries awaiting their answer
         self._listens = 0  # voice listens started: a revision comes from the current one
         self._epoch = 0
+        # The intents each clarifying answer offered, by its query id (sent back with the choice).
+        self._clarify_options: dict[str, tuple[str, ...]] = {}
         self._closed = False
         self._subs = [
             bus.subscribe(QueryReceived, self._on_received),
@@ -218,12 +221,16 @@ class ConversationModel:
         self.stop()
         return self._open_turn(text, source)
 
-    async def answer(self, turn: Turn, intent: str | None = None) -> dict[str, Any] | None:
+    async def answer(
+        self, turn: Turn, intent: str | None = None, *, options: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
         """Ask the Brain ``turn``'s question and show its answer, its error, or that it was stopped.
 
         Args:
             turn: A question from :meth:`question` or :meth:`revise`.
             intent: Routes it to an intent instead of letting the Brain infer one.
+            options: The intents the Brain asked the user to choose from, when ``intent`` is the
+                choice (the Brain remembers it for this conversation).
 
         Returns:
             The query response; None if asking failed, or a revision superseded it before it was asked.
@@ -236,7 +243,10 @@ class ConversationModel:
         turn.task = asyncio.current_task()
         query_id = "ui-" + uuid.uuid4().hex[:16]
         turn.query_id = query_id
-        request: dict[str, Any] = {"text": turn.text, "source": turn.source, "id": query_id}
+        params: dict[str, Any] = {CONVERSATION_PARAM: self._routing_conversation()}
+        if intent and options:
+            params[OPTIONS_PARAM] = list(options)
+        request: dict[str, Any] = {"text": turn.text, "source": turn.source, "id": query_id, "params": params}
         if intent:
             request["intent"] = intent
         admin_key = self._admin_key() if self._admin_key is not None else None
@@ -268,6 +278,26 @@ class ConversationModel:
         if self._current(turn):  # else: superseded, or another conversation is shown now
             self._show_response(response)
         return response
+
+    async def choose(self, query_id: str, intent: str) -> dict[str, Any] | None:
+        """Answer the question whose answer asked "did you mean ...?" with the chosen ``intent``.
+
+        The answer follows the question under the clarifying one; no new question is shown.
+
+        Returns:
+            The query response; None when that question is no longer shown.
+        """
+        for turn in reversed(self._turns):
+            if turn.query_id == query_id and self._current(turn):
+                clarify = self._clarify_options.get(query_id, ())
+                return await self.answer(turn, intent, options=clarify)
+        return None
+
+    def _routing_conversation(self) -> str:
+        """The conversation id the Brain keeps routing choices under."""
+        if self.conversation_id is not None:
+            return f"ui-{self.conversation_id}"
+        return f"ui-new-{id(self)}-{self._epoch}"
 
     def revise(self, text: str) -> Turn:
         """Replace the question spoken during the current listen with its longer transcript ``text``.
@@ -374,7 +404,15 @@ class ConversationModel:
             "confidence": response.get("confidence"),
             "ms": response.get("processing_time_ms"),
             "audit_id": response.get("audit_id"),
+            "query_id": response.get("id"),
+            "question": response.get("text"),
         }
+        data = response.get("data")
+        clarify = data.get("clarify") if isinstance(data, dict) else None
+        if isinstance(clarify, dict) and not external:
+            options = [str(o.get("intent")) for o in clarify.get("options", []) if isinstance(o, dict)]
+            meta["clarify"] = options
+            self._clarify_options[str(response.get("id"))] = tuple(options)
         error = response.get("error")
         if error:
             meta["code"] = error.get("code")

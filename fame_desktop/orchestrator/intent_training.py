@@ -57,6 +57,12 @@ def training_set(manifests: Iterable[PluginManifest], corrections: Sequence[Exam
     return examples
 
 
+#: Models read from disk in this process, by fingerprint: a model is immutable once trained, and
+#: reading one again for every Brain (tests build hundreds) would only churn memory.
+_READ: dict[str, IntentModel] = {}
+_READ_LIMIT = 8
+
+
 class IntentModelSource:
     """Finds or trains the model for a training set.
 
@@ -67,9 +73,16 @@ class IntentModelSource:
     def __init__(self, cache_dir: Path) -> None:
         self._cache_dir = cache_dir
 
+    @staticmethod
+    def in_memory(examples: Sequence[Example]) -> IntentModel | None:
+        """The model for ``examples`` if this process has read or trained it already (no I/O)."""
+        return _READ.get(fingerprint(examples))
+
     def cached(self, examples: Sequence[Example]) -> IntentModel | None:
         """The shipped or cached model for ``examples``, or None when it must be trained."""
         wanted = fingerprint(examples)
+        if wanted in _READ:
+            return _READ[wanted]
         for path in (shipped_model_file(), self._cache_dir / f"intent-{wanted}.bin"):
             if not path.exists():
                 continue
@@ -79,6 +92,7 @@ class IntentModelSource:
                 log.warning("ignoring routing model %s: %s", path, exc)
                 continue
             if model.fingerprint == wanted:
+                _remember(model)
                 return model
         return None
 
@@ -89,6 +103,7 @@ class IntentModelSource:
         if model is not None:
             return model
         model = train(examples)
+        _remember(model)
         try:
             self._cache_dir.mkdir(parents=True, exist_ok=True)
             model.save(self._cache_dir / f"intent-{model.fingerprint}.bin")
@@ -101,3 +116,14 @@ class IntentModelSource:
         models = sorted(self._cache_dir.glob("intent-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in models[KEEP_CACHED:]:
             stale.unlink(missing_ok=True)
+
+
+def _remember(model: IntentModel) -> None:
+    if len(_READ) >= _READ_LIMIT:
+        _READ.pop(next(iter(_READ)))
+    _READ[model.fingerprint] = model
+
+
+def forget_read_models() -> None:
+    """Drop the models this process has read or trained (the next use reads the files again)."""
+    _READ.clear()

@@ -24,7 +24,7 @@ FALLBACK_INTENT = "chat"
 MIN_SCORE = 0.9
 #: How much the keyword signal (scaled to 0..1) adds to the classifier's score (about 1 for a
 #: clear match); chosen by cross-validation on the labelled set (benchmarks/bench_routing.py).
-KEYWORD_WEIGHT = 0.3
+KEYWORD_WEIGHT = 0.5
 #: A route is ambiguous (the Brain asks) when the second-best intent is at least this likely: the
 #: probabilities are calibrated, so a guess would then be wrong at least this often.
 AMBIGUOUS_SECOND = 0.3

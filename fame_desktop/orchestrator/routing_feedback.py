@@ -75,6 +75,10 @@ class RoutingFeedback:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
+    def exists(self) -> bool:
+        """Whether any feedback was ever stored (no file: nothing to read)."""
+        return self._path.exists()
+
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)

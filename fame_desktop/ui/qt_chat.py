@@ -52,6 +52,7 @@ from fame_desktop.orchestrator.events import (
     VoiceTranscript,
 )
 from fame_desktop.ui.qt_markdown import QtMarkdownRenderer, RenderedMarkdown
+from fame_desktop.ui.qt_route_feedback import QtRouteFeedback
 from fame_desktop.ui.qt_voice import QtLevelMeter, QtMicButton, QtVoiceControl
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
@@ -209,6 +210,9 @@ class QtChatPane(QWidget):
         self.status = QLabel("", self)
         self.status.setObjectName("chatStatus")
         self.status.setWordWrap(True)
+        self.route_feedback = QtRouteFeedback(
+            self._app, self._workers, self.conversation, self.status.setText, self
+        )
         self.mic_button = QtMicButton(self)
         self.level_meter = QtLevelMeter(self)
         self.voice_control = QtVoiceControl(
@@ -248,6 +252,7 @@ class QtChatPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.route_feedback.bar)
         layout.addLayout(row)
 
     # --- what the user does ----------------------------------------------------------------------
@@ -314,9 +319,10 @@ class QtChatPane(QWidget):
         self._offset = len(self._blocks)
         self._code = []
         self._code_marks = []
-        for role, text, meta, ts in messages:
+        self.route_feedback.forget_from(0)
+        for index, (role, text, meta, ts) in enumerate(messages):
             self._code_marks.append(len(self._code))
-            self._blocks.append(self._message_html(role, text, meta, ts))
+            self._blocks.append(self._message_html(role, text, meta, ts, index=index))
         self._render()
 
     def _on_message(self, event: ConversationMessageAdded) -> None:
@@ -361,16 +367,19 @@ class QtChatPane(QWidget):
     def _show(self, event: ConversationMessageAdded, rendered: RenderedMarkdown | None = None) -> None:
         """Append a message to the view (``rendered``: an answer's HTML, if made already)."""
         self._code_marks.append(len(self._code))
-        block = self._message_html(event.role, event.text, event.meta, event.ts, rendered)
+        block = self._message_html(event.role, event.text, event.meta, event.ts, rendered, index=event.index)
         self._blocks.append(block)
         self._append(block)
         if event.response is not None:
+            if not event.external:
+                self.route_feedback.on_answer(event.meta)
             self.answered.emit(event.response)
             if not event.external and event.index >= self._quiet_below:
                 self._speak(event.response)
 
     def _on_truncated(self, event: ConversationTruncated) -> None:
         keep = event.keep
+        self.route_feedback.forget_from(keep)
         self._pending = deque(e for e in self._pending if e.index < keep)
         if len(self._code_marks) > keep:
             del self._code[self._code_marks[keep] :]
@@ -389,7 +398,14 @@ class QtChatPane(QWidget):
         self.busyChanged.emit(event.busy)
 
     def _message_html(
-        self, role: str, text: str, meta: dict[str, Any], ts: float, rendered: RenderedMarkdown | None = None
+        self,
+        role: str,
+        text: str,
+        meta: dict[str, Any],
+        ts: float,
+        rendered: RenderedMarkdown | None = None,
+        *,
+        index: int = -1,
     ) -> str:
         stamp = time.strftime("%H:%M", time.localtime(ts))
         if role == "user":
@@ -401,7 +417,8 @@ class QtChatPane(QWidget):
         if role == "system":
             return f'<p style="color:#b26b00; margin-top:8px;"><i>{html.escape(text)}</i></p>'
         info = _meta_line(meta)
-        line = f'<p style="color:gray; font-size:small;">{html.escape(info)}</p>' if info else ""
+        links = self.route_feedback.links_html(index, meta) if index >= 0 else ""
+        line = f'<p style="color:gray; font-size:small;">{html.escape(info)}{links}</p>' if info else ""
         if role == "error":
             title = ERROR_TITLES.get(str(meta.get("code")), "Error")
             return (
@@ -448,6 +465,8 @@ class QtChatPane(QWidget):
         return self.view.toPlainText()
 
     def _on_link(self, url: QUrl) -> None:
+        if self.route_feedback.handle_link(url):
+            return
         if url.scheme() == "copy":
             index = int(url.path() or "-1") if (url.path() or "").isdigit() else -1
             if 0 <= index < len(self._code):

@@ -6,7 +6,7 @@ from api_harness import Server
 
 
 def test_ambiguous_query_returns_the_question_and_the_choice_answers(server: Server) -> None:
-    text = "search for a sorting algorithm"
+    text = "search sorting algorithms"
     with server.client() as client:
         asked = client.post("/query", json={"text": text, "params": {"conversation_id": "api-1"}}).json()
         options = [o["intent"] for o in asked["data"]["clarify"]["options"]]

@@ -15,6 +15,7 @@ from fame_desktop.orchestrator.intent_classifier import Example, IntentModel, cr
 from fame_desktop.orchestrator.intent_training import (
     IntentModelSource,
     examples_file,
+    forget_read_models,
     read_examples,
     shipped_model_file,
     training_set,
@@ -62,6 +63,8 @@ def test_a_damaged_model_file_is_refused_and_the_source_retrains(tmp_path: Path)
     cached.write_bytes(cached.read_bytes()[:100])
     with pytest.raises(ValueError, match="damaged"):
         IntentModel.load(cached)
+    assert source.cached(examples) is model  # this process keeps what it trained
+    forget_read_models()  # as a new process would start
     assert source.cached(examples) is None
     assert source.build(examples).fingerprint == model.fingerprint
 

@@ -12,7 +12,7 @@ from fame_desktop.app import App, build_app
 
 FAME = str(Path(sys.executable).with_name("fame"))
 #: Under the shipped model, web search and code are close for this one (checked by the first test).
-AMBIGUOUS = "search for a sorting algorithm"
+AMBIGUOUS = "search sorting algorithms"
 
 
 def _fame(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

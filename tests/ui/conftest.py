@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gui)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Once a window test and everything it held are gone, collect their reference cycles here.
+
+    Otherwise the qasync loop, its timers and the window's wrappers are freed by whatever
+    collection runs next, possibly in a later test's worker thread (Qt then warns "Timers cannot
+    be stopped from another thread", or crashes).
+    """
+    yield
+    gc.collect()
+
+
 @pytest.fixture
 def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop driven by the Qt event loop pytest-qt spins (``qtbot.wait*``)."""
