@@ -1,6 +1,7 @@
 """Routing in the chat: the "did you mean?" buttons, and feedback under every answer.
 
-Under each answer the chat shows 👍, 👎 and "wrong plugin?" as links; the last opens a menu of
+Under each answer the chat shows "good", "bad" (thumbs up/down; plain words, since an emoji
+font is not everywhere) and "wrong plugin?" as links; the last opens a menu of
 intents, records the correction (which retrains the router for this user) and answers the
 question again the way the user meant. When the Brain asks which intent was meant, the two
 choices appear as buttons above the input.
@@ -75,8 +76,8 @@ class QtRouteFeedback(QObject):
             return ""
         self._messages[index] = meta
         return (
-            f' · <a href="{RATE_SCHEME}:up/{index}" title="Good answer">👍</a>'
-            f' <a href="{RATE_SCHEME}:down/{index}" title="Bad answer">👎</a>'
+            f' · <a href="{RATE_SCHEME}:up/{index}" title="A good answer (thumbs up)">good</a>'
+            f' <a href="{RATE_SCHEME}:down/{index}" title="A bad answer (thumbs down)">bad</a>'
             f' · <a href="{ROUTE_SCHEME}:{index}" title="Answer with another plugin">wrong plugin?</a>'
         )
 

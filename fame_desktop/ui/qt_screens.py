@@ -2,7 +2,7 @@
 
 Opens the window (on whatever Qt platform the environment selects, e.g. Xvfb), saves it empty,
 after a code-generation answer (with the sandbox pane showing the run when the sandbox is there),
-and with the settings dialog open. Prints one saved path per line; exits non-zero on failure.
+asking "did you mean?" for an ambiguous query, and with the settings dialog open. Prints one saved path per line; exits non-zero on failure.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def capture(out_dir: Path, data_dir: Path) -> list[Path]:
             await asyncio.wait_for(asyncio.shield(worker.task), 60)
         await settle(1.0)
         save(window, "window-code-answer")
+        window.chat.conversation.new()
+        worker = window.chat.ask("search sorting algorithms")
+        if worker.task is not None:
+            await asyncio.wait_for(asyncio.shield(worker.task), 60)
+        await settle(1.0)
+        save(window, "window-did-you-mean")
         dialog = window.open_settings()
         await settle(0.5)
         save(dialog, "settings-dialog")

@@ -27,6 +27,11 @@ def test_screenshots_under_xvfb(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     saved = [Path(line) for line in proc.stdout.split()]
-    assert [p.name for p in saved] == ["window-empty.png", "window-code-answer.png", "settings-dialog.png"]
+    assert [p.name for p in saved] == [
+        "window-empty.png",
+        "window-code-answer.png",
+        "window-did-you-mean.png",
+        "settings-dialog.png",
+    ]
     for path in saved:
         assert path.stat().st_size > 10_000  # a real picture, not an empty grab
