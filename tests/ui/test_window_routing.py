@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
-from fame_desktop.app import App
+from fame_desktop.app import App, build_app
 from fame_desktop.ui.qt_main_window import QtMainWindow
 
 pytestmark = [
@@ -52,7 +54,7 @@ def test_did_you_mean_buttons_answer_with_the_choice(qtbot: QtBot, window: QtMai
 
 
 def test_wrong_plugin_correction_reanswers_and_teaches_the_router(
-    qtbot: QtBot, window: QtMainWindow, fame_app: App
+    qtbot: QtBot, window: QtMainWindow, fame_app: App, qt_loop: asyncio.AbstractEventLoop
 ) -> None:
     query = "tell me about microservices"
     _ask(qtbot, window, query)
@@ -76,3 +78,15 @@ def test_wrong_plugin_correction_reanswers_and_teaches_the_router(
     assert _last_meta(window)["intent"] == "web_search"
     audit_kinds = [e.kind for e in fame_app.audit.query(limit=40)]
     assert audit_kinds.count("routing_feedback") == 2
+
+    # A restart (a new app over the same data dir) keeps what was learned.
+    async def after_restart() -> str:
+        again = build_app(fame_app.paths.root)
+        try:
+            return str((await again.brain.handle_query({"text": query}))["intent"])
+        finally:
+            await again.aclose()
+
+    task = qt_loop.create_task(after_restart())
+    qtbot.waitUntil(task.done, timeout=60_000)
+    assert task.result() == "web_search"
