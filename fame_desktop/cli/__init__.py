@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from fame_desktop import __version__
 from fame_desktop.app import App, build_app
@@ -38,25 +39,60 @@ SUBCOMMAND_MODULES = [
 ]
 
 
+def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """The options every level of ``fame`` accepts, as a parent parser.
+
+    The top level has real defaults; each subcommand has ``argparse.SUPPRESS`` (``suppress``), so an
+    option given after the subcommand wins and one given before it is not overwritten by a default.
+    """
+    default: object = argparse.SUPPRESS if suppress else None
+    opts = argparse.ArgumentParser(add_help=False)
+    opts.add_argument(
+        "--data-dir",
+        default=default,
+        help="Where settings, audit log and state live (default: $FAME_HOME or the platform data dir).",
+    )
+    opts.add_argument(
+        "--admin-key", default=default, help="Admin key for dangerous operations (default: $FAME_ADMIN_KEY)."
+    )
+    opts.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="Log what happens to stderr.",
+    )
+    return opts
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: it also accepts the global options (nested actions inherit the class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["parents"] = [*kwargs.get("parents", []), _global_options(suppress=True)]
+        super().__init__(**kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``fame``."""
+    """The argument parser of ``fame``.
+
+    Global options are accepted before or after the subcommand (``fame admin network on --admin-key
+    KEY``), as every fix hint the app prints writes them.
+    """
     parser = argparse.ArgumentParser(
         prog="fame",
         description="FAME Desktop: ask, generate and test code in a sandbox, audit everything.",
+        parents=[_global_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"fame {__version__}")
-    parser.add_argument(
-        "--data-dir",
-        help="Where settings, audit log and state live (default: $FAME_HOME or the platform data dir).",
-    )
-    parser.add_argument("--admin-key", help="Admin key for dangerous operations (default: $FAME_ADMIN_KEY).")
     parser.add_argument(
         "--self-test",
         action="store_true",
         help="Open the window offscreen, answer one query end to end, exit 0 on success.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="Log what happens to stderr.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # add_subparsers defaults parser_class to type(self), so actions under a subcommand
+    # (``admin network``) are _SubcommandParser too and take the global options as well.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_SubcommandParser)
     for module in SUBCOMMAND_MODULES:
         module.register(sub)
     return parser
