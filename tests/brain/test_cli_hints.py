@@ -117,7 +117,10 @@ def to_argv(hint: str) -> list[str]:
 HINTS = collect_hints()
 # A command named in prose without its arguments ("the same object as `fame ask --json`") is a
 # mention: it may lack a required argument, and is checked through a full hint that starts with it.
-MENTIONS = {h for h in HINTS if any(other.startswith(h + " ") for other in HINTS)}
+# "fame ask --intent ..." leaves its arguments out in the same way.
+MENTIONS = {
+    h for h in HINTS if any(other.startswith(h.removesuffix("...").rstrip() + " ") for other in HINTS)
+}
 
 
 def test_the_known_hints_are_collected() -> None:
