@@ -22,6 +22,7 @@ from fame_desktop.orchestrator.codegen import (
     RecipeLibrary,
     build_test_program,
 )
+from fame_desktop.orchestrator.codegen.harness import hide_report_lines
 from fame_desktop.orchestrator.codegen.repair import RepairResult, is_passing, repair_loop
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.evolution.store import PromotionStore
@@ -117,6 +118,7 @@ class CodeGenService:
         out["total"] = summary.total if summary else len(program.test_names)
         out["failures"] = [f.to_dict() for f in summary.failures] if summary else []
         out["bench_ns"] = summary.bench_ns if summary else None
+        out["stdout"] = hide_report_lines(str(out.get("stdout", "")))  # parsed; not for people
         return out
 
     async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:

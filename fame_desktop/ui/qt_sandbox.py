@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fame_desktop.orchestrator.codegen.harness import ReportLineFilter
 from fame_desktop.orchestrator.events import (
     SandboxFinished,
     SandboxImageProgress,
@@ -68,6 +69,8 @@ class RunRecord:
     chunks: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=KEPT_CHUNKS))
     report: dict[str, Any] | None = None
     lines: int = 0
+    # Hides the test harness's internal summary line from what the pane shows.
+    stdout_filter: ReportLineFilter = field(default_factory=ReportLineFilter)
 
 
 class QtSandboxPane(QWidget):
@@ -223,15 +226,22 @@ class QtSandboxPane(QWidget):
             self.runs[event.run_id] = rec
             if self.current is None:
                 self.current = event.run_id
-        rec.chunks.append((event.stream, event.text))
-        if event.run_id == self.current:
-            self._queue([(event.stream, event.text)])
+        text = rec.stdout_filter.feed(event.text) if event.stream == "stdout" else event.text
+        self._add_chunk(rec, event.stream, text)
+
+    def _add_chunk(self, rec: RunRecord, stream: str, text: str) -> None:
+        if not text:
+            return
+        rec.chunks.append((stream, text))
+        if rec.run_id == self.current:
+            self._queue([(stream, text)])
 
     def _on_finished(self, event: SandboxFinished) -> None:
         rec = self.runs.get(event.run_id)
         if rec is None:
             return
         rec.report = dict(event.report)
+        self._add_chunk(rec, "stdout", rec.stdout_filter.finish())
         if event.run_id == self.current:
             self.flush()
             self._update_status(rec)
@@ -358,12 +368,12 @@ class QtSandboxPane(QWidget):
         r = rec.report
         parts = [
             f"{r.get('status', '?')}",
-            f"exit code {r.get('exit_code')}",
+            _exit_text(r),
             f"{float(r.get('duration_ms') or 0):.0f} ms",
             str(r.get("backend") or rec.backend),
             _limits(r.get("limits") or rec.limits),
         ]
-        if r.get("timed_out"):
+        if r.get("timed_out") and r.get("exit_code") is not None:
             parts.append("timed out")
         if r.get("oom_killed"):
             parts.append("out of memory")
@@ -435,3 +445,17 @@ def _limits(limits: dict[str, Any]) -> str:
     keys = ("memory", "memory_limit", "cpus", "timeout_seconds", "timeout", "pids_limit", "network")
     shown = [f"{k}={limits[k]}" for k in keys if k in limits]
     return "limits " + ", ".join(shown) if shown else ""
+
+
+def _exit_text(report: dict[str, Any]) -> str:
+    """The run's exit code, or why it has none (never "exit code None")."""
+    code = report.get("exit_code")
+    if code is not None:
+        return f"exit code {code}"
+    if report.get("timed_out"):
+        return "timed out"
+    if report.get("oom_killed") or report.get("status") == "killed":
+        return "killed"
+    if report.get("status") == "unavailable":
+        return "sandbox unavailable"
+    return "no exit code"

@@ -242,3 +242,44 @@ def parse_test_output(stdout: str, nonce: str, *, expected_tests: int | None = N
     if expected_tests is not None and total != expected_tests:
         return None
     return TestSummary(passed, failed, total, tuple(failures), bench_ns, runs)
+
+
+_REPORT_PREFIX = MARKER + ":"
+
+
+def hide_report_lines(text: str) -> str:
+    """``text`` without the harness's summary lines: they are for :func:`parse_test_output` only.
+
+    Output shown to a person (the Sandbox pane, the API's and the CLI's test reports) goes through
+    this after it was parsed, so the internal ``@@FAME-TESTS:<nonce>:…`` line never shows.
+    """
+    if _REPORT_PREFIX not in text:
+        return text
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not line.lstrip().startswith(_REPORT_PREFIX)
+    )
+
+
+class ReportLineFilter:
+    """:func:`hide_report_lines` for output that arrives in chunks (a line may span two chunks)."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """The part of ``text`` that can be shown now (an unfinished line that may become the summary waits)."""
+        text = self._held + text
+        head, newline, tail = text.rpartition("\n")
+        shown = head + newline
+        start = tail.lstrip()
+        if start and (_REPORT_PREFIX.startswith(start) or start.startswith(_REPORT_PREFIX)):
+            self._held = tail
+        else:
+            self._held = ""
+            shown += tail
+        return hide_report_lines(shown)
+
+    def finish(self) -> str:
+        """What is still held back once the output ended (nothing if it was the summary)."""
+        held, self._held = self._held, ""
+        return hide_report_lines(held)
