@@ -78,6 +78,13 @@ class QtChatInput(QPlainTextEdit):
 
     submitted = Signal()
     stopRequested = Signal()
+    #: The keys :meth:`keyPressEvent` handles, as (what it does, keys), for the shortcuts list.
+    KEYS = (
+        ("Send", "Enter"),
+        ("New line", "Shift+Enter"),
+        ("Stop", "Esc"),
+        ("Previous/next question", "Up, Down"),
+    )
 
     def __init__(self, history: InputHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -25,6 +25,7 @@ from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_help import QtAboutDialog, QtShortcutsDialog
 from fame_desktop.ui.qt_loop import freeze_long_lived
 from fame_desktop.ui.qt_markdown import warm_up
 from fame_desktop.ui.qt_plugins import QtPluginsPane
@@ -99,6 +100,10 @@ class QtMainWindow(QMainWindow):
         self._build_shortcuts()
         self.conversations.opened.connect(self.chat.open_conversation)
         self.chat.conversationsChanged.connect(self.conversations.refresh)
+        # Type right away, as in every chat app: at open and after each answer.
+        self.chat.answered.connect(lambda _response: self.focus_input())
+        self.setFocusProxy(self.chat.input)
+        self.chat.input.setFocus(Qt.FocusReason.OtherFocusReason)
         self._subs = [
             app.bus.subscribe(SettingsChanged, self._on_settings),
         ]
@@ -176,26 +181,58 @@ class QtMainWindow(QMainWindow):
         settings.triggered.connect(self.open_settings)
         admin.addAction(settings)
         self.addAction(settings)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.setObjectName("helpMenu")
+        shortcuts = QAction("Keyboard shortcuts", self)
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
+        about = QAction("About FAME", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
         self._default_state = self.saveState(STATE_VERSION)
 
     def _build_shortcuts(self) -> None:
-        def shortcut(keys: str, slot: object) -> None:
+        def shortcut(keys: str, slot: object, what: str) -> None:
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.setWhatsThis(what)  # the Help menu's shortcuts list reads it
             sc.activated.connect(slot)
 
-        shortcut("Ctrl+Return", self.chat.send)
-        shortcut("Ctrl+Enter", self.chat.send)
-        shortcut("Escape", self.chat.stop)
-        shortcut("Ctrl+L", self.focus_input)
-        shortcut(VOICE_SHORTCUT, self.chat.voice_control.toggle)  # push-to-talk from anywhere in the window
-        shortcut("Ctrl+Shift+A", lambda: self.show_dock("auditDock", self.audit.table))
-        shortcut("Ctrl+Shift+S", lambda: self.show_dock("sandboxDock", self.sandbox.output))
-        shortcut("Ctrl+Shift+P", lambda: self.show_dock("pluginsDock", self.plugins.tree))
-        shortcut("Ctrl+Shift+E", lambda: self.show_dock("evolutionPanel", self.evolution.task))
-        shortcut("Ctrl+Shift+H", lambda: self.show_dock("conversationsDock", self.conversations.search))
+        shortcut("Ctrl+Return", self.chat.send, "Send")
+        shortcut("Ctrl+Enter", self.chat.send, "Send")
+        shortcut("Escape", self.chat.stop, "Stop")
+        shortcut("Ctrl+L", self.focus_input, "Go to the chat input")
+        # Push-to-talk from anywhere in the window.
+        shortcut(VOICE_SHORTCUT, self.chat.voice_control.toggle, "Push to talk")
+        shortcut("Ctrl+Shift+A", lambda: self.show_dock("auditDock", self.audit.table), "Show the audit log")
+        shortcut(
+            "Ctrl+Shift+S", lambda: self.show_dock("sandboxDock", self.sandbox.output), "Show the sandbox"
+        )
+        shortcut("Ctrl+Shift+P", lambda: self.show_dock("pluginsDock", self.plugins.tree), "Show the plugins")
+        shortcut(
+            "Ctrl+Shift+E", lambda: self.show_dock("evolutionPanel", self.evolution.task), "Show evolution"
+        )
+        shortcut(
+            "Ctrl+Shift+H",
+            lambda: self.show_dock("conversationsDock", self.conversations.search),
+            "Show the conversations",
+        )
 
     # --- actions ---------------------------------------------------------------------------------
+
+    def show_shortcuts(self) -> QtShortcutsDialog:
+        """Show every keyboard shortcut the window defines."""
+        dialog = QtShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> QtAboutDialog:
+        """Show the version, the data dir and the licence."""
+        dialog = QtAboutDialog(self.app.paths.root, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def focus_input(self) -> None:
         """Put the keyboard focus in the chat input."""
