@@ -10,8 +10,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QDockWidget,
+    QLineEdit,
     QMainWindow,
+    QPlainTextEdit,
+    QTextEdit,
     QToolBar,
     QToolButton,
     QWidget,
@@ -101,7 +106,7 @@ class QtMainWindow(QMainWindow):
         self.conversations.opened.connect(self.chat.open_conversation)
         self.chat.conversationsChanged.connect(self.conversations.refresh)
         # Type right away, as in every chat app: at open and after each answer.
-        self.chat.answered.connect(lambda _response: self.focus_input())
+        self.chat.answered.connect(lambda _response: self._focus_input_after_answer())
         self.setFocusProxy(self.chat.input)
         self.chat.input.setFocus(Qt.FocusReason.OtherFocusReason)
         self._subs = [
@@ -233,6 +238,17 @@ class QtMainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def _focus_input_after_answer(self) -> None:
+        """Back to the chat input, unless the user is typing in another field (search, filter)."""
+        focus = QApplication.focusWidget()
+        typing_elsewhere = (
+            isinstance(focus, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
+            and focus is not self.chat.input
+            and not getattr(focus, "isReadOnly", lambda: False)()
+        )
+        if not typing_elsewhere:
+            self.focus_input()
 
     def focus_input(self) -> None:
         """Put the keyboard focus in the chat input."""

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from fame_desktop import __version__
@@ -50,6 +50,14 @@ def test_keys_typed_into_a_fresh_window_and_after_an_answer_land_in_the_chat_inp
     assert chat_input.toPlainText() == ""
     _type_into_focus(qtbot, "and 4 + 4")
     assert chat_input.toPlainText() == "and 4 + 4"
+    # ... but an answer does not pull the cursor out of another field the user is typing in.
+    search = window.findChild(QLineEdit, "conversationSearch")
+    assert search is not None
+    window.chat.send()
+    search.setFocus()
+    qtbot.keyClicks(search, "2 +")
+    qtbot.waitUntil(lambda: len(answers) == 2 and not window.chat.busy, timeout=30_000)
+    assert QApplication.focusWidget() is search
 
 
 def test_help_menu_lists_the_window_shortcuts_and_about_shows_the_version(
