@@ -23,11 +23,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth, AuthOutcome, Principal
 from fame_desktop.api.ratelimit import RateLimiter, retry_after_header
+from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.metrics import Metrics
 
 log = logging.getLogger("fame.api")
 
-AuditAppend = Callable[..., object]
 AuditAppendAsync = Callable[..., Awaitable[object]]
 
 # Paths anyone may read: the health probe, and the API's own description (it holds no data).
@@ -126,7 +126,7 @@ class RefusalLog:
         for (client, actor), agg in pending.items():
             try:
                 self._audit(
-                    "api_refused",
+                    AuditKind.API_REFUSED,
                     {
                         "client": client,
                         "minute_start": minute * 60,
@@ -302,7 +302,7 @@ class Gate:
                 self.refusals.add(client, actor, status, principal.outcome.value, path, principal.fingerprint)
                 return
             row = (
-                "api_request",
+                AuditKind.API_REQUEST,
                 {
                     "method": method,
                     "path": path[:200],

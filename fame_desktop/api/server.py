@@ -32,6 +32,7 @@ from fame_desktop.api.schemas import (
     QueryOut,
 )
 from fame_desktop.app import App
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import FameError, InvalidRequest
 from fame_desktop.orchestrator.metrics import CONTENT_TYPE, Metrics
 from fame_desktop.orchestrator.query import parse_request
@@ -241,7 +242,10 @@ def check_host_allowed(app: App, host: str, *, actor: str) -> None:
         host,
     )
     app.audit.append(
-        "api_exposed", {"host": host}, actor=actor, summary=f"API bound to non-loopback address {host}"
+        AuditKind.API_EXPOSED,
+        {"host": host},
+        actor=actor,
+        summary=f"API bound to non-loopback address {host}",
     )
 
 

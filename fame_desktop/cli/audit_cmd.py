@@ -13,6 +13,7 @@ from typing import Any
 from fame_desktop.app import App
 from fame_desktop.cli.output import fail
 from fame_desktop.orchestrator.audit import WHAT_TO_DO
+from fame_desktop.orchestrator.audit_kinds import AuditKind, parse_kind
 from fame_desktop.orchestrator.printable import escape_controls, safe_json
 
 
@@ -29,11 +30,21 @@ def _when(value: str) -> float:
         ) from exc
 
 
+def _kind(value: str) -> AuditKind:
+    """An audit kind, refused with the list of kinds when it names none."""
+    try:
+        return parse_kind(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def register(sub: Any) -> None:
     """Add the ``audit`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser("audit", help="Show, verify or export the audit log.")
     p.add_argument("--limit", type=int, default=20, help="How many entries (newest first).")
-    p.add_argument("--kind", action="append", help="Only entries of this kind (repeatable).")
+    p.add_argument(
+        "--kind", action="append", type=_kind, metavar="KIND", help="Only entries of this kind (repeatable)."
+    )
     p.add_argument("--text", help="Only entries containing this text.")
     p.add_argument("--since", type=_when, help="From this time (ISO or 30m/2h/7d ago).")
     p.add_argument("--until", type=_when, help="Up to this time.")

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
 
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.audit_trust import (
     PRIVATE_FILE,
     Checkpoint,
@@ -392,7 +393,7 @@ class AuditLog:
         return value
 
     def append(
-        self, kind: str, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
+        self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
     ) -> AuditEntry:
         """Redact, chain and commit one entry; returns it once it is durable against a crash.
 
@@ -402,7 +403,7 @@ class AuditLog:
         return self.append_many([(kind, data, actor, summary)])[0]
 
     def append_many(
-        self, items: Sequence[tuple[str, Mapping[str, object], str | None, str]]
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]]
     ) -> list[AuditEntry]:
         """Commit several entries in one transaction (all or none); returns them once durable."""
         batch = _Batch([self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items])
@@ -420,7 +421,7 @@ class AuditLog:
         return self._deliver(batch.rows)
 
     async def append_async(
-        self, kind: str, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
+        self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
     ) -> AuditEntry:
         """:meth:`append` for coroutines: returns once committed, without blocking the event loop.
 
@@ -430,7 +431,7 @@ class AuditLog:
         return (await self.append_many_async([(kind, data, actor, summary)]))[0]
 
     async def append_many_async(
-        self, items: Sequence[tuple[str, Mapping[str, object], str | None, str]]
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]]
     ) -> list[AuditEntry]:
         """:meth:`append_many` for coroutines (see :meth:`append_async`)."""
         loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from typing import Any
 
 from fame_desktop.orchestrator.admin import AdminKeySet
 from fame_desktop.orchestrator.audit import AuditLog
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import (
     CapabilityDisabled,
     FameError,
@@ -210,13 +211,13 @@ class Brain:
             req = parse_request(raw)
         except FameError as exc:
             response = empty_response(query_id, safe_text(raw))
-            return self._finish(response, exc, started, actor="unknown", kind="query_rejected")
+            return self._finish(response, exc, started, actor="unknown", kind=AuditKind.QUERY_REJECTED)
         query_id = req.id or query_id
         actor = req.source + (f":{req.user}" if req.user else "")
         response = empty_response(query_id, req.text)
         audit = self.services.audit
         audit.append(
-            "query",
+            AuditKind.QUERY,
             {"id": query_id, "text": req.text, "source": req.source, "user": req.user, "intent": req.intent},
             actor=actor,
             summary=req.text[:200],
@@ -234,7 +235,7 @@ class Brain:
                 intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records]
             )
             audit.append(
-                "routing",
+                AuditKind.ROUTING,
                 {
                     "id": query_id,
                     "intent": route.intent,
@@ -264,7 +265,9 @@ class Brain:
             else:
                 await self._answer(req, query_id, route, records, response, actor)
         except asyncio.CancelledError:
-            audit.append("query_cancelled", {"id": query_id}, actor=actor, summary="cancelled by the user")
+            audit.append(
+                AuditKind.QUERY_CANCELLED, {"id": query_id}, actor=actor, summary="cancelled by the user"
+            )
             raise
         except FameError as exc:
             return self._finish(response, exc, started, actor=actor)
@@ -325,7 +328,7 @@ class Brain:
             except FameError as exc:
                 refusal = refusal or exc
                 self.services.audit.append(
-                    "plugin_refused",
+                    AuditKind.PLUGIN_REFUSED,
                     {"id": query_id, "plugin": rec.name, "error": exc.to_dict()},
                     actor=actor,
                     summary=f"{rec.name}: {exc.code}",
@@ -365,7 +368,7 @@ class Brain:
                 )
                 first_error = first_error or error
                 self.services.audit.append(
-                    "plugin_result",
+                    AuditKind.PLUGIN_RESULT,
                     {"id": query_id, "plugin": rec.name, "ok": False, "error": error.to_dict()},
                     actor=actor,
                     summary=f"{rec.name}: {error.code}",
@@ -376,7 +379,7 @@ class Brain:
                 first_error = first_error or _plugin_reported(plugin_error)
             answers.append((rec, result))
             self.services.audit.append(
-                "plugin_result",
+                AuditKind.PLUGIN_RESULT,
                 {
                     "id": query_id,
                     "plugin": rec.name,
@@ -435,7 +438,7 @@ class Brain:
             else {1: "thumbs up", -1: "thumbs down"}.get(rating or 0, "feedback")
         )
         self.services.audit.append(
-            "routing_feedback",
+            AuditKind.ROUTING_FEEDBACK,
             {"id": query_id, "routed": routed, "correct": correct, "rating": rating, "text": item.text},
             actor=actor,
             summary=f"{what}: {item.text[:120]}",
@@ -448,7 +451,7 @@ class Brain:
         """Forget the user's routing feedback and retrain without it; how many entries went."""
         removed = await asyncio.to_thread(self.routing_feedback.reset)
         self.services.audit.append(
-            "routing_feedback",
+            AuditKind.ROUTING_FEEDBACK,
             {"reset": True, "removed": removed},
             actor=actor,
             summary=f"routing feedback reset ({removed} entries)",
@@ -499,7 +502,7 @@ class Brain:
         started: float,
         *,
         actor: str,
-        kind: str = "query_completed",
+        kind: AuditKind = AuditKind.QUERY_COMPLETED,
     ) -> dict[str, Any]:
         if error is not None:
             response["error"] = error.to_dict()

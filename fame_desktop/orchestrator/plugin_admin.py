@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import PluginError
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
 from fame_desktop.orchestrator.services import Services
@@ -21,7 +22,7 @@ def set_plugin_enabled(
     services.settings.update({"plugins.disabled": sorted(disabled)}, admin=False)
     rec = services.plugins.set_enabled(name, enabled)
     services.audit.append(
-        "plugin_state",
+        AuditKind.PLUGIN_STATE,
         {"plugin": name, "enabled": enabled},
         actor=actor,
         summary=f"plugin {name} {'enabled' if enabled else 'disabled'}",

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fame_desktop.orchestrator.admin import AdminKeyStore, FailureThrottle, fingerprint
+from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.errors import AdminLocked, AdminRequired, FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, EventBus
 from fame_desktop.orchestrator.settings import SettingsStore, is_admin_field
 
 log = logging.getLogger("fame.safety")
-
-AuditFn = Callable[..., object]
 
 
 class Safety:
@@ -26,7 +25,9 @@ class Safety:
         audit: ``AuditLog.append``-compatible callable.
     """
 
-    def __init__(self, keys: AdminKeyStore, settings: SettingsStore, bus: EventBus, audit: AuditFn) -> None:
+    def __init__(
+        self, keys: AdminKeyStore, settings: SettingsStore, bus: EventBus, audit: AuditAppend
+    ) -> None:
         self.keys = keys
         self.settings = settings
         self._bus = bus
@@ -54,7 +55,10 @@ class Safety:
             return False
         self._session_key_id = key_id
         self._audit(
-            "admin_action", {"action": "unlock", "key_id": key_id}, actor=actor, summary="admin unlocked"
+            AuditKind.ADMIN_ACTION,
+            {"action": "unlock", "key_id": key_id},
+            actor=actor,
+            summary="admin unlocked",
         )
         self._bus.publish(AdminStateChanged(unlocked=True))
         return True
@@ -64,7 +68,7 @@ class Safety:
         if self._session_key_id is None:
             return
         self._session_key_id = None
-        self._audit("admin_action", {"action": "lock"}, actor=actor, summary="admin locked")
+        self._audit(AuditKind.ADMIN_ACTION, {"action": "lock"}, actor=actor, summary="admin locked")
         self._bus.publish(AdminStateChanged(unlocked=False))
 
     # --- checks ----------------------------------------------------------------------------------
@@ -87,7 +91,7 @@ class Safety:
             self._throttle.success(source)
             return key_id
         self._audit(
-            "admin_failed",
+            AuditKind.ADMIN_FAILED,
             {"what": what, "key_fingerprint": fingerprint(key)},
             actor=actor,
             summary=f"failed admin attempt: {what}",
@@ -110,7 +114,7 @@ class Safety:
             raise AdminRequired(f"{what.capitalize()}: the admin key is wrong; this")
         if self._session_key_id is not None:
             return self._session_key_id
-        self._audit("admin_failed", {"what": what, "reason": "no admin key given"}, actor=actor,
+        self._audit(AuditKind.ADMIN_FAILED, {"what": what, "reason": "no admin key given"}, actor=actor,
                     summary=f"admin required: {what}")  # fmt: skip
         raise AdminRequired(what.capitalize())
 
@@ -139,7 +143,7 @@ class Safety:
         changed = self.settings.update(changes, admin=needs_admin)
         if changed:
             self._audit(
-                "settings_changed",
+                AuditKind.SETTINGS_CHANGED,
                 {"changes": changed, "authorised_by": by},
                 actor=actor,
                 summary="settings: " + ", ".join(f"{k}={v}" for k, v in changed.items())[:200],
@@ -158,7 +162,7 @@ class Safety:
         by = self.require_admin(key, "approving settings changed outside FAME", actor)
         changed = self.settings.approve_pending()
         self._audit(
-            "settings_approved",
+            AuditKind.SETTINGS_APPROVED,
             {"approved": pending, "changes": changed, "authorised_by": by},
             actor=actor,
             summary="settings changed outside FAME approved: " + ", ".join(sorted(pending))[:180],
@@ -174,7 +178,7 @@ class Safety:
             )
         key, record = self.keys.add(label="first")
         self._audit(
-            "admin_action",
+            AuditKind.ADMIN_ACTION,
             {"action": "create_first_key", "key_id": record.key_id},
             actor=actor,
             summary="first admin key created",
@@ -186,7 +190,7 @@ class Safety:
         by = self.require_admin(key, "adding an admin key", actor)
         new, record = self.keys.add(label=label)
         self._audit(
-            "admin_action",
+            AuditKind.ADMIN_ACTION,
             {"action": "add_key", "key_id": record.key_id, "authorised_by": by},
             actor=actor,
             summary=f"admin key {record.key_id} added",
@@ -201,7 +205,7 @@ class Safety:
         removed = self.keys.remove(key_id)
         if removed:
             self._audit(
-                "admin_action",
+                AuditKind.ADMIN_ACTION,
                 {"action": "remove_key", "key_id": key_id, "authorised_by": by},
                 actor=actor,
                 summary=f"admin key {key_id} removed",

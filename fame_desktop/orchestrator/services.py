@@ -17,6 +17,7 @@ from typing import Any
 from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.codegen import ArchitectureKB, RecipeLibrary
 from fame_desktop.orchestrator.codegen_service import REPAIR_BUDGET_S, CodeGenService, promoted_source
 from fame_desktop.orchestrator.conversations import ConversationStore
@@ -139,7 +140,7 @@ def build_services(
     )
     if settings.load_problem:
         audit.append(
-            "settings_problem",
+            AuditKind.SETTINGS_PROBLEM,
             {"problem": settings.load_problem},
             actor="system",
             summary="settings file was invalid; defaults used",

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.audit_verify import WHAT_TO_DO
 from fame_desktop.orchestrator.events import AuditAppended
 from fame_desktop.orchestrator.printable import escape_controls, safe_json
@@ -43,19 +44,20 @@ log = logging.getLogger("fame.ui.audit")
 
 PAGE = 200
 COLUMNS = ("#", "Time", "Kind", "Actor", "Summary")
+# The kinds offered in the filter (the enum lists them all; these are the ones people look for).
 KINDS = (
-    "query",
-    "routing",
-    "plugin_result",
-    "plugin_refused",
-    "query_completed",
-    "query_cancelled",
-    "query_rejected",
-    "settings_changed",
-    "admin_action",
-    "admin_failed",
-    "plugin_state",
-    "sandbox_run",
+    AuditKind.QUERY,
+    AuditKind.ROUTING,
+    AuditKind.PLUGIN_RESULT,
+    AuditKind.PLUGIN_REFUSED,
+    AuditKind.QUERY_COMPLETED,
+    AuditKind.QUERY_CANCELLED,
+    AuditKind.QUERY_REJECTED,
+    AuditKind.SETTINGS_CHANGED,
+    AuditKind.ADMIN_ACTION,
+    AuditKind.ADMIN_FAILED,
+    AuditKind.PLUGIN_STATE,
+    AuditKind.SANDBOX_RUN,
 )
 SINCE = (("Any time", 0.0), ("Last hour", 3600.0), ("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -84,3 +84,14 @@ def test_errors_exit_non_zero_with_a_message(data_dir: Path, args: list[str]) ->
     result = fame(data_dir, *args)
     assert result.returncode != 0
     assert result.stderr.strip()
+
+
+def test_audit_kind_filters_and_unknown_kinds_are_refused_with_the_list(data_dir: Path) -> None:
+    assert fame(data_dir, "ask", "2 + 2").returncode == 0
+    routed = fame(data_dir, "audit", "--json", "--kind", "routing", "--kind", "query_completed")
+    assert routed.returncode == 0, routed.stderr
+    assert {e["kind"] for e in json.loads(routed.stdout)} == {"routing", "query_completed"}
+    wrong = fame(data_dir, "audit", "--kind", "query_complete")
+    assert wrong.returncode == 2
+    assert "unknown audit kind 'query_complete'" in wrong.stderr
+    assert "query_completed" in wrong.stderr and "sandbox_run" in wrong.stderr

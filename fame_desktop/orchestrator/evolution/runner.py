@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from fame_desktop.orchestrator.audit import AuditLog
+from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.codegen import OfflineGenerator, Recipe, RecipeLibrary
 from fame_desktop.orchestrator.errors import AdminRequired, FameError, InvalidRequest
 from fame_desktop.orchestrator.events import EventBus, EvolutionProgress
@@ -45,6 +46,12 @@ MAX_POPULATION = 50
 #: Alternating quiet runs of the original and the winner behind the final verdict.
 CONFIRM_ROUNDS = 3
 MAX_GENERATIONS = 20
+# How a run ended (``RunRecord.status``) -> the audit entry it leaves.
+_END_KINDS = {
+    "finished": AuditKind.EVOLUTION_FINISHED,
+    "failed": AuditKind.EVOLUTION_FAILED,
+    "cancelled": AuditKind.EVOLUTION_CANCELLED,
+}
 
 
 class CancelFlag(Protocol):
@@ -140,7 +147,7 @@ class EvolutionRunner:
     def _timeout(self) -> float:
         return min(CANDIDATE_TIMEOUT, float(self._settings.settings.sandbox.timeout_seconds))
 
-    def _audit(self, kind: str, data: dict[str, Any], actor: str, summary_text: str) -> None:
+    def _audit(self, kind: AuditKind, data: dict[str, Any], actor: str, summary_text: str) -> None:
         self._audit_log.append(kind, data, actor=actor, summary=summary_text[:200])
 
     def _publish(
@@ -260,7 +267,7 @@ class EvolutionRunner:
         )
         self.store.save_run(record.to_dict())
         self._audit(
-            "evolution_no_match",
+            AuditKind.EVOLUTION_NO_MATCH,
             {"run_id": record.id, "task": record.task},
             record.actor,
             f"no task: {record.task}",
@@ -272,7 +279,7 @@ class EvolutionRunner:
         record.finish(status, message)
         self.store.save_run(record.to_dict())
         self._audit(
-            f"evolution_{status}",
+            _END_KINDS[status],
             {
                 "run_id": record.id,
                 "recipe_id": record.recipe_id,
@@ -289,7 +296,7 @@ class EvolutionRunner:
         evaluator = Evaluator(self._sandbox, recipe, concurrency=self._concurrency(), timeout=self._timeout())
         self.store.save_run(record.to_dict())
         self._audit(
-            "evolution_started",
+            AuditKind.EVOLUTION_STARTED,
             {
                 "run_id": record.id,
                 "task": record.task,
@@ -414,9 +421,9 @@ class EvolutionRunner:
         )
         record.sandbox_runs = runs
         self.store.save_run(record.to_dict())
-        entries: list[tuple[str, dict[str, Any], str | None, str]] = [
+        entries: list[tuple[AuditKind, dict[str, Any], str | None, str]] = [
             (
-                "evolution_candidate",
+                AuditKind.EVOLUTION_CANDIDATE,
                 {"run_id": record.id, "generation": generation, **s.to_dict(with_code=False)},
                 record.actor,
                 f"{record.id} g{generation} {s.candidate.id} {s.candidate.origin}: score {s.score}"
@@ -426,7 +433,7 @@ class EvolutionRunner:
         ]
         entries.append(
             (
-                "evolution_generation",
+                AuditKind.EVOLUTION_GENERATION,
                 {
                     "run_id": record.id,
                     "generation": generation,
@@ -492,7 +499,7 @@ class EvolutionRunner:
             return self._safety.require_admin(key, what, actor)
         except AdminRequired as exc:
             self._audit(
-                "evolution_refused",
+                AuditKind.EVOLUTION_REFUSED,
                 {**target, "what": what, "error": exc.to_dict()},
                 actor,
                 f"refused: {what} ({exc.code})",
@@ -516,7 +523,7 @@ class EvolutionRunner:
             )
         promoted = self.store.promote(run_id, approved_by=by)
         self._audit(
-            "evolution_promoted",
+            AuditKind.EVOLUTION_PROMOTED,
             {
                 "run_id": run_id,
                 "recipe_id": promoted.recipe_id,
@@ -548,7 +555,7 @@ class EvolutionRunner:
         retired, now = self.store.rollback(recipe_id, by=by)
         to = f"v{now}" if now is not None else "the library original"
         self._audit(
-            "evolution_rollback",
+            AuditKind.EVOLUTION_ROLLBACK,
             {"recipe_id": recipe_id, "retired": retired, "active": now, "by": by},
             actor,
             f"{recipe_id}: v{retired} rolled back to {to}",

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from fame_desktop.orchestrator.audit_kinds import AuditAppend
 from fame_desktop.orchestrator.events import SandboxStatusChanged
 from fame_desktop.orchestrator.sandbox.containers import Containers
 from fame_desktop.orchestrator.sandbox.engine import Engine, EngineState, owner_id
@@ -26,7 +27,7 @@ from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
 from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
 from fame_desktop.orchestrator.sandbox.preparation import ImagePreparation
-from fame_desktop.orchestrator.sandbox.record import AuditAppend, Publish, RunRecorder
+from fame_desktop.orchestrator.sandbox.record import Publish, RunRecorder
 from fame_desktop.orchestrator.sandbox.report import RunReport
 from fame_desktop.orchestrator.sandbox.runs import Runs
 from fame_desktop.orchestrator.sandbox.warm import WarmContainers

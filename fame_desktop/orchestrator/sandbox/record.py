@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable
 
+from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.events import Event, SandboxFinished, SandboxOutput, SandboxStarted
 from fame_desktop.orchestrator.sandbox.report import RunReport
 
@@ -17,16 +17,6 @@ AUDIT_OUTPUT_CHARS = 2000
 
 Publish = Callable[[Event], None]
 Emit = Callable[[str, str], None]
-
-
-class AuditAppend(Protocol):
-    """``AuditLog.append``: commits one audit entry."""
-
-    def __call__(
-        self, kind: str, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
-    ) -> object:
-        """Commit one entry of ``kind``."""
-        ...
 
 
 class RunRecorder:
@@ -66,7 +56,7 @@ class RunRecorder:
         if self._audit is not None:
             try:
                 self._audit(
-                    "sandbox_run",
+                    AuditKind.SANDBOX_RUN,
                     _audit_data(report, code, query_id),
                     actor="sandbox",
                     summary=f"sandbox run {report.status} ({report.backend}, {report.duration_ms:.0f} ms)",
