@@ -6,29 +6,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fame_desktop.orchestrator.query import MAX_TEXT_CHARS
-from fame_plugin_api import INTENTS
+from fame_desktop.orchestrator.query import ClientQuery, ErrorDetail, QueryResponse
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class QueryIn(_Strict):
-    """``POST /query``: the seed's body. ``source`` is accepted but always set to ``api``."""
+class QueryIn(ClientQuery):
+    """``POST /query``: the seed's body, the domain's :class:`ClientQuery` fields.
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The query.")
-    intent: str | None = Field(
-        default=None, description="Skip routing and use this intent: " + ", ".join(sorted(INTENTS)) + "."
-    )
-    user: str | None = Field(default=None, max_length=64, description="Who asks (audited).")
-    source: str | None = Field(default=None, max_length=32, description="Ignored: the server sets 'api'.")
-    id: str | None = Field(default=None, max_length=64, description="Client-chosen query id.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific parameters.")
+    ``source`` is accepted for the seed's clients but always set to ``api``; the admin key comes
+    from the ``X-API-Key`` header, never from the body.
+    """
 
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -40,6 +32,8 @@ class QueryIn(_Strict):
         },
     )
 
+    source: str | None = Field(default=None, max_length=32, description="Ignored: the server sets 'api'.")
+
 
 class EvolutionRunIn(_Strict):
     """``POST /evolution/run``: one generation of the evolution cycle."""
@@ -48,36 +42,14 @@ class EvolutionRunIn(_Strict):
     task: str = Field(min_length=1, max_length=500, description="What the candidates should do well.")
 
 
-class ErrorDetail(BaseModel):
-    """The ``error`` object (same codes as the query response)."""
-
-    code: str
-    message: str
-
-
 class ErrorOut(BaseModel):
     """Every non-2xx answer of the API."""
 
     error: ErrorDetail
 
 
-class QueryOut(BaseModel):
-    """The query response object (the same one ``fame ask --json`` prints)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    text: str
-    intent: str | None
-    confidence: float
-    plugins: list[str]
-    response: str
-    data: dict[str, Any]
-    code: str | None
-    test_report: dict[str, Any] | None
-    error: ErrorDetail | None
-    processing_time_ms: float
-    audit_id: int | None
+# The query response is the domain's model itself: one declaration for the Brain, CLI and API.
+QueryOut = QueryResponse
 
 
 class AuditEntryOut(BaseModel):

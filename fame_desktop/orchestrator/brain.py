@@ -34,8 +34,9 @@ from fame_desktop.orchestrator.intent_classifier import IntentModel
 from fame_desktop.orchestrator.intent_training import training_set
 from fame_desktop.orchestrator.plugin_loader import PluginRecord
 from fame_desktop.orchestrator.query import (
+    ErrorDetail,
     QueryRequest,
-    empty_response,
+    QueryResponse,
     new_query_id,
     parse_request,
     safe_text,
@@ -210,11 +211,11 @@ class Brain:
         try:
             req = parse_request(raw)
         except FameError as exc:
-            response = empty_response(query_id, safe_text(raw))
+            response = QueryResponse(id=query_id, text=safe_text(raw))
             return self._finish(response, exc, started, actor="unknown", kind=AuditKind.QUERY_REJECTED)
         query_id = req.id or query_id
         actor = req.source + (f":{req.user}" if req.user else "")
-        response = empty_response(query_id, req.text)
+        response = QueryResponse(id=query_id, text=req.text)
         audit = self.services.audit
         audit.append(
             AuditKind.QUERY,
@@ -231,9 +232,8 @@ class Brain:
             parts = None if route.explicit or route.ambiguous else split_parts(self.router, req.text)
             if route.ambiguous or parts:
                 records = []
-            response.update(
-                intent=route.intent, confidence=route.confidence, plugins=[r.name for r in records]
-            )
+            response.intent, response.confidence = route.intent, route.confidence
+            response.plugins = [r.name for r in records]
             audit.append(
                 AuditKind.ROUTING,
                 {
@@ -241,25 +241,25 @@ class Brain:
                     "intent": route.intent,
                     "confidence": route.confidence,
                     "explicit": route.explicit,
-                    "plugins": response["plugins"],
+                    "plugins": response.plugins,
                     "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
                     "clarify": list(route.alternatives),
                     "parts": [{"text": p.text, "intent": p.route.intent} for p in parts or []],
                 },
                 actor=actor,
-                summary=_routing_summary(route, parts, response["plugins"]),
+                summary=_routing_summary(route, parts, response.plugins),
             )
             self.services.bus.publish(
                 QueryRouted(
                     query_id=query_id,
                     intent=route.intent,
                     confidence=route.confidence,
-                    plugins=tuple(response["plugins"]),
+                    plugins=tuple(response.plugins),
                 )
             )
             if route.ambiguous:
                 clarify = clarify_data(route, req.text)
-                response.update(data={"clarify": clarify}, response=clarify_text(clarify))
+                response.data, response.response = {"clarify": clarify}, clarify_text(clarify)
             elif parts:
                 await self._answer_parts(req, query_id, parts, response, actor)
             else:
@@ -316,7 +316,7 @@ class Brain:
         query_id: str,
         route: Route,
         records: list[PluginRecord],
-        response: dict[str, Any],
+        response: QueryResponse,
         actor: str,
     ) -> None:
         allowed: list[PluginRecord] = []
@@ -395,7 +395,7 @@ class Brain:
             raise first_error
         _compose(response, answers)
         if all(r.get("error") for _, r in answers) and first_error is not None:
-            response["error"] = first_error.to_dict()
+            response.error = ErrorDetail.model_validate(first_error.to_dict())
 
     async def feedback(
         self,
@@ -460,13 +460,14 @@ class Brain:
         return removed
 
     async def _answer_parts(
-        self, req: QueryRequest, query_id: str, parts: list[Part], response: dict[str, Any], actor: str
+        self, req: QueryRequest, query_id: str, parts: list[Part], response: QueryResponse, actor: str
     ) -> None:
         """Answer each part of a two-part query on its own and put the answers together."""
-        subs: list[dict[str, Any]] = []
+        subs: list[QueryResponse] = []
         for part in parts:
-            sub = empty_response(query_id, part.text)
-            sub.update(intent=part.route.intent, confidence=part.route.confidence)
+            sub = QueryResponse(
+                id=query_id, text=part.text, intent=part.route.intent, confidence=part.route.confidence
+            )
             try:
                 records = self.services.plugins.for_intent(part.route.intent)
                 if not records:
@@ -474,30 +475,25 @@ class Brain:
                 sub_req = req.model_copy(update={"text": part.text})
                 await self._answer(sub_req, query_id, part.route, records, sub, actor)
             except FameError as exc:
-                sub.update(error=exc.to_dict(), response=exc.to_dict()["message"])
+                sub.error = ErrorDetail.model_validate(exc.to_dict())
+                sub.response = sub.error.message
             subs.append(sub)
-        response["response"] = "\n\n".join(
-            f"### {label(sub['intent'])}: {sub['text']}\n\n{sub['response']}" for sub in subs
+        response.response = "\n\n".join(
+            f"### {label(sub.intent or '')}: {sub.text}\n\n{sub.response}" for sub in subs
         )
-        response["data"] = {
-            "parts": [
-                {k: sub[k] for k in ("text", "intent", "confidence", "plugins", "data", "error")}
-                for sub in subs
-            ]
-        }
-        response["plugins"] = [name for sub in subs for name in sub["plugins"]]
-        response["confidence"] = min(sub["confidence"] for sub in subs)
+        part_keys = ("text", "intent", "confidence", "plugins", "data", "error")
+        response.data = {"parts": [{k: d[k] for k in part_keys} for d in (sub.to_dict() for sub in subs)]}
+        response.plugins = [name for sub in subs for name in sub.plugins]
+        response.confidence = min(sub.confidence for sub in subs)
         for sub in subs:
-            if response["code"] is None and sub["code"] is not None:
-                response.update(code=sub["code"], test_report=sub["test_report"])
-                if "tests" in sub:
-                    response["tests"] = sub["tests"]
-        if all(sub["error"] for sub in subs):
-            response["error"] = subs[0]["error"]
+            if response.code is None and sub.code is not None:
+                response.code, response.test_report, response.tests = sub.code, sub.test_report, sub.tests
+        if all(sub.error for sub in subs):
+            response.error = subs[0].error
 
     def _finish(
         self,
-        response: dict[str, Any],
+        response: QueryResponse,
         error: FameError | None,
         started: float,
         *,
@@ -505,30 +501,30 @@ class Brain:
         kind: AuditKind = AuditKind.QUERY_COMPLETED,
     ) -> dict[str, Any]:
         if error is not None:
-            response["error"] = error.to_dict()
-            response["response"] = response["error"]["message"]
+            response.error = ErrorDetail.model_validate(error.to_dict())
+            response.response = response.error.message
         # A plugin quoting the question back must not show a key or password it carried.
-        response["response"] = scrub_echo(str(response.get("text") or ""), str(response["response"]))
-        response["processing_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        response.response = scrub_echo(response.text, response.response)
+        response.processing_time_ms = round((time.perf_counter() - started) * 1000, 2)
+        out = response.to_dict()
         entry = self.services.audit.append(
             kind,
             {
-                "id": response["id"],
-                "intent": response["intent"],
-                "plugins": response["plugins"],
-                "error": response["error"],
-                "response": str(response["response"])[:MAX_AUDIT_RESPONSE],
-                "has_code": bool(response["code"]),
-                "test_report": _report_summary(response["test_report"]),
-                "processing_time_ms": response["processing_time_ms"],
+                "id": response.id,
+                "intent": response.intent,
+                "plugins": response.plugins,
+                "error": out["error"],
+                "response": response.response[:MAX_AUDIT_RESPONSE],
+                "has_code": bool(response.code),
+                "test_report": _report_summary(response.test_report),
+                "processing_time_ms": response.processing_time_ms,
             },
             actor=actor,
-            summary=(f"{response['error']['code']}: " if response["error"] else "")
-            + str(response["response"])[:150],
+            summary=(f"{response.error.code}: " if response.error else "") + response.response[:150],
         )
-        response["audit_id"] = entry.id
-        self.services.bus.publish(QueryCompleted(query_id=response["id"], response=response))
-        return response
+        out["audit_id"] = response.audit_id = entry.id
+        self.services.bus.publish(QueryCompleted(query_id=response.id, response=out))
+        return out
 
 
 def _routing_summary(route: Route, parts: list[Part] | None, plugins: list[str]) -> str:
@@ -549,34 +545,31 @@ def _plugin_reported(error: dict[str, Any]) -> FameError:
     return exc
 
 
-def _report_summary(report: object) -> object:
-    if not isinstance(report, dict):
+def _report_summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if report is None:
         return None
     return {k: report.get(k) for k in ("status", "exit_code", "passed", "failed", "duration_ms", "backend")}
 
 
-def _compose(response: dict[str, Any], answers: list[tuple[PluginRecord, dict[str, Any]]]) -> None:
+def _compose(response: QueryResponse, answers: list[tuple[PluginRecord, dict[str, Any]]]) -> None:
     """Merge one or several plugin answers into the response object."""
     if len(answers) == 1:
         rec, result = answers[0]
-        response["response"] = str(result.get("response", result.get("text", "")))
+        response.response = str(result.get("response", result.get("text", "")))
         data = result.get("data", result.get("metadata", {}))
-        response["data"] = data if isinstance(data, dict) else {"value": data}
+        response.data = data if isinstance(data, dict) else {"value": data}
     else:
         parts = []
         for rec, result in answers:
             title = rec.manifest.description.split(".")[0] if rec.manifest else rec.name
             parts.append(f"### {title}\n\n{result.get('response', result.get('text', ''))}")
-        response["response"] = "\n\n".join(parts)
-        response["data"] = {
-            rec.name: result.get("data", result.get("metadata", {})) for rec, result in answers
-        }
+        response.response = "\n\n".join(parts)
+        response.data = {rec.name: result.get("data", result.get("metadata", {})) for rec, result in answers}
     for _, result in answers:
-        if response["code"] is None and isinstance(result.get("code"), str):
-            response["code"] = result["code"]
-            response["tests"] = result.get("tests")
-        if response["test_report"] is None and isinstance(result.get("test_report"), dict):
-            response["test_report"] = result["test_report"]
-    response["plugins"] = [rec.name for rec, _ in answers]
-    if not isinstance(response.get("tests"), str):
-        response.pop("tests", None)
+        if response.code is None and isinstance(result.get("code"), str):
+            response.code = result["code"]
+            tests = result.get("tests")
+            response.tests = tests if isinstance(tests, str) else None
+        if response.test_report is None and isinstance(result.get("test_report"), dict):
+            response.test_report = result["test_report"]
+    response.plugins = [rec.name for rec, _ in answers]

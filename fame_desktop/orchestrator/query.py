@@ -17,18 +17,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 SOURCES = ("cli", "ui", "api", "voice", "python", "test", "evolution")
 
 
-class QueryRequest(BaseModel):
-    """What may be asked. Unknown fields and wrong types are refused."""
+class ClientQuery(BaseModel):
+    """The fields of a query that its client chooses. Unknown fields and wrong types are refused.
+
+    The REST API's body extends this model, so both validate a query the same way.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    intent: str | None = None
-    user: str | None = Field(default=None, max_length=64)
-    source: str = "python"
-    id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    admin_key: str | None = Field(default=None, max_length=256)
-    params: dict[str, Any] = Field(default_factory=dict)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The query.")
+    intent: str | None = Field(
+        default=None, description="Skip routing and use this intent: " + ", ".join(sorted(INTENTS)) + "."
+    )
+    user: str | None = Field(default=None, max_length=64, description="Who asks (audited).")
+    id: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Client-chosen query id."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific parameters.")
 
     @field_validator("text")
     @classmethod
@@ -45,6 +50,14 @@ class QueryRequest(BaseModel):
         if value is not None and value not in INTENTS:
             raise ValueError(f"unknown intent; use one of {', '.join(sorted(INTENTS))}")
         return value
+
+
+class QueryRequest(ClientQuery):
+    """What may be asked: the client's fields plus those its front end sets (where it came from,
+    and the admin key it carries)."""
+
+    source: str = "python"
+    admin_key: str | None = Field(default=None, max_length=256)
 
     @field_validator("source")
     @classmethod
@@ -88,19 +101,58 @@ def safe_text(raw: object) -> str:
     return (text if isinstance(text, str) else repr(text))[:500]
 
 
-def empty_response(query_id: str, text: str) -> dict[str, Any]:
-    """The query response object with every public field present."""
-    return {
-        "id": query_id,
-        "text": text,
-        "intent": None,
-        "confidence": 0.0,
-        "plugins": [],
-        "response": "",
-        "data": {},
-        "code": None,
-        "test_report": None,
-        "error": None,
-        "processing_time_ms": 0.0,
-        "audit_id": None,
-    }
+def _optional(schema: dict[str, Any], name: str) -> None:
+    """Drop ``name`` from a JSON schema's required fields."""
+    required = schema.get("required")
+    if isinstance(required, list) and name in required:
+        required.remove(name)
+
+
+class ErrorDetail(BaseModel):
+    """The ``error`` object: a stable ``code`` (``network_disabled``, ``plugin_error``, ...) and a
+    message for a person that says how to fix it."""
+
+    code: str
+    message: str
+
+
+class QueryResponse(BaseModel):
+    """The query response object: what ``Brain.handle_query`` answers (as :meth:`to_dict`),
+    ``fame ask --json`` prints and ``POST /query`` returns."""
+
+    # The published schema marks every field as always present, except ``tests``.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra=lambda schema: _optional(schema, "tests"),
+    )
+
+    id: str = Field(description="The query id (the client's or a fresh one).")
+    text: str = Field(description="The query's text.")
+    intent: str | None = Field(default=None, description="The intent it was routed to.")
+    confidence: float = Field(default=0.0, description="How sure the routing was, 0..1.")
+    plugins: list[str] = Field(default_factory=list, description="The plugins that answered.")
+    response: str = Field(default="", description="The answer, for a person.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific data.")
+    code: str | None = Field(default=None, description="Generated code, if any.")
+    test_report: dict[str, Any] | None = Field(
+        default=None, description="How the generated code did on its tests in the sandbox."
+    )
+    error: ErrorDetail | None = Field(default=None, description="Why the query was not answered.")
+    processing_time_ms: float = Field(default=0.0, description="Time in the Brain.")
+    audit_id: int | None = Field(default=None, description="The audit entry of the answer.")
+    # Last, so the object's key order is the one callers always saw.
+    tests: str | None = Field(
+        default=None, description="The tests that came with the generated code (present only then)."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The response as the plain object callers index: ``tests`` only when there are tests.
+
+        ``data`` and ``test_report`` are handed on as the plugin made them (not copied or coerced).
+        """
+        out = {name: getattr(self, name) for name in type(self).model_fields}
+        out["error"] = self.error.model_dump() if self.error is not None else None
+        if self.tests is None:
+            del out["tests"]
+        return out

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from api_harness import Server
 
+from fame_desktop.orchestrator.query import QueryResponse
+
 FAME = str(Path(sys.executable).with_name("fame"))
 
 
@@ -112,6 +114,12 @@ def test_openapi_and_docs(server: Server) -> None:
     assert any(s.get("in") == "header" and s.get("name") == "X-API-Key" for s in schemes.values())
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    # The bodies are the domain's models: the client's query fields (no admin key in the body), and
+    # the query response with every field always present except ``tests``.
+    models = spec["components"]["schemas"]
+    assert set(models["QueryIn"]["properties"]) == {"text", "intent", "user", "id", "params", "source"}
+    assert models["QueryIn"]["required"] == ["text"]
+    assert set(models["QueryResponse"]["required"]) == set(QueryResponse.model_fields) - {"tests"}
 
 
 def test_unknown_path_is_404_json(server: Server) -> None:

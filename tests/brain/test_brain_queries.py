@@ -9,16 +9,16 @@ import pytest
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.events import QueryCompleted, QueryRouted
+from fame_desktop.orchestrator.query import QueryResponse
 
-RESPONSE_KEYS = {
-    "id", "text", "intent", "confidence", "plugins", "response", "data", "code", "test_report", "error",
-    "processing_time_ms", "audit_id",
-}  # fmt: skip
+# Every field of the declared response model is always present, except ``tests`` (only with code).
+RESPONSE_KEYS = set(QueryResponse.model_fields) - {"tests"}
 
 
 async def test_response_object_has_every_public_field(app: App) -> None:
     response = await app.brain.handle_query({"text": "what is 6 * 7"})
     assert set(response) >= RESPONSE_KEYS
+    QueryResponse.model_validate(response)  # and of the declared types
     assert response["intent"] == "calculate"
     assert "42" in response["response"]
     assert response["error"] is None
