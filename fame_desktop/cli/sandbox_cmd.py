@@ -99,31 +99,32 @@ async def run(args: argparse.Namespace, app: App) -> int:
 
     subscription = app.bus.subscribe(SandboxOutput, show)
     try:
-        report = (
-            await sandbox.run(
-                code, timeout=args.timeout, memory=args.memory, cpus=args.cpus, network=args.network,
-                run_id=run_id,
-            )
-        ).to_dict()  # fmt: skip
+        report = await sandbox.run(
+            code,
+            timeout=args.timeout,
+            memory=args.memory,
+            cpus=args.cpus,
+            network=args.network,
+            run_id=run_id,
+        )
     finally:
         subscription.cancel()
     if args.json:
-        print_json(report)
-    status = report["status"]
+        print_json(report.to_dict())
+    status = report.status
     if status == "unavailable":
-        message, _, fix = str(report.get("detail", "")).partition(" Fix: ")
+        message, _, fix = report.detail.partition(" Fix: ")
         return fail(f"the sandbox is unavailable: {message}", fix)
-    if args.network and not report["limits"].get("network"):
+    if args.network and not report.limits.get("network"):
         print("fame: the run had no network: an admin has not enabled network access.", file=sys.stderr)
-    if report.get("insecure"):
+    if report.insecure:
         print("fame: WARNING: ran with the INSECURE local runner (no isolation).", file=sys.stderr)
-    if status in ("timeout", "oom", "killed") or (status == "error" and report.get("exit_code") is None):
-        print(f"fame: {status}: {report.get('detail') or 'the run did not finish'}", file=sys.stderr)
-    for stream in ("stdout", "stderr"):
-        if report.get(f"{stream}_truncated"):
+    if status in ("timeout", "oom", "killed") or (status == "error" and report.exit_code is None):
+        print(f"fame: {status}: {report.detail or 'the run did not finish'}", file=sys.stderr)
+    for stream, truncated in (("stdout", report.stdout_truncated), ("stderr", report.stderr_truncated)):
+        if truncated:
             print(f"fame: {stream} was truncated at the output limit.", file=sys.stderr)
-    exit_code = report.get("exit_code")
-    return int(exit_code) if exit_code is not None else 1
+    return report.exit_code if report.exit_code is not None else 1
 
 
 async def prepare(args: argparse.Namespace, app: App) -> int:

@@ -27,6 +27,7 @@ from fame_desktop.orchestrator.codegen.repair import RepairResult, is_passing, r
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.llm import ChatProvider
+from fame_desktop.orchestrator.sandbox.report import RunReport
 
 log = logging.getLogger("fame.codegen")
 
@@ -34,18 +35,10 @@ log = logging.getLogger("fame.codegen")
 REPAIR_BUDGET_S = 90.0
 
 
-class Report(Protocol):
-    """A sandbox run report (``RunReport``)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready fields (``status``, ``stdout``, ``duration_ms``, ...)."""
-        ...
-
-
 class CodeSandbox(Protocol):
     """What code generation needs of the sandbox (``DockerManager``): run a program."""
 
-    async def run(self, code: str, *, query_id: str | None = None) -> Report:
+    async def run(self, code: str, *, query_id: str | None = None) -> RunReport:
         """Run ``code`` and report how it went."""
         ...
 
@@ -110,8 +103,8 @@ class CodeGenService:
             report = await sandbox.run(program, query_id=query_id)
         except FameError as exc:
             return _untested(f"{exc.message} {exc.fix}".strip())
+        summary = program.parse(report.stdout)
         out = report.to_dict()
-        summary = program.parse(str(out.get("stdout", "")))
         out["tested"] = summary is not None
         out["passed"] = summary.passed if summary else 0
         out["failed"] = summary.failed if summary else 0

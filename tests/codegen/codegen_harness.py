@@ -1,6 +1,6 @@
 """What the code generation tests share: running harness programs with the real Python.
 
-``LocalPython`` speaks the sandbox's ``run`` interface (a report with ``to_dict``) but runs the
+``LocalPython`` speaks the sandbox's ``run`` interface (a :class:`RunReport`) but runs the
 program in a plain subprocess: fast, and enough to check the harness, the recipes and the repair
 loop. The docker-marked tests run the same programs through the real sandbox.
 """
@@ -11,29 +11,22 @@ import asyncio
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from fame_desktop.orchestrator.codegen import TestProgram, TestSummary, build_test_program
+from fame_desktop.orchestrator.sandbox.report import RunReport
 
 
-@dataclass
-class Report:
-    """The sandbox run report fields the code generation service reads."""
-
-    status: str
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    duration_ms: float
-    timed_out: bool = False
-    backend: str = "local-test"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def _report(status: str, exit_code: int | None, stdout: str, stderr: str, started: float) -> RunReport:
+    return RunReport(
+        run_id="local-test", status=status, backend="local-test", image="", limits={}, exit_code=exit_code,
+        stdout=stdout, stderr=stderr, duration_ms=(time.perf_counter() - started) * 1000,
+        timed_out=status == "timeout",
+    )  # fmt: skip
 
 
-def run_program(program: str, *, timeout: float = 30.0) -> Report:
+def run_program(program: str, *, timeout: float = 30.0) -> RunReport:
     """Run ``program`` with this interpreter, as the sandbox would (stdin script, no files)."""
     started = time.perf_counter()
     try:
@@ -42,9 +35,9 @@ def run_program(program: str, *, timeout: float = 30.0) -> Report:
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return Report("timeout", None, out, "", (time.perf_counter() - started) * 1000, timed_out=True)
+        return _report("timeout", None, out, "", started)
     status = "ok" if done.returncode == 0 else "error"
-    return Report(status, done.returncode, done.stdout, done.stderr, (time.perf_counter() - started) * 1000)
+    return _report(status, done.returncode, done.stdout, done.stderr, started)
 
 
 def check(code: str, tests: str, *, bench: str | None = None, timeout: float = 30.0) -> TestSummary | None:
@@ -60,7 +53,7 @@ class LocalPython:
     timeout: float = 30.0
     programs: list[TestProgram] = field(default_factory=list)
 
-    async def run(self, program: str, *, query_id: str | None = None, **_: Any) -> Report:
+    async def run(self, program: str, *, query_id: str | None = None, **_: Any) -> RunReport:
         assert isinstance(program, TestProgram)
         self.programs.append(program)
         return await asyncio.to_thread(run_program, program, timeout=self.timeout)

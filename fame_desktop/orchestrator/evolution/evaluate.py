@@ -72,12 +72,11 @@ class Evaluator:
                 )
             except FameError as exc:
                 return Fitness("unavailable", 0, 0, None, size, (exc.message,))
-        out = report.to_dict()
-        self.durations[candidate.id] = float(out.get("duration_ms") or 0.0)
-        status = str(out.get("status", "error"))
-        summary = program.parse(str(out.get("stdout", "")))
+        self.durations[candidate.id] = report.duration_ms
+        status = report.status
+        summary = program.parse(report.stdout)
         if summary is None:
-            reason = str(out.get("stderr", "") or out.get("detail", "") or status).strip()[-300:]
+            reason = (report.stderr or report.detail or status).strip()[-300:]
             return Fitness(status, 0, 0, None, size, (reason or "the tests did not report",))
         failures = tuple(str(f)[:300] for f in list(summary.failures)[:KEPT_FAILURES])
         bench = summary.bench_ns
