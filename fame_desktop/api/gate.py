@@ -301,23 +301,20 @@ class Gate:
                 actor = principal.actor if authenticated else "api:anonymous"
                 self.refusals.add(client, actor, status, principal.outcome.value, path, principal.fingerprint)
                 return
-            row = (
-                AuditKind.API_REQUEST,
-                {
-                    "method": method,
-                    "path": path[:200],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                    "auth_outcome": principal.outcome.value,
-                    "key_fingerprint": principal.fingerprint,
-                    "client": client,
-                },
-            )
-            kwargs = {"actor": principal.actor, "summary": f"{method} {path[:120]} -> {status}"}
+            data = {
+                "method": method,
+                "path": path[:200],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "auth_outcome": principal.outcome.value,
+                "key_fingerprint": principal.fingerprint,
+                "client": client,
+            }
+            actor, summary = principal.actor, f"{method} {path[:120]} -> {status}"
             if self.audit_async is not None:
-                await self.audit_async(*row, **kwargs)
+                await self.audit_async(AuditKind.API_REQUEST, data, actor=actor, summary=summary)
             else:
-                self.audit(*row, **kwargs)
+                self.audit(AuditKind.API_REQUEST, data, actor=actor, summary=summary)
         except Exception:
             # An audit failure must not turn an answered request into a crash of the server.
             log.exception("could not audit API request %s %s", method, path)
