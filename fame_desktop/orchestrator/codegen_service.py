@@ -111,7 +111,7 @@ class CodeGenService:
         out["total"] = summary.total if summary else len(program.test_names)
         out["failures"] = [f.to_dict() for f in summary.failures] if summary else []
         out["bench_ns"] = summary.bench_ns if summary else None
-        out["stdout"] = hide_report_lines(str(out.get("stdout", "")))  # parsed; not for people
+        out["stdout"] = hide_report_lines(report.stdout)  # parsed; not for people
         return out
 
     async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:
