@@ -123,6 +123,12 @@ class IntentModel:
             sums = [t + sum(column) * value for t, column in zip(sums, zip(*rows, strict=True), strict=True)]
         return {intent: b + s for intent, b, s in zip(self.intents, self._bias, sums, strict=True)}
 
+    def coverage(self, text: str) -> float:
+        """The share of ``text``'s n-grams the model has weights for (0: it knows nothing of it,
+        e.g. another language or script)."""
+        grams = features(text)
+        return sum(1 for name in grams if name in self._weights) / len(grams) if grams else 0.0
+
     def probabilities(self, text: str) -> dict[str, float]:
         """Calibrated probabilities of every intent, highest first."""
         return softmax(self.scores(text), self.temperature)

@@ -30,6 +30,9 @@ KEYWORD_WEIGHT = 0.5
 AMBIGUOUS_SECOND = 0.3
 #: Below this probability the classifier is guessing: answer as chat.
 MIN_PROBABILITY = 0.3
+#: A query of which the classifier knows less than this share of n-grams (another language, a
+#: script it never saw, gibberish) and no keyword matches is answered as chat, without asking.
+MIN_COVERAGE = 0.4
 
 _WORD = re.compile(r"[a-z0-9]+(?:[+#]+)?")
 STOPWORDS = frozenset(
@@ -189,6 +192,8 @@ class Router:
     def _route_learned(self, text: str) -> Route:
         assert self.model is not None
         keyword = self.scores(text)
+        if not keyword and self.model.coverage(text) < MIN_COVERAGE:
+            return Route(FALLBACK_INTENT, 0.3, {})
         learned = self.model.scores(text)
         # Only intents some loaded plugin serves can win; a user plugin's new intent has no
         # training examples yet, so keywords alone speak for it.

@@ -114,3 +114,11 @@ def test_a_near_tie_is_marked_ambiguous_with_both_options() -> None:
     assert tie.ambiguous and set(tie.alternatives) == {"web_search", "generate_code"}
     clear = Router(builtin_manifests(), model).route("write a function for parsing dates")
     assert not clear.ambiguous and clear.intent == "generate_code"
+
+
+@pytest.mark.parametrize("query", ["안녕하세요 오늘 날씨가 정말 좋네요", "こんにちは", "qwertyuiop asdf"])
+def test_text_the_classifier_knows_nothing_of_is_chat_without_asking(router: Router, query: str) -> None:
+    # Another script (a Korean voice transcript) or gibberish: the keyword router's fallback, not a
+    # guess between two intents the text says nothing about.
+    route = router.route(query)
+    assert route.intent == "chat" and not route.ambiguous

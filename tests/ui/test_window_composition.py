@@ -51,6 +51,9 @@ KINDS = (
 )
 
 
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")
+
+
 def run_async(qtbot: QtBot, loop: asyncio.AbstractEventLoop, coro: object, timeout: int = 10_000) -> object:
     """conftest.run_async (not importable by name here: the voice tests have a conftest too)."""
     task = loop.create_task(coro)  # type: ignore[arg-type]
