@@ -110,24 +110,30 @@ class IntentModel:
 
     def scores(self, text: str) -> dict[str, float]:
         """The raw linear score of every intent (about 1 for a clear match, about 0 otherwise)."""
+        return self.analyse(text)[0]
+
+    def coverage(self, text: str) -> float:
+        """The share of ``text``'s n-grams the model has weights for (0: it knows nothing of it,
+        e.g. another language or script)."""
+        return self.analyse(text)[1]
+
+    def analyse(self, text: str) -> tuple[dict[str, float], float]:
+        """:meth:`scores` and :meth:`coverage` of ``text`` from one pass over its n-grams."""
         get = self._weights.get
         # n-grams share a handful of weights (one per repeat count): sum each group's rows column by
         # column in C (zip/sum), then scale once, instead of a Python multiply per weight.
+        grams = features(text)
         groups: dict[float, list[Sequence[float]]] = {}
-        for name, value in features(text).items():
+        for name, value in grams.items():
             row = get(name)
             if row is not None:
                 groups.setdefault(value, []).append(row)
         sums = [0.0] * len(self.intents)
         for value, rows in groups.items():
             sums = [t + sum(column) * value for t, column in zip(sums, zip(*rows, strict=True), strict=True)]
-        return {intent: b + s for intent, b, s in zip(self.intents, self._bias, sums, strict=True)}
-
-    def coverage(self, text: str) -> float:
-        """The share of ``text``'s n-grams the model has weights for (0: it knows nothing of it,
-        e.g. another language or script)."""
-        grams = features(text)
-        return sum(1 for name in grams if name in self._weights) / len(grams) if grams else 0.0
+        known = sum(len(rows) for rows in groups.values())
+        scores = {intent: b + s for intent, b, s in zip(self.intents, self._bias, sums, strict=True)}
+        return scores, known / len(grams) if grams else 0.0
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Calibrated probabilities of every intent, highest first."""

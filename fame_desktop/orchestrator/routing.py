@@ -192,9 +192,9 @@ class Router:
     def _route_learned(self, text: str) -> Route:
         assert self.model is not None
         keyword = self.scores(text)
-        if not keyword and self.model.coverage(text) < MIN_COVERAGE:
+        learned, coverage = self.model.analyse(text)
+        if not keyword and coverage < MIN_COVERAGE:
             return Route(FALLBACK_INTENT, 0.3, {})
-        learned = self.model.scores(text)
         # Only intents some loaded plugin serves can win; a user plugin's new intent has no
         # training examples yet, so keywords alone speak for it.
         combined = {

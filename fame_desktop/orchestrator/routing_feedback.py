@@ -124,11 +124,12 @@ class RoutingFeedback:
 
     def corrections(self) -> list[Example]:
         """The user's corrections as training examples (the latest one per query text wins)."""
+        items = self.all()
         latest: dict[str, str] = {}
-        for item in self.all():
+        for item in items:
             if item.wrong_route and item.correct:
                 latest[item.text.strip().lower()] = item.correct
-        by_text = {item.text.strip().lower(): item.text for item in self.all()}
+        by_text = {item.text.strip().lower(): item.text for item in items}
         return [Example(intent, by_text[key]) for key, intent in sorted(latest.items())]
 
     def weekly(self) -> list[WeekStats]:

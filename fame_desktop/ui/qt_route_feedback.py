@@ -9,7 +9,6 @@ choices appear as buttons above the input.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -168,7 +167,7 @@ class QtRouteFeedback(QObject):
         if not options:
             self.bar.setVisible(False)
             return
-        self._question.setText(html.escape("Did you mean:"))
+        self._question.setText("Did you mean:")
         for intent in options:
             button = QPushButton(label(str(intent)), self.bar)
             button.setObjectName("clarifyOption")
