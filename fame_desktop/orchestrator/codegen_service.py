@@ -26,7 +26,7 @@ from fame_desktop.orchestrator.codegen.harness import hide_report_lines
 from fame_desktop.orchestrator.codegen.repair import RepairResult, is_passing, repair_loop
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.evolution.store import PromotionStore
-from fame_desktop.orchestrator.llm import ChatProvider
+from fame_desktop.orchestrator.llm import LlmProvider
 from fame_desktop.orchestrator.sandbox.report import RunReport
 
 log = logging.getLogger("fame.codegen")
@@ -61,7 +61,7 @@ class CodeGenService:
         library: RecipeLibrary | Callable[[], RecipeLibrary],
         sandbox: CodeSandbox | None,
         *,
-        llm: Callable[[], ChatProvider | None] = lambda: None,
+        llm: Callable[[], LlmProvider | None] = lambda: None,
         max_repairs: Callable[[], int] = lambda: 3,
         promoted: Promoted | None = None,
         time_budget_s: float | None = None,
@@ -146,7 +146,7 @@ class CodeGenService:
         return _result(generated, report, attempts=1, note=note, llm=None)
 
     async def _answer_with_llm(
-        self, provider: ChatProvider, text: str, matched: GeneratedCode | None, *, query_id: str | None
+        self, provider: LlmProvider, text: str, matched: GeneratedCode | None, *, query_id: str | None
     ) -> dict[str, Any]:
         recipe = self.library.get(matched.recipe_id) if matched is not None else None
         max_repairs = max(0, int(self._max_repairs()))

@@ -19,7 +19,7 @@ from typing import Any
 from fame_desktop.orchestrator.codegen.generator import GeneratedCode
 from fame_desktop.orchestrator.codegen.recipes import Recipe
 from fame_desktop.orchestrator.errors import FameError
-from fame_desktop.orchestrator.llm import ChatMessage, ChatProvider
+from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
 
 log = logging.getLogger("fame.codegen")
 
@@ -173,7 +173,7 @@ def feedback(attempt: Attempt, *, own_tests: bool) -> str:
 
 
 async def repair_loop(
-    provider: ChatProvider,
+    provider: LlmProvider,
     task: str,
     run_tests: RunTests,
     *,

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from fame_desktop.orchestrator.errors import FameError
-from fame_desktop.orchestrator.llm import ChatMessage, ChatProvider
+from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
 
 log = logging.getLogger("fame.evolution")
 
@@ -47,7 +47,7 @@ def prompt(recipe: Any, reference: str) -> list[ChatMessage]:
 
 
 async def propose(
-    provider: ChatProvider | None, recipe: Any, reference: str, count: int, *, run_id: str
+    provider: LlmProvider | None, recipe: Any, reference: str, count: int, *, run_id: str
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """Up to ``count`` proposals at varied temperatures, asked concurrently.
 

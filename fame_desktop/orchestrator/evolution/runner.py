@@ -31,7 +31,7 @@ from fame_desktop.orchestrator.evolution.proposals import propose
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, new_run_id, summary
 from fame_desktop.orchestrator.evolution.request import answer
 from fame_desktop.orchestrator.evolution.store import PromotedVersion, PromotionStore
-from fame_desktop.orchestrator.llm import ChatProvider
+from fame_desktop.orchestrator.llm import LlmProvider
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -120,7 +120,7 @@ class EvolutionRunner:
         audit: AuditLog,
         bus: EventBus,
         safety: Safety,
-        llm: Callable[[], ChatProvider | None],
+        llm: Callable[[], LlmProvider | None],
         seed: int | None = None,
     ) -> None:
         self.store = store

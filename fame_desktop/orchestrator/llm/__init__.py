@@ -1,13 +1,12 @@
-"""LLM backends: an OpenAI-compatible streaming chat provider and the API key's storage."""
+"""LLM backends behind one contract (:class:`LlmProvider`): an OpenAI-compatible streaming chat provider and the API key's storage."""
 
 from __future__ import annotations
 
+from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema, LlmProvider
 from fame_desktop.orchestrator.llm.errors import LlmError, LlmTimeout, LlmUnavailable
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
 from fame_desktop.orchestrator.llm.provider import (
-    ChatMessage,
     ChatProvider,
-    Completion,
     LlmConfig,
     check_endpoint,
     is_loopback,
@@ -19,8 +18,10 @@ __all__ = [
     "ChatMessage",
     "ChatProvider",
     "Completion",
+    "JsonSchema",
     "LlmConfig",
     "LlmError",
+    "LlmProvider",
     "LlmStreamEnded",
     "LlmTimeout",
     "LlmToken",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fame_desktop.orchestrator.events import Event
+from fame_desktop.orchestrator.llm.base import LlmProvider
 from fame_desktop.orchestrator.llm.provider import ChatProvider, LlmConfig
 from fame_desktop.orchestrator.secrets import LLM_API_KEY, SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -32,6 +33,6 @@ def provider_from_settings(
 
 def provider_source(
     settings: SettingsStore, secrets: SecretStore, publish: Callable[[Event], None]
-) -> Callable[[], ChatProvider | None]:
+) -> Callable[[], LlmProvider | None]:
     """A callable that returns the current provider (settings may change while the app runs)."""
     return lambda: provider_from_settings(settings, secrets, publish)

@@ -18,11 +18,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fame_desktop.orchestrator.errors import InvalidRequest, NetworkDisabled
 from fame_desktop.orchestrator.events import Event
+from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema
 from fame_desktop.orchestrator.llm.errors import LlmError, LlmTimeout, LlmUnavailable
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
 from fame_desktop.orchestrator.llm.sse import DONE, SseDecoder, error_message, parse_chunk
@@ -31,20 +32,6 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger("fame.llm")
-
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    """One message of a chat completion request."""
-
-    role: Role
-    content: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The wire form."""
-        return {"role": self.role, "content": self.content}
 
 
 @dataclass(frozen=True)
@@ -75,27 +62,6 @@ class LlmConfig:
     def host(self) -> str:
         """The endpoint's host name (for messages and the network gate)."""
         return urlsplit(self.base_url).hostname or ""
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A finished (or stopped) completion.
-
-    Attributes:
-        text: Everything the model sent.
-        reason: ``stop``, ``length`` or ``cancelled``.
-        tokens: Number of streamed pieces.
-        duration_s: Wall time of the request.
-        first_token_s: Time to the first piece (None when none arrived).
-        stream_id: Identifies the completion in :class:`LlmToken` events.
-    """
-
-    text: str
-    reason: str
-    tokens: int
-    duration_s: float
-    first_token_s: float | None
-    stream_id: str
 
 
 def is_loopback(host: str) -> bool:
@@ -156,6 +122,21 @@ class ChatProvider:
         """``model @ host`` for answers and the status bar."""
         return f"{self.config.model} @ {self.config.host}"
 
+    @property
+    def backend(self) -> str:
+        """Always ``openai`` (the wire protocol, whoever serves it)."""
+        return "openai"
+
+    @property
+    def model(self) -> str:
+        """The model's name at the endpoint."""
+        return self.config.model
+
+    @property
+    def context_size(self) -> int | None:
+        """Unknown: OpenAI-compatible servers do not report it."""
+        return None
+
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         if self.config.api_key:
@@ -168,6 +149,8 @@ class ChatProvider:
         *,
         temperature: float = 0.2,
         max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+        json_schema: JsonSchema | None = None,
         query_id: str | None = None,
         cancel: asyncio.Event | None = None,
         stream_id: str | None = None,
@@ -192,6 +175,13 @@ class ChatProvider:
         }
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
+        if stop:
+            body["stop"] = list(stop)[:4]  # OpenAI accepts at most four stop sequences
+        if json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": dict(json_schema), "strict": True},
+            }
         import httpx  # ~0.1 s to import (it pulls in its CLI): paid at the first completion, not start-up
 
         # httpx's own read timeout is a backstop; the per-token waits below give the clear messages.
@@ -284,6 +274,8 @@ class ChatProvider:
         *,
         temperature: float = 0.2,
         max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+        json_schema: JsonSchema | None = None,
         query_id: str | None = None,
         cancel: asyncio.Event | None = None,
     ) -> Completion:
@@ -304,6 +296,8 @@ class ChatProvider:
                     messages,
                     temperature=temperature,
                     max_tokens=max_tokens,
+                    stop=stop,
+                    json_schema=json_schema,
                     query_id=query_id,
                     cancel=cancel,
                     stream_id=sid,
@@ -324,6 +318,9 @@ class ChatProvider:
             duration_s=time.perf_counter() - started,
             first_token_s=first,
             stream_id=sid,
+            completion_tokens=len(parts),
+            backend=self.backend,
+            model=cfg.model,
         )
 
     def _emit(self, event: Event) -> None:
