@@ -68,7 +68,13 @@ class DataPaths:
 
     @property
     def models(self) -> Path:
+        """Voice (Vosk) model folders."""
         return self.root / "models"
+
+    @property
+    def llm_models(self) -> Path:
+        """Local language models (``.gguf`` files) installed by the model manager."""
+        return self.root / "llm_models"
 
     @property
     def evolution(self) -> Path:

@@ -91,6 +91,18 @@ class ServiceSettings(_Section):
 
 
 class LlmSettings(_Section):
+    backend: Literal["auto", "local", "openai"] = Field(
+        "auto",
+        description="auto: the local model when one is installed, else the endpoint; local; openai.",
+    )
+    local_model: str = Field(
+        "", description="Active local model: a .gguf file name in the data dir's llm_models folder."
+    )
+    threads: int = Field(0, description="CPU threads for the local model (0: all cores).", ge=0, le=256)
+    context_size: int = Field(4096, description="Local model context, in tokens.", ge=256, le=131072)
+    gpu_layers: int = Field(
+        0, description="Layers offloaded to a GPU (-1: all; 0: CPU only).", ge=-1, le=1000
+    )
     base_url: str = Field("", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.")
     model: str = Field("", description="Model name at that endpoint.")
     timeout_seconds: float = Field(60.0, description="Timeout of one completion.", gt=0, le=600)
