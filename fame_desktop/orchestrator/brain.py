@@ -55,6 +55,7 @@ from fame_desktop.orchestrator.routing_feedback import Feedback, RoutingFeedback
 from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.services import build_services
 from fame_desktop.orchestrator.settings import CapabilitySettings
+from fame_desktop.orchestrator.settings_watch import watch_settings
 from fame_plugin_api import INTENTS
 
 log = logging.getLogger("fame.brain")
@@ -88,6 +89,7 @@ class Brain:
         self._warm: asyncio.Future[None] | None = None
         self._intent_model: IntentModel | None = None
         self._retrain: asyncio.Future[None] | None = None
+        self._settings_watch: asyncio.Future[None] | None = None
         self._choices = ChoiceMemory()
         self.admin_api_keys = AdminKeySet(self.services.keys)
         bus = self.services.bus
@@ -146,11 +148,13 @@ class Brain:
             await self.services.voice.start()
             # Warm the code library in the background, so the first code query does not wait.
             self._warm = asyncio.ensure_future(self.services.codegen.ready())
+            # Settings changed by the CLI, the window or the API in another process apply here too.
+            self._settings_watch = asyncio.ensure_future(watch_settings(self.services.settings))
             self._started = True
 
     async def aclose(self) -> None:
         """Stop voice and the sandbox pool, and close files."""
-        for task in (self._warm, self._retrain):
+        for task in (self._warm, self._retrain, self._settings_watch):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -7,7 +7,10 @@ with an unlocked admin session or a valid admin key.
 The file fails safe. One that cannot be used (not a regular file, larger than 1 MiB, not UTF-8,
 not JSON, nested too deep, failing the schema) gives defaults and one message; a bad regular file
 is moved aside to ``settings.json.corrupt`` (one backup, replacing the previous one, never a copy),
-so the next start is clean. Admin settings carry an HMAC (``_admin_signature``) under a key kept
+so the next start is clean. Another FAME process on the same data dir may write the file: a running
+process notices (:meth:`SettingsStore.reload_if_changed`, polled by
+:mod:`fame_desktop.orchestrator.settings_watch`) and applies the change without auditing it again
+(the writer did). Admin settings carry an HMAC (``_admin_signature``) under a key kept
 in the secret store (the OS keyring, else ``secrets/`` 0600), not in the file: an admin value
 changed by hand is not applied, it is reported on every start until an admin approves it
 (:meth:`SettingsStore.approve_pending`) or it is undone.
@@ -24,6 +27,7 @@ import os
 import secrets
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -224,6 +228,11 @@ class SettingsStore:
         self.load_problem: str | None = None
         # Admin values found in the file without a valid signature: shown, not applied.
         self.unapproved: dict[str, Any] = {}
+        # The file as last read or written here (inode, size, mtime): a different one was written
+        # by another process. Reloads and updates hold the lock (the watcher may run on a thread).
+        self._file_id: tuple[int, int, int] | None = None
+        self._reloading = False
+        self._lock = threading.RLock()
         self.settings = self._load()
 
     # --- loading ---------------------------------------------------------------------------------
@@ -268,6 +277,7 @@ class SettingsStore:
             return None
         try:
             with open(self.path, "rb") as fh:
+                self._file_id = _file_id(os.fstat(fh.fileno()))
                 text = fh.read(MAX_SETTINGS_BYTES + 1).decode("utf-8")
             raw = json.loads(text)
         except OSError as exc:
@@ -290,6 +300,11 @@ class SettingsStore:
 
     def _set_aside(self, why: str) -> None:
         """Move the unusable file to one ``.corrupt`` backup (a rename: no copy, no growth)."""
+        if self._reloading:
+            # Another process's file, maybe half-written by an editor: keep the settings in use
+            # and look again at the next change rather than moving the user's file away.
+            self._report(f"Settings file {self.path} was changed and is invalid ({why}); not applied.")
+            return
         backup = self.path.with_name(f"{self.path.name}.corrupt")
         try:
             os.replace(self.path, backup)
@@ -388,6 +403,65 @@ class SettingsStore:
             self.unapproved = pending
             raise
 
+    # --- changes made by other processes ---------------------------------------------------------
+
+    def file_changed(self) -> bool:
+        """Whether the file on disk is not the one this store last read or wrote (one ``stat``)."""
+        try:
+            current: tuple[int, int, int] | None = _file_id(os.stat(self.path))
+        except OSError:
+            current = None
+        return current != self._file_id
+
+    def reload_if_changed(self) -> dict[str, Any]:
+        """Re-read the file if another process changed it, and apply what changed.
+
+        The admin signature is checked as at start: an admin value edited by hand without a valid
+        signature is not applied (it is reported, and listed in :attr:`unapproved`). A file that
+        cannot be used keeps the settings in use. ``on_change`` is called with what changed; the
+        change is not audited here (the process that made it audited it).
+
+        Returns:
+            The settings that changed (dotted path -> new value).
+        """
+        with self._lock:
+            if not self.file_changed():
+                return {}
+            before = self.settings.model_dump()
+            self._reloading = True
+            self.unapproved = {}
+            try:
+                raw = self._read_raw()
+                if raw is None:
+                    if self.path.exists():
+                        # Unusable (reported): the settings in use stay; look again when it changes.
+                        with contextlib.suppress(OSError):
+                            self._file_id = _file_id(os.stat(self.path))
+                        return {}
+                    self._file_id = None
+                    after = Settings()
+                else:
+                    after = self._validated(raw, keep=self.settings)
+            finally:
+                self._reloading = False
+            changed = _diff(before, after.model_dump())
+            self.settings = after
+        if changed:
+            log.info("settings changed by another process: %s", ", ".join(sorted(changed)))
+            if self._on_change:
+                self._on_change(changed)
+        return changed
+
+    def _validated(self, raw: dict[str, Any], *, keep: Settings) -> Settings:
+        """``raw`` (a reloaded file) as settings with the signature applied; ``keep`` if invalid."""
+        signature = raw.pop(SIGNATURE_FIELD, None)
+        try:
+            settings = Settings.model_validate(raw)
+        except (ValidationError, RecursionError) as exc:
+            self._set_aside(_short(exc))
+            return keep
+        return self._apply_signature(settings, signature)
+
     def get(self, path: str) -> Any:
         """Value of the setting at dotted ``path``."""
         obj: Any = self.settings
@@ -407,6 +481,12 @@ class SettingsStore:
             AdminRequired: A change touches an admin setting and ``admin`` is false.
             InvalidSetting: A path is unknown or a value fails validation (nothing is applied).
         """
+        with self._lock:
+            # Start from what another process may have just written, so its change is not lost.
+            self.reload_if_changed()
+            return self._update(changes, admin=admin)
+
+    def _update(self, changes: Mapping[str, Any], *, admin: bool) -> dict[str, Any]:
         data = self.settings.model_dump()
         changed: dict[str, Any] = {}
         for path, value in changes.items():
@@ -486,8 +566,10 @@ class SettingsStore:
                 json.dump(data, fh, indent=2, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
+                written = _file_id(os.fstat(fh.fileno()))  # the rename keeps inode, size and mtime
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
+            self._file_id = written
         except OSError as exc:
             if tmp is not None:
                 with contextlib.suppress(OSError):
@@ -496,6 +578,23 @@ class SettingsStore:
                 f"The settings could not be saved to {self.path} ({exc.strerror or exc}).",
                 "Make sure it is a writable file (move away a directory of that name).",
             ) from exc
+
+
+def _file_id(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted path -> new value of every leaf setting that differs."""
+    changed: dict[str, Any] = {}
+    for path, _info in iter_fields():
+        old: Any = before
+        new: Any = after
+        for part in path.split("."):
+            old, new = old[part], new[part]
+        if old != new:
+            changed[path] = new
+    return changed
 
 
 def _is_url_field(name: str) -> bool:
