@@ -168,25 +168,20 @@ class CodeGenService:
             raise FameError("The model gave no answer.")
         attempts = len(outcome.attempts)
         history = [a.to_dict() for a in outcome.attempts]
+        who = {"name": provider.name, "backend": outcome.backend, "model": outcome.model}
         if final.passed:
             note = f"Written by {provider.name}; passed its tests after {attempts} attempt(s)."
             return _result(
-                final.generated,
-                final.report,
-                attempts=attempts,
-                note=note,
-                llm=provider.name,
-                history=history,
+                final.generated, final.report, attempts=attempts, note=note, llm=who, history=history
             )
-        reason = outcome.error or f"The model's code still failed its tests after {attempts} attempt(s)."
+        reason = outcome.error or verdict_after(final.report, attempts)
         if matched is not None:
             # The library has a proven implementation of this task: better than failing code.
             report = await self.run_tests(matched, query_id=query_id)
             note = f"{reason} Showing the built-in library's implementation instead."
-            return _result(matched, report, attempts=attempts, note=note, llm=provider.name, history=history)
-        return _result(
-            final.generated, final.report, attempts=attempts, note=reason, llm=provider.name, history=history
-        )
+            return _result(matched, report, attempts=attempts, note=note, llm=who, history=history)
+        note = f"Written by {provider.name}. {reason}"
+        return _result(final.generated, final.report, attempts=attempts, note=note, llm=who, history=history)
 
     def _no_match(self, text: str, note: str, error: dict[str, str] | None = None) -> dict[str, Any]:
         near = self.generator.suggestions(text)
@@ -204,28 +199,41 @@ class CodeGenService:
         return out
 
 
+def verdict_after(report: dict[str, Any], attempts: int) -> str:
+    """Why the model's last round is not proven: "Not tested" or "Tests failed after N repairs"."""
+    repairs = attempts - 1
+    after = f"after {repairs} repair(s)" if repairs else "on the first attempt (no repairs were allowed)"
+    if report.get("tested"):
+        return f"Tests failed {after}: this code is not proven to work."
+    detail = str(report.get("detail") or report.get("status") or "").strip()
+    return f"Not tested {after}" + (f" ({detail})" if detail else "") + ": do not rely on this code."
+
+
 def _result(
     generated: GeneratedCode,
     report: dict[str, Any],
     *,
     attempts: int,
     note: str,
-    llm: str | None,
+    llm: dict[str, str] | None,
     history: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "matched": bool(generated.recipe_id),
+        "recipe": generated.recipe_id or None,
+        "entry": generated.entry or None,
+        "source": generated.source,
+        "attempts": attempts,
+        "llm": llm["name"] if llm else None,
+        "tested": bool(report.get("tested")),
+        "passed": is_passing(report),
+        "attempt_log": history or [],
+    }
+    if llm:
+        data["llm_backend"], data["llm_model"] = llm["backend"], llm["model"]
     return {
         "response": render_answer(generated, report, attempts=attempts, note=note),
-        "data": {
-            "matched": bool(generated.recipe_id),
-            "recipe": generated.recipe_id or None,
-            "entry": generated.entry or None,
-            "source": generated.source,
-            "attempts": attempts,
-            "llm": llm,
-            "tested": bool(report.get("tested")),
-            "passed": is_passing(report),
-            "attempt_log": history or [],
-        },
+        "data": data,
         "code": generated.code,
         "tests": generated.tests,
         "test_report": report,

@@ -83,3 +83,53 @@ async def test_the_repair_loop_through_the_real_sandbox(app: App) -> None:
     assert report["backend"] == "docker" and report["passed"] == 5 and report["failed"] == 0
     assert len(server.requests) == 2 and "AssertionError" in server.requests[1]["messages"][-1]["content"]
     assert tokens and {t.query_id for t in tokens} == {response["id"]}
+
+
+IPV4_CODE = """
+def is_ipv4(text):
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and str(int(p)) == p and int(p) <= 255 for p in parts)
+"""
+IPV4_TESTS = """
+def test_valid():
+    assert is_ipv4("192.168.0.1") and is_ipv4("0.0.0.0")
+
+
+def test_out_of_range():
+    assert not is_ipv4("256.1.1.1")
+
+
+def test_shape():
+    assert not is_ipv4("1.2.3") and not is_ipv4("a.b.c.d") and not is_ipv4("01.2.3.4")
+"""
+
+
+async def test_a_task_outside_the_library_is_written_tested_and_repaired_in_docker(app: App) -> None:
+    import json
+
+    wrong = IPV4_CODE.replace(" and str(int(p)) == p", "")  # accepts leading zeros: one test fails
+    answers = iter([wrong, IPV4_CODE])
+
+    def answer(body: dict[str, Any]) -> Reply:
+        assert body["response_format"]["json_schema"]["schema"]["required"] == [
+            "code",
+            "tests",
+            "explanation",
+        ]
+        return Reply(
+            json.dumps({"code": next(answers), "tests": IPV4_TESTS, "explanation": "Splits on dots."})
+        )
+
+    text = "Write a function that validates an IPv4 address"
+    assert app.services.codegen.generate(text) is None  # not a library task
+    with FakeOpenAI(answer) as server:
+        app.services.settings.update({"llm.base_url": server.url, "llm.model": "fake-coder"}, admin=True)
+        response = await app.brain.handle_query({"text": text, "intent": "generate_code"})
+    data, report = response["data"], response["test_report"]
+    assert response["error"] is None, response["error"]
+    assert "could not match" not in response["response"]
+    assert data["attempts"] == 2 and data["passed"] is True and data["matched"] is False
+    assert [a["failed"] for a in data["attempt_log"]] == [1, 0]
+    assert report["backend"] == "docker" and report["passed"] == 3 and report["failed"] == 0
+    assert data["llm_backend"] == "openai" and data["llm_model"] == "fake-coder"
+    assert "test_shape: AssertionError" in server.requests[1]["messages"][-1]["content"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,8 @@ from fame_desktop.orchestrator.llm import ChatProvider, LlmConfig, LlmToken
 from fame_desktop.orchestrator.sandbox.report import RunReport
 
 REVERSE = "Write a Python function to reverse a string"
-WRONG_REVERSE = "```python\ndef reverse_string(text):\n    return text\n```\n"
-RIGHT_REVERSE = "```python\ndef reverse_string(text):\n    return text[::-1]\n```\n"
 CELSIUS = "write a function that turns a temperature in degrees celsius into degrees fahrenheit"
 CELSIUS_TESTS = """
-```python
 def test_freezing():
     assert to_fahrenheit(0) == 32
 
@@ -33,10 +31,24 @@ def test_boiling():
 
 def test_negative_forty():
     assert to_fahrenheit(-40) == -40
-```
 """
-WRONG_CELSIUS = "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5\n```\n" + CELSIUS_TESTS
-RIGHT_CELSIUS = "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5 + 32\n```\n"
+
+
+def structured(code: str, tests: str = "", explanation: str = "Converts with the usual formula.") -> str:
+    """An answer as the model sends it under ``response_format`` / a llama.cpp grammar."""
+    return json.dumps({"code": code, "tests": tests, "explanation": explanation})
+
+
+WRONG_REVERSE = structured("def reverse_string(text):\n    return text\n")
+RIGHT_REVERSE = structured(
+    "def reverse_string(text):\n    return text[::-1]\n", explanation="Slices backwards."
+)
+WRONG_CELSIUS = structured("def to_fahrenheit(c):\n    return c * 9 / 5\n", CELSIUS_TESTS)
+RIGHT_CELSIUS = structured("def to_fahrenheit(c):\n    return c * 9 / 5 + 32\n")
+FENCED_WRONG_CELSIUS = (
+    "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5\n```\n```python\n" + CELSIUS_TESTS + "```\n"
+)
+FENCED_RIGHT_CELSIUS = "```python\ndef to_fahrenheit(c):\n    return c * 9 / 5 + 32\n```\n"
 
 
 def saw_failure(body: dict[str, Any]) -> bool:
@@ -163,9 +175,16 @@ async def test_repair_loop_fixes_a_wrong_first_answer_with_the_library_tests(lib
     # The second request carried the wrong answer and the failure, with a traceback.
     second = server.requests[1]["messages"]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
-    assert "return text\n" in second[2]["content"]
+    assert json.loads(second[2]["content"])["code"].endswith("return text\n")
     assert "test_word: AssertionError" in second[3]["content"] and "<tests>" in second[3]["content"]
     assert "def test_word" in server.requests[0]["messages"][1]["content"]  # the library's tests
+    # Structured output: every request asks for the code/tests/explanation object.
+    for request in server.requests:
+        fmt = request["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+        assert fmt["json_schema"]["schema"]["required"] == ["code", "tests", "explanation"]
+    assert data["llm_backend"] == "openai" and data["llm_model"] == "fake-coder"
+    assert "Slices backwards." in result["response"]  # the model's own explanation
     # Tokens streamed on the bus for the chat pane, tagged with the query.
     assert tokens and {t.query_id for t in tokens} == {"q7"}
     assert "".join(t.text for t in tokens).count("def reverse_string") == 2
@@ -185,6 +204,40 @@ async def test_repair_loop_with_tests_written_by_the_model(library: RecipeLibrar
     )
 
 
+async def test_an_endpoint_that_ignores_response_format_still_gets_repaired(library: RecipeLibrary) -> None:
+    def answer(body: dict[str, Any]) -> Reply:
+        return Reply(FENCED_RIGHT_CELSIUS if saw_failure(body) else FENCED_WRONG_CELSIUS)
+
+    with FakeOpenAI(answer) as server:
+        result = await service(library, chat(server.url)).answer(CELSIUS)
+    assert result["data"]["attempts"] == 2 and result["data"]["passed"] is True
+    assert result["test_report"]["passed"] == 3 and "test_boiling" in result["tests"]
+
+
+async def test_an_answer_cut_off_mid_json_is_not_run_and_is_asked_again(library: RecipeLibrary) -> None:
+    def answer(body: dict[str, Any]) -> Reply:
+        retry = any("was not run" in m["content"] for m in body["messages"] if m["role"] == "user")
+        return Reply(WRONG_CELSIUS.replace("c * 9 / 5", "c * 9 / 5 + 32") if retry else WRONG_CELSIUS[:70])
+
+    with FakeOpenAI(answer) as server:
+        result = await service(library, chat(server.url)).answer(CELSIUS)
+    log = result["data"]["attempt_log"]
+    assert [a["tested"] for a in log] == [False, True] and result["data"]["passed"] is True
+    assert "is not valid JSON" in server.requests[1]["messages"][3]["content"]
+
+
+async def test_code_without_tests_is_never_called_tested(library: RecipeLibrary) -> None:
+    no_tests = structured("def to_fahrenheit(c):\n    return c * 9 / 5 + 32\n")
+    broken_tests = structured("def to_fahrenheit(c):\n    return c * 9 / 5 + 32\n", "def test_x(:\n")
+    for answer, why in ((no_tests, "wrote no test_* functions"), (broken_tests, "tests do not parse")):
+        with FakeOpenAI(lambda body, a=answer: Reply(a)) as server:
+            result = await service(library, chat(server.url), max_repairs=1).answer(CELSIUS)
+        assert len(server.requests) == 2
+        assert result["data"]["tested"] is False and result["data"]["passed"] is False
+        assert "Not tested after 1 repair(s)" in result["response"] and why in result["response"]
+        assert "⚠ Not tested" in result["response"] and "✓" not in result["response"]
+
+
 async def test_a_model_that_never_gets_it_right_is_reported_as_failing(library: RecipeLibrary) -> None:
     with FakeOpenAI(lambda body: Reply(WRONG_CELSIUS)) as server:
         result = await service(library, chat(server.url), max_repairs=2).answer(CELSIUS)
@@ -192,7 +245,8 @@ async def test_a_model_that_never_gets_it_right_is_reported_as_failing(library: 
     assert result["data"]["attempts"] == 3 and result["data"]["passed"] is False
     assert result["test_report"]["tested"] and result["test_report"]["failed"] == 3
     assert "✗ 3 of 3 tests failed" in result["response"] and "✓" not in result["response"]
-    assert "still failed its tests after 3 attempt(s)" in result["response"]
+    assert "Tests failed after 2 repair(s)" in result["response"]
+    assert result["data"]["llm_backend"] == "openai" and result["data"]["llm_model"] == "fake-coder"
 
 
 async def test_a_failing_model_on_a_library_task_falls_back_to_the_library(library: RecipeLibrary) -> None:
@@ -250,3 +304,45 @@ def test_answers_are_split_into_code_and_tests(answer: str, code_has: str, tests
     code, tests = split_answer(answer)
     assert code_has in code and "def test_" not in code and "from solution" not in code
     assert (tests_has in tests) if tests_has else tests == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "code_has", "tests_has", "problem"),
+    [
+        (
+            structured("def f():\n    return {}\n", "def test_f():\n    assert f() == {}\n"),
+            "return {}",
+            "def test_f",
+            "",
+        ),
+        # Tests the model put in "code" move to the tests; helpers in "tests" stay with them.
+        (
+            structured("def f():\n    return 1\n\ndef test_f():\n    assert f() == 1\n"),
+            "def f",
+            "def test_f",
+            "",
+        ),
+        (
+            structured(
+                "```python\nimport math\ndef f():\n    return math.pi\n```",
+                "from solution import f\nH = 3\ndef test_h():\n    assert H\n",
+            ),
+            "import math",
+            "H = 3",
+            "",
+        ),
+        ("```python\ndef f():\n    return {}\n```", "return {}", "", ""),
+        ('{"code": "def f():', "", "", "not valid JSON"),
+        (structured("   "), "", "", 'empty "code"'),
+        ("I cannot help with that.", "I cannot", "", ""),
+    ],
+)
+def test_structured_answers_are_read_into_code_and_tests(
+    answer: str, code_has: str, tests_has: str, problem: str
+) -> None:
+    from fame_desktop.orchestrator.codegen.repair import read_answer
+
+    got = read_answer(answer)
+    assert problem in got.problem if problem else got.problem == ""
+    assert code_has in got.code and "def test_" not in got.code and "from solution" not in got.tests
+    assert (tests_has in got.tests) if tests_has else got.tests == ""

@@ -1,9 +1,11 @@
 """The LLM repair loop: ask the model for code (and tests), run them, feed failures back, retry.
 
 The loop knows nothing about Docker: it is handed ``run_tests(generated) -> report`` (the
-sandbox's, via :class:`~fame_desktop.orchestrator.codegen_service.CodeGenService`). A report that
-says the tests did not run ends the loop at once: untested code is never called tested, and there
-is nothing to repair from.
+sandbox's, via :class:`~fame_desktop.orchestrator.codegen_service.CodeGenService`). The model answers
+with structured output (:data:`~fame_desktop.orchestrator.llm.structured.CODE_SCHEMA`: code, tests,
+explanation), so a local model's grammar makes the answer parse; a round whose answer cannot be
+read, or has no tests, is not run and is fed back like a failure. An unavailable sandbox ends the
+loop at once: untested code is never called tested, and there is nothing to repair from.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fame_desktop.orchestrator.codegen.generator import GeneratedCode
-from fame_desktop.orchestrator.codegen.recipes import Recipe
+from fame_desktop.orchestrator.codegen.recipes import Recipe, test_names
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
+from fame_desktop.orchestrator.llm.structured import CODE_SCHEMA, parse_json_object, string_field
 
 log = logging.getLogger("fame.codegen")
 
@@ -28,10 +31,13 @@ RunTests = Callable[[GeneratedCode], Awaitable[dict[str, Any]]]
 _BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
 SYSTEM = (
-    "You are a careful Python 3.11 programmer. You answer with fenced ```python code blocks only, "
-    "no prose. Code uses the standard library only, reads no input, prints nothing, opens no files "
-    "and uses no network."
+    "You are a careful Python 3.11 programmer. You answer with one JSON object: "
+    '{"code": "...", "tests": "...", "explanation": "..."}. Code uses the standard library only, '
+    "reads no input, prints nothing, opens no files and uses no network."
 )
+
+#: Longest answer asked of the model (code, tests and explanation as one JSON object).
+MAX_ANSWER_TOKENS = 2048
 
 #: Characters of failure detail sent back to the model per attempt.
 _FEEDBACK_CHARS = 3000
@@ -70,10 +76,14 @@ class RepairResult:
     Attributes:
         attempts: Every round, in order (at least one unless the model failed at once).
         error: Why the loop stopped early (the model failed, the sandbox is unavailable), or "".
+        backend: The backend that wrote the answers (``llama.cpp`` or ``openai``).
+        model: The model that wrote them.
     """
 
     attempts: list[Attempt] = field(default_factory=list)
     error: str = ""
+    backend: str = ""
+    model: str = ""
 
     @property
     def final(self) -> Attempt | None:
@@ -137,21 +147,77 @@ def first_messages(task: str, recipe: Recipe | None) -> list[ChatMessage]:
             f"Task: {task}\n\nWrite the implementation: a function or class named `{recipe.entry}`. "
             "It must pass these tests, which run with plain asserts in the same namespace:\n\n"
             f"```python\n{recipe.tests.rstrip()}\n```\n\n"
-            "Answer with one ```python block holding only the implementation (no tests, no usage example)."
+            'Answer with a JSON object: "code" holds only the implementation (no tests, no usage '
+            'example), "tests" is "" (the tests above are used), "explanation" says in one or two '
+            "sentences how it works."
         )
     else:
         user = (
-            f"Task: {task}\n\nAnswer with two ```python blocks. First: the implementation. Second: "
-            "3 to 6 tests as plain functions named test_* that use assert and check real behaviour, "
-            "edge cases included. The tests run in the same namespace as the implementation: do not "
-            "import it, do not use pytest fixtures."
+            f'Task: {task}\n\nAnswer with a JSON object. "code": the implementation. "tests": 3 to 6 '
+            "tests as plain functions named test_* that use assert and check real behaviour, edge "
+            "cases included; they run in the same namespace as the implementation: do not import it, "
+            'do not use pytest fixtures. "explanation": one or two sentences on how it works.'
         )
     return [ChatMessage("system", SYSTEM), ChatMessage("user", user)]
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """What the model answered, read into code, tests and an explanation.
+
+    Attributes:
+        code: The implementation ("" when the answer held none).
+        tests: The ``test_*`` functions ("" when it wrote none).
+        explanation: The model's own words on the code.
+        problem: Why the answer could not be read as code ("" when it could).
+    """
+
+    code: str
+    tests: str
+    explanation: str = ""
+    problem: str = ""
+
+
+def read_answer(text: str, *, finish_reason: str = "stop") -> CodeAnswer:
+    """Read a model's answer: the :data:`CODE_SCHEMA` JSON object, else fenced code blocks.
+
+    Test functions the model put in ``code`` move to the tests; helpers and imports in ``tests``
+    stay with them (the harness runs both in one namespace); imports of the solution module go.
+    """
+    obj = parse_json_object(text)
+    if obj is None or "code" not in obj:  # code that merely contains a dict literal is not the answer
+        if text.lstrip().startswith("{"):
+            why = "was cut off at the length limit" if finish_reason == "length" else "is not valid JSON"
+            return CodeAnswer("", "", problem=f"The model's answer {why}.")
+        code, tests = split_answer(text)  # an endpoint that ignored response_format
+        if not code.strip():
+            return CodeAnswer("", "", problem="The answer held no code.")
+        return CodeAnswer(code, tests)
+    code_field = string_field(obj, "code")
+    if not code_field.strip():
+        return CodeAnswer("", "", problem='The model\'s JSON answer has an empty "code".')
+    code, tests_in_code = split_answer(code_field)
+    tests_field = string_field(obj, "tests")
+    tests = tests_in_code
+    if tests_field.strip():
+        if test_names(tests_field):
+            helpers, own_tests = split_answer(tests_field)
+            tests = "\n\n\n".join(t.strip() for t in (own_tests, tests_in_code) if t.strip()) + "\n"
+            if helpers.strip():
+                tests = helpers.rstrip() + "\n\n\n" + tests
+        elif not tests:
+            tests = tests_field.strip() + "\n"  # kept as written: the round reports why it has no tests
+    return CodeAnswer(code, tests, string_field(obj, "explanation").strip())
 
 
 def feedback(attempt: Attempt, *, own_tests: bool) -> str:
     """What the model is told after a failing round."""
     report = attempt.report
+    if "exit_code" not in report and report.get("detail"):  # never reached the sandbox
+        return (
+            f"Attempt {attempt.number} was not run: {report['detail']}\n\n"
+            'Answer again with one JSON object with "code", "tests" and "explanation".'
+        )
     lines = [
         f"Attempt {attempt.number} failed in the sandbox: status {report.get('status')}, "
         f"{report.get('passed', 0)} passed, {report.get('failed', 0)} failed."
@@ -169,7 +235,7 @@ def feedback(attempt: Attempt, *, own_tests: bool) -> str:
         if own_tests
         else "The tests are fixed: fix the implementation."
     )
-    return f"{text}\n\n{rule} Answer in the same format as before."
+    return f"{text}\n\n{rule} Answer with the same JSON object as before."
 
 
 async def repair_loop(
@@ -198,7 +264,8 @@ async def repair_loop(
         LlmError, NetworkDisabled, InvalidRequest: Only when the model fails on the first round
             (later failures end the loop with :attr:`RepairResult.error`).
     """
-    messages = first_messages(task, recipe)
+    opening = first_messages(task, recipe)
+    messages = list(opening)
     result = RepairResult()
     source = f"llm: {provider.name}"
     tests: str = recipe.tests if recipe is not None else ""
@@ -213,37 +280,46 @@ async def repair_loop(
             break
         round_started = time.monotonic()
         try:
-            completion = await provider.complete(messages, query_id=query_id)
+            completion = await provider.complete(
+                messages,
+                query_id=query_id,
+                json_schema=CODE_SCHEMA,
+                max_tokens=MAX_ANSWER_TOKENS,
+            )
         except FameError as exc:
             if number == 1:
                 raise
             result.error = f"The model failed on attempt {number}: {exc.message}"
             log.warning("repair loop stopped: %s", result.error)
             break
-        code, model_tests = split_answer(completion.text)
-        if recipe is None:
-            tests = model_tests or tests  # a repair that only fixes the code keeps the earlier tests
+        result.backend, result.model = (
+            completion.backend or provider.backend,
+            completion.model or provider.model,
+        )
+        answer = read_answer(completion.text, finish_reason=completion.reason)
+        if recipe is None and answer.tests.strip():
+            tests = answer.tests  # a repair that only fixes the code keeps the earlier tests
         generated = GeneratedCode(
-            code=code,
+            code=answer.code,
             tests=tests,
             title=recipe.title if recipe is not None else _title(task),
             source=source,
-            explanation=recipe.explanation
-            if recipe is not None
-            else "Written by the model and tested in the sandbox.",
+            explanation=answer.explanation
+            or (recipe.explanation if recipe is not None else "Written by the model."),
             recipe_id=recipe.id if recipe is not None else "",
             entry=recipe.entry if recipe is not None else "",
             bench=recipe.bench if recipe is not None else "",
         )
-        if not tests.strip():
-            # No tests at all: nothing can prove the code, so say so instead of running it.
+        unrunnable = answer.problem or _no_tests_problem(tests)
+        if unrunnable:
+            # Nothing can prove this round's code: say so instead of running it.
             report: dict[str, Any] = {
                 "status": "error",
                 "tested": False,
                 "passed": 0,
                 "failed": 0,
                 "failures": [],
-                "detail": "The model wrote no test_* functions.",
+                "detail": unrunnable,
             }
         else:
             report = await run_tests(generated)
@@ -257,12 +333,27 @@ async def repair_loop(
             result.error = "The sandbox is unavailable, so the code could not be tested or repaired."
             break
         if number <= max_repairs:
+            # Only the latest answer and its failure go back: earlier rounds would crowd a small
+            # model's context and add nothing the latest failure does not say.
             messages = [
-                *messages,
+                *opening,
                 ChatMessage("assistant", completion.text),
                 ChatMessage("user", feedback(attempt, own_tests=recipe is None) + _missing_tests_hint(tests)),
             ]
     return result
+
+
+def _no_tests_problem(tests: str) -> str:
+    """Why ``tests`` cannot prove anything ("" when they hold ``test_*`` functions)."""
+    if not tests.strip():
+        return "The model wrote no test_* functions."
+    if not test_names(tests):
+        try:
+            ast.parse(tests)
+        except SyntaxError as exc:
+            return f"The model's tests do not parse ({exc.msg}, line {exc.lineno})."
+        return "The model's tests hold no test_* functions."
+    return ""
 
 
 def _missing_tests_hint(tests: str) -> str:
