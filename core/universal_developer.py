@@ -121,11 +121,13 @@ async def handle(request: dict[str, Any]) -> dict[str, Any]:
     text = request_text(request)
     if request.get("intent") == "architecture_design":
         try:
-            advice = await host.design_architecture(text)
+            advice = await host.design_architecture(text, query_id=query_id(request) or None)
         except ServiceUnavailable as exc:
             return error_result("not_available", str(exc))
         patterns = [{"id": p["id"], "score": round(p["score"], 3)} for p in advice["patterns"]]
-        return {"response": advice["markdown"], "data": {"patterns": patterns}}
+        data = {"patterns": patterns, "source": advice.get("source", "knowledge_base")}
+        data.update({k: advice[k] for k in ("llm_backend", "llm_model") if k in advice})
+        return {"response": advice["markdown"], "data": data}
     host.progress(query_id(request), "Generating code and running its tests in the sandbox")
     try:
         return await host.generate_code(text, query_id=query_id(request) or None)

@@ -69,8 +69,12 @@ class PluginHost(Protocol):
             ServiceUnavailable: This app has no code generation.
         """
 
-    async def design_architecture(self, text: str) -> JSONObject:
-        """Architecture advice: ``{"markdown": str, "patterns": [{"id": str, "score": float}]}``.
+    async def design_architecture(self, text: str, *, query_id: str | None = None) -> JSONObject:
+        """Architecture advice: ``{"markdown": str, "patterns": [{"id": str, "score": float}], "source": str}``.
+
+        ``source`` is ``llm`` when the configured model designed the system (grounded in the
+        knowledge base's matched patterns; ``llm_backend`` and ``llm_model`` then say which model)
+        and ``knowledge_base`` otherwise. ``query_id`` tags the model's streamed tokens.
 
         Raises:
             ServiceUnavailable: This app has no architecture knowledge base.

@@ -8,7 +8,7 @@ implements that protocol over the orchestrator's services; plugins never see the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,24 +30,11 @@ class CodeGenerator(Protocol):
         ...
 
 
-class _Pattern(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-class _Advice(Protocol):
-    @property
-    def markdown(self) -> str: ...
-
-    @property
-    def patterns(self) -> Sequence[tuple[_Pattern, float]]: ...
-
-
 class ArchitectureAdvisor(Protocol):
-    """The architecture knowledge base (``ArchitectureKB``)."""
+    """Architecture design (``ArchitectureService``)."""
 
-    def advise(self, text: str) -> _Advice:
-        """The best patterns for ``text``."""
+    async def answer(self, text: str, *, query_id: str | None = None) -> dict[str, Any]:
+        """``{"markdown", "patterns": [{"id", "score"}], ...}`` for ``text``."""
         ...
 
 
@@ -141,15 +128,11 @@ class PluginContext:
             raise ServiceUnavailable("Code generation is not available in this app.")
         return await self.codegen.answer(text, query_id=query_id or None)
 
-    async def design_architecture(self, text: str) -> JSONObject:
+    async def design_architecture(self, text: str, *, query_id: str | None = None) -> JSONObject:
         """Architecture advice (see :meth:`fame_plugin_api.PluginHost.design_architecture`)."""
         if self.architecture is None:
             raise ServiceUnavailable("The architecture knowledge base is not available in this app.")
-        advice = self.architecture.advise(text)
-        return {
-            "markdown": advice.markdown,
-            "patterns": [{"id": p.id, "score": float(score)} for p, score in advice.patterns],
-        }
+        return await self.architecture.answer(text, query_id=query_id or None)
 
     async def run_in_sandbox(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
+from fame_desktop.orchestrator.architecture_service import ArchitectureService
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.codegen import ArchitectureKB, RecipeLibrary
@@ -52,7 +53,7 @@ class Services:
     sandbox: DockerManager
     promotions: PromotionStore
     codegen: CodeGenService
-    architecture: ArchitectureKB
+    architecture: ArchitectureService
     evolution: EvolutionRunner
     voice: VoiceAdapter
     conversations: ConversationStore
@@ -203,7 +204,7 @@ def build_services(
         sandbox=sandbox,
         promotions=promotions,
         codegen=codegen,
-        architecture=ArchitectureKB.load(),
+        architecture=ArchitectureService(ArchitectureKB.load(), llm=llm),
         evolution=evolution,
         voice=voice,
         conversations=conversations,

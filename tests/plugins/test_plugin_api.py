@@ -13,6 +13,7 @@ import pytest
 from plugin_harness import CORE, Harness
 
 from fame_desktop.app import App, build_app
+from fame_desktop.orchestrator.architecture_service import ArchitectureService
 from fame_desktop.orchestrator.codegen import ArchitectureKB
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_plugin_api import SCHEMA_VERSION, ManifestError, parse_manifest, read_manifest, suggest_manifest
@@ -191,7 +192,7 @@ async def test_without_services_the_developer_plugin_says_what_is_missing(
 
 async def test_architecture_advice_comes_through_the_task_as_json(plugin: Callable[..., Harness]) -> None:
     kb = ArchitectureKB.load()
-    dev = plugin("universal_developer", architecture=kb)
+    dev = plugin("universal_developer", architecture=ArchitectureService(kb))
     result = await dev.ask(
         "we must be able to replay history and see who changed what", "architecture_design"
     )

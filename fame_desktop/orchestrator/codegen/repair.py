@@ -22,7 +22,7 @@ from fame_desktop.orchestrator.codegen.generator import GeneratedCode
 from fame_desktop.orchestrator.codegen.recipes import Recipe, test_names
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
-from fame_desktop.orchestrator.llm.structured import CODE_SCHEMA, parse_json_object, string_field
+from fame_desktop.orchestrator.llm.structured import CODE_SCHEMA, model_data, parse_json_object, string_field
 
 log = logging.getLogger("fame.codegen")
 
@@ -292,10 +292,8 @@ async def repair_loop(
             result.error = f"The model failed on attempt {number}: {exc.message}"
             log.warning("repair loop stopped: %s", result.error)
             break
-        result.backend, result.model = (
-            completion.backend or provider.backend,
-            completion.model or provider.model,
-        )
+        who = model_data(completion, provider)
+        result.backend, result.model = who["llm_backend"], who["llm_model"]
         answer = read_answer(completion.text, finish_reason=completion.reason)
         if recipe is None and answer.tests.strip():
             tests = answer.tests  # a repair that only fixes the code keeps the earlier tests

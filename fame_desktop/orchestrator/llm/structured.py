@@ -76,10 +76,14 @@ class _Attributed(Protocol):
     def model(self) -> str: ...
 
 
-def model_data(source: _Attributed) -> dict[str, str]:
+def model_data(source: _Attributed, fallback: _Attributed | None = None) -> dict[str, str]:
     """``{"llm_backend", "llm_model"}`` for a response's ``data``: which model wrote the answer.
 
     Args:
-        source: The provider, or the :class:`~fame_desktop.orchestrator.llm.base.Completion`.
+        source: The :class:`~fame_desktop.orchestrator.llm.base.Completion` (or the provider).
+        fallback: Asked for what ``source`` leaves empty (the provider).
     """
-    return {"llm_backend": source.backend, "llm_model": source.model}
+    backend, model = source.backend, source.model
+    if fallback is not None:
+        backend, model = backend or fallback.backend, model or fallback.model
+    return {"llm_backend": backend, "llm_model": model}
