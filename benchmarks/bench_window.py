@@ -68,6 +68,7 @@ def main() -> int:
 
     from fame_desktop.app import build_app
     from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+    from fame_desktop.orchestrator.run_report import Limits, RunReport
     from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
     from fame_desktop.ui.qt_main_window import QtMainWindow
 
@@ -95,14 +96,26 @@ def main() -> int:
 
     def publish(run_id: str) -> None:
         bus = app.bus
-        bus.publish(SandboxStarted(run_id=run_id, backend="docker", image="bench", limits={}))
+        bus.publish(SandboxStarted(run_id=run_id, backend="docker", image="bench", limits=Limits.defaults()))
         for i in range(LINES):
             bus.publish(
                 SandboxOutput(
                     run_id=run_id, stream="stderr" if i % 100 == 0 else "stdout", text=f"line {i}\n"
                 )
             )
-        bus.publish(SandboxFinished(run_id=run_id, report={"status": "ok", "exit_code": 0, "duration_ms": 0}))
+        bus.publish(
+            SandboxFinished(
+                run_id=run_id,
+                report=RunReport(
+                    run_id=run_id,
+                    status="ok",
+                    backend="docker",
+                    image="bench",
+                    limits=Limits.defaults(),
+                    exit_code=0,
+                ),
+            )
+        )
 
     async def scenario(with_query: bool, run_id: str) -> tuple[float, float, float]:
         await app.brain.start()

@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace, app: App) -> int:
     if status == "unavailable":
         message, _, fix = report.detail.partition(" Fix: ")
         return fail(f"the sandbox is unavailable: {message}", fix)
-    if args.network and not report.limits.get("network"):
+    if args.network and not report.limits.network:
         print("fame: the run had no network: an admin has not enabled network access.", file=sys.stderr)
     if report.insecure:
         print("fame: WARNING: ran with the INSECURE local runner (no isolation).", file=sys.stderr)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fame_desktop.orchestrator.conversations import Message
+from fame_desktop.orchestrator.run_report import Limits, RunReport
 
 log = logging.getLogger("fame.events")
 
@@ -129,12 +130,12 @@ class PluginStateChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SandboxStarted(Event):
-    """A sandbox run started."""
+    """A sandbox run started with ``limits`` applied."""
 
     run_id: str
     backend: str
     image: str
-    limits: dict[str, Any]
+    limits: Limits
     query_id: str | None = None
 
 
@@ -161,10 +162,10 @@ class SandboxOutput(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SandboxFinished(Event):
-    """A sandbox run ended; ``report`` is the sandbox run report."""
+    """A sandbox run ended; ``report`` is its run report (a copy: subscribers may keep it)."""
 
     run_id: str
-    report: dict[str, Any]
+    report: RunReport
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -152,9 +152,9 @@ class Metrics:
 
     def _on_sandbox(self, event: SandboxFinished) -> None:
         report = event.report
-        status = _label(report.get("status"), "unknown")
-        backend = _label(report.get("backend"), "unknown")
-        duration_ms = float(report.get("duration_ms") or 0.0)
+        status = _label(report.status, "unknown")
+        backend = _label(report.backend, "unknown")
+        duration_ms = float(report.duration_ms)
         self.sandbox_runs.labels(status=status, backend=backend).inc()
         self.sandbox_duration.labels(status=status).observe(duration_ms / 1000.0)
         with self._lock:

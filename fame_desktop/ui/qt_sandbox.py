@@ -204,7 +204,7 @@ class QtSandboxPane(QWidget):
             started=event.ts,
             backend=event.backend,
             image=event.image,
-            limits=dict(event.limits),
+            limits=event.limits.to_dict(),
             query_id=event.query_id,
         )
         self.runs[event.run_id] = rec
@@ -240,7 +240,7 @@ class QtSandboxPane(QWidget):
         rec = self.runs.get(event.run_id)
         if rec is None:
             return
-        rec.report = dict(event.report)
+        rec.report = event.report.to_dict()
         self._add_chunk(rec, "stdout", rec.stdout_filter.finish())
         if event.run_id == self.current:
             self.flush()

@@ -9,6 +9,7 @@ from api_harness import Server
 from fame_desktop.app import App
 from fame_desktop.orchestrator.events import EventBus, PluginFailed, SandboxFinished
 from fame_desktop.orchestrator.metrics import Metrics
+from fame_desktop.orchestrator.run_report import Limits, RunReport
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -52,7 +53,15 @@ async def test_collectors_follow_bus_events(app: App) -> None:
         assert metrics.value("fame_audit_entries") == len(app.audit) > start
         app.bus.publish(
             SandboxFinished(
-                run_id="r1", report={"status": "timeout", "backend": "docker", "duration_ms": 1500}
+                run_id="r1",
+                report=RunReport(
+                    run_id="r1",
+                    status="timeout",
+                    backend="docker",
+                    image="",
+                    limits=Limits.defaults(),
+                    duration_ms=1500,
+                ),
             )
         )
         app.bus.publish(PluginFailed(name="broken", path="/x/broken.py", stage="call", error="boom"))

@@ -12,6 +12,11 @@ from fame_desktop.orchestrator.events import (
     SandboxFinished,
     SandboxOutput,
 )
+from fame_desktop.orchestrator.run_report import Limits, RunReport
+
+
+def _report(run_id: str) -> RunReport:
+    return RunReport(run_id=run_id, status="ok", backend="docker", image="", limits=Limits.defaults())
 
 
 def _collect(bus: EventBus) -> list[Event]:
@@ -30,7 +35,7 @@ async def test_a_flood_from_a_thread_arrives_whole_in_order_as_few_events() -> N
         for i in range(lines):
             stream = "stderr" if i % 1000 == 999 else "stdout"
             bus.publish(SandboxOutput(run_id="r1", stream=stream, text=f"line {i}\n"))
-        bus.publish(SandboxFinished(run_id="r1", report={"status": "ok"}))
+        bus.publish(SandboxFinished(run_id="r1", report=_report("r1")))
 
     # The loop is busy (blocked) while the thread publishes, as when the window is painting.
     thread = threading.Thread(target=flood)
@@ -77,7 +82,7 @@ async def test_publishing_on_the_loop_delivers_what_threads_published_first() ->
     thread.start()
     thread.join()
     # Without yielding to the loop: the thread's event is still waiting.
-    bus.publish(SandboxFinished(run_id="r3", report={"status": "ok"}))
+    bus.publish(SandboxFinished(run_id="r3", report=_report("r3")))
     assert [type(e).__name__ for e in seen] == ["SandboxOutput", "SandboxFinished"]
 
 

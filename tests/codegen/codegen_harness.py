@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fame_desktop.orchestrator.codegen import TestProgram, TestSummary, build_test_program
-from fame_desktop.orchestrator.sandbox.report import RunReport
+from fame_desktop.orchestrator.run_report import Limits, RunReport
 
 
 def _report(status: str, exit_code: int | None, stdout: str, stderr: str, started: float) -> RunReport:
     return RunReport(
-        run_id="local-test", status=status, backend="local-test", image="", limits={}, exit_code=exit_code,
+        run_id="local-test", status=status, backend="local-test", image="", limits=Limits.defaults(), exit_code=exit_code,
         stdout=stdout, stderr=stderr, duration_ms=(time.perf_counter() - started) * 1000,
         timed_out=status == "timeout",
     )  # fmt: skip

@@ -118,11 +118,11 @@ async def test_network_needs_the_admin_setting_and_the_request(make_manager: Any
     closed = await make_manager(pool_size=0)
     assert (await closed.run(code)).stdout == "['lo']\n"
     denied = await closed.run(code, network=True)
-    assert denied.stdout == "['lo']\n" and denied.limits["network"] is False and "admin" in denied.detail
+    assert denied.stdout == "['lo']\n" and denied.limits.network is False and "admin" in denied.detail
     opened = await make_manager(pool_size=0, allow_network=True)
     assert (await opened.run(code)).stdout == "['lo']\n"
     granted = await opened.run(code, network=True)
-    assert "eth0" in granted.stdout and granted.limits["network"] is True
+    assert "eth0" in granted.stdout and granted.limits.network is True
 
 
 def _fame(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

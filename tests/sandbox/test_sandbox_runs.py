@@ -63,7 +63,7 @@ async def test_output_streams_while_the_program_runs(manager: Any) -> None:
     assert "".join(t for _, s, t in chunks if s == "stdout") == "first\nsecond\n"
     assert report.stdout == "first\nsecond\n"
     assert [e.run_id for e in started] == ["stream1"]
-    assert [e.report["status"] for e in finished] == ["ok"]
+    assert [e.report.status for e in finished] == ["ok"]
 
 
 async def _run_seeing_chunks(manager: Any, code: str) -> tuple[Any, list[tuple[str, str]]]:

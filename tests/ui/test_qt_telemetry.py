@@ -6,7 +6,14 @@ from pytestqt.qtbot import QtBot
 
 from fame_desktop.orchestrator.events import EventBus, PluginFailed, QueryCompleted, SandboxFinished
 from fame_desktop.orchestrator.metrics import Metrics
+from fame_desktop.orchestrator.run_report import Limits, RunReport
 from fame_desktop.ui.qt_telemetry import QtTelemetryView
+
+
+def _report(status: str, ms: float) -> RunReport:
+    return RunReport(
+        run_id="r", status=status, backend="docker", image="", limits=Limits.defaults(), duration_ms=ms
+    )
 
 
 def _query(qid: str, intent: str, ms: float, error: str | None = None) -> QueryCompleted:
@@ -29,7 +36,7 @@ def test_telemetry_view_shows_counts_and_charts(qtbot: QtBot) -> None:
     for i in range(5):
         bus.publish(_query(f"q{i}", "calculate", 5 + i))
     bus.publish(_query("q9", "market_analysis", 30, error="network_disabled"))
-    bus.publish(SandboxFinished(run_id="r", report={"status": "ok", "backend": "docker", "duration_ms": 300}))
+    bus.publish(SandboxFinished(run_id="r", report=_report("ok", 300)))
     bus.publish(PluginFailed(name="broken", path="p", stage="call", error="boom"))
     view.refresh()
     text = view.summary.text()

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+from fame_desktop.orchestrator.run_report import Limits, RunReport
 from fame_desktop.ui.qt_audit import PAGE
 from fame_desktop.ui.qt_main_window import QtMainWindow
 from fame_desktop.ui.qt_sandbox import KEEP_LINES, MAX_LINES
@@ -27,7 +28,7 @@ def test_sandbox_pane_streams_output_published_from_a_worker_thread(
     status = window.findChild(QLabel, "sandboxStatus")
     assert output is not None and status is not None
     lines = MAX_LINES + 5000
-    limits = {"memory": "512m", "cpus": 0.5, "timeout_seconds": 30, "network": False}
+    limits = Limits.defaults()
 
     def run() -> None:
         bus = fame_app.bus
@@ -38,13 +39,15 @@ def test_sandbox_pane_streams_output_published_from_a_worker_thread(
             bus.publish(SandboxOutput(run_id="run-1", stream="stdout", text=f"line {i}\n"))
             if i % 5000 == 0:
                 bus.publish(SandboxOutput(run_id="run-1", stream="stderr", text=f"warning {i}\n"))
-        report = {
-            "status": "ok",
-            "exit_code": 0,
-            "duration_ms": 1234.0,
-            "backend": "docker",
-            "limits": limits,
-        }
+        report = RunReport(
+            run_id="run-1",
+            status="ok",
+            backend="docker",
+            image="fame-sandbox:latest",
+            limits=limits,
+            exit_code=0,
+            duration_ms=1234.0,
+        )
         bus.publish(SandboxFinished(run_id="run-1", report=report))
 
     worker = threading.Thread(target=run)
@@ -67,7 +70,7 @@ def test_sandbox_pane_streams_output_published_from_a_worker_thread(
     out_colour = QTextCursor(out_block).charFormat().foreground().color().name()
     assert err_colour != out_colour
     # The run is listed and can be reopened after another run replaced it.
-    fame_app.bus.publish(SandboxStarted(run_id="run-2", backend="docker", image="x", limits={}))
+    fame_app.bus.publish(SandboxStarted(run_id="run-2", backend="docker", image="x", limits=limits))
     fame_app.bus.publish(SandboxOutput(run_id="run-2", stream="stdout", text="second run\n"))
     qtbot.waitUntil(lambda: "second run" in output.toPlainText())
     assert window.sandbox.run_list.count() == 2

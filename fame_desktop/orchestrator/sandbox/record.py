@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.events import Event, SandboxFinished, SandboxOutput, SandboxStarted
@@ -52,7 +53,7 @@ class RunRecorder:
     def finished(self, report: RunReport, code: str, query_id: str | None, started: float) -> RunReport:
         """Stamp the duration since ``started`` (monotonic), publish the report and audit the run."""
         report.duration_ms = round((time.monotonic() - started) * 1000, 2)
-        self._publish(SandboxFinished(run_id=report.run_id, report=report.to_dict()))
+        self._publish(SandboxFinished(run_id=report.run_id, report=replace(report, extra=dict(report.extra))))
         if self._audit is not None:
             try:
                 self._audit(
@@ -73,7 +74,7 @@ def _audit_data(report: RunReport, code: str, query_id: str | None) -> dict[str,
         "query_id": query_id,
         "code_sha256": hashlib.sha256(code.encode("utf-8", errors="surrogateescape")).hexdigest(),
         "code_bytes": len(code),
-        "limits": report.limits,
+        "limits": report.limits.to_dict(),
         "status": report.status,
         "exit_code": report.exit_code,
         "duration_ms": report.duration_ms,

@@ -1,42 +1,14 @@
-"""The sandbox run report, and the capped, streaming collector of one output stream."""
+"""The capped, streaming collector of one output stream (and the run report it fills)."""
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
-STATUSES = ("ok", "error", "timeout", "oom", "killed", "unavailable")
+from fame_desktop.orchestrator.run_report import STATUSES, RunReport
 
-
-@dataclass
-class RunReport:
-    """The sandbox run report of ARCHITECTURE.md (``to_dict`` is the public shape)."""
-
-    run_id: str
-    status: str
-    backend: str
-    image: str
-    limits: dict[str, Any]
-    exit_code: int | None = None
-    stdout: str = ""
-    stderr: str = ""
-    stdout_truncated: bool = False
-    stderr_truncated: bool = False
-    duration_ms: float = 0.0
-    timed_out: bool = False
-    oom_killed: bool = False
-    detail: str = ""
-    insecure: bool = False
-    warm: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON-able data."""
-        data = asdict(self)
-        data.update(data.pop("extra"))
-        return data
+# RunReport lives in the leaf module the events import too; imported from here as before.
+__all__ = ["STATUSES", "RunReport", "StreamCollector"]
 
 
 class StreamCollector:

@@ -330,7 +330,7 @@ class Runs:
 
     def _report(self, run_id: str, status: str, backend: str, limits: Limits, detail: str = "") -> RunReport:
         return RunReport(
-            run_id=run_id, status=status, backend=backend, image=self._engine().image, limits=limits.to_dict(),
+            run_id=run_id, status=status, backend=backend, image=self._engine().image, limits=limits,
             detail=detail,
         )  # fmt: skip
 
@@ -348,10 +348,10 @@ def _apply(report: RunReport, raw: RawResult) -> RunReport:
         report.status, report.detail = "killed", "Stopped on request."
     elif raw.timed_out:
         report.status = "timeout"
-        report.detail = f"Killed after the {report.limits['timeout_seconds']:g} s time limit."
+        report.detail = f"Killed after the {report.limits.timeout_seconds:g} s time limit."
     elif raw.oom_killed:
         report.status = "oom"
-        report.detail = f"Killed for using more than {report.limits['memory']} of memory."
+        report.detail = f"Killed for using more than {report.limits.memory} of memory."
     elif raw.exit_code == 0:
         report.status = "ok"
     else:
