@@ -18,6 +18,7 @@ from fame_desktop.cli import (
     ask_cmd,
     audit_cmd,
     evolve_cmd,
+    llm_cmd,
     plugins_cmd,
     routing_cmd,
     sandbox_cmd,
@@ -34,6 +35,7 @@ SUBCOMMAND_MODULES = [
     routing_cmd,
     sandbox_cmd,
     voice_cmd,
+    llm_cmd,
     serve_cmd,
     evolve_cmd,
 ]

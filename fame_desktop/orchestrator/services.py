@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsCh
 from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.intent_training import IntentModelSource
+from fame_desktop.orchestrator.llm.base import LlmProvider
 from fame_desktop.orchestrator.llm.factory import provider_source
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
@@ -60,6 +62,9 @@ class Services:
     intent_models: IntentModelSource
     routing_feedback: RoutingFeedback
     plugins: PluginManager
+    secrets: SecretStore
+    #: The configured language model, or None (read at every use: settings may change).
+    llm: Callable[[], LlmProvider | None]
     started_at: float = field(default_factory=time.time)
 
     def user_plugin_dir(self) -> Path:
@@ -155,7 +160,8 @@ def build_services(
         bus.publish,
         audit.append,
     )
-    llm = provider_source(settings, SecretStore(paths.secrets), bus.publish)
+    secrets = SecretStore(paths.secrets)
+    llm = provider_source(settings, secrets, bus.publish)
     promotions = PromotionStore(paths.evolution)
     codegen = CodeGenService(
         lambda: RecipeLibrary.load(strict=False),
@@ -211,5 +217,7 @@ def build_services(
         intent_models=intent_models,
         routing_feedback=routing_feedback,
         plugins=plugins,
+        secrets=secrets,
+        llm=llm,
     )
     return services

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
 from fame_desktop.orchestrator.settings import is_admin_field, iter_fields
+from fame_desktop.ui.qt_llm_endpoint import QtLlmEndpoint
 from fame_desktop.ui.qt_voice_models import QtVoiceModels
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
@@ -80,6 +81,7 @@ class QtSettingsDialog(QDialog):
         self._app = app
         self._workers = workers
         self.voice_models: QtVoiceModels | None = None
+        self.llm_endpoint: QtLlmEndpoint | None = None
         self.setObjectName("settingsDialog")
         self.setWindowTitle("FAME Settings")
         self.setModal(False)
@@ -122,6 +124,14 @@ class QtSettingsDialog(QDialog):
                 tabs.addTab(scroll, SECTION_TITLES.get(section, section.title()))
                 sections[section] = form
             self._add_field(sections[section], path, info)
+        if self._workers is not None and "llm" in sections:
+            self.llm_endpoint = QtLlmEndpoint(
+                self._app,
+                self._workers,
+                read_setting=lambda path: self._readers[path](),
+                write_setting=lambda path, value: self._writers[path](value),
+            )
+            sections["llm"].addRow(self.llm_endpoint)
         if self._workers is not None and "voice" in sections:
             self.voice_models = QtVoiceModels(self._app, self._workers)
             sections["voice"].addRow(self.voice_models)
@@ -367,6 +377,8 @@ class QtSettingsDialog(QDialog):
                 self.network_toggle.blockSignals(False)
             elif path in self._writers:
                 self._writers[path](value)
+                if path == "llm.base_url" and self.llm_endpoint is not None:
+                    self.llm_endpoint.sync_preset()
 
     def show_error(self, message: str, fix: str) -> None:
         """Show what went wrong and how to fix it."""

@@ -2,7 +2,8 @@
 
 Each request is answered by a ``responder(body) -> Reply`` the test supplies, so a test can script
 normal streams, error responses, a slow first token, a stream cut off mid-way, or answers that
-depend on what the client sent (the repair loop).
+depend on what the client sent (the repair loop). ``GET /v1/models`` lists ``models``; with
+``api_key`` set, every request without ``Authorization: Bearer <api_key>`` gets HTTP 401.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ def pieces(text: str) -> list[str]:
 class FakeOpenAI:
     """The server; use as a context manager."""
 
-    responder: Callable[[dict[str, Any]], Reply]
+    responder: Callable[[dict[str, Any]], Reply] = lambda body: Reply("OK")
+    models: list[str] = field(default_factory=lambda: ["fake-coder"])
+    api_key: str | None = None
+    models_status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
+    model_listings: int = 0
     auth_headers: list[str] = field(default_factory=list)
     disconnects: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -60,11 +65,35 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def _authorised(self) -> bool:
+                if fake.api_key is None or self.headers.get("Authorization", "") == f"Bearer {fake.api_key}":
+                    return True
+                self._json(
+                    401, {"error": {"message": "Incorrect API key provided", "type": "invalid_api_key"}}
+                )
+                return False
+
+            def do_GET(self) -> None:
+                fake.auth_headers.append(self.headers.get("Authorization", ""))
+                if self.path.rstrip("/") != "/v1/models":
+                    self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+                    return
+                fake.model_listings += 1
+                if not self._authorised():
+                    return
+                if fake.models_status >= 400:
+                    self._json(fake.models_status, {"error": {"message": "models unavailable"}})
+                    return
+                data = [{"id": m, "object": "model", "owned_by": "fake"} for m in fake.models]
+                self._json(200, {"object": "list", "data": data})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(body)
                 fake.auth_headers.append(self.headers.get("Authorization", ""))
+                if not self._authorised():
+                    return
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
