@@ -24,6 +24,7 @@ from fame_plugin_api.manifest import (
     read_manifest,
     suggest_manifest,
 )
+from fame_plugin_api.user_code import is_python_lang, user_code
 
 __all__ = [
     "INTENTS",
@@ -35,9 +36,11 @@ __all__ = [
     "PluginManifest",
     "ServiceUnavailable",
     "error_result",
+    "is_python_lang",
     "parse_manifest",
     "query_id",
     "read_manifest",
     "request_text",
     "suggest_manifest",
+    "user_code",
 ]

@@ -19,5 +19,6 @@ INTENTS: MappingProxyType[str, str] = MappingProxyType(
         "chat": "Greetings, help and small talk.",
         "system_info": "Time, date, version, Docker, network, voice and plugin status.",
         "calculate": "Arithmetic.",
+        "run_code": 'Run your own Python code (a fenced block, or "run this: ...") in the sandbox.',
     }
 )

@@ -1,5 +1,5 @@
-"""``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]`` and
-``fame sandbox prepare [--json]``."""
+"""``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]`` (also
+``fame run FILE|-``, the same command) and ``fame sandbox prepare [--json]``."""
 
 from __future__ import annotations
 
@@ -17,13 +17,34 @@ _BAR_WIDTH = 30
 
 
 def register(sub: Any) -> None:
-    """Add the ``sandbox`` subcommand."""
+    """Add the ``sandbox`` subcommand and its shortcut ``fame run FILE|-``."""
+    short: argparse.ArgumentParser = sub.add_parser(
+        "run",
+        help="Run your own Python FILE ('-': standard input) in the sandbox (as `fame sandbox run`).",
+    )
+    _run_arguments(short)
     p: argparse.ArgumentParser = sub.add_parser("sandbox", help="Run a Python file in the sandbox.")
     actions = p.add_subparsers(dest="sandbox_action", metavar="ACTION", required=True)
     r: argparse.ArgumentParser = actions.add_parser(
         "run",
         help="Run FILE in the hardened sandbox, streaming its output; exits with the program's code.",
     )
+    _run_arguments(r)
+    prep: argparse.ArgumentParser = actions.add_parser(
+        "prepare",
+        help="Make the sandbox image ready: pull its base (sandbox.base_image) when missing, with "
+        "progress, then build it from resources/sandbox/.",
+    )
+    prep.add_argument(
+        "--json",
+        action="store_true",
+        help="Print the result as JSON at the end (progress then goes to stderr).",
+    )
+    prep.set_defaults(func=prepare)
+
+
+def _run_arguments(r: argparse.ArgumentParser) -> None:
+    """The arguments of ``fame sandbox run`` and ``fame run`` (one path, one set of options)."""
     r.add_argument("file", metavar="FILE", help="The Python file to run ('-' reads standard input).")
     r.add_argument("--timeout", type=float, metavar="S", help="Wall-clock limit in seconds.")
     r.add_argument("--memory", metavar="M", help="Memory limit, e.g. 256m (swap is the same).")
@@ -37,17 +58,6 @@ def register(sub: Any) -> None:
         help="Print the run report as JSON at the end (live output then goes to stderr).",
     )
     r.set_defaults(func=run)
-    prep: argparse.ArgumentParser = actions.add_parser(
-        "prepare",
-        help="Make the sandbox image ready: pull its base (sandbox.base_image) when missing, with "
-        "progress, then build it from resources/sandbox/.",
-    )
-    prep.add_argument(
-        "--json",
-        action="store_true",
-        help="Print the result as JSON at the end (progress then goes to stderr).",
-    )
-    prep.set_defaults(func=prepare)
 
 
 class _ProgressPrinter:

@@ -233,7 +233,8 @@ class Brain:
             if req.intent is None:
                 await self._current_router()
             route, records = self._route(req)
-            parts = None if route.explicit or route.ambiguous else split_parts(self.router, req.text)
+            settled = route.explicit or route.ambiguous or route.rule
+            parts = None if settled else split_parts(self.router, req.text)
             if route.ambiguous or parts:
                 records = []
             response.intent, response.confidence = route.intent, route.confidence
@@ -245,6 +246,7 @@ class Brain:
                     "intent": route.intent,
                     "confidence": route.confidence,
                     "explicit": route.explicit,
+                    "rule": route.rule or None,
                     "plugins": response.plugins,
                     "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
                     "clarify": list(route.alternatives),

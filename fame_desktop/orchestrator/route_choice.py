@@ -39,6 +39,7 @@ LABELS: dict[str, str] = {
     "chat": "Just chat",
     "system_info": "App and system status",
     "calculate": "Calculate",
+    "run_code": "Run my code",
 }
 
 

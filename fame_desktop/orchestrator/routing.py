@@ -18,9 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fame_desktop.orchestrator.intent_classifier import IntentModel, softmax
-from fame_plugin_api import PluginManifest
+from fame_plugin_api import PluginManifest, user_code
 
 FALLBACK_INTENT = "chat"
+#: Where a query carrying the user's own code goes (``user_code``), before any scoring.
+RUN_CODE_INTENT = "run_code"
 MIN_SCORE = 0.9
 #: How much the keyword signal (scaled to 0..1) adds to the classifier's score (about 1 for a
 #: clear match); chosen by cross-validation on the labelled set (benchmarks/bench_routing.py).
@@ -129,6 +131,8 @@ class Route:
     explicit: bool = False
     #: The two intents to choose between when the route is a near tie (else empty).
     alternatives: tuple[str, ...] = ()
+    #: The rule that decided before any scoring (``user_code``), or empty.
+    rule: str = ""
 
     @property
     def ambiguous(self) -> bool:
@@ -150,7 +154,9 @@ class Router:
         self._examples: dict[str, list[frozenset[str]]] = defaultdict(list)
         self._patterns: dict[str, list[re.Pattern[str]]] = defaultdict(list)
         doc_freq: dict[str, set[str]] = defaultdict(set)
+        declared: set[str] = set()
         for m in manifests:
+            declared.update(m.intents)
             for intent, phrases in m.intents.items():
                 for phrase in phrases:
                     words = frozenset(w for w in tokens(phrase) if w not in STOPWORDS)
@@ -171,11 +177,16 @@ class Router:
         # Words declared by one intent only are strong evidence; words every intent uses are noise.
         self._idf = {w: math.log(1 + n / len(intents)) for w, intents in doc_freq.items()}
         self.intents = sorted(set(self._examples) | set(self._keywords) | set(self._patterns))
+        self._declared = frozenset(declared)
 
     def route(self, text: str, explicit: str | None = None) -> Route:
         """Pick the intent for ``text``; an ``explicit`` intent always wins."""
         if explicit:
             return Route(explicit, 1.0, {explicit: 1.0}, explicit=True)
+        # Code is not language: a fenced Python block or "run this: ..." runs, whatever the
+        # classifier would make of its words (it never saw code, so it must not be asked).
+        if RUN_CODE_INTENT in self._declared and user_code(text) is not None:
+            return Route(RUN_CODE_INTENT, 0.99, {RUN_CODE_INTENT: 0.99}, rule="user_code")
         if self.model is not None:
             return self._route_learned(text)
         scores = self.scores(text)
