@@ -51,6 +51,7 @@ from fame_desktop.orchestrator.events import (
     VoiceStateChanged,
     VoiceTranscript,
 )
+from fame_desktop.ui.qt_code_buttons import RUN_SCHEME, QtCodeRunButtons
 from fame_desktop.ui.qt_markdown import QtMarkdownRenderer, RenderedMarkdown
 from fame_desktop.ui.qt_route_feedback import QtRouteFeedback
 from fame_desktop.ui.qt_voice import QtLevelMeter, QtMicButton, QtVoiceControl
@@ -142,6 +143,8 @@ class QtChatPane(QWidget):
     busyChanged = Signal(bool)
     conversationsChanged = Signal()
     answered = Signal(dict)
+    #: The Run button of an answer's code block was pressed: run this code in the sandbox.
+    runCodeRequested = Signal(str)
 
     def __init__(
         self,
@@ -201,6 +204,7 @@ class QtChatPane(QWidget):
         self.view.setOpenLinks(False)
         self.view.anchorClicked.connect(self._on_link)
         self.view.setAccessibleName("Conversation")
+        self.run_buttons = QtCodeRunButtons(self.view, self.run_code_block)
         self.input = QtChatInput(self.conversation.history, self)
         self.input.setMaximumHeight(96)
         self.input.submitted.connect(self.send)
@@ -416,7 +420,8 @@ class QtChatPane(QWidget):
     ) -> str:
         stamp = time.strftime("%H:%M", time.localtime(ts))
         if role == "user":
-            body = html.escape(text).replace("\n", "<br>")
+            # Leading spaces kept: a question may carry indented code ("run this: ...").
+            body = html.escape(text).replace("\n", "<br>").replace("  ", "&nbsp; ")
             return (
                 f'<p style="margin-top:12px;"><b>You</b> <span style="color:gray; font-size:small;">'
                 f"{stamp}</span><br>{body}</p>"
@@ -474,6 +479,9 @@ class QtChatPane(QWidget):
     def _on_link(self, url: QUrl) -> None:
         if self.route_feedback.handle_link(url):
             return
+        if url.scheme() == RUN_SCHEME:
+            self.run_code_block(int(url.path()) if url.path().isdigit() else -1)
+            return
         if url.scheme() == "copy":
             index = int(url.path() or "-1") if (url.path() or "").isdigit() else -1
             if 0 <= index < len(self._code):
@@ -482,6 +490,12 @@ class QtChatPane(QWidget):
             return
         if url.scheme() in ("http", "https"):
             QDesktopServices.openUrl(url)
+
+    def run_code_block(self, index: int) -> None:
+        """Ask for code block ``index`` of the conversation shown to be run in the sandbox."""
+        if 0 <= index < len(self._code):
+            self.runCodeRequested.emit(self._code[index])
+            self.status.setText("Running the code in the sandbox: its output shows in the Sandbox pane.")
 
     # --- events ----------------------------------------------------------------------------------
 

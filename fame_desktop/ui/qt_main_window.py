@@ -105,6 +105,7 @@ class QtMainWindow(QMainWindow):
         self._build_shortcuts()
         self.conversations.opened.connect(self.chat.open_conversation)
         self.chat.conversationsChanged.connect(self.conversations.refresh)
+        self.chat.runCodeRequested.connect(self.run_code)
         # Type right away, as in every chat app: at open and after each answer.
         self.chat.answered.connect(lambda _response: self._focus_input_after_answer())
         self.setFocusProxy(self.chat.input)
@@ -260,6 +261,13 @@ class QtMainWindow(QMainWindow):
         dock.show()
         dock.raise_()
         focus.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def run_code(self, code: str, origin: str = "an answer's code") -> None:
+        """Run ``code`` in the sandbox with its output shown live in the Sandbox pane."""
+        dock = self.docks["sandboxDock"]
+        dock.show()
+        dock.raise_()
+        self.sandbox.run_code(code, origin)
 
     def open_settings(self) -> QtSettingsDialog:
         """Show the settings dialog (one instance, non-modal)."""

@@ -3,6 +3,8 @@
 Answers are Markdown (markdown-it-py, CommonMark, raw HTML disabled so an answer cannot inject
 markup). Code blocks are highlighted by Pygments with inline styles (QTextBrowser has no
 stylesheet classes for spans) and get a ``copy:N`` link; the chat pane maps N to the code text.
+Python blocks (and unlabelled ones) also get a ``run:N`` link, under the ``runCodeButton`` that
+:mod:`fame_desktop.ui.qt_code_buttons` lays over it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name, guess_lexer
 from pygments.util import ClassNotFound
+
+from fame_plugin_api import is_python_lang
 
 LIGHT_STYLE = "friendly"
 DARK_STYLE = "monokai"
@@ -62,7 +66,7 @@ class QtMarkdownRenderer:
         return self.code_html(code, lang, index)
 
     def code_html(self, code: str, lang: str, index: int) -> str:
-        """One highlighted block with a header naming the language and a Copy link."""
+        """One highlighted block with a header naming the language, a Run link (Python) and Copy."""
         try:
             lexer = get_lexer_by_name(lang) if lang else guess_lexer(code)
         except ClassNotFound:
@@ -74,13 +78,18 @@ class QtMarkdownRenderer:
         head_bg = "#3a3b35" if self.dark else "#e6eaee"
         fg = "#f8f8f2" if self.dark else "#1f2328"
         label = html.escape(lang or lexer.name.lower())
+        run = (
+            f'<a href="run:{index}" style="font-size:small;">&#9654; Run</a>&nbsp;&nbsp;&nbsp;'
+            if is_python_lang(lang)
+            else ""
+        )
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" '
             f'style="background-color:{bg}; margin-top:4px; margin-bottom:8px;">'
             f'<tr><td style="background-color:{head_bg}; color:{fg};">'
             f'<span style="font-size:small;">{label}</span></td>'
             f'<td align="right" style="background-color:{head_bg};">'
-            f'<a href="copy:{index}" style="font-size:small;">Copy</a></td></tr>'
+            f'{run}<a href="copy:{index}" style="font-size:small;">Copy</a></td></tr>'
             f'<tr><td colspan="2"><pre style="color:{fg}; font-family:monospace;">{spans}</pre>'
             f"</td></tr></table>"
         )

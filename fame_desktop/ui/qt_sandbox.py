@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ from fame_desktop.orchestrator.events import (
     SandboxStarted,
     SandboxStatusChanged,
 )
-from fame_desktop.ui.qt_workers import QtWorkerManager
+from fame_desktop.ui.qt_sandbox_editor import QtSandboxEditor
+from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
@@ -146,6 +148,8 @@ class QtSandboxPane(QWidget):
         self.run_list.setObjectName("sandboxRuns")
         self.run_list.setToolTip("Earlier runs: click to show one again")
         self.run_list.itemClicked.connect(self._on_run_clicked)
+        self.code_editor = QtSandboxEditor(self)
+        self.code_editor.runRequested.connect(self.run_code)
 
         self._stdout_fmt = QTextCharFormat()
         self._stderr_fmt = QTextCharFormat()
@@ -160,10 +164,14 @@ class QtSandboxPane(QWidget):
         lv.addLayout(top)
         lv.addWidget(self.output, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setObjectName("sandboxSplitter")
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.code_editor)
         split.addWidget(left)
         split.addWidget(self.run_list)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 4)
+        split.setStretchFactor(2, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         engine_row = QHBoxLayout()
@@ -172,6 +180,28 @@ class QtSandboxPane(QWidget):
         engine_row.addWidget(self.prepare_button)
         layout.addLayout(engine_row)
         layout.addWidget(split, 1)
+
+    # --- running the user's code -------------------------------------------------------------------
+
+    def run_code(self, code: str, origin: str = "editor") -> QtWorker | None:
+        """Run ``code`` in the sandbox as any run (limits, audit, live output, report here).
+
+        ``origin`` names it in the status until its output starts (the editor, a file, an
+        answer's code block). The pane's Stop button, or cancelling the worker, kills it.
+        """
+        sandbox = self._app.sandbox
+        if sandbox is None:
+            self.status.setText("No sandbox in this build: the code cannot run.")
+            return None
+        run_id = uuid.uuid4().hex[:12]
+        self.status.setText(f"Starting {origin} in the sandbox ({run_id})…")
+
+        async def run() -> None:
+            report = await sandbox.run(code, run_id=run_id)
+            if report.status == "unavailable":  # no run started: say why here
+                self.status.setText(f"⚠ Sandbox unavailable: {report.detail}")
+
+        return self._workers.run(run, name=f"sandbox-run-{run_id}", group="sandbox-user")
 
     # --- engine ----------------------------------------------------------------------------------
 
