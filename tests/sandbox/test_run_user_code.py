@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fame_desktop.app import App
-from fame_desktop.orchestrator.events import SandboxFinished, SandboxOutput, SandboxStarted
+from fame_desktop.orchestrator.events import AuditAppended, SandboxFinished, SandboxOutput, SandboxStarted
 
 FAME = Path(sys.executable).parent / "fame"  # the venv running the tests
 
@@ -72,13 +72,20 @@ async def test_cancelling_the_query_kills_the_program(app: App, engine_ready: No
 
     def on_finished(event: SandboxFinished) -> None:
         finished.append(event)
-        ended.set()
+
+    def on_audit(event: AuditAppended) -> None:
+        if event.kind == "sandbox_run":  # audited just after the run's report is published
+            ended.set()
 
     def on_output(event: SandboxOutput) -> None:
         if "started" in event.text:
             printed.set()
 
-    subs = [app.bus.subscribe(SandboxFinished, on_finished), app.bus.subscribe(SandboxOutput, on_output)]
+    subs = [
+        app.bus.subscribe(SandboxFinished, on_finished),
+        app.bus.subscribe(SandboxOutput, on_output),
+        app.bus.subscribe(AuditAppended, on_audit),
+    ]
     code = "```python\nimport time\nprint('started', flush=True)\ntime.sleep(120)\n```"
     task = asyncio.create_task(app.brain.handle_query({"text": code, "source": "ui"}))
     await asyncio.wait_for(printed.wait(), 30)
