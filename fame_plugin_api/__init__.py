@@ -22,6 +22,7 @@ from fame_plugin_api.manifest import (
     PluginManifest,
     parse_manifest,
     read_manifest,
+    read_manifest_source,
     suggest_manifest,
 )
 from fame_plugin_api.user_code import is_python_lang, user_code
@@ -40,6 +41,7 @@ __all__ = [
     "parse_manifest",
     "query_id",
     "read_manifest",
+    "read_manifest_source",
     "request_text",
     "suggest_manifest",
     "user_code",

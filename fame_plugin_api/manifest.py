@@ -197,11 +197,22 @@ def read_manifest(path: Path) -> PluginManifest:
             that shows the manifest to add (see :func:`suggest_manifest`).
     """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise ManifestError(f"{path.name}: syntax error on line {exc.lineno}: {exc.msg}") from exc
+        source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path.name}: cannot read: {exc}") from exc
+    return read_manifest_source(source, path)
+
+
+def read_manifest_source(source: str, path: Path) -> PluginManifest:
+    """Like :func:`read_manifest`, from ``source`` already read from ``path``.
+
+    The app reads a user plugin once, hashes those bytes for approval and runs the same bytes, so
+    the manifest must come from them too, not from a second read of a file that may have changed.
+    """
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise ManifestError(f"{path.name}: syntax error on line {exc.lineno}: {exc.msg}") from exc
     for node in tree.body:
         value: ast.expr | None = None
         target: ast.expr | None = None

@@ -26,6 +26,8 @@ from fame_desktop.cli import (
     voice_cmd,
 )
 from fame_desktop.orchestrator.errors import FameError
+from fame_desktop.orchestrator.plugin_process import HOST_FLAG
+from fame_plugin_api import host as plugin_host
 
 SUBCOMMAND_MODULES = [
     ask_cmd,
@@ -102,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fame`` console script."""
+    if list(argv if argv is not None else sys.argv[1:])[:1] == [HOST_FLAG]:
+        # A frozen build's executable is no Python interpreter: it runs user plugin hosts itself.
+        return plugin_host.main()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

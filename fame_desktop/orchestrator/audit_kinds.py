@@ -30,6 +30,10 @@ class AuditKind(StrEnum):
     ADMIN_ACTION = "admin_action"
     ADMIN_FAILED = "admin_failed"
     PLUGIN_STATE = "plugin_state"
+    PLUGIN_AWAITING_APPROVAL = "plugin_awaiting_approval"
+    PLUGIN_APPROVED = "plugin_approved"
+    PLUGIN_APPROVAL_REFUSED = "plugin_approval_refused"
+    PLUGIN_REVOKED = "plugin_revoked"
     # The sandbox and the REST API.
     SANDBOX_RUN = "sandbox_run"
     API_REQUEST = "api_request"

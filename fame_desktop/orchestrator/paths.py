@@ -63,6 +63,11 @@ class DataPaths:
         return self.root / "plugins"
 
     @property
+    def plugin_approvals(self) -> Path:
+        """Signed admin approvals of user plugins (by file hash)."""
+        return self.root / "plugin_approvals.json"
+
+    @property
     def conversations_db(self) -> Path:
         return self.root / "conversations.sqlite3"
 

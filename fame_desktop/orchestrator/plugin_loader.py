@@ -1,8 +1,11 @@
 """Discovers, loads, isolates, reloads and calls plugins.
 
-Plugins are listed from their manifests without running their code; then each is imported and
-initialised in a worker thread with a time limit, so a plugin that fails to parse, raises at import,
-hangs, or returns garbage is shown as failed with its reason while the others keep working.
+Plugins are listed from their manifests without running their code. Built-in plugins (``core/``,
+trusted, shipped with the app) are imported in process, in a worker thread with a time limit. A
+user plugin runs only once an admin approved the SHA-256 of its file (:mod:`plugin_approval`),
+and then in its own host process (:mod:`plugin_process`), which is killed when it overruns its
+(capped) time. Either way a plugin that fails to parse, raises or exits at import, hangs, crashes
+or returns garbage is shown as failed with its reason while the others keep working.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.errors import FameError, PluginError, PluginTimeout
 from fame_desktop.orchestrator.events import (
     EventBus,
@@ -32,12 +36,19 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
+from fame_desktop.orchestrator.plugin_approval import MAX_PLUGIN_BYTES, PluginApprovals, digest
+from fame_desktop.orchestrator.plugin_process import PluginProcess
 from fame_desktop.orchestrator.settings import Settings
-from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest
+from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest, read_manifest_source
 
 log = logging.getLogger("fame.plugins")
 
 IMPORT_TIMEOUT = 10.0
+# A user plugin's manifest may ask for less time, never more: a manifest saying 100000 s must not
+# let a looping import hold `fame plugins` (or a query) for a day.
+MAX_USER_LOAD_SECONDS = IMPORT_TIMEOUT
+MAX_USER_CALL_SECONDS = 120.0
+AWAITING = "awaiting_approval"
 MAX_RESPONSE_CHARS = 200_000
 # A plugin call that hangs keeps its thread; after this many stuck calls the plugin is refused
 # quickly instead of eating the pool.
@@ -51,7 +62,7 @@ class PluginRecord:
     path: Path
     name: str
     manifest: PluginManifest | None = None
-    status: str = "discovered"  # loaded | failed | disabled | discovered
+    status: str = "discovered"  # loaded | failed | disabled | awaiting_approval | discovered
     error: str | None = None
     module: ModuleType | None = field(default=None, repr=False)
     mtime: float = 0.0
@@ -59,6 +70,10 @@ class PluginRecord:
     calls: int = 0
     failures: int = 0
     stuck: int = 0
+    sha256: str | None = None
+    # A user plugin: the approved source it runs from and its host process.
+    source: str | None = field(default=None, repr=False)
+    process: PluginProcess | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready listing (``fame plugins --json``, ``GET /plugins``, the plugins pane)."""
@@ -68,10 +83,19 @@ class PluginRecord:
             error=self.error,
             path=str(self.path),
             builtin=self.builtin,
+            isolated=not self.builtin,
+            sha256=self.sha256,
             calls=self.calls,
             failures=self.failures,
         )
+        if self.status == AWAITING:
+            out["approve_command"] = approve_command(self.name)
         return out
+
+
+def approve_command(name: str) -> str:
+    """The command that approves a waiting plugin (shown by the CLI and the Plugins pane)."""
+    return f"fame plugins approve {name} --admin-key KEY"
 
 
 ContextFactory = Callable[[str], PluginHost]
@@ -86,6 +110,10 @@ class PluginManager:
             plugin's ``init``.
         bus: Where plugin events go.
         disabled: Names turned off by the user.
+        approvals: The signed approvals user plugins need (None: no user plugin ever runs).
+        audit: Where waiting and refused plugins are recorded.
+        trusted_folders: Folders of trusted plugins, run in process without approval (default:
+            the built-in ``core/``).
     """
 
     def __init__(
@@ -94,11 +122,21 @@ class PluginManager:
         context_factory: ContextFactory,
         bus: EventBus,
         disabled: Iterable[str] = (),
+        *,
+        approvals: PluginApprovals | None = None,
+        audit: AuditAppend | None = None,
+        trusted_folders: Iterable[Path] | None = None,
     ) -> None:
         self.folders = [Path(f) for f in folders]
         self._context_factory = context_factory
         self._bus = bus
         self._disabled = set(disabled)
+        self.approvals = approvals
+        self._audit = audit
+        trusted = [builtin_plugin_dir()] if trusted_folders is None else list(trusted_folders)
+        self._trusted = {Path(f).resolve() for f in trusted}
+        # (name, sha256) already audited as waiting, so a rescan every 2 s does not flood the log.
+        self._audited_waiting: set[tuple[str, str]] = set()
         self._records: dict[Path, PluginRecord] = {}
         self._lock = threading.RLock()
         self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -143,10 +181,22 @@ class PluginManager:
     # --- loading ---------------------------------------------------------------------------------
 
     def load_all(self) -> list[PluginRecord]:
-        """Discover and load every plugin (blocking; call from a worker thread in async code)."""
-        for path in self._scan():
+        """Discover and load every plugin (blocking; call from a worker thread in async code).
+
+        Built-in plugins load one after the other; user plugins' host processes start together, so
+        several slow or stuck ones cost one load timeout, not one each.
+        """
+        paths = self._scan()
+        trusted = [p for p in paths if self._is_trusted(p)]
+        for path in trusted:
             self._load_path(path, reload=False)
+        others = [p for p in paths if p not in trusted]
+        if others:
+            list(self._executor.map(lambda p: self._load_path(p, reload=False), others))
         return self.records()
+
+    def _is_trusted(self, path: Path) -> bool:
+        return path.parent.resolve() in self._trusted
 
     async def load_all_async(self) -> list[PluginRecord]:
         """:meth:`load_all` off the event loop."""
@@ -160,6 +210,8 @@ class PluginManager:
             gone = [p for p in self._records if p not in present]
             for path in gone:
                 removed = self._records.pop(path)
+                if removed.process is not None:
+                    removed.process.kill()
                 changed.append(removed.name)
                 self._bus.publish(PluginStateChanged(name=removed.name, enabled=False))
         for path in present:
@@ -190,6 +242,8 @@ class PluginManager:
             self._disabled.add(name)
             with self._lock:
                 rec.status = "disabled"
+            if rec.process is not None:
+                rec.process.kill()
         self._bus.publish(PluginStateChanged(name=name, enabled=enabled))
         return rec
 
@@ -199,23 +253,47 @@ class PluginManager:
         return set(self._disabled)
 
     def _load_path(self, path: Path, reload: bool) -> PluginRecord:
-        builtin = path.parent.resolve() == builtin_plugin_dir().resolve()
+        builtin = self._is_trusted(path)
         rec = PluginRecord(path=path, name=path.stem, mtime=_mtime(path), builtin=builtin)
+        old = self._records.get(path)
         try:
-            rec.manifest = read_manifest(path)
+            if builtin:
+                rec.manifest = read_manifest(path)
+            else:
+                # Read once: the bytes hashed for approval are the bytes parsed and run.
+                data = _read_plugin(path)
+                rec.sha256 = digest(data)
+                rec.manifest = read_manifest_source(data.decode("utf-8"), path)
             rec.name = rec.manifest.name
             clash = self.get(rec.name)
             if clash is not None and clash.path != path:
                 raise ManifestError(
                     f"{path.name}: a plugin called {rec.name!r} is already loaded from {clash.path}"
                 )
+            if old is not None and old.process is not None:
+                old.process.kill()
             if rec.name in self._disabled:
                 rec.status = "disabled"
-            else:
+            elif builtin:
                 rec.module = self._import(path, rec.name, rec.manifest)
+                rec.status = "loaded"
+            elif not self._approved(rec):
+                rec.status = AWAITING
+                rec.error = (
+                    f"waiting for approval: {path.name} (SHA-256 {rec.sha256}) has not been approved "
+                    f"by an admin. Read it, then run `{approve_command(rec.name)}` "
+                    "(or select it in the Plugins pane and press Approve)."
+                )
+            else:
+                rec.source = data.decode("utf-8")
+                rec.process = self._start_host(rec, rec.manifest, rec.source)
                 rec.status = "loaded"
         except (ManifestError, PluginError) as exc:
             rec.status, rec.error = "failed", str(exc)
+            if isinstance(exc, PluginError) and exc.fix:
+                rec.error = f"{exc.message} {exc.fix}"
+        except UnicodeDecodeError:
+            rec.status, rec.error = "failed", f"{path.name}: is not UTF-8 text"
         with self._lock:
             self._records[path] = rec
         if rec.status == "failed":
@@ -223,10 +301,33 @@ class PluginManager:
             self._bus.publish(
                 PluginFailed(name=rec.name, path=str(path), stage="load", error=rec.error or "")
             )
+        elif rec.status == AWAITING:
+            self._bus.publish(PluginStateChanged(name=rec.name, enabled=False))
         elif rec.status == "loaded" and rec.manifest:
             event_type = PluginReloaded if reload else PluginLoaded
             self._bus.publish(event_type(name=rec.name, version=rec.manifest.version, path=str(path)))
         return rec
+
+    def _approved(self, rec: PluginRecord) -> bool:
+        """Whether an admin approved this exact file; a refusal is audited once per file hash."""
+        assert rec.sha256 is not None
+        if self.approvals is not None and self.approvals.is_approved(rec.name, rec.sha256):
+            return True
+        seen = (rec.name, rec.sha256)
+        if self._audit is not None and seen not in self._audited_waiting:
+            self._audited_waiting.add(seen)
+            self._audit(
+                AuditKind.PLUGIN_AWAITING_APPROVAL,
+                {"plugin": rec.name, "file": rec.path.name, "sha256": rec.sha256},
+                actor="system",
+                summary=f"plugin {rec.name} not loaded: waiting for admin approval",
+            )
+        return False
+
+    def _start_host(self, rec: PluginRecord, manifest: PluginManifest, source: str) -> PluginProcess:
+        process = PluginProcess(rec.name, self._context_factory(rec.name))
+        process.start(source, rec.path.name, load_timeout(manifest))
+        return process
 
     def _import(self, path: Path, name: str, manifest: PluginManifest) -> ModuleType:
         self._generation += 1
@@ -257,13 +358,12 @@ class PluginManager:
                     asyncio.run(_as_coro(result))
             return module
 
+        timeout = manifest.timeout_seconds or IMPORT_TIMEOUT
         future = self._executor.submit(work)
         try:
-            return future.result(timeout=manifest.timeout_seconds or IMPORT_TIMEOUT)
+            return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError as exc:
-            raise PluginError(
-                f"{path.name}: import or init() did not finish in {IMPORT_TIMEOUT:.0f} s"
-            ) from exc
+            raise PluginError(f"{path.name}: import or init() did not finish in {timeout:g} s") from exc
         except PluginError:
             raise
         except BaseException as exc:
@@ -279,6 +379,8 @@ class PluginManager:
             PluginError: It raised or returned something malformed.
             FameError: It raised one (network disabled, capability disabled, ...): passed on.
         """
+        if not rec.builtin:
+            return self._validate(rec, await self._call_host(rec, request, time_limit))
         module = rec.module
         if module is None:
             raise PluginError(f"Plugin {rec.name} is not loaded: {rec.error or rec.status}.")
@@ -323,6 +425,30 @@ class PluginManager:
             ) from exc
         return self._validate(rec, result)
 
+    async def _call_host(self, rec: PluginRecord, request: dict[str, Any], time_limit: float) -> object:
+        """A user plugin's answer from its host process (restarted first if it died or was killed)."""
+        if rec.status != "loaded" or rec.source is None or rec.manifest is None:
+            raise PluginError(f"Plugin {rec.name} is not loaded: {rec.error or rec.status}.")
+        time_limit = min(time_limit, MAX_USER_CALL_SECONDS)
+        rec.calls += 1
+        try:
+            process = rec.process
+            if process is None or not process.alive:
+                manifest, source = rec.manifest, rec.source
+                process = await asyncio.to_thread(self._start_host, rec, manifest, source)
+                rec.process = process
+            return await process.call(dict(request), time_limit)
+        except PluginTimeout as exc:
+            rec.failures += 1
+            self._failed(rec, "handle", exc.message)
+            raise
+        except PluginError as exc:
+            rec.failures += 1
+            self._failed(rec, "handle", exc.message)
+            raise
+        except FameError:
+            raise
+
     def _validate(self, rec: PluginRecord, result: object) -> dict[str, Any]:
         problem = None
         if not isinstance(result, dict):
@@ -352,8 +478,27 @@ class PluginManager:
         self._bus.publish(PluginFailed(name=rec.name, path=str(rec.path), stage=stage, error=error))
 
     def close(self) -> None:
-        """Stop the plugin thread pool (stuck calls are abandoned)."""
+        """Stop every plugin host process and the plugin thread pool (stuck calls are abandoned)."""
+        for rec in self.records():
+            if rec.process is not None:
+                rec.process.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def load_timeout(manifest: PluginManifest) -> float:
+    """Time a user plugin may take to import and ``init``: its manifest's, capped by the app."""
+    return min(manifest.timeout_seconds or IMPORT_TIMEOUT, MAX_USER_LOAD_SECONDS)
+
+
+def _read_plugin(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_PLUGIN_BYTES + 1)
+    except OSError as exc:
+        raise ManifestError(f"{path.name}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_PLUGIN_BYTES:
+        raise ManifestError(f"{path.name}: larger than {MAX_PLUGIN_BYTES} bytes")
+    return data
 
 
 def _unstick(rec: PluginRecord) -> None:

@@ -32,6 +32,7 @@ from fame_desktop.orchestrator.llm.factory import provider_source
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
+from fame_desktop.orchestrator.plugin_approval import PluginApprovals
 from fame_desktop.orchestrator.plugin_loader import PluginManager
 from fame_desktop.orchestrator.routing_feedback import RoutingFeedback
 from fame_desktop.orchestrator.safety import Safety
@@ -83,6 +84,7 @@ class Services:
                 "loaded": [r.name for r in records if r.status == "loaded"],
                 "failed": {r.name: r.error for r in records if r.status == "failed"},
                 "disabled": [r.name for r in records if r.status == "disabled"],
+                "awaiting_approval": [r.name for r in records if r.status == "awaiting_approval"],
             },
             "admin_unlocked": self.safety.unlocked,
             "data_dir": str(self.paths.root),
@@ -198,6 +200,8 @@ def build_services(
         lambda name: plugin_context(name, services),
         bus,
         disabled=settings.settings.plugins.disabled,
+        approvals=PluginApprovals(paths.plugin_approvals, SecretStore(paths.secrets)),
+        audit=audit.append,
     )
     services = Services(
         paths=paths,

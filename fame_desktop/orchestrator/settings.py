@@ -83,7 +83,7 @@ class CapabilitySettings(_Section):
 
 
 class PluginSettings(_Section):
-    user_folder: str = Field("", description="Extra plugin folder (empty: <data dir>/plugins).")
+    user_folder: str = admin_field("", "Extra plugin folder (empty: <data dir>/plugins).")
     disabled: list[str] = Field([], description="Plugins turned off.")
     timeout_seconds: float = Field(20.0, description="Time a plugin may take to answer.", gt=0, le=600)
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from plugin_trust import approve_plugins
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.events import QueryCompleted, QueryRouted
@@ -99,6 +100,7 @@ async def test_events_are_published_for_a_query(app: App) -> None:
 
 async def test_cancelled_query_is_audited(app: App, data_dir: Path) -> None:
     (app.paths.plugins / "slowpoke.py").write_text(SLOW_PLUGIN)
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     task = asyncio.create_task(app.brain.handle_query({"text": "slowpoke please", "intent": "chat"}))
     await asyncio.sleep(0.3)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from plugin_trust import approve_plugins
 
 from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.conversation_model import (
@@ -70,6 +71,7 @@ async def brain_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[A
     plugins = data_dir / "plugins"
     plugins.mkdir()
     (plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
+    approve_plugins(data_dir)
     app = build_app(data_dir)
     app.bus.bind_loop(asyncio.get_running_loop())
     await app.brain.start()

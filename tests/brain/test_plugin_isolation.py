@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from plugin_trust import approve_plugins
 
 from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.events import PluginFailed
@@ -43,6 +44,7 @@ def _write_faulty(folder: Path) -> None:
     for name, body in CALL_FAULTS.items():
         extra = ', "timeout_seconds": 1' if name == "hangs" else ""
         (folder / f"{name}.py").write_text(GOOD_HEADER.format(name=name, extra=extra) + body)
+    approve_plugins(folder.parent)
 
 
 async def test_load_failures_are_reported_with_reasons(data_dir: Path) -> None:
@@ -99,6 +101,7 @@ async def test_a_plugin_only_it_answers_reports_the_error(app: App) -> None:
         'PLUGIN = {"name": "lonely", "version": "1.0", "description": "x", "intents": {"web_search": ["lonely"]}}\n'
         "def handle(request):\n    raise KeyError('oops')\n"
     )
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     response = await app.brain.handle_query({"text": "lonely", "intent": "web_search"})
     # web_scraper needs the network, so the lonely plugin is the only one called.
@@ -111,6 +114,7 @@ async def test_new_and_changed_plugin_files_are_picked_up_without_restart(app: A
         GOOD_HEADER.format(name="greeter", extra=', "priority": 5')
         + "def handle(r):\n    return {'response': 'v1'}\n"
     )
+    approve_plugins(app.paths.root)
     assert "greeter" in app.services.plugins.rescan()
     first = await app.brain.handle_query({"text": "greeter", "intent": "chat"})
     assert "v1" in first["response"]
@@ -118,6 +122,7 @@ async def test_new_and_changed_plugin_files_are_picked_up_without_restart(app: A
         GOOD_HEADER.format(name="greeter", extra=', "priority": 5')
         + "def handle(r):\n    return {'response': 'v2'}\n"
     )
+    approve_plugins(app.paths.root)
     rec = app.services.plugins.reload("greeter")
     assert rec.status == "loaded"
     second = await app.brain.handle_query({"text": "greeter", "intent": "chat"})
@@ -140,11 +145,13 @@ async def test_a_reload_runs_the_new_source_even_at_the_same_size_and_second(
     )
     path.write_text(body % "AAAA")
     os.utime(path, (1_700_000_000, 1_700_000_000))
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     first = await app.brain.handle_query({"text": "twin", "intent": "chat"})
     assert "AAAA" in first["response"]
     path.write_text(body % "BBBB")
     os.utime(path, (1_700_000_000, 1_700_000_000))
+    approve_plugins(app.paths.root)
     assert app.services.plugins.reload("twin").status == "loaded"
     second = await app.brain.handle_query({"text": "twin", "intent": "chat"})
     assert "BBBB" in second["response"] and "AAAA" not in second["response"]
@@ -155,6 +162,7 @@ async def test_duplicate_plugin_name_fails_the_second(app: App) -> None:
     (app.paths.plugins / "calc_clone.py").write_text(
         GOOD_HEADER.format(name="calculator", extra="") + "def handle(r):\n    return {'response': 'fake'}\n"
     )
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     clone = next(r for r in app.services.plugins.records() if r.path.stem == "calc_clone")
     assert clone.status == "failed" and "already loaded" in (clone.error or "")

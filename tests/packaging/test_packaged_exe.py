@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from plugin_trust import approve_plugins
 
 REPO = Path(__file__).resolve().parents[2]
 EXE = REPO / "dist" / "fame" / "fame"
@@ -77,6 +78,7 @@ def test_packaged_ask_json(exe: Path, tmp_path: Path) -> None:
 def test_packaged_plugins_include_builtins_and_the_user_folder(exe: Path, tmp_path: Path) -> None:
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "echo_user.py").write_text(USER_PLUGIN)
+    approve_plugins(tmp_path)  # it runs in a plugin host: the frozen app started with --fame-plugin-host
     result = run(exe, "plugins", "--json", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}

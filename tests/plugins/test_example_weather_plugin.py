@@ -14,6 +14,7 @@ import pytest
 from fakes.http_fake import FakeServer, serve
 from fakes.web_fake import SEARX_ROUTES
 from fakes.wttr_fake import WTTR_ROUTES
+from plugin_trust import approve_plugins
 
 from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -43,6 +44,7 @@ async def weather_app(data_dir: Path, tmp_path: Path, searx: FakeServer) -> Asyn
     SettingsStore(data_dir / "settings.json").update(
         {"plugins.user_folder": str(folder), "services.searxng_url": searx.url}, admin=True
     )
+    approve_plugins(data_dir, folder)
     app = build_app(data_dir)
     await app.brain.start()
     yield app

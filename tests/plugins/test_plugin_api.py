@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from plugin_harness import CORE, Harness
+from plugin_trust import approve_plugins
 
 from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.architecture_service import ArchitectureService
@@ -125,6 +126,7 @@ def handle(request: Dict[str, Any]) -> Dict[str, Any]:
 async def test_a_seed_plugin_without_manifest_fails_with_the_manifest_to_add(app: App) -> None:
     path = app.paths.plugins / "seed_echo.py"
     path.write_text(SEED_PLUGIN)
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     rec = next(r for r in app.services.plugins.records() if r.path == path)
     assert rec.status == "failed" and rec.module is None  # none of its code ran
@@ -140,6 +142,7 @@ async def test_a_seed_plugin_without_manifest_fails_with_the_manifest_to_add(app
     )
     # The manifest shown is exact: pasted in as it is, the plugin loads and answers through the Brain.
     path.write_text(shown + "\n\n\n" + SEED_PLUGIN)
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     rec = next(r for r in app.services.plugins.records() if r.path == path)
     assert rec.status == "loaded", rec.error
@@ -237,6 +240,7 @@ async def handle(request):
 
 async def test_a_user_plugin_reaches_the_app_only_through_tasks(app: App) -> None:
     (app.paths.plugins / "probe.py").write_text(PROBE)
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     response = await app.brain.handle_query({"text": "probe context", "intent": "system_info"})
     data = response["data"]["probe"]
@@ -252,6 +256,7 @@ async def test_a_user_plugin_reaches_the_app_only_through_tasks(app: App) -> Non
 @pytest.mark.docker
 async def test_run_in_sandbox_returns_the_sandbox_report(app: App) -> None:
     (app.paths.plugins / "probe.py").write_text(PROBE)
+    approve_plugins(app.paths.root)
     app.services.plugins.rescan()
     response = await app.brain.handle_query({"text": "probe sandbox", "intent": "system_info"})
     report = response["data"]["probe"]
@@ -287,6 +292,7 @@ async def test_a_disabled_plugin_is_listed_from_its_manifest_and_never_imported(
     marker = tmp_path / "ran"
     (data_dir / "plugins").mkdir()
     (data_dir / "plugins" / "side_effect.py").write_text(_side_effect_plugin(marker))
+    approve_plugins(data_dir)
     SettingsStore(data_dir / "settings.json").update({"plugins.disabled": ["side_effect"]}, admin=False)
     app = build_app(data_dir)
     try:

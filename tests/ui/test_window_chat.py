@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from plugin_trust import approve_source
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QTextBrowser, QTreeWidget
 from pytestqt.qtbot import QtBot
@@ -99,6 +100,7 @@ def test_stop_cancels_a_slow_query_and_the_window_stays_usable(
     qtbot: QtBot, window: QtMainWindow, fame_app: App
 ) -> None:
     # A new plugin file appears in the plugins pane without a restart.
+    approve_source(fame_app.paths.root, SLOW_PLUGIN)
     (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
     plugin_list = window.findChild(QTreeWidget, "pluginList")
     assert plugin_list is not None
@@ -122,6 +124,7 @@ def test_stop_cancels_a_slow_query_and_the_window_stays_usable(
 
 
 def test_escape_stops_a_running_query(qtbot: QtBot, window: QtMainWindow, fame_app: App) -> None:
+    approve_source(fame_app.paths.root, SLOW_PLUGIN)
     (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
     qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
     window.chat.ask("slowpoke ponder", intent="evolution")
@@ -213,6 +216,7 @@ def test_a_revised_spoken_question_replaces_its_exchange_in_the_view_and_the_sto
 ) -> None:
     # The voice control's signals stand in for the microphone (its audio path has tests of its
     # own): an early final is asked at once, a longer final of the same listen revises it.
+    approve_source(fame_app.paths.root, SLOW_PLUGIN)
     (fame_app.paths.plugins / "slow_thinker.py").write_text(SLOW_PLUGIN, encoding="utf-8")
     qtbot.waitUntil(lambda: "slow_thinker" in window.plugins.names(), timeout=8000)
     control = window.chat.voice_control

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from audio_support import RATE, hears_second_half, pulse_env, speak_sentence, speak_two_sentences, voiced
+from plugin_trust import approve_source
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QToolButton
 from pytestqt.qtbot import QtBot
@@ -269,6 +270,7 @@ def test_a_pause_between_two_sentences_gives_one_question_and_one_answer(
     pulse: dict[str, str],
     two_sentences_wav: Path,
 ) -> None:
+    approve_source(fame_app.paths.root, SLOW_CHAT_PLUGIN)
     (fame_app.paths.plugins / "slow_chat.py").write_text(SLOW_CHAT_PLUGIN, encoding="utf-8")
     qtbot.waitUntil(lambda: "slow_chat" in window.plugins.names(), timeout=8000)
     status = _wait_voice_ready(qtbot, window)
