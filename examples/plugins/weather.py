@@ -10,13 +10,13 @@ setting) and it is picked up without a restart. It shows the whole contract:
 - ``handle(request)``: asks the context for an HTTP client (refused while the network switch is
   off), reports progress, and answers with ``response`` text and JSON ``data``.
 
-wttr.in's address can be changed with the ``FAME_WEATHER_URL`` environment variable (tests point it
-at a server on 127.0.0.1); a plugin's own configuration is its own business.
+wttr.in's address is ``WTTR_URL`` below: edit your copy to use another server (tests point it at
+one on 127.0.0.1). A plugin's own configuration is its own business; a user plugin runs in its own
+process with a clean environment, so it cannot take it from FAME's environment variables.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 from urllib.parse import quote
@@ -64,8 +64,11 @@ def city_in(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+WTTR_URL = "https://wttr.in"
+
+
 def _base_url() -> str:
-    return os.environ.get("FAME_WEATHER_URL", "https://wttr.in").rstrip("/")
+    return WTTR_URL.rstrip("/")
 
 
 async def handle(request: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The plugins pane: every plugin with its status and badges; enable/disable, reload, open folder.
+"""The plugins pane: every plugin with its status and badges; approve, enable/disable, reload, open folder.
+
+A user plugin waiting for approval shows "waiting for approval" with its file's SHA-256; Approve
+asks for an admin key (unless admin is unlocked) and approves that file as it is now.
 
 New or changed files in the user's plugin folder are picked up without a restart: a
 ``QFileSystemWatcher`` on the folder plus a 2 s timer trigger ``PluginManager.rescan`` in a worker
@@ -16,7 +19,9 @@ from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -26,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import PluginFailed, PluginLoaded, PluginReloaded, PluginStateChanged
-from fame_desktop.orchestrator.plugin_admin import set_plugin_enabled
+from fame_desktop.orchestrator.plugin_admin import approve_plugin, set_plugin_enabled
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
@@ -35,7 +40,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("fame.ui.plugins")
 
 RESCAN_MS = 2000
-STATUS_COLOURS = {"loaded": "#1a7f37", "failed": "#c62828", "disabled": "#8c8c8c", "discovered": "#8c8c8c"}
+STATUS_COLOURS = {
+    "loaded": "#1a7f37",
+    "failed": "#c62828",
+    "disabled": "#8c8c8c",
+    "discovered": "#8c8c8c",
+    "awaiting_approval": "#b26a00",
+}
+WAITING = "waiting for approval"
 
 
 class QtPluginsPane(QWidget):
@@ -87,6 +99,10 @@ class QtPluginsPane(QWidget):
         self.reload_button = QPushButton("Reload", self)
         self.reload_button.setObjectName("pluginReloadButton")
         self.reload_button.clicked.connect(self.reload_selected)
+        self.approve_button = QPushButton("Approve…", self)
+        self.approve_button.setObjectName("pluginApproveButton")
+        self.approve_button.setToolTip("Approve the selected user plugin's file as it is now (admin).")
+        self.approve_button.clicked.connect(self.ask_approval)
         self.folder_button = QPushButton("Open plugin folder", self)
         self.folder_button.setObjectName("pluginFolderButton")
         self.folder_button.clicked.connect(self.open_folder)
@@ -98,6 +114,7 @@ class QtPluginsPane(QWidget):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.approve_button)
         buttons.addWidget(self.toggle_button)
         buttons.addWidget(self.reload_button)
         buttons.addStretch(1)
@@ -128,6 +145,8 @@ class QtPluginsPane(QWidget):
                 badges.append("admin-only")
             if d.get("builtin"):
                 badges.append("built-in")
+            elif rec.status == "loaded":
+                badges.append("isolated")
             intents = ", ".join(d.get("intents", {}) or {})
             item = QTreeWidgetItem(
                 [rec.name, str(d.get("version", "")), rec.status, intents, " ".join(badges)]
@@ -135,7 +154,10 @@ class QtPluginsPane(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, rec.name)
             item.setForeground(2, QBrush(QColor(STATUS_COLOURS.get(rec.status, "#000000"))))
             tip = d.get("description", "")
-            if rec.error:
+            if rec.status == "awaiting_approval":
+                item.setText(2, WAITING)
+                tip = f"{tip}\n\nSHA-256 {rec.sha256}\nApprove it here, or: {d.get('approve_command', '')}"
+            elif rec.error:
                 tip = f"{tip}\n\nError: {rec.error}".strip()
                 item.setText(2, "failed: " + rec.error[:80])
             item.setToolTip(0, f"{tip}\n{rec.path}".strip())
@@ -153,13 +175,14 @@ class QtPluginsPane(QWidget):
         name = self._selected_name()
         rec = self._app.services.plugins.get(name) if name else None
         self.toggle_button.setEnabled(rec is not None)
+        self.approve_button.setEnabled(rec is not None and rec.status == "awaiting_approval")
         self.reload_button.setEnabled(rec is not None and rec.status != "disabled")
         self.toggle_button.setText("Enable" if rec is not None and rec.status == "disabled" else "Disable")
 
     def _show_error(self) -> None:
         name = self._selected_name()
         rec = self._app.services.plugins.get(name) if name else None
-        if rec is not None and rec.status == "failed" and rec.error:
+        if rec is not None and rec.status in ("failed", "awaiting_approval") and rec.error:
             self.message.setText(rec.error)
 
     def rescan(self) -> None:
@@ -203,6 +226,40 @@ class QtPluginsPane(QWidget):
 
         self._run(work, f"{name} {'enabled' if enable else 'disabled'}.")
 
+    def ask_approval(self) -> None:
+        """Approve the selected waiting plugin: asks for the admin key unless admin is unlocked."""
+        name = self._selected_name()
+        if name is None:
+            return
+        if self._app.admin_key or self._app.services.safety.unlocked:
+            self.approve_selected(None)
+            return
+        dialog = QInputDialog(self)
+        dialog.setObjectName("pluginApproveDialog")
+        dialog.setWindowTitle(f"Approve {name}")
+        rec = self._app.services.plugins.get(name)
+        dialog.setLabelText(
+            f"Approve the plugin {name} as its file is now?\nSHA-256 {rec.sha256 if rec else ''}\n\n"
+            "It will run in its own process with the rights of your user account. Admin key:"
+        )
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+        dialog.textValueSelected.connect(lambda key: self.approve_selected(key or None, name))
+        dialog.open()
+
+    def approve_selected(self, key: str | None, name: str | None = None) -> None:
+        """Approve plugin ``name`` (default: the selected one) with ``key`` (or the unlocked session)."""
+        name = name or self._selected_name()
+        if name is None:
+            return
+        services = self._app.services
+        key = key or self._app.admin_key
+
+        def work(_flag: threading.Event) -> str:
+            rec = approve_plugin(services, name, key=key, actor="ui")
+            return f"{name} approved: {rec.status}" + (f" ({rec.error})" if rec.error else "")
+
+        self._run(work, None, done_text=True)
+
     def reload_selected(self) -> None:
         """Re-import the selected plugin from its file."""
         name = self._selected_name()
@@ -216,15 +273,17 @@ class QtPluginsPane(QWidget):
 
         self._run(work, None)
 
-    def _run(self, work: Any, ok_text: str | None) -> None:
+    def _run(self, work: Any, ok_text: str | None, *, done_text: bool = False) -> None:
+        # The list is refreshed first: re-selecting the row shows its error, which must not hide
+        # the outcome of what the user just did.
         def done(result: str) -> None:
-            self.message.setText(ok_text or f"Reloaded {result}.")
             self.refresh()
+            self.message.setText(result if done_text else ok_text or f"Reloaded {result}.")
 
         def failed(exc: BaseException) -> None:
             text = f"{exc.message} {exc.fix}".strip() if isinstance(exc, FameError) else str(exc)
-            self.message.setText(f"⚠ {text}")
             self.refresh()
+            self.message.setText(f"⚠ {text}")
 
         self._workers.run_blocking(
             work, name="plugin-admin", group="plugins-admin", on_done=done, on_error=failed

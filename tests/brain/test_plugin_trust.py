@@ -163,7 +163,7 @@ def test_the_attack_plugin_waits_for_approval_and_then_cannot_take_over(data_dir
     assert current["network"]["allow_network"] is False
     assert current["sandbox"]["allow_local_runner"] is False
     verify, _ = fame("audit", "--verify", data_dir=data_dir)
-    assert verify.returncode == 0 and verify.stdout.startswith("OK"), verify.stdout + verify.stderr
+    assert verify.returncode == 0 and "Audit chain OK" in verify.stdout, verify.stdout + verify.stderr
     audit, _ = fame("audit", "--json", "--limit", "200", data_dir=data_dir)
     entries = json.loads(audit.stdout)
     kinds = [e["kind"] for e in entries]

@@ -6,7 +6,6 @@ server on 127.0.0.1, and is refused while the network switch is off.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,9 +22,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "weathe
 
 
 @pytest.fixture
-def wttr(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+def wttr() -> Iterator[FakeServer]:
     with serve(WTTR_ROUTES) as server:
-        monkeypatch.setenv("FAME_WEATHER_URL", server.url)
         yield server
 
 
@@ -36,11 +34,18 @@ def searx() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-async def weather_app(data_dir: Path, tmp_path: Path, searx: FakeServer) -> AsyncIterator[App]:
-    """An app whose user plugin folder holds a copy of the example, as a user would install it."""
+async def weather_app(
+    data_dir: Path, tmp_path: Path, searx: FakeServer, wttr: FakeServer
+) -> AsyncIterator[App]:
+    """An app whose user plugin folder holds a copy of the example, as a user would install it
+    (pointed at the wttr.in-like server, as a user edits their copy), approved by an admin."""
     folder = tmp_path / "my-plugins"
     folder.mkdir()
-    shutil.copy(EXAMPLE, folder / "weather.py")
+    source = EXAMPLE.read_text(encoding="utf-8")
+    assert 'WTTR_URL = "https://wttr.in"' in source
+    (folder / "weather.py").write_text(
+        source.replace('WTTR_URL = "https://wttr.in"', f'WTTR_URL = "{wttr.url}"'), encoding="utf-8"
+    )
     SettingsStore(data_dir / "settings.json").update(
         {"plugins.user_folder": str(folder), "services.searxng_url": searx.url}, admin=True
     )

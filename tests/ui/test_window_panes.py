@@ -7,8 +7,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTableView
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QTableView
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
@@ -175,3 +176,40 @@ def test_layout_is_saved_and_restored(qtbot: QtBot, fame_app: App, qt_loop: obje
     assert second.docks["sandboxDock"].isVisible()
     assert second.size() == wanted
     second.close()
+
+
+def test_a_waiting_plugin_is_shown_and_approved_with_the_key_the_pane_asks_for(
+    qtbot: QtBot, window: QtMainWindow, fame_app: App
+) -> None:
+    key, _ = fame_app.services.keys.add(label="test")
+    source = (
+        'PLUGIN = {"name": "pane_greeter", "version": "1.0", "description": "Greets.", '
+        '"intents": {"chat": ["pane greeter"]}}\n'
+        "def handle(request):\n    return {'response': 'hi from the pane greeter'}\n"
+    )
+    (fame_app.services.user_plugin_dir() / "pane_greeter.py").write_text(source)
+    window.plugins.rescan()
+    qtbot.waitUntil(lambda: "pane_greeter" in window.plugins.names(), timeout=10_000)
+    item = window.plugins.tree.topLevelItem(window.plugins.names().index("pane_greeter"))
+    assert item is not None and item.text(2) == "waiting for approval"
+    window.plugins.tree.setCurrentItem(item)
+    assert window.plugins.approve_button.isEnabled()
+    assert "fame plugins approve pane_greeter --admin-key KEY" in window.plugins.message.text()
+
+    # Approve asks for the admin key; a wrong one approves nothing.
+    for attempt, expected in (("fame_" + "y" * 43, "⚠"), (key, "pane_greeter approved: loaded")):
+        qtbot.mouseClick(window.plugins.approve_button, Qt.MouseButton.LeftButton)
+        dialog = window.plugins.findChild(QInputDialog, "pluginApproveDialog")
+        qtbot.waitUntil(lambda d=dialog: d is not None and d.isVisible())  # type: ignore[misc]
+        assert dialog is not None and dialog.textEchoMode() == QLineEdit.EchoMode.Password
+        dialog.setTextValue(attempt)
+        dialog.accept()
+        qtbot.waitUntil(lambda e=expected: window.plugins.message.text().startswith(e), timeout=20_000)
+        dialog.deleteLater()
+        qtbot.wait(10)
+    rec = fame_app.services.plugins.get("pane_greeter")
+    assert rec is not None and rec.status == "loaded" and rec.process is not None and rec.process.alive
+    qtbot.waitUntil(lambda: "isolated" in (window.plugins.tree.topLevelItem(
+        window.plugins.names().index("pane_greeter")).text(4)), timeout=5000)  # fmt: skip
+    assert fame_app.audit.count(kinds=["plugin_approved"]) == 1
+    assert fame_app.audit.count(kinds=["admin_failed"]) == 1
