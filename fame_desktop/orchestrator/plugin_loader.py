@@ -434,6 +434,8 @@ class PluginManager:
         try:
             process = rec.process
             if process is None or not process.alive:
+                if process is not None:
+                    process.kill()  # reap it and close its pipes
                 manifest, source = rec.manifest, rec.source
                 process = await asyncio.to_thread(self._start_host, rec, manifest, source)
                 rec.process = process
