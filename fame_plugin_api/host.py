@@ -39,7 +39,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from fame_plugin_api.context import JSONObject, ServiceUnavailable
+from fame_plugin_api.context import JSONObject, PluginHost, ServiceUnavailable
 
 if TYPE_CHECKING:
     import httpx
@@ -212,9 +212,10 @@ class RemoteHost:
         result = await self._channel.ask_async("generate_code", {"text": text, "query_id": query_id})
         return dict(result)
 
-    async def design_architecture(self, text: str) -> JSONObject:
+    async def design_architecture(self, text: str, *, query_id: str | None = None) -> JSONObject:
         """Architecture advice."""
-        return dict(await self._channel.ask_async("design_architecture", {"text": text}))
+        args = {"text": text, "query_id": query_id}
+        return dict(await self._channel.ask_async("design_architecture", args))
 
     async def run_in_sandbox(
         self,
@@ -230,6 +231,11 @@ class RemoteHost:
     async def run_evolution(self, request: JSONObject) -> JSONObject:
         """An evolution cycle."""
         return dict(await self._channel.ask_async("run_evolution", {"request": request}))
+
+
+def _conforms(host: RemoteHost) -> PluginHost:
+    """Never called: mypy checks here that the host keeps the whole plugin API."""
+    return host
 
 
 def describe(exc: BaseException) -> str:

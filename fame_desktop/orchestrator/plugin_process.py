@@ -418,7 +418,9 @@ class PluginProcess:
                     str(args.get("text", "")), query_id=_opt_str(args, "query_id")
                 )
             elif op == "design_architecture":
-                result = await ctx.design_architecture(str(args.get("text", "")))
+                result = await ctx.design_architecture(
+                    str(args.get("text", "")), query_id=_opt_str(args, "query_id")
+                )
             elif op == "run_in_sandbox":
                 timeout = args.get("timeout")
                 result = await ctx.run_in_sandbox(
