@@ -96,7 +96,7 @@ async def test_cancelling_the_query_kills_the_program(app: App, engine_ready: No
     await asyncio.wait_for(ended.wait(), 15)
     for sub in subs:
         sub.cancel()
-    assert finished and finished[0].report["status"] == "killed"
+    assert finished and finished[0].report.status == "killed"
     assert asyncio.get_running_loop().time() - began < 15
     kinds = [e.kind for e in app.services.audit.query(limit=20)]
     assert "query_cancelled" in kinds and "sandbox_run" in kinds

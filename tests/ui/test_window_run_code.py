@@ -63,10 +63,13 @@ def test_the_run_button_of_an_answers_code_block_runs_it(
 ) -> None:
     window.chat.ask("Write a Python function to reverse a string", "generate_code")
     qtbot.waitUntil(lambda: "def reverse_string" in _chat(window) and not window.chat.busy, timeout=90_000)
-    buttons = window.findChildren(QToolButton, "runCodeButton")
+
     # One per Python block (the function and its tests), each over its block's "Run" link.
-    qtbot.waitUntil(lambda: len([b for b in buttons if b.geometry().isValid()]) == 2, timeout=5_000)
-    assert window.chat.run_buttons.buttons == buttons or set(window.chat.run_buttons.buttons) == set(buttons)
+    def placed() -> list[QToolButton]:
+        found = window.findChildren(QToolButton, "runCodeButton")
+        return [b for b in found if b.geometry().isValid() and b in window.chat.run_buttons.buttons]
+
+    qtbot.waitUntil(lambda: len(placed()) == 2, timeout=5_000)
     button = window.chat.run_buttons.buttons[0]
     # Scrolled out of sight at first (the view shows the end of the answer): scroll up to it.
     bar = window.chat.view.verticalScrollBar()
