@@ -5,7 +5,8 @@ learned router is retrained on each fold's other folds; the keyword router was t
 part of this set, so its figure there is optimistic), accuracy on the held-out sets (written
 separately, never trained on: ``holdout`` and ``holdout_2``, the second written from the INTENTS
 table only, without seeing the training examples), per-intent precision and recall, the confusion matrix, how often
-the learned router would ask instead of answering, and latency per query.
+the learned router would ask instead of answering, how many queries a configured language model
+would be asked to route (only uncertain ones), and latency per query.
 
 Run: .venv/bin/python benchmarks/bench_routing.py [--folds K]
 """
@@ -47,6 +48,14 @@ def report(name: str, results: Sequence[tuple[str, Route]]) -> None:
     """Accuracy, per-intent precision/recall and the confusion matrix of ``results``."""
     right = sum(want == route.intent for want, route in results)
     print(f"{name}.accuracy: {right / len(results) * 100:.1f} % ({right}/{len(results)})")
+    # Only these (the chat fallback when no intent is likely) are offered to a configured language
+    # model; every other route is the same with or without one.
+    unsure = [(want, route) for want, route in results if route.uncertain]
+    unsure_right = sum(want == route.intent for want, route in unsure)
+    print(
+        f"{name}.would_consult_model: {len(unsure)} of {len(results)} queries "
+        f"(the chat fallback is right for {unsure_right} of them)"
+    )
     asked = [(want, route) for want, route in results if route.ambiguous]
     if asked:
         in_options = sum(want in route.alternatives for want, route in asked)

@@ -50,6 +50,7 @@ from fame_desktop.orchestrator.route_choice import (
     label,
     split_parts,
 )
+from fame_desktop.orchestrator.route_consult import model_route
 from fame_desktop.orchestrator.routing import Route, Router
 from fame_desktop.orchestrator.routing_feedback import Feedback, RoutingFeedback
 from fame_desktop.orchestrator.sandbox import DockerManager
@@ -233,6 +234,9 @@ class Brain:
             if req.intent is None:
                 await self._current_router()
             route, records = self._route(req)
+            consulted: dict[str, str] = {}
+            if route.uncertain and req.intent is None:
+                route, records, consulted = await self._route_by_model(req.text, query_id, route, records)
             settled = route.explicit or route.ambiguous or route.rule
             parts = None if settled else split_parts(self.router, req.text)
             if route.ambiguous or parts:
@@ -251,6 +255,7 @@ class Brain:
                     "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
                     "clarify": list(route.alternatives),
                     "parts": [{"text": p.text, "intent": p.route.intent} for p in parts or []],
+                    **({"model": consulted} if consulted else {}),
                 },
                 actor=actor,
                 summary=_routing_summary(route, parts, response.plugins),
@@ -299,6 +304,30 @@ class Brain:
                 "Check the Plugins pane (or `fame plugins`) for failed or disabled plugins.",
             )
         return route, records
+
+    async def _route_by_model(
+        self, text: str, query_id: str, route: Route, records: list[PluginRecord]
+    ) -> tuple[Route, list[PluginRecord], dict[str, str]]:
+        """Let the configured model choose the intent of an uncertain route (see
+        :mod:`~fame_desktop.orchestrator.route_consult`); without a model nothing changes."""
+        provider = self.services.llm()
+        if provider is None:
+            return route, records, {}
+        plugins = self.services.plugins
+        # Only intents a plugin would answer without an admin or a dangerous capability.
+        intents = [
+            intent
+            for intent in self.router.intents
+            if any(
+                r.manifest is not None and not r.manifest.dangerous and not r.manifest.admin_only
+                for r in plugins.for_intent(intent)
+            )
+        ]
+        chosen, consulted = await model_route(provider, text, route, intents, query_id=query_id)
+        chosen_records = plugins.for_intent(chosen.intent) if chosen is not route else records
+        if not chosen_records:
+            return route, records, {**consulted, "problem": f"no plugin answers {chosen.intent}"}
+        return chosen, chosen_records, consulted
 
     def _gate(self, rec: PluginRecord, req: QueryRequest, actor: str) -> None:
         """Refuse before calling a plugin the safety settings do not allow."""
@@ -538,7 +567,8 @@ def _routing_summary(route: Route, parts: list[Part] | None, plugins: list[str])
         return f"asked: {' or '.join(route.alternatives)} ({route.confidence:.2f})"
     if parts:
         return "two parts: " + ", ".join(p.route.intent for p in parts)
-    return f"{route.intent} ({route.confidence:.2f}) -> {', '.join(plugins) or 'none'}"
+    by = " (chosen by the model)" if route.decided_by == "model" else ""
+    return f"{route.intent} ({route.confidence:.2f}){by} -> {', '.join(plugins) or 'none'}"
 
 
 def _has_capability(name: str) -> bool:

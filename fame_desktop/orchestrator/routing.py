@@ -133,6 +133,11 @@ class Route:
     alternatives: tuple[str, ...] = ()
     #: The rule that decided before any scoring (``user_code``), or empty.
     rule: str = ""
+    #: No intent was likely enough: this is the chat fallback, which a language model may
+    #: replace by its own choice among the plugins' intents (the Brain asks one when configured).
+    uncertain: bool = False
+    #: ``model`` when a language model chose the intent of an uncertain route (else "").
+    decided_by: str = ""
 
     @property
     def ambiguous(self) -> bool:
@@ -193,7 +198,7 @@ class Router:
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if not ranked or ranked[0][1] < MIN_SCORE:
             top = ranked[0][1] if ranked else 0.0
-            return Route(FALLBACK_INTENT, round(min(0.5, 0.3 + top / 4), 3), scores)
+            return Route(FALLBACK_INTENT, round(min(0.5, 0.3 + top / 4), 3), scores, uncertain=True)
         best, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         margin = (top - second) / top
@@ -205,7 +210,7 @@ class Router:
         keyword = self.scores(text)
         learned, coverage = self.model.analyse(text)
         if not keyword and coverage < MIN_COVERAGE:
-            return Route(FALLBACK_INTENT, 0.3, {})
+            return Route(FALLBACK_INTENT, 0.3, {}, uncertain=True)
         # Only intents some loaded plugin serves can win; a user plugin's new intent has no
         # training examples yet, so keywords alone speak for it.
         combined = {
@@ -215,11 +220,11 @@ class Router:
         probs = softmax(combined, self.model.temperature)
         ranked = list(probs.items())
         if not ranked:
-            return Route(FALLBACK_INTENT, 0.3, {})
+            return Route(FALLBACK_INTENT, 0.3, {}, uncertain=True)
         best, top = ranked[0]
         rounded = {k: round(v, 4) for k, v in ranked}
         if top < MIN_PROBABILITY and best != FALLBACK_INTENT:
-            return Route(FALLBACK_INTENT, round(top, 3), rounded)
+            return Route(FALLBACK_INTENT, round(top, 3), rounded, uncertain=True)
         alternatives: tuple[str, ...] = ()
         if len(ranked) > 1 and ranked[1][1] >= AMBIGUOUS_SECOND:
             alternatives = (best, ranked[1][0])
