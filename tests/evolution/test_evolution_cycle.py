@@ -163,3 +163,50 @@ async def test_llm_candidates_join_the_population_when_a_model_is_configured(evo
     llm_fits = [c["fitness"] for c in record.results[0]["candidates"] if c["origin"].startswith("llm:")]
     assert all(f["correct"] for f in llm_fits)
     assert record.improvement is not None and record.improvement["better"]
+
+
+async def test_model_written_candidates_are_bred_tested_and_shown_with_their_origin(evo: Evo) -> None:
+    import json
+
+    sys.path.insert(0, LLM_TESTS)
+    from openai_fake import FakeOpenAI, Reply
+
+    programs = {
+        0.2: "def reverse_string(text):\n    return text[::-1]\n",
+        0.6: "def reverse_string(text):\n    return ''.join(reversed(text))\n",
+        1.0: "def reverse_string(text):\n    return text\n",  # wrong: the sandbox must say so
+    }
+
+    def responder(body: dict[str, Any]) -> Reply:
+        schema = body["response_format"]["json_schema"]["schema"]
+        assert schema["required"] == ["code"]  # structured output: one program
+        return Reply(json.dumps({"code": programs[body["temperature"]]}))
+
+    with FakeOpenAI(responder) as server:
+        evo.app.safety.update_settings(
+            {"llm.base_url": server.url, "llm.model": "fake-evolver"}, actor="test"
+        )
+        response = await evo.app.brain.handle_query(
+            {
+                "text": "evolve string reversal with population 6 and 2 generations",
+                "intent": "evolution",
+                "admin_key": evo.key,
+            }
+        )
+    assert response["error"] is None, response["error"]
+    data = response["data"]
+    assert data["llm_backend"] == "openai" and data["llm_model"] == "fake-evolver"
+    record = evo.runner.store.run(data["id"])
+    first, second = record["results"][0]["candidates"], record["results"][1]["candidates"]
+    by_origin = {c["origin"]: c for c in first}
+    assert {"llm:t=0.2", "llm:t=0.6", "llm:t=1.0"} <= set(by_origin)
+    assert by_origin["llm:t=0.2"]["fitness"]["correct"] and by_origin["llm:t=0.6"]["fitness"]["correct"]
+    assert (
+        not by_origin["llm:t=1.0"]["fitness"]["correct"] and by_origin["llm:t=1.0"]["fitness"]["failed"] > 0
+    )
+    # Bred: the model's candidates are parents of mutants (or carried over as winners) in later rounds.
+    model_ids = {c["id"] for c in first if c["origin"].startswith("llm:")}
+    lineage = {c.get("parent") for c in first + second} | {c["id"] for c in second}
+    assert model_ids & lineage, (model_ids, [(c["id"], c["origin"], c.get("parent")) for c in first + second])
+    assert "Model-written candidates (fake-evolver @ 127.0.0.1): 3 bred" in response["response"]
+    assert "measured correct in the sandbox" in response["response"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
+from fame_desktop.orchestrator.llm.structured import CANDIDATE_SCHEMA, parse_json_object, string_field
 
 log = logging.getLogger("fame.evolution")
 
@@ -23,9 +24,24 @@ TEMPERATURES = (0.2, 0.6, 1.0, 1.3)
 _BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 
 SYSTEM = (
-    "You optimise Python functions. Answer with one Python code block only: the complete module "
-    "defining the function, standard library only, no prints, no tests."
+    'You optimise Python functions. Answer with a JSON object {"code": "..."} whose code is the '
+    "complete module defining the function: standard library only, no prints, no tests."
 )
+
+#: Longest candidate asked of the model.
+MAX_CANDIDATE_TOKENS = 1024
+
+
+def read_candidate(text: str) -> str | None:
+    """The code of a model's answer: the :data:`CANDIDATE_SCHEMA` object's ``code`` (structured
+    output), else a fenced block or a bare definition (an endpoint that ignored the schema)."""
+    obj = parse_json_object(text)
+    if obj is not None and "code" in obj:
+        code = string_field(obj, "code")
+        if not code.strip():
+            return None
+        return (extract_code(code) if "```" in code else None) or code.strip() + "\n"
+    return extract_code(text)
 
 
 def extract_code(text: str) -> str | None:
@@ -59,7 +75,16 @@ async def propose(
     temps = [TEMPERATURES[i % len(TEMPERATURES)] for i in range(count)]
     messages = prompt(recipe, reference)
     results = await asyncio.gather(
-        *(provider.complete(messages, temperature=t, query_id=run_id) for t in temps),
+        *(
+            provider.complete(
+                messages,
+                temperature=t,
+                query_id=run_id,
+                json_schema=CANDIDATE_SCHEMA,
+                max_tokens=MAX_CANDIDATE_TOKENS,
+            )
+            for t in temps
+        ),
         return_exceptions=True,
     )
     proposals: list[tuple[str, str]] = []
@@ -73,7 +98,7 @@ async def propose(
         if isinstance(result, BaseException):
             problems.append(f"t={temp}: {result!r}")
             continue
-        code = extract_code(result.text)
+        code = read_candidate(result.text)
         if code is None:
             problems.append(f"t={temp}: the answer held no code")
             continue

@@ -48,6 +48,7 @@ def render(record: RunRecord) -> str:
             lines.append(
                 f"| {g['generation']} | {len(cands)} | {correct} | {g['best']} | {g['best_score']} |"
             )
+    lines += _model_lines(record)
     if record.winner and (record.improvement or {}).get("better"):
         lines += [
             "",
@@ -56,6 +57,25 @@ def render(record: RunRecord) -> str:
             f"Approve it with `fame evolve approve {record.id} --admin-key KEY` (or the Evolution panel).",
         ]
     return "\n".join(lines)
+
+
+def _model_lines(record: RunRecord) -> list[str]:
+    """What the model contributed: its candidates (by origin) and how they fared in the sandbox."""
+    llm = record.llm
+    if not llm:
+        return []
+    mine = [c for g in record.results for c in g["candidates"] if str(c.get("origin", "")).startswith("llm:")]
+    correct = sum(1 for c in mine if c["fitness"]["correct"])
+    line = f"Model-written candidates ({llm.get('provider')}): {llm.get('proposals', 0)} bred"
+    line += f", {correct} of {len(mine)} measured correct in the sandbox" if mine else ""
+    if llm.get("problems"):
+        line += f"; {len(llm['problems'])} request(s) failed ({llm['problems'][0]})"
+    out = ["", line + "."]
+    winner = record.winner or {}
+    if winner.get("origin"):
+        parent = f", bred from {winner['parent']}" if winner.get("parent") else ""
+        out.append(f"Winner: {winner.get('id')} (origin {winner['origin']}{parent}).")
+    return out
 
 
 async def answer(run: RunEvolution, request: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +92,9 @@ async def answer(run: RunEvolution, request: dict[str, Any]) -> dict[str, Any]:
     )
     done = record.to_dict()
     data = {**summary(done), "winner": done["winner"], "improvement": done["improvement"], "matched": True}
+    if record.llm:  # the model wrote some of the candidates
+        data["llm_backend"] = record.llm.get("llm_backend", "")
+        data["llm_model"] = record.llm.get("llm_model", "")
     result: dict[str, Any] = {"response": render(record), "data": data}
     if record.winner and (record.improvement or {}).get("better"):
         result["code"] = record.winner["code"]

@@ -316,7 +316,13 @@ class EvolutionRunner:
             proposals, problems = await self._guard(
                 record.id, propose(provider, recipe, reference, record.population // 2, run_id=record.id)
             )
-            record.llm = {"provider": provider.name, "proposals": len(proposals), "problems": problems}
+            record.llm = {
+                "provider": provider.name,
+                "proposals": len(proposals),
+                "problems": problems,
+                "llm_backend": provider.backend,
+                "llm_model": provider.model,
+            }
         active = self.store.active(record.recipe_id or "")
         breeder = Breeder(rng)
         candidates = breeder.first(
