@@ -269,10 +269,10 @@ def render_answer(
 def promoted_source(store: PromotionStore) -> Promoted:
     """``promoted(recipe_id)`` reading the evolution store at every call (promotions apply at once)."""
 
-    def promoted(recipe_id: str) -> tuple[str, int] | None:
+    def promoted(recipe_id: str) -> tuple[str, int, str] | None:
         with contextlib.suppress(FameError):
             active = store.active(recipe_id)
-            return (active.code, active.version) if active is not None else None
+            return (active.code, active.version, active.description) if active is not None else None
         log.error("evolution record for %s is damaged; using the library's implementation", recipe_id)
         return None
 

@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, EvolutionProgress
 from fame_desktop.orchestrator.evolution.record import new_run_id
+from fame_desktop.orchestrator.evolution.review import Review
+from fame_desktop.ui.qt_approval import QtApprovalDialog
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ class QtEvolutionPanel(QWidget):
         self.current: str | None = None
         self.worker: QtWorker | None = None
         self.history: list[dict[str, Any]] = []
+        self.approval_dialog: QtApprovalDialog | None = None
         self.promotions: dict[str, Any] = {}
         self._build()
         self._subs = [
@@ -117,7 +120,7 @@ class QtEvolutionPanel(QWidget):
             lambda item: self.show_run(item.data(Qt.ItemDataRole.UserRole))
         )
         self.history_list.setToolTip("Double-click a run to see its candidates")
-        self.approve_button = QPushButton("Approve winner", self)
+        self.approve_button = QPushButton("Review and approve…", self)
         self.approve_button.setObjectName("evolutionApprove")
         self.approve_button.clicked.connect(self.approve_selected)
         self.rollback_button = QPushButton("Roll back task", self)
@@ -325,7 +328,9 @@ class QtEvolutionPanel(QWidget):
         can_approve = bool(run and run.get("better") and not run.get("promoted_version"))
         active = (self.promotions.get((run or {}).get("recipe_id") or "") or {}).get("active")
         self.approve_button.setEnabled(admin and can_approve)
-        self.approve_button.setToolTip(hint or "Promote the selected run's winner (audited).")
+        self.approve_button.setToolTip(
+            hint or "See the change against the version answering today, then promote it (audited)."
+        )
         self.rollback_button.setEnabled(admin and active is not None)
         self.rollback_button.setToolTip(hint or "Step the selected run's task back one version (audited).")
 
@@ -343,14 +348,53 @@ class QtEvolutionPanel(QWidget):
             lambda _f: fn(), name=name, group="evolution-io", on_done=done, on_error=failed
         )
 
-    def approve_selected(self) -> None:
-        """Promote the selected run's winner (the runner checks the admin key and audits)."""
-        run, runner, key = self.selected_run(), self.runner, self._app.admin_key
+    def approve_selected(self) -> QtWorker | None:
+        """Show what promoting the selected run's winner changes; promote once the admin confirms.
+
+        The review (diff against the version answering today, fitness of both) is read in a
+        worker; the dialog is ``approval_dialog`` while it is open. The runner checks the admin
+        key and audits the promotion.
+        """
+        run, runner = self.selected_run(), self.runner
         if run is None or runner is None:
+            return None
+        run_id = str(run["id"])
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText(
+                f"{exc.message} {exc.fix}".strip() if isinstance(exc, FameError) else repr(exc)
+            )
+
+        return self._workers.run_blocking(
+            lambda _f: runner.review(run_id),
+            name="evolution-review",
+            group="evolution-io",
+            on_done=self._confirm,
+            on_error=failed,
+        )
+
+    def _confirm(self, review: Review) -> None:
+        if self.approval_dialog is not None:
+            self.approval_dialog.close()
+        dialog = QtApprovalDialog(review, self)
+        self.approval_dialog = dialog
+        dialog.accepted.connect(lambda: self._promote(review.run_id))
+        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        self.status.setText(f"Review the change before promoting {review.run_id}.")
+        dialog.open()
+
+    def _forget_dialog(self, dialog: QtApprovalDialog) -> None:
+        if self.approval_dialog is dialog:
+            self.approval_dialog = None
+        dialog.deleteLater()
+
+    def _promote(self, run_id: str) -> None:
+        runner, key = self.runner, self._app.admin_key
+        if runner is None:
             return
 
         def approve() -> str:
-            promoted = runner.approve(run["id"], key=key, actor="ui")
+            promoted = runner.approve(run_id, key=key, actor="ui")
             return f"{promoted.recipe_id} is now v{promoted.version}: code generation answers with it."
 
         self._admin_call("evolution-approve", approve)

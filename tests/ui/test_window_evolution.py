@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLineEdit, QPushButton
+from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QPushButton, QTextBrowser
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
 from fame_desktop.ui.qt_main_window import QtMainWindow
+from tests.ui.conftest import screenshot
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
 
@@ -63,11 +64,34 @@ def test_run_approve_rollback_from_the_panel(qtbot: QtBot, window: QtMainWindow,
     key = fame_app.safety.create_first_key(actor="test")
     _unlock(qtbot, window, key)
     qtbot.waitUntil(panel.approve_button.isEnabled)
+    # Approve shows the change first: the diff against the library's original, both fitnesses.
     qtbot.mouseClick(panel.approve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.approval_dialog is not None and panel.approval_dialog.isVisible())
+    dialog = panel.approval_dialog
+    assert dialog is not None
+    diff = dialog.findChild(QTextBrowser, "approvalDiff")
+    assert diff is not None and diff.isVisible()
+    diff_text = diff.toPlainText()
+    assert diff_text.startswith("--- reverse_string (the library's original)") and "+++ " in diff_text
+    assert any(line.startswith("+") and not line.startswith("+++") for line in diff_text.splitlines())
+    fitness = dialog.findChild(QLabel, "approvalFitness")
+    assert fitness is not None and fitness.text().count("tests pass") == 2 and "faster" in fitness.text()
+    screenshot(dialog, "evolution-approval")
+    # Cancelling promotes nothing.
+    qtbot.mouseClick(dialog.findChild(QPushButton, "approvalCancel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.approval_dialog is None)
+    assert fame_app.services.evolution.store.active("reverse_string") is None
+    assert panel.approve_button.isEnabled()
+    # Confirmed: promoted, with its own description.
+    qtbot.mouseClick(panel.approve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.approval_dialog is not None and panel.approval_dialog.isVisible())
+    assert panel.approval_dialog is not None
+    promote = panel.approval_dialog.findChild(QPushButton, "approvalPromote")
+    qtbot.mouseClick(promote, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "is now v1" in panel.status.text(), timeout=10_000)
     qtbot.waitUntil(lambda: "promoted v1 (active)" in panel.history_list.item(0).text())  # type: ignore[union-attr]
     active = fame_app.services.evolution.store.active("reverse_string")
-    assert active is not None and active.run_id == run["id"]
+    assert active is not None and active.run_id == run["id"] and run["id"] in active.description
     assert not panel.approve_button.isEnabled()  # promoted once
 
     qtbot.waitUntil(panel.rollback_button.isEnabled)

@@ -8,8 +8,9 @@ Public API (the evolution runner and ``codegen_service`` use these):
   ``.alternatives`` (each an :class:`Alternative` with ``.name``, ``.code``, ``.note``).
 - :class:`OfflineGenerator` — ``OfflineGenerator(library, promoted=None)``; ``.generate(text) ->
   GeneratedCode | None``, ``.for_recipe(recipe)``, ``.suggestions(text)``. ``promoted`` is a
-  callable ``promoted(recipe_id) -> (code, version) | None``; when it returns code, that code is
-  what ``generate`` answers with (``source == "evolved v<version>"``). The composition root wires it
+  callable ``promoted(recipe_id) -> (code, version, description) | None``; when it returns code,
+  that code (explained by its own description) is what ``generate`` answers with
+  (``source == "evolved v<version>"``). The composition root wires it
   to the evolution ``PromotionStore`` (``codegen_service.promoted_source``), so a promotion takes
   effect at once.
 - :func:`build_test_program` — ``build_test_program(code, tests, *, bench=None) -> TestProgram``

@@ -10,8 +10,9 @@ from fame_desktop.orchestrator.codegen.recipes import Recipe, RecipeLibrary
 
 log = logging.getLogger("fame.codegen")
 
-#: ``promoted(recipe_id) -> (code, version)`` of the active evolved implementation, or None.
-Promoted = Callable[[str], tuple[str, int] | None]
+#: ``promoted(recipe_id) -> (code, version, description)`` of the active evolved implementation,
+#: or None.
+Promoted = Callable[[str], tuple[str, int, str] | None]
 
 #: A best match must lead the runner-up by this much to be confident.
 _MARGIN = 1.0
@@ -47,8 +48,9 @@ class OfflineGenerator:
 
     Args:
         library: The recipes.
-        promoted: Returns the active evolved ``(code, version)`` for a recipe id, or None; when
-            it returns code, :meth:`generate` answers with it instead of the library's original.
+        promoted: Returns the active evolved ``(code, version, description)`` for a recipe id, or
+            None; when it returns code, :meth:`generate` answers with it (and its description)
+            instead of the library's original.
     """
 
     def __init__(self, library: RecipeLibrary, promoted: Promoted | None = None) -> None:
@@ -74,7 +76,7 @@ class OfflineGenerator:
 
     def for_recipe(self, recipe: Recipe) -> GeneratedCode:
         """The code for ``recipe``: its promoted evolved version when there is one."""
-        code, source = recipe.code, "library"
+        code, source, explanation = recipe.code, "library", recipe.explanation
         if self._promoted is not None:
             try:
                 active = self._promoted(recipe.id)
@@ -82,13 +84,18 @@ class OfflineGenerator:
                 log.exception("promoted version of %s unreadable; using the library's", recipe.id)
                 active = None
             if active is not None:
+                # Its own description: the original's explanation may describe other code.
                 code, source = active[0], f"evolved v{active[1]}"
+                explanation = active[2] or (
+                    f"An evolved implementation (v{active[1]}) an admin promoted after it passed "
+                    "every test and measured better than the library's original."
+                )
         return GeneratedCode(
             code=code,
             tests=recipe.tests,
             title=recipe.title,
             source=source,
-            explanation=recipe.explanation,
+            explanation=explanation,
             recipe_id=recipe.id,
             entry=recipe.entry,
             bench=recipe.bench,

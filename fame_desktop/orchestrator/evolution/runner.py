@@ -30,6 +30,8 @@ from fame_desktop.orchestrator.evolution.population import Breeder, Candidate, a
 from fame_desktop.orchestrator.evolution.proposals import propose
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, new_run_id, summary
 from fame_desktop.orchestrator.evolution.request import answer
+from fame_desktop.orchestrator.evolution.review import Review
+from fame_desktop.orchestrator.evolution.review import review as review_run
 from fame_desktop.orchestrator.evolution.store import PromotedVersion, PromotionStore
 from fame_desktop.orchestrator.llm import LlmProvider
 from fame_desktop.orchestrator.safety import Safety
@@ -511,6 +513,15 @@ class EvolutionRunner:
                 f"refused: {what} ({exc.code})",
             )
             raise
+
+    def review(self, run_id: str) -> Review:
+        """What promoting ``run_id`` would change: the diff against the version answering today
+        and the fitness of both (read-only; anyone may look, only an admin may approve).
+
+        Raises:
+            InvalidRequest: No such run, or no winner.
+        """
+        return review_run(self.store, run_id)
 
     def approve(self, run_id: str, *, key: str | None, actor: str = "unknown") -> PromotedVersion:
         """Promote a finished run's winner (admin): ``generate_code`` returns it from then on.

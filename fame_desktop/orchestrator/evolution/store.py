@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fame_desktop.orchestrator.errors import FameError, InvalidRequest
+from fame_desktop.orchestrator.evolution.describe import describe_winner
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 
@@ -36,6 +37,8 @@ class PromotedVersion:
     fitness: dict[str, Any]
     approved_by: str
     approved_at: float
+    #: What the version says about itself in answers ("" for versions promoted before it existed).
+    description: str = ""
 
 
 def _safe_id(value: str, what: str) -> str:
@@ -158,6 +161,7 @@ class PromotionStore:
                     fitness=dict(v.get("fitness", {})),
                     approved_by=str(v.get("approved_by", "")),
                     approved_at=float(v.get("approved_at", 0)),
+                    description=str(v.get("description") or ""),
                 )
         return None
 
@@ -190,6 +194,7 @@ class PromotionStore:
                     "code": winner["code"],
                     "fitness": winner["fitness"],
                     "improvement": run.get("improvement"),
+                    "description": describe_winner(run),
                     "approved_by": approved_by,
                     "approved_at": now,
                 }
