@@ -31,9 +31,10 @@ from fame_desktop.api.schemas import (
     QueryIn,
     QueryOut,
 )
+from fame_desktop.api.statuses import query_status, status_of
 from fame_desktop.app import App
 from fame_desktop.orchestrator.audit_kinds import AuditKind
-from fame_desktop.orchestrator.errors import FameError, InvalidRequest
+from fame_desktop.orchestrator.errors import FameError, InvalidRequest, PluginNotFound
 from fame_desktop.orchestrator.metrics import CONTENT_TYPE, Metrics
 from fame_desktop.orchestrator.query import parse_request
 
@@ -42,12 +43,54 @@ log = logging.getLogger("fame.api")
 # Shown in the OpenAPI docs as the "Authorize" field; the gate does the real check.
 _key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An admin key.")
 _KEYED = [Security(_key_header)]
+# What the gate answers for every keyed endpoint (``{"error": {"code", "message"}}``).
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "No API key."},
-    403: {"model": ErrorOut, "description": "Wrong API key."},
-    413: {"model": ErrorOut, "description": "Body too large."},
-    422: {"model": ErrorOut, "description": "Body does not match the schema."},
-    429: {"model": ErrorOut, "description": "Rate limited (see Retry-After)."},
+    401: {"model": ErrorOut, "description": "No API key (`api_key_required`)."},
+    403: {"model": ErrorOut, "description": "Wrong API key (`api_key_invalid`)."},
+    413: {"model": ErrorOut, "description": "Body too large (`request_too_large`)."},
+    422: {"model": ErrorOut, "description": "Body does not match the schema (`invalid_request`)."},
+    429: {
+        "model": ErrorOut,
+        "description": "Rate limited, or locked out after wrong keys (see Retry-After).",
+    },
+    500: {"model": ErrorOut, "description": "The server failed (`internal_error`); see its log."},
+}
+# ``POST /query`` answers an error with the whole query response (its ``error`` has the same
+# fields), at the status of ``error.code`` (see ``fame_desktop/api/statuses.py``).
+_QUERY_OR_ERROR = QueryOut | ErrorOut
+_QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    400: {"model": QueryOut, "description": "The request is invalid (`invalid_request`)."},
+    403: {
+        "model": _QUERY_OR_ERROR,
+        "description": "Wrong API key (`api_key_invalid`), or the plugin needs admin (`admin_required`).",
+    },
+    404: {"model": QueryOut, "description": "No loaded plugin answers the intent (`plugin_not_found`)."},
+    409: {
+        "model": QueryOut,
+        "description": "Refused by a setting an admin can change (`network_disabled`, `capability_disabled`).",
+    },
+    422: {
+        "model": _QUERY_OR_ERROR,
+        "description": "Body does not match the schema, or the plugin cannot do what is asked "
+        "(its own code, e.g. `division_by_zero`).",
+    },
+    500: {"model": _QUERY_OR_ERROR, "description": "The plugin failed (`plugin_error`), or the server did."},
+    502: {"model": QueryOut, "description": "The language model or an upstream service failed."},
+    503: {"model": QueryOut, "description": "A part the answer needs is not available (`not_available`)."},
+    504: {"model": QueryOut, "description": "The plugin took too long (`timeout`)."},
+}
+_EVOLUTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    400: {"model": ErrorOut, "description": "The task or population is invalid (`invalid_request`)."},
+    503: {
+        "model": ErrorOut,
+        "description": "The sandbox (Docker engine) is unavailable (`sandbox_unavailable`), with the fix.",
+    },
+}
+_PLUGIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    404: {"model": ErrorOut, "description": "No plugin of that name (`plugin_not_found`)."},
 }
 
 
@@ -129,8 +172,10 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         "/query",
         response_model=QueryOut,
         dependencies=_KEYED,
-        responses=_ERRORS,
+        responses=_QUERY_ERRORS,
         summary="Ask the Brain (the same response object as `fame ask --json`).",
+        description="An answer whose `error` is set comes with the status of its code: 400, 403, "
+        "404, 409, 422, 500, 502, 503 or 504 (the body is the same query response).",
     )
     async def query(body: QueryIn, request: Request) -> Response:
         payload = body.model_dump(exclude_none=True, exclude={"source"})
@@ -142,13 +187,23 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         try:
             parsed = parse_request(payload)
         except InvalidRequest as exc:
-            return _error(422, exc.code, exc.to_dict()["message"])
+            return _error(status_of(exc), exc.code, exc.to_dict()["message"])
         response = await app.brain.handle_query(parsed)
-        return SafeJSONResponse(response)
+        return SafeJSONResponse(response, status_code=query_status(response))
 
     @api.get("/plugins", dependencies=_KEYED, responses=_ERRORS, summary="Every plugin and its status.")
     async def plugins() -> Response:
         return SafeJSONResponse([r.to_dict() for r in app.services.plugins.records()])
+
+    @api.get(
+        "/plugins/{name}", dependencies=_KEYED, responses=_PLUGIN_ERRORS, summary="One plugin and its status."
+    )
+    async def plugin(name: str) -> Response:
+        found = app.services.plugins.get(name)
+        if found is None:
+            exc = PluginNotFound(f"No plugin called {name!r}.", "GET /plugins lists the names.")
+            return _error(status_of(exc), exc.code, exc.to_dict()["message"])
+        return SafeJSONResponse(found.to_dict())
 
     @api.get(
         "/audit",
@@ -166,16 +221,22 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
     @api.post(
         "/evolution/run",
         dependencies=_KEYED,
-        responses=_ERRORS,
+        responses=_EVOLUTION_ERRORS,
         summary="Run one evolution generation (admin).",
     )
     async def evolution_run(body: EvolutionRunIn) -> Response:
+        sandbox = app.sandbox.status()
+        if not sandbox.get("available"):
+            # Every candidate runs in the sandbox: without it the run could only fail.
+            return _error(
+                503, "sandbox_unavailable", f"The sandbox is unavailable: {sandbox.get('detail', '')}"
+            )
         try:
             result = await app.services.evolution.run_generation(
                 population_size=body.population_size, task=body.task
             )
         except FameError as exc:
-            return _error(403 if exc.code == "admin_required" else 400, exc.code, exc.to_dict()["message"])
+            return _error(status_of(exc), exc.code, exc.to_dict()["message"])
         return SafeJSONResponse(result.to_dict())
 
     @api.get(

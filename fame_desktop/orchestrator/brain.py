@@ -19,6 +19,7 @@ from fame_desktop.orchestrator.errors import (
     InvalidRequest,
     NetworkDisabled,
     PluginError,
+    PluginNotFound,
 )
 from fame_desktop.orchestrator.events import (
     EventBus,
@@ -299,7 +300,7 @@ class Brain:
             route = Route(remembered, route.confidence, route.scores)
         records = self.services.plugins.for_intent(route.intent)
         if not records:
-            raise PluginError(
+            raise PluginNotFound(
                 f"No loaded plugin answers '{route.intent}' queries.",
                 "Check the Plugins pane (or `fame plugins`) for failed or disabled plugins.",
             )

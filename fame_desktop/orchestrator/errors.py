@@ -73,6 +73,12 @@ class PluginError(FameError):
     code = "plugin_error"
 
 
+class PluginNotFound(PluginError):
+    """No plugin of that name, or none loaded for the intent asked."""
+
+    code = "plugin_not_found"
+
+
 class PluginTimeout(FameError):
     code = "timeout"
 

@@ -66,6 +66,7 @@ ERROR_TITLES = {
     "admin_required": "Admin key needed",
     "capability_disabled": "Capability disabled",
     "plugin_error": "Plugin error",
+    "plugin_not_found": "No plugin for this",
     "timeout": "Timed out",
     "invalid_request": "Invalid request",
     "sandbox_unavailable": "Sandbox unavailable",

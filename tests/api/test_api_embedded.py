@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
@@ -28,6 +29,11 @@ async def test_embedded_server_shares_the_brain(app: App) -> None:
         assert r.status_code == 200 and "81" in body["response"]
         # The same Brain answered: the window would see this query on its bus and in its audit.
         assert seen[-1].query_id == body["id"]
+        # The gate audits the request once the answer is sent: wait for its entry.
+        for _ in range(100):
+            if app.audit.query(limit=1)[0].kind == "api_request":
+                break
+            await asyncio.sleep(0.02)
         assert app.audit.query(limit=1)[0].kind == "api_request"
     finally:
         await handle.stop()

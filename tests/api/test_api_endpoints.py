@@ -65,8 +65,10 @@ def test_query_is_audited_with_source_api(server: Server) -> None:
 def test_query_refusals_come_back_in_the_response_object(server: Server) -> None:
     with server.client() as c:
         r = c.post("/query", json={"text": "What is BTC price today?", "intent": "market_analysis"})
-    assert r.status_code == 200
+    # Refused by a setting an admin can change: 409, with the whole query response as the body.
+    assert r.status_code == 409
     assert r.json()["error"]["code"] == "network_disabled"
+    assert r.json()["intent"] == "market_analysis"
 
 
 def test_plugins_lists_every_plugin(server: Server) -> None:

@@ -39,7 +39,8 @@ def test_metrics_endpoint_counters_move_after_queries(server: Server) -> None:
     assert sample(after, "fame_queries_total", intent="calculate", status="ok") == ok_before + 3
     assert sample(after, "fame_query_latency_seconds_count", intent="calculate") == lat_before + 3
     assert sample(after, "fame_queries_total", intent="market_analysis", status="network_disabled") >= 1
-    assert sample(after, "fame_api_requests_total", method="POST", route="/query", status="200") >= 4
+    assert sample(after, "fame_api_requests_total", method="POST", route="/query", status="200") >= 3
+    assert sample(after, "fame_api_requests_total", method="POST", route="/query", status="409") >= 1
     assert sample(after, "fame_audit_entries") > sample(before.text, "fame_audit_entries")
 
 
