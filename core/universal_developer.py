@@ -126,7 +126,7 @@ async def handle(request: dict[str, Any]) -> dict[str, Any]:
             return error_result("not_available", str(exc))
         patterns = [{"id": p["id"], "score": round(p["score"], 3)} for p in advice["patterns"]]
         data = {"patterns": patterns, "source": advice.get("source", "knowledge_base")}
-        data.update({k: advice[k] for k in ("llm_backend", "llm_model") if k in advice})
+        data.update({k: advice[k] for k in ("llm", "llm_backend", "llm_model") if k in advice})
         return {"response": advice["markdown"], "data": data}
     host.progress(query_id(request), "Generating code and running its tests in the sandbox")
     try:

@@ -93,6 +93,7 @@ async def answer(run: RunEvolution, request: dict[str, Any]) -> dict[str, Any]:
     done = record.to_dict()
     data = {**summary(done), "winner": done["winner"], "improvement": done["improvement"], "matched": True}
     if record.llm:  # the model wrote some of the candidates
+        data["llm"] = record.llm.get("provider", "")
         data["llm_backend"] = record.llm.get("llm_backend", "")
         data["llm_model"] = record.llm.get("llm_model", "")
     result: dict[str, Any] = {"response": render(record), "data": data}
