@@ -8,7 +8,16 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -31,6 +40,7 @@ from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
 from fame_desktop.ui.qt_help import QtAboutDialog, QtShortcutsDialog
+from fame_desktop.ui.qt_layout import QtDockLayout, shrinkable
 from fame_desktop.ui.qt_loop import freeze_long_lived
 from fame_desktop.ui.qt_markdown import warm_up
 from fame_desktop.ui.qt_plugins import QtPluginsPane
@@ -46,7 +56,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fame.ui.window")
 
-STATE_VERSION = 1
+#: Saved dock layouts of another version are not restored (2: scrollable docks, size-aware layout).
+STATE_VERSION = 2
 
 
 class QtMainWindow(QMainWindow):
@@ -93,13 +104,8 @@ class QtMainWindow(QMainWindow):
         self._dock("evolutionPanel", "Evolution", self.evolution, area.RightDockWidgetArea)
         self._dock("sandboxDock", "Sandbox", self.sandbox, area.BottomDockWidgetArea)
         self._dock("auditDock", "Audit log", self.audit, area.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["pluginsDock"], self.docks["evolutionPanel"])
-        self.tabifyDockWidget(self.docks["sandboxDock"], self.docks["auditDock"])
-        self.docks["pluginsDock"].raise_()
-        self.docks["sandboxDock"].raise_()
-        self.resizeDocks([self.docks["conversationsDock"]], [220], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["pluginsDock"]], [360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["sandboxDock"]], [240], Qt.Orientation.Vertical)
+        self.dock_layout = QtDockLayout(self, self.docks)
+        self._shown_once = False
 
         self._build_toolbar_and_menus()
         self._build_shortcuts()
@@ -137,7 +143,7 @@ class QtMainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(shrinkable(widget))
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -195,7 +201,6 @@ class QtMainWindow(QMainWindow):
         about = QAction("About FAME", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
-        self._default_state = self.saveState(STATE_VERSION)
 
     def _build_shortcuts(self) -> None:
         def shortcut(keys: str, slot: object, what: str) -> None:
@@ -279,11 +284,21 @@ class QtMainWindow(QMainWindow):
         return self._settings_dialog
 
     def reset_layout(self) -> None:
-        """Put the docks back where they start."""
-        for dock in self.docks.values():
-            dock.setFloating(False)
-            dock.show()
-        self.restoreState(self._default_state, STATE_VERSION)
+        """Every dock shown, placed and sized for the window's size (and following it again)."""
+        self.dock_layout.reset()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first time: arrange the docks for the size the window opened at."""
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self.dock_layout.customized:
+                self.dock_layout.arrange()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the layout holding at the new size (after Qt has laid it out)."""
+        super().resizeEvent(event)
+        self.dock_layout.schedule()
 
     def _on_settings(self, event: SettingsChanged) -> None:
         if "ui.theme" in event.changes:
@@ -303,8 +318,9 @@ class QtMainWindow(QMainWindow):
             width = min(1280, avail.width()) if avail is not None else 1280
             height = min(800, avail.height()) if avail is not None else 800
             self.resize(width, height)
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        self.dock_layout.arrange()
+        if state is not None and self.restoreState(state, STATE_VERSION):
+            self.dock_layout.customized = True  # the user's own layout: kept, only the floors hold
 
     def save_layout(self) -> None:
         """Persist geometry and dock layout in the data dir (not the user's home)."""

@@ -6,7 +6,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from fame_desktop.orchestrator.events import (
@@ -24,6 +25,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("fame.ui.status")
 
 REFRESH_MS = 5000
+#: A status label never asks for more than this much width as its minimum (the rest is elided).
+MIN_LABEL_WIDTH = 60
+
+
+class QtElidedLabel(QLabel):
+    """A one-line label that may be narrower than its text: it ends in "…" instead.
+
+    A long status ("Voice: not available: No microphone …") must not set the window's minimum
+    width (it made the window refuse to go below ~1028 px).
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), MIN_LABEL_WIDTH), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter = QPainter(self)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 class QtStatusBar(QStatusBar):
@@ -44,10 +65,11 @@ class QtStatusBar(QStatusBar):
         self._voice_status: dict[str, Any] | None = None
         self._voice_state = ""
         self._voice_detail = ""
-        self.docker = self._label("statusDocker")
-        self.network = self._label("statusNetwork")
-        self.voice = self._label("statusVoice")
-        self.admin = self._label("statusAdmin")
+        # The long ones may end in "…" when the window is narrow; the short ones always show.
+        self.docker = self._label("statusDocker", QtElidedLabel(self))
+        self.network = self._label("statusNetwork", QLabel(self))
+        self.voice = self._label("statusVoice", QtElidedLabel(self))
+        self.admin = self._label("statusAdmin", QLabel(self))
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -61,8 +83,7 @@ class QtStatusBar(QStatusBar):
         self.show_status(self._quick_status())
         self.refresh()
 
-    def _label(self, name: str) -> QLabel:
-        label = QLabel(self)
+    def _label(self, name: str, label: QLabel) -> QLabel:
         label.setObjectName(name)
         self.addPermanentWidget(label)
         return label

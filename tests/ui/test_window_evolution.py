@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "
 def _panel(window: QtMainWindow) -> QtEvolutionPanel:
     dock = window.findChild(QDockWidget, "evolutionPanel")
     assert dock is not None
-    panel = dock.widget()
+    panel = dock.findChild(QtEvolutionPanel)  # inside the dock's scroll area
     assert isinstance(panel, QtEvolutionPanel)
     dock.show()
     dock.raise_()
