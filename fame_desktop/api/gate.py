@@ -31,7 +31,9 @@ log = logging.getLogger("fame.api")
 AuditAppendAsync = Callable[..., Awaitable[object]]
 
 # Paths anyone may read: the health probe, and the API's own description (it holds no data).
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+# The docs page's own files (Swagger UI), public like the page.
+PUBLIC_PREFIXES = ("/docs/assets/",)
 # Paths that need an admin key. Every API key is an admin key today (see auth.py), so this only
 # matters once non-admin keys exist; the check is kept so the rule is stated in one place.
 ADMIN_PATHS = frozenset({"/audit", "/evolution/run", "/metrics"})
@@ -221,7 +223,7 @@ class Gate:
         key_bytes = headers.get(_HEADER)
         key = key_bytes.decode("latin-1") if key_bytes else None
         preflight = scope["method"] == "OPTIONS" and b"access-control-request-method" in headers
-        public = path in PUBLIC_PATHS or preflight
+        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or preflight
         principal = Principal(AuthOutcome.MISSING)
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fame_desktop import __version__
 from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth
+from fame_desktop.api.docs import add_docs
 from fame_desktop.api.gate import Gate, RefusalLog
 from fame_desktop.api.ratelimit import RateLimiter
 from fame_desktop.api.schemas import (
@@ -137,7 +138,10 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
             f"(an admin key) in the `{API_KEY_HEADER}` header."
         ),
         debug=False,
+        docs_url=None,  # served from the app's own files by add_docs, not from a CDN
+        redoc_url=None,
     )
+    add_docs(api)
 
     @api.exception_handler(RequestValidationError)
     async def _on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
