@@ -237,7 +237,7 @@ class Brain:
             route, records = self._route(req)
             consulted: dict[str, str] = {}
             if route.uncertain and req.intent is None:
-                route, records, consulted = await self._route_by_model(req.text, query_id, route, records)
+                route, records, consulted = await self._route_by_model(req.text, route, records)
             settled = route.explicit or route.ambiguous or route.rule
             parts = None if settled else split_parts(self.router, req.text)
             if route.ambiguous or parts:
@@ -307,7 +307,7 @@ class Brain:
         return route, records
 
     async def _route_by_model(
-        self, text: str, query_id: str, route: Route, records: list[PluginRecord]
+        self, text: str, route: Route, records: list[PluginRecord]
     ) -> tuple[Route, list[PluginRecord], dict[str, str]]:
         """Let the configured model choose the intent of an uncertain route (see
         :mod:`~fame_desktop.orchestrator.route_consult`); without a model nothing changes."""
@@ -324,7 +324,8 @@ class Brain:
                 for r in plugins.for_intent(intent)
             )
         ]
-        chosen, consulted = await model_route(provider, text, route, intents, query_id=query_id)
+        # Not tagged with the query: the chat pane shows the answer's tokens, not this choice's.
+        chosen, consulted = await model_route(provider, text, route, intents)
         chosen_records = plugins.for_intent(chosen.intent) if chosen is not route else records
         if not chosen_records:
             return route, records, {**consulted, "problem": f"no plugin answers {chosen.intent}"}
