@@ -73,8 +73,14 @@ class QtCodeRunButtons(QObject):
 
     def _place(self) -> None:
         viewport = self._view.viewport().rect()
+        document = self._view.document()
+        size = document.characterCount()
         for button, (_index, first, last) in zip(self.buttons, self._anchors, strict=False):
-            cursor = QTextCursor(self._view.document())
+            if last >= size:  # the conversation changed and the links were not found again yet
+                button.hide()
+                self._rescan.start()
+                continue
+            cursor = QTextCursor(document)
             cursor.setPosition(first)
             start = self._view.cursorRect(cursor)
             cursor.setPosition(last)

@@ -15,7 +15,8 @@ again and follows the size again.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
 
 #: Below this width the side docks share one tab group (compact); at or above it, two (wide).
@@ -33,13 +34,44 @@ _H = Qt.Orientation.Horizontal
 _V = Qt.Orientation.Vertical
 
 
+class _QtFillBox(QWidget):
+    """Holds a pane in a scroll area and fills the area's viewport.
+
+    A pane with a word-wrapped label has a height-for-width, and a scroll area sizes such a
+    widget (its layout, in fact) to its preferred height for the width, a few pixels taller than
+    the viewport when the label wraps: a needless scroll bar. This box has no layout, so no
+    height-for-width: the scroll area gives it the viewport's size and scrolls only below the
+    pane's minimum, which the box passes on.
+    """
+
+    def __init__(self, pane: QWidget) -> None:
+        super().__init__()
+        self._pane = pane
+        pane.setParent(self)
+        pane.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:
+        return self._pane.minimumSizeHint()
+
+    def sizeHint(self) -> QSize:
+        return self._pane.sizeHint()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._pane.setGeometry(self.rect())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and watched is self._pane:
+            self.updateGeometry()  # the pane's minimum changed: the scroll area must know
+        return False
+
+
 def shrinkable(pane: QWidget) -> QScrollArea:
     """``pane`` in a frameless scroll area: the dock may be smaller than the pane's minimum."""
     area = QScrollArea()
     area.setObjectName(f"{pane.objectName() or 'pane'}Scroll")
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(pane)
+    area.setWidget(_QtFillBox(pane))
     return area
 
 
