@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,7 +16,9 @@ from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.adapter import VoiceAdapter, speakable
 from fame_desktop.orchestrator.voice.audio import list_devices
+from fame_desktop.orchestrator.voice.catalog import for_language, language_name, load_catalog
 from fame_desktop.orchestrator.voice.download import ModelDownloader
+from fame_desktop.orchestrator.voice.languages import effective_language, write_metadata
 from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
 from fame_desktop.orchestrator.voice.recognizer import transcribe_file
 from fame_desktop.orchestrator.voice.tts import Speaker
@@ -61,7 +64,13 @@ def register(sub: Any) -> None:
     d.add_argument("--json", action="store_true", help="Print JSON.")
     d.set_defaults(func=devices)
 
-    m = actions.add_parser("models", help="List installed Vosk models, or download one.")
+    m = actions.add_parser("models", help="List installed Vosk models and the catalogue, or download one.")
+    m.add_argument(
+        "--language",
+        metavar="TAG",
+        help="With --download: the catalogue's model for this language (en-US, ko, de...).",
+    )
+    m.add_argument("--catalog", action="store_true", help="List the downloadable models per language.")
     m.add_argument(
         "--download",
         nargs="?",
@@ -90,7 +99,9 @@ def register(sub: Any) -> None:
 async def transcribe(args: argparse.Namespace, app: App) -> int:
     """Print the transcript of ``args.wav``."""
     voice = app.settings.settings.voice
-    path = choose_model(voice.model_path, app.paths.models, args.model)
+    path = choose_model(
+        voice.model_path, app.paths.models, args.model, language=effective_language(voice.language)
+    )
     model = await asyncio.to_thread(load_model, path)
     text = await asyncio.to_thread(transcribe_file, args.wav, model)
     if args.json:
@@ -143,8 +154,24 @@ async def devices(args: argparse.Namespace, app: App) -> int:
 async def models(args: argparse.Namespace, app: App) -> int:
     """List models, or download one (``--download [URL]``)."""
     voice = app.settings.settings.voice
+    if args.catalog:
+        entries = load_catalog()
+        if args.json:
+            print_json([asdict(e) for e in entries])
+        else:
+            for e in entries:
+                print(f"{e.language:<6} {e.label}")
+        return 0
     if args.download is not None:
-        url = args.download or voice.model_url
+        entry = None
+        if args.language:
+            entry = for_language(args.language)
+            if entry is None:
+                return fail(
+                    f"The catalogue has no speech model for '{args.language}'.",
+                    "See `fame voice models --catalog` for the languages it has.",
+                )
+        url = args.download or (entry.url_from(voice.mirror_url) if entry else voice.model_url)
         # The setting's checksum belongs to the setting's URL; another URL needs its own --sha256.
         sha256 = args.sha256 or (voice.model_sha256 if url == voice.model_url else "") or None
         downloader = ModelDownloader(
@@ -165,6 +192,8 @@ async def models(args: argparse.Namespace, app: App) -> int:
             raise
         finally:
             print(file=sys.stderr)
+        if entry is not None:
+            write_metadata(result.path, entry.language, entry.model)
         print(
             f"installed {result.path}"
             + (f" (resumed at {result.resumed_from} bytes)" if result.resumed_from else "")
@@ -174,6 +203,7 @@ async def models(args: argparse.Namespace, app: App) -> int:
     if args.json:
         print_json([m.to_dict() for m in found])
         return 0
+    print(f"voice language: {language_name(effective_language(voice.language))}", file=sys.stderr)
     if not found:
         return fail(
             f"No Vosk model is installed (looked in {app.paths.models} and for vosk_model_* packages).",
@@ -182,7 +212,7 @@ async def models(args: argparse.Namespace, app: App) -> int:
         )
     for m in found:
         state = "ok" if m.valid else f"BROKEN: {m.problem}"
-        print(f"{m.name}  [{m.source}]  {m.path}  {state}")
+        print(f"{m.name}  [{m.source}]  {m.language or 'language unknown'}  {m.path}  {state}")
     return 0
 
 

@@ -24,6 +24,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -114,10 +115,21 @@ class LlmSettings(_Section):
 
 
 class VoiceSettings(_Section):
-    model_path: str = Field("", description="Vosk model folder (empty: first one found).")
+    language: str = Field(
+        "",
+        description="Language you speak (BCP 47: en-US, ko, de; empty: the system's). Only a model "
+        "for it is used.",
+        max_length=16,
+    )
+    model_path: str = Field("", description="Vosk model folder (empty: the best one for the language).")
     model_url: str = Field(
         "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip",
         description="Where the model manager downloads the default model from.",
+    )
+    mirror_url: str = Field(
+        "",
+        description="Download the catalogue's voice models from this mirror (<mirror>/<model>.zip) "
+        "instead of alphacephei.com (empty: the catalogue's URLs).",
     )
     model_sha256: str = Field(
         "", description="SHA-256 of the archive at model_url, checked after download (empty: size only)."
@@ -127,7 +139,31 @@ class VoiceSettings(_Section):
     tts_voice: str = Field("", description="pyttsx3 voice id (empty: default).")
     tts_rate: int = Field(175, description="Words per minute.", ge=50, le=400)
     wake_word_enabled: bool = Field(False, description="Listen for the wake phrase hands-free.")
-    wake_phrase: str = Field("hey fame", description="Wake phrase.", min_length=2, max_length=40)
+    wake_phrase: str = Field(
+        "", description="Wake phrase in any language (empty: the voice language's own).", max_length=40
+    )
+    wake_phrases: dict[str, str] = Field(
+        {}, description="Wake phrase per language (ko=헤이 페임); unset ones use FAME's default."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str) -> str:
+        value = value.strip().replace("_", "-")
+        if value and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z]{2})?", value):
+            raise PydanticCustomError("language", "should be a language tag such as en-US, ko or de")
+        if not value:
+            return value
+        lang, _, region = value.partition("-")
+        return f"{lang.lower()}-{region.upper()}" if region else lang.lower()
+
+    @field_validator("wake_phrase")
+    @classmethod
+    def _phrase(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) == 1:
+            raise PydanticCustomError("wake_phrase", "should be empty or at least 2 characters")
+        return value
 
     @field_validator("model_sha256")
     @classmethod

@@ -60,7 +60,7 @@ async def test_spoken_question_is_recognised_answered_and_the_answer_is_spoken(
     bus = EventBus()
     bus.bind_loop(asyncio.get_running_loop())
     settings = SettingsStore(tmp_path / "settings.json")
-    settings.update({"voice.speak_answers": True}, admin=False)
+    settings.update({"voice.speak_answers": True, "voice.language": "ko"}, admin=False)
     asked: list[dict[str, Any]] = []
     stop_recording = asyncio.Event()
     recording: asyncio.Task[bytes] | None = None

@@ -35,7 +35,9 @@ _NO_MIC_SCRIPT = textwrap.dedent(
     async def main():
         bus = EventBus()
         bus.bind_loop(asyncio.get_running_loop())
-        adapter = VoiceAdapter(SettingsStore(Path(sys.argv[1]) / "settings.json"), bus, ask)
+        settings = SettingsStore(Path(sys.argv[1]) / "settings.json")
+        settings.update({"voice.language": "ko"}, admin=False)  # the installed model's language
+        adapter = VoiceAdapter(settings, bus, ask)
         out = {"status": adapter.status()}
         for name, call in (("listen", adapter.listen_once), ("devices", asyncio.to_thread(list_devices))):
             try:

@@ -45,6 +45,7 @@ async def test_a_pause_between_two_sentences_gives_one_question_and_cancels_the_
     bus = EventBus()
     bus.bind_loop(asyncio.get_running_loop())
     settings = SettingsStore(tmp_path / "settings.json")
+    settings.update({"voice.language": "ko"}, admin=False)  # the user speaks Korean, as espeak-ng does
     asked: list[str] = []
     cancelled: list[tuple[str, tuple[Any, ...]]] = []
 
@@ -119,6 +120,7 @@ async def test_cli_voice_ask_answers_the_whole_question_once(
     # `fame voice ask --json` in process, over the real Brain (its chat plugin answers at once, so
     # the early question may be answered before the revision: that answer is dropped, not printed).
     app = build_app(tmp_path / "data")
+    app.settings.update({"voice.language": "ko"}, admin=False)
     app.bus.bind_loop(asyncio.get_running_loop())
     parser = argparse.ArgumentParser()
     voice_cmd.register(parser.add_subparsers())

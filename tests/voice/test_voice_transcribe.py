@@ -32,6 +32,7 @@ class _CliApp:
     def __init__(self, root: Path) -> None:
         self.paths = DataPaths(root)
         self.settings = SettingsStore(self.paths.settings)
+        self.settings.update({"voice.language": "ko"}, admin=False)  # the installed model's language
         self.bus = EventBus()
         self.brain = _NoBrain()
 

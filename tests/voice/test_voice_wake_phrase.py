@@ -45,7 +45,10 @@ async def test_heard_wake_phrase_starts_a_voice_query(
         return {"text": request["text"], "response": "heard you", "error": None, "intent": "chat"}
 
     # A wake phrase in the only model's language: one of the words it hears in the sentence.
-    settings.update({"voice.wake_phrase": stable_fragments[0], "voice.wake_word_enabled": True}, admin=False)
+    settings.update(
+        {"voice.language": "ko", "voice.wake_phrase": stable_fragments[0], "voice.wake_word_enabled": True},
+        admin=False,
+    )
     adapter = VoiceAdapter(settings, bus, ask, models_dir=tmp_path / "models")
     await adapter.start()  # the setting is on: the wake listener starts
     try:

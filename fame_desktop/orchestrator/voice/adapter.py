@@ -35,7 +35,14 @@ from typing import TYPE_CHECKING, Any
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import EventBus, SettingsChanged, VoiceStateChanged
 from fame_desktop.orchestrator.settings import SettingsStore
-from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
+from fame_desktop.orchestrator.voice.catalog import default_wake_phrase, language_name
+from fame_desktop.orchestrator.voice.languages import base, effective_language, normalise
+from fame_desktop.orchestrator.voice.models import (
+    LanguageModelMissing,
+    choose_model,
+    find_models,
+    load_model,
+)
 
 if TYPE_CHECKING:
     from fame_desktop.orchestrator.voice.recognizer import Recognizer
@@ -149,6 +156,35 @@ class VoiceAdapter:
         elif not voice.wake_word_enabled and self._wake_task is not None:
             asyncio.get_running_loop().create_task(self._stop_wake())
 
+    # --- language -------------------------------------------------------------------------------
+
+    def language(self) -> str:
+        """The voice language: ``voice.language``, or the system's when it is empty."""
+        return effective_language(self.settings.settings.voice.language)
+
+    def wake_phrase(self) -> str:
+        """The wake phrase of the voice language ("" when there is none for it).
+
+        ``voice.wake_phrase`` (any language) wins; then ``voice.wake_phrases`` by tag or by
+        language; then FAME's default for the language (the catalogue's).
+        """
+        voice = self.settings.settings.voice
+        if voice.wake_phrase.strip():
+            return voice.wake_phrase.strip()
+        language = self.language()
+        phrases = {normalise(k): v.strip() for k, v in voice.wake_phrases.items() if v.strip()}
+        return phrases.get(language) or phrases.get(base(language)) or default_wake_phrase(language)
+
+    def choose(self) -> Path:
+        """The model folder for the voice language (see :func:`choose_model`).
+
+        Raises:
+            ModelProblem: none is installed for the language (:class:`LanguageModelMissing`), or
+                the chosen one is broken or speaks another language.
+        """
+        voice = self.settings.settings.voice
+        return choose_model(voice.model_path, self.models_dir, language=self.language())
+
     # --- status ---------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -157,7 +193,9 @@ class VoiceAdapter:
         Returns:
             ``ready`` (push-to-talk can work), ``model``/``microphone``/``speaker`` each with
             ``found``, ``detail``, ``problem``, ``fix``; ``problems`` (list of ``{message, fix}``);
-            ``models`` (every model found); ``listening``, ``speaking``, ``wake_word``.
+            ``models`` (every model found); ``listening``, ``speaking``, ``wake_word``;
+            ``language`` (tag) and ``language_name``; ``wake_phrase``; ``offer`` (the catalogue
+            model to download when none is installed for the language, else None).
         """
         # numpy and sounddevice load on first use, not when the app starts.
         from fame_desktop.orchestrator.voice.audio import check_device
@@ -172,7 +210,25 @@ class VoiceAdapter:
                 problems.append({"message": exc.message, "fix": exc.fix})
                 return {"found": False, "detail": "", "problem": exc.message, "fix": exc.fix}
 
-        model = part(lambda: str(choose_model(voice.model_path, self.models_dir)))
+        language = self.language()
+        offer: dict[str, Any] | None = None
+
+        def check_model() -> str:
+            nonlocal offer
+            try:
+                return str(self.choose())
+            except LanguageModelMissing as exc:
+                if exc.offer is not None:
+                    offer = {
+                        "language": exc.offer.language,
+                        "model": exc.offer.model,
+                        "url": exc.offer.url,
+                        "size": exc.offer.size,
+                        "name": exc.offer.name,
+                    }
+                raise
+
+        model = part(check_model)
         mic = part(lambda: str(check_device(voice.input_device, "input")["name"]))
         speaker = part(lambda: str(check_device("", "output")["name"]))
         return {
@@ -185,6 +241,10 @@ class VoiceAdapter:
             "listening": self._listening,
             "speaking": self.speaking,
             "wake_word": voice.wake_word_enabled,
+            "language": language,
+            "language_name": language_name(language),
+            "wake_phrase": self.wake_phrase(),
+            "offer": offer,
         }
 
     # --- listening ------------------------------------------------------------------------------
@@ -195,7 +255,7 @@ class VoiceAdapter:
         Raises:
             ModelProblem: no model, or a broken one.
         """
-        path = choose_model(self.settings.settings.voice.model_path, self.models_dir)
+        path = self.choose()
         async with self._model_lock:
             if self._model is None or self._model_path != path:
                 self._state("loading", str(path))
@@ -412,13 +472,18 @@ class VoiceAdapter:
             while self.settings.settings.voice.wake_word_enabled:
                 await self._idle.wait()
                 model = await self.model()
+                phrase = self.wake_phrase()
+                if not phrase:
+                    raise FameError(
+                        f"There is no wake phrase for {language_name(self.language())}.",
+                        "Set one in Settings → Voice (voice.wake_phrases, e.g. "
+                        f"{base(self.language())}=<your phrase>).",
+                    )
                 stop = threading.Event()
                 self._wake_cancel = stop
-                self._state("wake", self.settings.settings.voice.wake_phrase)
+                self._state("wake", phrase)
                 recognizer = self._recognizer(model)
-                heard = await asyncio.to_thread(
-                    recognizer.wait_for_phrase, self.settings.settings.voice.wake_phrase, stop
-                )
+                heard = await asyncio.to_thread(recognizer.wait_for_phrase, phrase, stop)
                 self._wake_cancel = None
                 if heard and not self._listening:
                     log.info("wake phrase heard")

