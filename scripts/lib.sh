@@ -6,7 +6,8 @@ VENV="${FAME_VENV:-$REPO/.venv}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian/Ubuntu packages: Qt runtime libraries, Xvfb, the Docker engine, audio and speech tools.
+# Debian/Ubuntu packages: Qt runtime libraries, Xvfb, the Docker engine, audio and speech tools, and
+# a CJK font (WenQuanYi Micro Hei, 5 MB: Hangul, kana and Han) so any speech model's text renders.
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc curl ca-certificates
   libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
@@ -15,6 +16,7 @@ APT_PACKAGES=(
   docker.io debootstrap
   pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 alsa-utils espeak-ng sox
   imagemagick binutils
+  fonts-wqy-microhei
 )
 
 # What `scripts/test.sh --fast` needs: Python, the Qt runtime for the offscreen platform, and the
