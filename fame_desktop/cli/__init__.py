@@ -23,6 +23,7 @@ from fame_desktop.cli import (
     routing_cmd,
     sandbox_cmd,
     serve_cmd,
+    setup_cmd,
     voice_cmd,
 )
 from fame_desktop.orchestrator.errors import FameError
@@ -30,6 +31,7 @@ from fame_desktop.orchestrator.plugin_process import HOST_FLAG
 from fame_plugin_api import host as plugin_host
 
 SUBCOMMAND_MODULES = [
+    setup_cmd,
     ask_cmd,
     plugins_cmd,
     audit_cmd,

@@ -33,6 +33,54 @@ def _usable_keyring() -> Any | None:
     return backend
 
 
+ADMIN_KEY = "admin.key"
+"""The admin key, when the user chose to keep it in the OS keyring (never in the fallback file)."""
+
+
+def keyring_backend() -> str | None:
+    """The OS keyring's backend name, or None when this system has none."""
+    backend = _usable_keyring()
+    return None if backend is None else type(backend).__name__
+
+
+def keep_in_keyring(name: str, value: str) -> str:
+    """Store ``value`` in the OS keyring only (never in a file); returns the backend's name.
+
+    Raises:
+        FameError: There is no usable keyring, or it refused.
+    """
+    from fame_desktop.orchestrator.errors import FameError
+
+    backend = _usable_keyring()
+    if backend is None:
+        raise FameError(
+            "This system has no OS keyring (no Secret Service, macOS Keychain or Windows "
+            "Credential Locker answered); the key was not stored.",
+            "Keep the key in a password manager.",
+        )
+    try:
+        backend.set_password(SERVICE, name, value)
+    except Exception as exc:
+        raise FameError(
+            f"The OS keyring refused to store the key ({type(exc).__name__}).",
+            "Unlock the keyring (log in to the desktop session) or keep the key in a password manager.",
+        ) from exc
+    return type(backend).__name__
+
+
+def from_keyring(name: str) -> str | None:
+    """The value kept in the OS keyring under ``name`` (None: none, or no keyring)."""
+    backend = _usable_keyring()
+    if backend is None:
+        return None
+    try:
+        value = backend.get_password(SERVICE, name)
+    except Exception as exc:
+        log.warning("keyring read failed (%s)", type(exc).__name__)
+        return None
+    return str(value) if value else None
+
+
 class SecretStore:
     """Get, set and delete named secrets.
 

@@ -42,9 +42,12 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
     # The app before PySide6: once PySide6 is loaded, its import hook reads the source of every
     # module imported after it (inspect.getsource), which made start-up ~0.3 s slower.
     from fame_desktop.app import build_app  # isort: skip
+    from fame_desktop.orchestrator.first_run import is_fresh  # isort: skip
+    from fame_desktop.orchestrator.paths import DataPaths  # isort: skip
 
     from PySide6.QtWidgets import QApplication
 
+    from fame_desktop.ui.qt_fonts import ensure_cjk_font
     from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
     from fame_desktop.ui.qt_main_window import QtMainWindow
 
@@ -55,13 +58,18 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
     qapp.setOrganizationName("FAME")
     # The window's own close ends the run (after cleanup); Qt must not stop the loop under us.
     qapp.setQuitOnLastWindowClosed(False)
+    ensure_cjk_font()  # a Korean or Chinese transcript must not show as boxes
     loop = QtEventLoop(qapp)
     collector = QtGarbageCollector()
     asyncio.set_event_loop(loop)
+    # Decided before the app is built: building it creates the audit log in the data dir.
+    fresh = is_fresh(DataPaths.resolve(data_dir).root)
     app = build_app(data_dir, admin_key)
     app.bus.bind_loop(loop)
     window = QtMainWindow(app, loop)
     window.show()
+    if fresh and not self_test:
+        window.show_first_run()
     log.info("window shown after %.0f ms", (time.perf_counter() - started) * 1000)
     code = 0
     with loop:

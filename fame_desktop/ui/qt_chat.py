@@ -146,6 +146,8 @@ class QtChatPane(QWidget):
     answered = Signal(dict)
     #: The Run button of an answer's code block was pressed: run this code in the sandbox.
     runCodeRequested = Signal(str)
+    voiceModelWanted = Signal(dict)
+    """The download offer was accepted: the voice status's ``offer`` (the catalogue model)."""
 
     def __init__(
         self,
@@ -234,6 +236,12 @@ class QtChatPane(QWidget):
         self.voice_control.revised.connect(self._revise)
         self.voice_control.message.connect(self.status.setText)
         self.voice_control.activeChanged.connect(self._update_stop)
+        # No model for the voice language: say so and offer its download (never another language's).
+        self.voice_offer = QPushButton("", self)
+        self.voice_offer.setObjectName("voiceDownloadOffer")
+        self.voice_offer.setVisible(False)
+        self.voice_offer.clicked.connect(self._accept_voice_offer)
+        self.voice_control.statusChanged.connect(self._show_voice_offer)
         self.speak_toggle = QToolButton(self)
         self.speak_toggle.setObjectName("speakToggle")
         self.speak_toggle.setText("Speak")
@@ -264,8 +272,26 @@ class QtChatPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.voice_offer, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.route_feedback.bar)
         layout.addLayout(row)
+
+    def _show_voice_offer(self, status: dict[str, Any]) -> None:
+        offer = status.get("offer")
+        if not isinstance(offer, dict):
+            self.voice_offer.setVisible(False)
+            return
+        self.voice_offer.setText(
+            f"Download the {offer['name']} speech model ({int(offer['size']) / 1e6:.0f} MB)"
+        )
+        self.voice_offer.setToolTip(f"{offer['model']} from {offer['url']}")
+        self.voice_offer.setProperty("offer", offer)
+        self.voice_offer.setVisible(True)
+
+    def _accept_voice_offer(self) -> None:
+        offer = self.voice_offer.property("offer")
+        if isinstance(offer, dict):
+            self.voiceModelWanted.emit(offer)
 
     # --- what the user does ----------------------------------------------------------------------
 

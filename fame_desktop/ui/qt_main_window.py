@@ -39,6 +39,7 @@ from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_first_run import QtFirstRunAssistant
 from fame_desktop.ui.qt_help import QtAboutDialog, QtShortcutsDialog
 from fame_desktop.ui.qt_layout import QtDockLayout, shrinkable
 from fame_desktop.ui.qt_loop import freeze_long_lived
@@ -85,6 +86,7 @@ class QtMainWindow(QMainWindow):
         )
         self._qsettings = QSettings(str(app.paths.root / "window.ini"), QSettings.Format.IniFormat)
         self._settings_dialog: QtSettingsDialog | None = None
+        self.first_run: QtFirstRunAssistant | None = None
         self._closed = False
 
         self.chat = QtChatPane(app, self.workers, self.conversation, self)
@@ -112,6 +114,7 @@ class QtMainWindow(QMainWindow):
         self.conversations.opened.connect(self.chat.open_conversation)
         self.chat.conversationsChanged.connect(self.conversations.refresh)
         self.chat.runCodeRequested.connect(self.run_code)
+        self.chat.voiceModelWanted.connect(lambda _offer: self.download_voice_model())
         # Type right away, as in every chat app: at open and after each answer.
         self.chat.answered.connect(lambda _response: self._focus_input_after_answer())
         self.setFocusProxy(self.chat.input)
@@ -195,6 +198,9 @@ class QtMainWindow(QMainWindow):
         self.addAction(settings)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.setObjectName("helpMenu")
+        assistant = QAction("First-run assistant…", self)
+        assistant.triggered.connect(self.show_first_run)
+        help_menu.addAction(assistant)
         shortcuts = QAction("Keyboard shortcuts", self)
         shortcuts.triggered.connect(self.show_shortcuts)
         help_menu.addAction(shortcuts)
@@ -236,6 +242,29 @@ class QtMainWindow(QMainWindow):
         dialog = QtShortcutsDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+        return dialog
+
+    def show_first_run(self) -> QtFirstRunAssistant:
+        """Show the first-run assistant (one at a time, non-modal)."""
+        if self.first_run is None:
+            self.first_run = QtFirstRunAssistant(self.app, self.workers, self)
+            self.first_run.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.first_run.destroyed.connect(self._first_run_closed)
+        self.first_run.show()
+        self.first_run.raise_()
+        self.first_run.activateWindow()
+        return self.first_run
+
+    def _first_run_closed(self) -> None:
+        self.first_run = None
+        self.focus_input()
+
+    def download_voice_model(self) -> QtSettingsDialog:
+        """Open Settings → Voice and download the model for the voice language (the chat's offer)."""
+        dialog = self.open_settings()
+        dialog.show_tab("Voice")
+        if dialog.voice_models is not None:
+            dialog.voice_models.download_language()
         return dialog
 
     def show_about(self) -> QtAboutDialog:
@@ -339,6 +368,9 @@ class QtMainWindow(QMainWindow):
             if self._settings_dialog is not None:
                 self._settings_dialog.close_subscriptions()
                 self._settings_dialog.close()
+            if self.first_run is not None:
+                self.first_run.close_subscriptions()
+                self.first_run.close()
             for sub in self._subs:
                 sub.cancel()
             self.app.safety.lock(actor="ui")

@@ -39,8 +39,10 @@ from PySide6.QtWidgets import (
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
+from fame_desktop.orchestrator.secrets import ADMIN_KEY, from_keyring
 from fame_desktop.orchestrator.settings import is_admin_field, iter_fields
 from fame_desktop.ui.qt_llm_endpoint import QtLlmEndpoint
+from fame_desktop.ui.qt_setup_steps import QtAdminKeyStep, QtDockerStep
 from fame_desktop.ui.qt_voice_models import QtVoiceModels
 from fame_desktop.ui.qt_workers import QtWorkerManager
 
@@ -82,6 +84,7 @@ class QtSettingsDialog(QDialog):
         self._workers = workers
         self.voice_models: QtVoiceModels | None = None
         self.llm_endpoint: QtLlmEndpoint | None = None
+        self.docker_step: QtDockerStep | None = None
         self.setObjectName("settingsDialog")
         self.setWindowTitle("FAME Settings")
         self.setModal(False)
@@ -108,6 +111,7 @@ class QtSettingsDialog(QDialog):
         layout.addWidget(self._admin_box())
         tabs = QTabWidget(self)
         tabs.setObjectName("settingsTabs")
+        self.tabs = tabs
         tabs.addTab(self._keys_tab(), "Admin keys")
         sections: dict[str, QFormLayout] = {}
         for path, info in iter_fields():
@@ -134,7 +138,10 @@ class QtSettingsDialog(QDialog):
             sections["llm"].addRow(self.llm_endpoint)
         if self._workers is not None and "voice" in sections:
             self.voice_models = QtVoiceModels(self._app, self._workers)
-            sections["voice"].addRow(self.voice_models)
+            sections["voice"].insertRow(0, self.voice_models)
+        if self._workers is not None and "sandbox" in sections:
+            self.docker_step = QtDockerStep(self._app, self._workers)
+            sections["sandbox"].insertRow(0, self.docker_step)
         layout.addWidget(tabs, 1)
         self.error = QLabel("", self)
         self.error.setObjectName("settingsError")
@@ -155,7 +162,7 @@ class QtSettingsDialog(QDialog):
         self.key_input = QLineEdit(box)
         self.key_input.setObjectName("adminKeyInput")
         self.key_input.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_input.setPlaceholderText("Admin key (create one with `fame admin init`)")
+        self.key_input.setPlaceholderText("Admin key (no key yet? create it on the Admin keys tab)")
         self.key_input.returnPressed.connect(self.unlock)
         self.unlock_button = QPushButton("Unlock", box)
         self.unlock_button.setObjectName("adminUnlockButton")
@@ -170,9 +177,14 @@ class QtSettingsDialog(QDialog):
         self.network_toggle.setChecked(bool(self._app.settings.get("network.allow_network")))
         self.network_toggle.setToolTip("Admin only. " + _description("network.allow_network"))
         self.network_toggle.toggled.connect(self._on_network_toggled)
+        self.keyring_button = QPushButton("Unlock from keyring", box)
+        self.keyring_button.setObjectName("adminKeyringUnlock")
+        self.keyring_button.setToolTip("Use the admin key kept in the OS keyring by the first-run set-up.")
+        self.keyring_button.clicked.connect(self.unlock_from_keyring)
         row = QHBoxLayout()
         row.addWidget(self.key_input, 1)
         row.addWidget(self.unlock_button)
+        row.addWidget(self.keyring_button)
         row.addWidget(self.lock_button)
         v = QVBoxLayout(box)
         v.addLayout(row)
@@ -183,6 +195,8 @@ class QtSettingsDialog(QDialog):
 
     def _keys_tab(self) -> QWidget:
         page = QWidget()
+        self.admin_key_step = QtAdminKeyStep(self._app, page)
+        self.admin_key_step.setVisible(not len(self._app.safety.keys))
         self.key_list = QListWidget(page)
         self.key_list.setObjectName("adminKeyList")
         self.new_key_label = QLineEdit(page)
@@ -202,6 +216,7 @@ class QtSettingsDialog(QDialog):
         row.addWidget(add)
         row.addWidget(remove)
         v = QVBoxLayout(page)
+        v.addWidget(self.admin_key_step)
         v.addWidget(QLabel("Keys are stored only as hashes. A new key is shown once."))
         v.addWidget(self.key_list, 1)
         v.addLayout(row)
@@ -249,23 +264,25 @@ class QtSettingsDialog(QDialog):
         for w in self._admin_widgets:
             w.setEnabled(admin)
         self.lock_button.setEnabled(self._app.safety.unlocked)
+        self.keyring_button.setVisible(not admin and bool(len(self._app.safety.keys)))
         if self._app.safety.unlocked:
             self.admin_state.setText("Admin unlocked until you lock it or close FAME.")
         elif self._app.admin_key:
             self.admin_state.setText("Admin key given on the command line.")
         elif not len(self._app.safety.keys):
-            self.admin_state.setText("No admin key exists yet: create one with `fame admin init`.")
+            self.admin_state.setText("No admin key exists yet: create it on the Admin keys tab below.")
         else:
             self.admin_state.setText("Locked: enter an admin key to change the (admin) settings.")
         self._refresh_keys()
+        if hasattr(self, "admin_key_step") and self.admin_key_step.new_key is None:
+            self.admin_key_step.setVisible(not len(self._app.safety.keys))
+            self.admin_key_step.refresh()
 
     def unlock(self) -> None:
         """Unlock admin with the key typed in ``adminKeyInput``."""
         key = self.key_input.text().strip()
         if not key:
-            self.show_error(
-                "Enter an admin key first.", "Create one with `fame admin init` if you have none."
-            )
+            self.show_error("Enter an admin key first.", "No key yet? Create it on the Admin keys tab.")
             return
         try:
             ok = self._app.safety.unlock(key, actor="ui")
@@ -277,11 +294,39 @@ class QtSettingsDialog(QDialog):
         if not ok:
             self.show_error(
                 "Wrong admin key: admin stays locked.",
-                "Check the key (they are shown once when created); `fame admin init` creates the first one.",
+                "Check the key (they are shown once when created); with no key yet, create it on the "
+                "Admin keys tab.",
             )
             return
         self.show_info("Admin unlocked.")
         self._update_admin_state()
+
+    def unlock_from_keyring(self) -> None:
+        """Unlock admin with the key the set-up kept in the OS keyring."""
+        key = from_keyring(ADMIN_KEY)
+        if not key:
+            self.show_error(
+                "No admin key is kept in the OS keyring (or there is no keyring).",
+                "Type the key, or keep it in the keyring when creating it.",
+            )
+            return
+        try:
+            ok = self._app.safety.unlock(key, actor="ui")
+        except FameError as exc:
+            self.show_error(exc.message, exc.fix)
+            return
+        if not ok:
+            self.show_error("The key in the keyring is not a current admin key.", "Type the key.")
+            return
+        self.show_info("Admin unlocked with the key from the keyring.")
+        self._update_admin_state()
+
+    def show_tab(self, title: str) -> None:
+        """Bring the tab called ``title`` (``Voice``, ``Sandbox``...) to the front."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                self.tabs.setCurrentIndex(i)
+                return
 
     def lock(self) -> None:
         """End the admin session."""
@@ -446,6 +491,22 @@ def _editor_for(
         combo.addItems([str(a) for a in typing.get_args(annotation)])
         combo.setCurrentText(str(value))
         return combo, combo.currentText, lambda v: combo.setCurrentText(str(v))
+    if typing.get_origin(annotation) is dict:
+        mapping = QLineEdit(_pairs(value))
+        mapping.setPlaceholderText("key=value, key=value")
+
+        def read_dict() -> dict[str, str]:
+            out: dict[str, str] = {}
+            for part in mapping.text().split(","):
+                if not part.strip():
+                    continue
+                key, sep, val = part.partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(f"'{part.strip()}' is not key=value")
+                out[key.strip()] = val.strip()
+            return out
+
+        return mapping, read_dict, lambda v: mapping.setText(_pairs(v))
     if typing.get_origin(annotation) is list:
         edit = QLineEdit(", ".join(str(v) for v in value))
         edit.setPlaceholderText("comma-separated")
@@ -456,3 +517,7 @@ def _editor_for(
         return edit, read_list, lambda v: edit.setText(", ".join(str(x) for x in v))
     line = QLineEdit(str(value))
     return line, line.text, lambda v: line.setText(str(v))
+
+
+def _pairs(value: Any) -> str:
+    return ", ".join(f"{k}={v}" for k, v in dict(value).items())

