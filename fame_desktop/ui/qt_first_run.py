@@ -41,11 +41,17 @@ log = logging.getLogger("fame.ui.first_run")
 PAGE_IDS = ("welcome", "admin", "docker", "llm", "voice", "done")
 
 
+CONTENT_WIDTH = 820  # lines longer than this are hard to read on a wide screen
+
+
 def _scrolled(content: QWidget) -> QScrollArea:
-    """``content`` in a frameless scroll area, so a small screen scrolls instead of clipping."""
+    """``content`` in a frameless scroll area, so a small screen scrolls instead of clipping; on a
+    wide one it keeps a readable width, centred."""
+    content.setMaximumWidth(CONTENT_WIDTH)
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
     area.setWidget(content)
     return area
 
@@ -73,7 +79,7 @@ class QtFirstRunAssistant(QWizard):
         super().__init__(parent)
         self.setObjectName("firstRunAssistant")
         self.setWindowTitle("Set up FAME")
-        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveFinishButtonOnEarlyPages, False)
         self.setButtonText(QWizard.WizardButton.CancelButton, "Skip set-up")

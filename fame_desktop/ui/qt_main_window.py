@@ -257,7 +257,9 @@ class QtMainWindow(QMainWindow):
 
     def _first_run_closed(self) -> None:
         self.first_run = None
-        self.focus_input()
+        if not self._closed:
+            self.activateWindow()
+            self.focus_input()  # back to typing, as after every answer
 
     def download_voice_model(self) -> QtSettingsDialog:
         """Open Settings → Voice and download the model for the voice language (the chat's offer)."""

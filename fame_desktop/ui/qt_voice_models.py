@@ -170,7 +170,7 @@ class QtVoiceModels(QWidget):
         self.use_button.setToolTip("Recognise speech with the selected model (voice.model_path).")
         self.folder_button = self._button("Choose folder…", "voiceModelFolder", self.choose_folder)
         self.folder_button.setToolTip("Use a Vosk model folder from anywhere on this computer.")
-        self.download_button = self._button("Download", "voiceModelDownload", self.download)
+        self.download_button = self._button("Download URL", "voiceModelDownload", self.download)
         self.cancel_button = self._button("Cancel", "voiceModelCancel", self.cancel)
         self.cancel_button.setToolTip("Stop the download; Download again resumes it.")
         self.url = QLabel(self)
@@ -279,7 +279,7 @@ class QtVoiceModels(QWidget):
 
     def _show_url(self) -> None:
         url = str(self._app.settings.get("voice.model_url"))
-        self.url.setText(f"Download from: {url}")
+        self.url.setText(f"Download URL (any model zip, voice.model_url): {url}")
         self.download_button.setToolTip(f"Download and install {url} (voice.model_url) into the data dir.")
 
     # --- listing ---------------------------------------------------------------------------------
