@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
 from fame_desktop.orchestrator.first_run import summary
+from fame_desktop.ui.qt_llm_endpoint import QtLlmEndpoint
 from fame_desktop.ui.qt_setup_steps import ERROR_STYLE, OK_STYLE, QtAdminKeyStep, QtDockerStep
 from fame_desktop.ui.qt_voice_models import QtVoiceModels
 from fame_desktop.ui.qt_workers import QtWorkerManager
@@ -170,6 +171,15 @@ class QtFirstRunAssistant(QWizard):
         self.llm_model = QLineEdit(str(self._app.settings.get("llm.model")), body)
         self.llm_model.setObjectName("firstRunLlmModel")
         self.llm_model.setPlaceholderText("llama3.2")
+        fields = {"llm.base_url": self.llm_url, "llm.model": self.llm_model}
+        # The same presets, API key field and connection test as Settings → LLM.
+        self.llm_endpoint = QtLlmEndpoint(
+            self._app,
+            self._workers,
+            read_setting=lambda path: fields[path].text(),
+            write_setting=lambda path, value: fields[path].setText(str(value)),
+            parent=body,
+        )
         self.llm_state = QLabel("", body)
         self.llm_state.setObjectName("firstRunLlmState")
         self.llm_state.setWordWrap(True)
@@ -180,6 +190,7 @@ class QtFirstRunAssistant(QWizard):
         layout = QVBoxLayout(body)
         layout.addWidget(intro)
         layout.addLayout(form)
+        layout.addWidget(self.llm_endpoint)
         layout.addWidget(self.llm_state)
         layout.addStretch(1)
         page = _page("3. Language model", "Optional: answers from a model.", body, "firstRunLlm")

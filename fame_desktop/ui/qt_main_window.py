@@ -198,15 +198,16 @@ class QtMainWindow(QMainWindow):
         self.addAction(settings)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.setObjectName("helpMenu")
-        assistant = QAction("First-run assistant…", self)
-        assistant.triggered.connect(self.show_first_run)
-        help_menu.addAction(assistant)
         shortcuts = QAction("Keyboard shortcuts", self)
         shortcuts.triggered.connect(self.show_shortcuts)
         help_menu.addAction(shortcuts)
         about = QAction("About FAME", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+        assistant = QAction("First-run assistant…", self)
+        assistant.setObjectName("firstRunAction")
+        assistant.triggered.connect(self.show_first_run)
+        help_menu.addAction(assistant)
 
     def _build_shortcuts(self) -> None:
         def shortcut(keys: str, slot: object, what: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QLineEdit, QPushButton, QWidget, QWizard
 from pytestqt.qtbot import QtBot
 
@@ -170,7 +170,11 @@ def test_first_run_makes_the_admin_key_in_the_window_and_turns_the_network_on(
     qtbot.waitUntil(lambda: window.first_run is None, timeout=5_000)
     qtbot.waitUntil(lambda: window.focusWidget() is window.chat.input, timeout=5_000)
     # Re-runnable from the Help menu; with a key now, the admin page says so instead.
-    again = window.show_first_run()
+    action = window.findChild(QAction, "firstRunAction")
+    assert action is not None
+    action.trigger()
+    again = window.first_run
+    assert again is not None and again.isVisible()
     assert again is not wizard
     assert not _child(again, QPushButton, "adminCreateKeyButton").isEnabled()
     assert "exists already" in _child(again, QLabel, "adminKeyStepStatus").text()  # type: ignore[attr-defined]

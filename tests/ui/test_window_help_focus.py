@@ -66,7 +66,7 @@ def test_help_menu_lists_the_window_shortcuts_and_about_shows_the_version(
     menu = window.menuBar().findChild(QMenu, "helpMenu")
     assert menu is not None
     assert menu in [a.menu() for a in window.menuBar().actions()]
-    assert [a.text() for a in menu.actions()] == ["First-run assistant…", "Keyboard shortcuts", "About FAME"]
+    assert [a.text() for a in menu.actions()] == ["Keyboard shortcuts", "About FAME", "First-run assistant…"]
     menu.actions()[0].trigger()
     shortcuts = window.findChild(QtShortcutsDialog, "shortcutsDialog")
     assert shortcuts is not None and shortcuts.isVisible()

