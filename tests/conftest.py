@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import pytest
 from fame_desktop.app import App, build_app
 
 REPO = Path(__file__).resolve().parents[1]
+
+# tests/llm holds helpers every area uses (the tiny GGUF model, the fake OpenAI server).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "llm"))
+
+from tiny_gguf import write_tiny_gguf  # noqa: E402 - found through the path entry above
 
 # Fixtures that start or need an outside service, and the marker a test using them (directly or
 # through another fixture) must carry, so `scripts/test.sh --fast` leaves it out even when its
@@ -51,3 +57,14 @@ async def app(data_dir: Path) -> AsyncIterator[App]:
     await application.brain.start()
     yield application
     await application.aclose()
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny llama-architecture GGUF model (seed 0, about 0.5 MB) that llama.cpp loads and runs.
+
+    Written once per session; copy it into ``<data dir>/llm_models`` (``install_tiny_model``) to
+    make it the app's local model. Its output is gibberish, but streaming, stop sequences,
+    grammars, chat templates and context limits are real llama.cpp.
+    """
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf") / "tiny-test-llama.gguf", seed=0)
