@@ -1,6 +1,7 @@
 """``fame evolve --task TEXT [--population N] [--generations G] [--json]`` and its actions.
 
-``fame evolve history``, ``fame evolve show RUN_ID``, ``fame evolve approve RUN_ID`` (admin) and
+``fame evolve history``, ``fame evolve show RUN_ID`` (with the diff an approval would make),
+``fame evolve approve RUN_ID`` (admin) and
 ``fame evolve rollback RECIPE_ID`` (admin). Progress is printed on stderr as it happens, so
 ``--json`` output on stdout stays one clean document.
 """
@@ -16,6 +17,8 @@ from typing import Any
 from fame_desktop.app import App
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.events import EvolutionProgress
+from fame_desktop.orchestrator.evolution.describe import fitness_text
+from fame_desktop.orchestrator.evolution.review import Review
 
 
 def register(sub: Any) -> None:
@@ -69,9 +72,15 @@ def _print_run(run: dict[str, Any]) -> None:
             f"  original: {original.get('bench_ns')} ns, size {original.get('size')}; "
             f"winner {winner.get('id')} ({winner.get('origin')}): {fit.get('bench_ns')} ns, size {fit.get('size')}"
         )
-    if winner and (run.get("improvement") or {}).get("better") and not run.get("promoted_version"):
-        print(f"\n{winner['code'].rstrip()}\n")
-        print(f"Approve: fame evolve approve {run['id']} --admin-key KEY")
+
+
+def _print_review(review: Review) -> None:
+    """What approving would change: the diff against the version answering today, both fitnesses."""
+    print(f"\nAgainst {review.current_label}: {fitness_text(review.current_fitness)}")
+    print(f"Winner: {fitness_text(review.winner_fitness)} ({review.improvement})\n")
+    print(review.diff.rstrip() or "(the same program)")
+    print(f"\nIt will describe itself as: {review.description}")
+    print(f"Approve: fame evolve approve {review.run_id} --admin-key KEY")
 
 
 async def run(args: argparse.Namespace, app: App) -> int:
@@ -95,11 +104,20 @@ async def run(args: argparse.Namespace, app: App) -> int:
             )
         return 0
     if args.action == "show":
-        _emit(args.json, runner.store.run(args.run_id), _print_run)
+        run = runner.store.run(args.run_id)
+        _emit(args.json, run, _print_run)
+        approvable = (run.get("improvement") or {}).get("better") and not run.get("promoted_version")
+        if approvable and not args.json:
+            _print_review(runner.review(args.run_id))
         return 0
     if args.action == "approve":
         promoted = runner.approve(args.run_id, key=key, actor=actor)
-        out = {"recipe_id": promoted.recipe_id, "version": promoted.version, "run_id": promoted.run_id}
+        out = {
+            "recipe_id": promoted.recipe_id,
+            "version": promoted.version,
+            "run_id": promoted.run_id,
+            "description": promoted.description,
+        }
         _emit(
             args.json, out, lambda o: print(f"{o['recipe_id']} is now v{o['version']} (from {o['run_id']}).")
         )

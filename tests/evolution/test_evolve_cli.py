@@ -57,9 +57,22 @@ def test_fame_evolve_approve_ask_rollback(data_dir: Path) -> None:
     refused = fame(data_dir, "evolve", "approve", run_id, key="fame_admin_wrong")
     assert refused.returncode == 2 and "admin key is wrong" in refused.stderr
 
+    # What approving would change: the diff against the library's original, both fitnesses.
+    shown = fame(data_dir, "evolve", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert f"--- factorial (the library's original)\n+++ factorial (winner of {run_id})" in shown.stdout
+    assert "-        result *= k" in shown.stdout and "Against the library's original: " in shown.stdout
+    assert f"Approve: fame evolve approve {run_id} --admin-key KEY" in shown.stdout
+
     approved = fame(data_dir, "evolve", "approve", run_id, "--json", key=key)
     assert approved.returncode == 0, approved.stderr
-    assert json.loads(approved.stdout) == {"recipe_id": "factorial", "version": 1, "run_id": run_id}
+    promoted = json.loads(approved.stdout)
+    assert {k: promoted[k] for k in ("recipe_id", "version", "run_id")} == {
+        "recipe_id": "factorial",
+        "version": 1,
+        "run_id": run_id,
+    }
+    assert run_id in promoted["description"]  # its own description, stored with the version
     assert ask_code(data_dir) == winner
 
     history = json.loads(fame(data_dir, "evolve", "history", "--json").stdout)
