@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from fame_desktop.orchestrator.sandbox.fix_hints import engine_fix, image_fix
+
 log = logging.getLogger("fame.sandbox")
 
 LABEL = "fame.sandbox"
@@ -19,14 +21,6 @@ API_TIMEOUT_S = 30
 # A fixed API version (Docker 20.10's; newer engines accept it): "auto" would connect inside the
 # SDK's constructor, and a failed constructor leaks its socket.
 API_VERSION = "1.41"
-FIX_ENGINE = (
-    "Start Docker (scripts/docker_up.sh, or your Docker Desktop), "
-    "or point the setting sandbox.docker_host / DOCKER_HOST at a running engine."
-)
-FIX_IMAGE = (
-    "Run `fame sandbox prepare` (pulls the base and builds it), or scripts/build_sandbox_image.sh "
-    "(works offline), or set sandbox.image."
-)
 
 
 def _process_start(pid: int) -> str:
@@ -172,7 +166,8 @@ class Engine:
         except Exception as exc:
             self._drop_client()
             self.state = EngineState(
-                False, f"Docker is not reachable at {self.where} ({short_error(exc)}). Fix: {FIX_ENGINE}"
+                False,
+                f"Docker is not reachable at {self.where} ({short_error(exc)}). Fix: {engine_fix(str(exc))}",
             )
             return self.state
         try:
@@ -180,7 +175,7 @@ class Engine:
         except Exception as exc:
             self.state = EngineState(
                 False,
-                f"The sandbox image {self.image} is missing ({short_error(exc)}). Fix: {FIX_IMAGE}",
+                f"The sandbox image {self.image} is missing ({short_error(exc)}). Fix: {image_fix()}",
                 version,
             )
             return self.state

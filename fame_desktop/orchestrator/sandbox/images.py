@@ -26,19 +26,13 @@ from typing import Any
 
 from fame_desktop.orchestrator.events import SandboxImageProgress
 from fame_desktop.orchestrator.paths import resource_root
-from fame_desktop.orchestrator.sandbox.engine import FIX_ENGINE, Engine, short_error
+from fame_desktop.orchestrator.sandbox.engine import Engine, short_error
+from fame_desktop.orchestrator.sandbox.fix_hints import build_fix, engine_fix, pull_fix
 
 log = logging.getLogger("fame.sandbox")
 
 HASH_LABEL = "fame.sandbox.hash"
 BASE_LABEL = "fame.sandbox.base"
-FIX_PULL = (
-    "Check that this computer reaches the registry of the base image, or build the image offline "
-    "with scripts/build_sandbox_image.sh, or set sandbox.base_image to an image this engine has."
-)
-FIX_BUILD = (
-    "Check resources/sandbox/Dockerfile and the base image, or build with scripts/build_sandbox_image.sh."
-)
 # Share of the bar the pull takes when both steps run: the pull moves far more bytes than the build.
 PULL_SHARE = 0.8
 # Progress goes out at most this often (a big pull sends thousands of messages), plus every change
@@ -205,9 +199,7 @@ class ImagePreparer:
             client = self.engine.new_client()
         except Exception as exc:
             result.status = "unavailable"
-            result.detail = (
-                f"Docker is not reachable at {self.engine.where} ({short_error(exc)}). Fix: {FIX_ENGINE}"
-            )
+            result.detail = f"Docker is not reachable at {self.engine.where} ({short_error(exc)}). Fix: {engine_fix(str(exc))}"
         else:
             try:
                 self._prepare(client.api, result, report, cancel)
@@ -239,7 +231,7 @@ class ImagePreparer:
             base_id = _image_id(api, self.base_image)
             if base_id is None:
                 raise _Failed(
-                    "unavailable", f"The pull of {self.base_image} ended without the image. Fix: {FIX_PULL}"
+                    "unavailable", f"The pull of {self.base_image} ended without the image. Fix: {pull_fix()}"
                 )
         self._build(api, base_id, pull_share, report, cancel)
         result.built = True
@@ -269,7 +261,7 @@ class ImagePreparer:
             raise _Failed("unavailable", self._pull_error(_api_error(exc))) from exc
 
     def _pull_error(self, reason: str) -> str:
-        return f"Cannot pull the base image {self.base_image} ({reason}). Fix: {FIX_PULL}"
+        return f"Cannot pull the base image {self.base_image} ({reason}). Fix: {pull_fix()}"
 
     def _build(
         self, api: Any, base_id: str, start: float, report: _Reporter, cancel: threading.Event
@@ -294,7 +286,7 @@ class ImagePreparer:
                     if "error" in message:
                         raise _Failed(
                             "error",
-                            f"Building {self.image} failed ({str(message['error']).strip()[:300]}). Fix: {FIX_BUILD}",
+                            f"Building {self.image} failed ({str(message['error']).strip()[:300]}). Fix: {build_fix()}",
                         )
                     line = str(message.get("stream", "")).strip()
                     if not line:
@@ -308,12 +300,12 @@ class ImagePreparer:
             raise
         except Exception as exc:
             raise _Failed(
-                "error", f"Building {self.image} failed ({_api_error(exc)}). Fix: {FIX_BUILD}"
+                "error", f"Building {self.image} failed ({_api_error(exc)}). Fix: {build_fix()}"
             ) from exc
         if _image_labels(api, self.image) is None:
             raise _Failed(
                 "error",
-                f"Building {self.image} ended without the image ({last_line[:200]}). Fix: {FIX_BUILD}",
+                f"Building {self.image} ended without the image ({last_line[:200]}). Fix: {build_fix()}",
             )
 
 
@@ -392,7 +384,7 @@ def _inspect(api: Any, ref: str) -> dict[str, Any] | None:
         return None
     except Exception as exc:
         raise _Failed(
-            "unavailable", f"Docker failed to inspect {ref} ({_api_error(exc)}). Fix: {FIX_ENGINE}"
+            "unavailable", f"Docker failed to inspect {ref} ({_api_error(exc)}). Fix: {engine_fix(str(exc))}"
         ) from exc
 
 
