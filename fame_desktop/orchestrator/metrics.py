@@ -24,6 +24,7 @@ from fame_desktop.orchestrator.events import (
     SandboxFinished,
     Subscription,
 )
+from fame_desktop.orchestrator.llm.events import LlmStreamEnded
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; queries range from a calculator (sub-ms) to code generation with sandbox tests (tens of s).
@@ -69,11 +70,13 @@ class TelemetrySnapshot:
     plugin_failures: dict[str, int]
     audit_entries: int
     recent_queries: list[QueryPoint] = field(default_factory=list)
+    llm_completions: dict[str, int] = field(default_factory=dict)  # by how they ended
+    llm_tokens: int = 0
     recent_sandbox: list[SandboxPoint] = field(default_factory=list)
 
 
 class Metrics:
-    """Collectors for queries, sandbox runs, plugin failures, audit size and API requests.
+    """Collectors for queries, sandbox runs, plugin failures, audit size, LLM tokens and API requests.
 
     Args:
         bus: The event bus to subscribe to.
@@ -110,6 +113,13 @@ class Metrics:
             "fame_plugin_failures", "Plugin failures, by plugin and stage.", ["plugin", "stage"], registry=r
         )
         self.audit_size = Gauge("fame_audit_entries", "Entries in the audit log.", registry=r)
+        self.llm_completions = Counter(
+            "fame_llm_completions",
+            "Language model completions, by how they ended (stop, length, cancelled, error).",
+            ["reason"],
+            registry=r,
+        )
+        self.llm_tokens = Counter("fame_llm_tokens", "Tokens the language model generated.", registry=r)
         self.api_requests = Counter(
             "fame_api_requests",
             "REST API requests, by method, route and status.",
@@ -128,11 +138,14 @@ class Metrics:
         self._plugin_failures: CountMap[str] = CountMap()
         self._recent_queries: deque[QueryPoint] = deque(maxlen=HISTORY)
         self._recent_sandbox: deque[SandboxPoint] = deque(maxlen=HISTORY)
+        self._llm_completions: CountMap[str] = CountMap()
+        self._llm_tokens = 0
         self._subs: list[Subscription] = [
             bus.subscribe(QueryCompleted, self._on_query),
             bus.subscribe(SandboxFinished, self._on_sandbox),
             bus.subscribe(PluginFailed, self._on_plugin_failed),
             bus.subscribe(AuditAppended, self._on_audit),
+            bus.subscribe(LlmStreamEnded, self._on_llm),
         ]
 
     # --- event handlers --------------------------------------------------------------------------
@@ -172,6 +185,15 @@ class Metrics:
             self._audit_entries += 1
             self.audit_size.set(self._audit_entries)
 
+    def _on_llm(self, event: LlmStreamEnded) -> None:
+        reason = _label(event.reason, "unknown")
+        tokens = max(0, int(event.tokens))
+        self.llm_completions.labels(reason=reason).inc()
+        self.llm_tokens.inc(tokens)
+        with self._lock:
+            self._llm_completions[reason] += 1
+            self._llm_tokens += tokens
+
     # --- the API's own requests ------------------------------------------------------------------
 
     def observe_api_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -197,6 +219,8 @@ class Metrics:
                 audit_entries=self._audit_entries,
                 recent_queries=[p for p in self._recent_queries if p.ts >= cutoff],
                 recent_sandbox=[p for p in self._recent_sandbox if p.ts >= cutoff],
+                llm_completions=dict(self._llm_completions),
+                llm_tokens=self._llm_tokens,
             )
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:

@@ -48,6 +48,7 @@ from fame_desktop.ui.qt_plugins import QtPluginsPane
 from fame_desktop.ui.qt_sandbox import QtSandboxPane
 from fame_desktop.ui.qt_settings import QtSettingsDialog
 from fame_desktop.ui.qt_status import QtStatusBar
+from fame_desktop.ui.qt_telemetry import QtTelemetryDialog
 from fame_desktop.ui.qt_theme import apply_theme
 from fame_desktop.ui.qt_voice import SHORTCUT as VOICE_SHORTCUT
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
@@ -87,6 +88,7 @@ class QtMainWindow(QMainWindow):
         self._qsettings = QSettings(str(app.paths.root / "window.ini"), QSettings.Format.IniFormat)
         self._settings_dialog: QtSettingsDialog | None = None
         self.first_run: QtFirstRunAssistant | None = None
+        self.telemetry: QtTelemetryDialog | None = None
         self._closed = False
 
         self.chat = QtChatPane(app, self.workers, self.conversation, self)
@@ -183,6 +185,10 @@ class QtMainWindow(QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
+        telemetry = QAction("Telemetry…", self)
+        telemetry.setObjectName("telemetryAction")
+        telemetry.triggered.connect(self.show_telemetry)
+        view.addAction(telemetry)
         reset = QAction("Reset layout", self)
         reset.triggered.connect(self.reset_layout)
         view.addAction(reset)
@@ -244,6 +250,14 @@ class QtMainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def show_telemetry(self) -> QtTelemetryDialog:
+        """Show what the app has been doing (one dialog, non-modal, refreshed while open)."""
+        if self.telemetry is None:
+            self.telemetry = QtTelemetryDialog(self.app.services.metrics, self)
+        self.telemetry.show()
+        self.telemetry.raise_()
+        return self.telemetry
 
     def show_first_run(self) -> QtFirstRunAssistant:
         """Show the first-run assistant (one at a time, non-modal)."""
@@ -374,6 +388,8 @@ class QtMainWindow(QMainWindow):
             if self.first_run is not None:
                 self.first_run.close_subscriptions()
                 self.first_run.close()
+            if self.telemetry is not None:
+                self.telemetry.close()
             for sub in self._subs:
                 sub.cancel()
             self.app.safety.lock(actor="ui")

@@ -1,5 +1,8 @@
 """The telemetry view: what the app has been doing, drawn from :class:`Metrics` with QPainter.
 
+The window shows it in a dialog (View → Telemetry…, :class:`QtTelemetryDialog`) that refreshes
+once a second while it is open.
+
 QtCharts is not part of pyside6-essentials, so the charts are simple painted bars and a line. The
 view holds no counts of its own: every refresh it reads :meth:`Metrics.snapshot`.
 """
@@ -9,8 +12,17 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QPainter, QPaintEvent, QPen, QPolygonF, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fame_desktop.orchestrator.metrics import Metrics, TelemetrySnapshot
 
@@ -128,6 +140,7 @@ class QtTelemetryView(QWidget):
         self.summary = QLabel(self)
         self.summary.setObjectName("telemetrySummary")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setWordWrap(True)
         self.intents = QtBarChart("telemetryIntentChart", self)
         self.statuses = QtBarChart("telemetryStatusChart", self)
         self.sandbox = QtBarChart("telemetrySandboxChart", self)
@@ -158,8 +171,10 @@ class QtTelemetryView(QWidget):
         failures = sum(snap.plugin_failures.values())
         latencies = sorted(p.latency_ms for p in snap.recent_queries)
         median = f"{latencies[len(latencies) // 2]:.0f} ms" if latencies else "-"
+        completions = sum(snap.llm_completions.values())
         self.summary.setText(
             f"Queries: {total} ({errors} with errors) · median latency {median} · sandbox runs: {runs} · "
+            f"LLM: {completions} completions, {snap.llm_tokens} tokens · "
             f"plugin failures: {failures} · audit entries: {snap.audit_entries}"
         )
         self.intents.set_values(snap.queries_by_intent)
@@ -167,9 +182,47 @@ class QtTelemetryView(QWidget):
         self.sandbox.set_values(snap.sandbox_by_status, bad={s for s in snap.sandbox_by_status if s != "ok"})
         self.latency.set_points([(p.ts, p.latency_ms, p.status == "ok") for p in snap.recent_queries])
 
+    def start(self) -> None:
+        """Refresh now and then once a second."""
+        self.refresh()
+        self._timer.start()
+
     def stop(self) -> None:
         """Stop refreshing (the window calls this when it closes)."""
         self._timer.stop()
+
+
+class QtTelemetryDialog(QDialog):
+    """The telemetry view in a non-modal dialog; it refreshes only while shown.
+
+    Args:
+        metrics: The app's collectors.
+        parent: The window.
+    """
+
+    def __init__(self, metrics: Metrics, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("telemetryPanel")
+        self.setWindowTitle("Telemetry")
+        self.view = QtTelemetryView(metrics, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(buttons)
+        self.resize(820, 520)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.view.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.view.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.view.stop()
+        super().closeEvent(event)
 
 
 def _boxed(title: str, widget: QWidget) -> QGroupBox:
