@@ -15,7 +15,7 @@ from typing import Any
 from fame_desktop.orchestrator.codegen.architecture import Advice, ArchitectureKB, Pattern
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
-from fame_desktop.orchestrator.llm.structured import model_data
+from fame_desktop.orchestrator.llm.structured import answer_budget, model_data
 
 log = logging.getLogger("fame.codegen")
 
@@ -86,7 +86,9 @@ class ArchitectureService:
             return {"markdown": advice.markdown, "patterns": patterns, "source": "knowledge_base"}
         try:
             completion = await provider.complete(
-                design_messages(text, advice), query_id=query_id, max_tokens=MAX_DESIGN_TOKENS
+                design_messages(text, advice),
+                query_id=query_id,
+                max_tokens=answer_budget(provider.context_size, MAX_DESIGN_TOKENS),
             )
         except FameError as exc:
             log.warning("architecture design by the model failed: %s", exc.message)

@@ -63,7 +63,7 @@ async def model_route(
             completion = await provider.complete(
                 consult_messages(text, options),
                 temperature=0.0,
-                max_tokens=24,
+                max_tokens=64,  # the object is ~30 characters; a byte-level vocabulary spends one each
                 json_schema=choice_schema(options),
                 query_id=query_id,
             )

@@ -334,6 +334,13 @@ def test_answers_are_split_into_code_and_tests(answer: str, code_has: str, tests
             "",
         ),
         ("```python\ndef f():\n    return {}\n```", "return {}", "", ""),
+        # llama.cpp's JSON grammar lets raw control characters into strings: still an answer.
+        (
+            '{"code": "def f():\\n    return 1\\n", "tests": "", "explanation": "odd\x06 byte"}',
+            "return 1",
+            "",
+            "",
+        ),
         ('{"code": "def f():', "", "", "not valid JSON"),
         (structured("   "), "", "", 'empty "code"'),
         ("I cannot help with that.", "I cannot", "", ""),
@@ -348,3 +355,11 @@ def test_structured_answers_are_read_into_code_and_tests(
     assert problem in got.problem if problem else got.problem == ""
     assert code_has in got.code and "def test_" not in got.code and "from solution" not in got.tests
     assert (tests_has in got.tests) if tests_has else got.tests == ""
+
+
+def test_the_answer_budget_leaves_room_for_the_prompt() -> None:
+    from fame_desktop.orchestrator.llm.structured import answer_budget
+
+    assert answer_budget(None, 2048) == 2048  # endpoints do not say their context
+    assert answer_budget(4096, 2048) == 1365 and answer_budget(32768, 2048) == 2048
+    assert answer_budget(256, 2048) == 128

@@ -22,7 +22,13 @@ from fame_desktop.orchestrator.codegen.generator import GeneratedCode
 from fame_desktop.orchestrator.codegen.recipes import Recipe, test_names
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
-from fame_desktop.orchestrator.llm.structured import CODE_SCHEMA, model_data, parse_json_object, string_field
+from fame_desktop.orchestrator.llm.structured import (
+    CODE_SCHEMA,
+    answer_budget,
+    model_data,
+    parse_json_object,
+    string_field,
+)
 
 log = logging.getLogger("fame.codegen")
 
@@ -284,7 +290,7 @@ async def repair_loop(
                 messages,
                 query_id=query_id,
                 json_schema=CODE_SCHEMA,
-                max_tokens=MAX_ANSWER_TOKENS,
+                max_tokens=answer_budget(provider.context_size, MAX_ANSWER_TOKENS),
             )
         except FameError as exc:
             if number == 1:

@@ -14,7 +14,12 @@ from typing import Any
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.llm import ChatMessage, LlmProvider
-from fame_desktop.orchestrator.llm.structured import CANDIDATE_SCHEMA, parse_json_object, string_field
+from fame_desktop.orchestrator.llm.structured import (
+    CANDIDATE_SCHEMA,
+    answer_budget,
+    parse_json_object,
+    string_field,
+)
 
 log = logging.getLogger("fame.evolution")
 
@@ -81,7 +86,7 @@ async def propose(
                 temperature=t,
                 query_id=run_id,
                 json_schema=CANDIDATE_SCHEMA,
-                max_tokens=MAX_CANDIDATE_TOKENS,
+                max_tokens=answer_budget(provider.context_size, MAX_CANDIDATE_TOKENS),
             )
             for t in temps
         ),

@@ -54,12 +54,21 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
         candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            value = json.loads(candidate)
+            # strict=False: llama.cpp's JSON grammar lets raw control characters into strings.
+            value = json.loads(candidate, strict=False)
         except ValueError:
             continue
         if isinstance(value, dict):
             return value
     return None
+
+
+def answer_budget(context_size: int | None, most: int) -> int:
+    """Tokens to allow a structured answer: ``most``, but at most a third of a known context (the
+    prompt and, in a repair round, the previous answer and its failures need the rest)."""
+    if not context_size:
+        return most
+    return max(128, min(most, context_size // 3))
 
 
 def string_field(obj: dict[str, Any], name: str) -> str:
