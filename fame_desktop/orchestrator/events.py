@@ -224,6 +224,13 @@ class VoiceStateChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VoiceModelsChanged(Event):
+    """A speech model was installed or removed (``path``): the model in use may be another now."""
+
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class VoiceLevel(Event):
     """Input level while listening, 0..1."""
 

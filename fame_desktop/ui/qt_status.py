@@ -14,6 +14,7 @@ from fame_desktop.orchestrator.events import (
     AdminStateChanged,
     SandboxStatusChanged,
     SettingsChanged,
+    VoiceModelsChanged,
     VoiceStateChanged,
 )
 from fame_desktop.ui.qt_voice import LISTENING_STATES, voice_label
@@ -77,7 +78,7 @@ class QtStatusBar(QStatusBar):
         self._timer.start()
         self._subs = [
             app.bus.subscribe(t, lambda _e: self.refresh())
-            for t in (AdminStateChanged, SettingsChanged, SandboxStatusChanged)
+            for t in (AdminStateChanged, SettingsChanged, SandboxStatusChanged, VoiceModelsChanged)
         ]
         self._subs.append(app.bus.subscribe(VoiceStateChanged, self._on_voice_state))
         self._subs.append(app.bus.subscribe(SettingsChanged, self._on_voice_settings))

@@ -23,7 +23,13 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
 from fame_desktop.orchestrator.errors import FameError
-from fame_desktop.orchestrator.events import EventBus, SettingsChanged, VoiceLevel, VoiceStateChanged
+from fame_desktop.orchestrator.events import (
+    EventBus,
+    SettingsChanged,
+    VoiceLevel,
+    VoiceModelsChanged,
+    VoiceStateChanged,
+)
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 log = logging.getLogger("fame.ui.voice")
@@ -187,6 +193,7 @@ class QtVoiceControl(QObject):
             bus.subscribe(VoiceStateChanged, self._on_state),
             bus.subscribe(VoiceLevel, self._on_level),
             bus.subscribe(SettingsChanged, self._on_settings),
+            bus.subscribe(VoiceModelsChanged, lambda _e: self.refresh_status()),
         ]
 
     # --- status ----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from fame_desktop.orchestrator.errors import FameError, NetworkDisabled
-from fame_desktop.orchestrator.events import SettingsChanged
+from fame_desktop.orchestrator.events import SettingsChanged, VoiceModelsChanged
 from fame_desktop.orchestrator.voice.catalog import CatalogModel, for_language, language_name, load_catalog
 from fame_desktop.orchestrator.voice.download import DownloadResult, ModelDownloader, archive_name
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, ModelProblem
@@ -545,6 +545,8 @@ class QtVoiceModels(QWidget):
             self.progress.setFormat(f"%p%  ·  {_mb(outcome.size)} MB")
             resumed = f" (resumed at {_mb(outcome.resumed_from)} MB)" if outcome.resumed_from else ""
             self.show_info(f"Installed {outcome.path.name} in {outcome.path.parent}{resumed}.")
+            # The model for the voice language may be this one now: voice checks again.
+            self._app.bus.publish(VoiceModelsChanged(path=str(outcome.path)))
             self._select_after = self._adopt = outcome.path
             self.refresh()
         elif isinstance(outcome, NetworkDisabled):
