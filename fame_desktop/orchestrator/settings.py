@@ -19,6 +19,7 @@ changed by hand is not applied, it is reported on every start until an admin app
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -269,6 +270,7 @@ class SettingsStore:
         self._file_id: tuple[int, int, int] | None = None
         self._reloading = False
         self._lock = threading.RLock()
+        self._file_lock_depth = 0
         self.settings = self._load()
 
     # --- loading ---------------------------------------------------------------------------------
@@ -517,10 +519,39 @@ class SettingsStore:
             AdminRequired: A change touches an admin setting and ``admin`` is false.
             InvalidSetting: A path is unknown or a value fails validation (nothing is applied).
         """
-        with self._lock:
+        with self._lock, self._file_locked():
             # Start from what another process may have just written, so its change is not lost.
             self.reload_if_changed()
             return self._update(changes, admin=admin)
+
+    @contextlib.contextmanager
+    def _file_locked(self) -> Iterator[None]:
+        """Hold ``settings.json.lock`` (other processes' updates wait) around read, change, write.
+
+        Only the outermost update takes it: a subscriber that updates again while the lock is
+        held (same thread, under ``_lock``) must not wait for itself.
+        """
+        if self._file_lock_depth:
+            self._file_lock_depth += 1
+            try:
+                yield
+            finally:
+                self._file_lock_depth -= 1
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
+        except OSError:  # the save reports what is wrong with the folder
+            yield
+            return
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            self._file_lock_depth = 1
+            try:
+                yield
+            finally:
+                self._file_lock_depth = 0
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _update(self, changes: Mapping[str, Any], *, admin: bool) -> dict[str, Any]:
         data = self.settings.model_dump()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,39 @@ async def test_the_watch_task_applies_a_change_within_a_second(tmp_path: Path) -
         task.cancel()
     assert seen == [{"network.allow_network": True}]
     assert latency < 1.0, latency
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from fame_desktop.orchestrator.settings import SettingsStore
+store = SettingsStore(Path(sys.argv[1]))
+path, start = sys.argv[2], int(sys.argv[3])
+sys.stdin.readline()  # both writers start together
+for i in range(40):
+    store.update({path: start + i}, admin=False)
+"""
+
+
+def test_two_processes_writing_at_once_lose_neither_change(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.json"
+    SettingsStore(settings).update({"ui.theme": "dark"}, admin=False)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(settings), path, str(start)],
+            stdin=subprocess.PIPE,
+            text=True,
+        )
+        for path, start in (("voice.tts_rate", 100), ("plugins.timeout_seconds", 1))
+    ]
+    for w in writers:
+        assert w.stdin is not None
+        w.stdin.write("go\n")
+        w.stdin.close()
+    for w in writers:
+        assert w.wait(timeout=120) == 0
+    final = SettingsStore(settings).settings
+    # Each writer's last value survived the other's writes (updates read the file under its lock).
+    assert final.voice.tts_rate == 139
+    assert final.plugins.timeout_seconds == 40
+    assert final.ui.theme == "dark"
