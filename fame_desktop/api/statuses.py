@@ -35,6 +35,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_available": 503,
     "sandbox_unavailable": 503,
     "timeout": 504,
+    # Codes the built-in and example plugins report that say more than "cannot do that".
+    "not_allowed": 403,
+    "unknown_coin": 404,
+    "unknown_city": 404,
+    "bad_reply": 502,
+    "service_unavailable": 503,
+    "upstream_timeout": 504,
 }
 # A code a plugin reported about the request itself.
 DEFAULT_STATUS = 422

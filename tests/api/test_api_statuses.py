@@ -123,4 +123,5 @@ def test_every_code_has_one_status() -> None:
     # A plugin that raises, or one that does not answer in time (its manifest sets the limit).
     assert http_status("plugin_error") == 500 and http_status("timeout") == 504
     assert http_status("some_plugin_code") == DEFAULT_STATUS == 422
+    assert http_status("unknown_coin") == 404 and http_status("upstream_error") == 502
     assert all(400 <= s < 600 for s in STATUS_BY_CODE.values())
