@@ -256,6 +256,32 @@ class EvolutionProgress(Event):
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class DownloadProgress(Event):
+    """A model download moved on (see :mod:`fame_desktop.orchestrator.downloads`).
+
+    Attributes:
+        download_id: Which download (a catalog id, or the file name).
+        label: What is downloaded, for people.
+        state: ``connecting``, ``downloading``, ``verifying``, ``done``, ``paused``, ``cancelled``
+            or ``failed``.
+        done: Bytes on disk so far.
+        total: Bytes in all (None: not known yet).
+        speed: Bytes per second since this attempt started.
+        eta: Seconds left at that speed (None: not known).
+        message: Why it paused, stopped or failed.
+    """
+
+    download_id: str
+    label: str
+    state: str
+    done: int
+    total: int | None
+    speed: float = 0.0
+    eta: float | None = None
+    message: str = ""
+
+
 # --- the conversation shown (``ConversationModel``) ----------------------------------------------
 
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fame_desktop.orchestrator.downloads import human_size
 from fame_desktop.orchestrator.errors import FameError
 
 log = logging.getLogger("fame.llm.gguf")
@@ -118,15 +119,6 @@ def available_memory() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return total_memory()
-
-
-def human_bytes(n: float) -> str:
-    """``1.9 GB`` (decimal units, as download pages show them)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 def _read_preamble(path: Path) -> tuple[int, int]:
@@ -335,7 +327,7 @@ def check_memory(what: str, needed: int, memory: int) -> None:
     """
     if memory and needed > memory:
         raise ModelTooLarge(
-            f"{what} needs about {human_bytes(needed)} of memory; this computer has {human_bytes(memory)}.",
+            f"{what} needs about {human_size(needed)} of memory; this computer has {human_size(memory)}.",
             "Pick a smaller model (fewer parameters or a smaller quantization such as Q4_K_M), "
             "or lower Settings → llm.context_size.",
         )
@@ -345,7 +337,7 @@ def memory_warning(what: str, needed: int, available: int) -> str:
     """A warning when ``needed`` exceeds the memory free right now (empty when it fits)."""
     if available and needed > available:
         return (
-            f"{what} needs about {human_bytes(needed)} of memory and {human_bytes(available)} is free "
+            f"{what} needs about {human_size(needed)} of memory and {human_size(available)} is free "
             "now: close other programs before using it, or it will run slowly."
         )
     return ""

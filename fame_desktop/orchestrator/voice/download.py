@@ -1,39 +1,41 @@
-"""The model manager's downloader: resumable, checked, cancellable, safely unpacked.
+"""Voice models: fetched by the shared downloader, then safely unpacked and checked.
 
-A download streams into ``<models>/<name>.zip.part``. If it is interrupted (network error, cancel,
-crash), the next attempt asks the server for the rest with an HTTP ``Range`` request and appends.
-When complete, the size (``Content-Length``/``Content-Range``) and optional SHA-256 are checked, the
-zip is unpacked into a hidden temporary folder next to the models (refusing absolute paths, ``..``
-and links), the result is checked to be a Vosk model, and only then renamed into place: a failed
-or corrupt download never leaves a half-installed model.
-
-Downloading is a network action: it is refused while the network setting is off, except from a
-loopback address (a mirror on this machine).
+The archive is fetched into ``<models>/<name>.zip.part`` by :class:`~fame_desktop.orchestrator.
+downloads.Downloader` (resumable with HTTP ``Range``, size and optional SHA-256 checked, free disk
+checked first, progress on the event bus, refused while the network is off except from loopback).
+The zip is then unpacked into a hidden temporary folder next to the models (refusing absolute
+paths, ``..`` and links), the result is checked to be a Vosk model, and only then renamed into
+place: a failed or corrupt download never leaves a half-installed model. Cancel keeps the
+partial file (the downloader's pause), so Download resumes it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import logging
 import shutil
 import stat
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from fame_desktop.orchestrator.errors import InvalidRequest, NetworkDisabled
+from fame_desktop.orchestrator.downloads import (
+    Downloader,
+    FreeSpace,
+    Progress,
+    disk_free,
+    is_loopback_url,
+)
+from fame_desktop.orchestrator.errors import InvalidRequest
+from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import model_problem
 
 log = logging.getLogger("fame.voice.download")
 
-Progress = Callable[[int, int | None], None]
-"""Called with (bytes downloaded so far, total bytes or None)."""
+__all__ = ["DownloadResult", "ModelDownloader", "Progress", "archive_name", "is_loopback_url"]
 
 CHUNK = 64 * 1024
 
@@ -53,17 +55,6 @@ class DownloadResult:
     bytes_downloaded: int
     resumed_from: int
     size: int
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` points at this machine (``localhost`` or a loopback IP)."""
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def archive_name(url: str) -> str:
@@ -91,12 +82,25 @@ class ModelDownloader:
         models_dir: ``<data dir>/models``; created if missing.
         allow_network: The network setting; when false only loopback URLs are allowed.
         timeout: Seconds to wait for the server (connect and between chunks).
+        bus: Where download progress events go (None: nowhere).
+        free_space: Bytes free on the disk holding a folder.
     """
 
-    def __init__(self, models_dir: Path, *, allow_network: bool, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        models_dir: Path,
+        *,
+        allow_network: bool,
+        timeout: float = 30.0,
+        bus: EventBus | None = None,
+        free_space: FreeSpace = disk_free,
+    ) -> None:
         self.models_dir = models_dir
         self.allow_network = allow_network
         self.timeout = timeout
+        self._downloader = Downloader(
+            allow_network=allow_network, bus=bus, timeout=timeout, free_space=free_space
+        )
 
     def part_file(self, url: str) -> Path:
         """Where the partial download of ``url`` is kept between attempts."""
@@ -120,8 +124,7 @@ class ModelDownloader:
             ModelProblem: the archive does not contain a Vosk model, or it is already installed.
         """
         name = archive_name(url)
-        if not self.allow_network and not is_loopback_url(url):
-            raise NetworkDisabled("Downloading a voice model")
+        self._downloader.check_network(url, "Downloading a voice model")
         target = self.models_dir / name.removesuffix(".zip")
         if target.exists():
             raise ModelProblem(
@@ -129,9 +132,18 @@ class ModelDownloader:
             )
         self.models_dir.mkdir(parents=True, exist_ok=True)
         part = self.part_file(url)
-        resumed_from, fetched, size = self._fetch(url, part, progress, cancel)
+        # The window's and CLI's Cancel keeps the partial file: for the shared downloader that is a pause.
+        fetched = self._downloader.fetch(
+            url,
+            part,
+            label=f"voice model {name}",
+            download_id=f"voice:{name}",
+            sha256=sha256,
+            progress=progress,
+            pause=cancel,
+            url_fix="Check the model URL in Settings (voice.model_url).",
+        )
         try:
-            self._check(part, size, sha256)
             path = self._install(part, target, cancel)
         except DownloadCancelled:
             raise
@@ -139,97 +151,15 @@ class ModelDownloader:
             part.unlink(missing_ok=True)  # a bad archive must not be "resumed"
             raise
         part.unlink(missing_ok=True)
-        log.info("installed model %s (%d bytes, resumed from %d)", path, size, resumed_from)
-        return DownloadResult(path=path, bytes_downloaded=fetched, resumed_from=resumed_from, size=size)
+        log.info("installed model %s (%d bytes, resumed from %d)", path, fetched.size, fetched.resumed_from)
+        return DownloadResult(
+            path=path,
+            bytes_downloaded=fetched.bytes_fetched,
+            resumed_from=fetched.resumed_from,
+            size=fetched.size,
+        )
 
-    # --- fetching -------------------------------------------------------------------------------
-
-    def _fetch(
-        self, url: str, part: Path, progress: Progress | None, cancel: threading.Event | None
-    ) -> tuple[int, int, int]:
-        """Stream ``url`` into ``part``; returns (resumed from, bytes fetched, total size)."""
-        import httpx  # loaded with the first download, not when the window starts
-
-        have = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
-        fetched = 0
-        try:
-            with (
-                httpx.Client(timeout=self.timeout, follow_redirects=True) as client,
-                client.stream("GET", url, headers=headers) as resp,
-            ):
-                if resp.status_code == 416 and have:
-                    total = _total_from_content_range(resp.headers.get("content-range", ""))
-                    if total == have:  # the previous attempt had everything already
-                        return have, 0, have
-                    part.unlink(missing_ok=True)
-                    raise DownloadFailed(
-                        f"The server refused to resume the download of {url}.",
-                        "The partial file was deleted; try again to start over.",
-                    )
-                if resp.status_code not in (200, 206):
-                    raise DownloadFailed(
-                        f"Downloading {url} failed: HTTP {resp.status_code}.",
-                        "Check the model URL in Settings (voice.model_url).",
-                    )
-                if resp.status_code == 206:
-                    start = _start_from_content_range(resp.headers.get("content-range", ""))
-                    if start != have:
-                        part.unlink(missing_ok=True)
-                        raise DownloadFailed(
-                            f"The server resumed {url} at byte {start}, not {have}.",
-                            "The partial file was deleted; try again to start over.",
-                        )
-                    total = _total_from_content_range(resp.headers.get("content-range", ""))
-                    resumed_from = have
-                else:
-                    # 200: a fresh start (or a server that ignores Range): begin from zero.
-                    length = resp.headers.get("content-length")
-                    total = int(length) if length and length.isdigit() else None
-                    resumed_from = have = 0
-                mode = "ab" if resumed_from else "wb"
-                with part.open(mode) as fh:
-                    for chunk in resp.iter_bytes():  # no re-chunking: nothing received is lost on a cut
-                        if cancel is not None and cancel.is_set():
-                            raise DownloadCancelled(
-                                "Model download cancelled.",
-                                f"{have + fetched} bytes are kept in {part}; download again to resume.",
-                            )
-                        fh.write(chunk)
-                        fetched += len(chunk)
-                        if progress is not None:
-                            progress(have + fetched, total)
-        except httpx.HTTPError as exc:
-            raise DownloadFailed(
-                f"The download of {url} was interrupted after {have + fetched} bytes ({exc!r}).",
-                "Run the download again: it resumes where it stopped.",
-            ) from exc
-        size = have + fetched
-        if total is not None and size != total:
-            raise DownloadFailed(
-                f"The download of {url} ended after {size} of {total} bytes.",
-                "Run the download again: it resumes where it stopped.",
-            )
-        return resumed_from, fetched, size
-
-    # --- checking and unpacking -----------------------------------------------------------------
-
-    @staticmethod
-    def _check(part: Path, size: int, sha256: str | None) -> None:
-        if part.stat().st_size != size:
-            raise DownloadFailed(
-                f"{part} has {part.stat().st_size} bytes, expected {size}.", "Download again."
-            )
-        if sha256:
-            digest = hashlib.sha256()
-            with part.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            if digest.hexdigest().lower() != sha256.lower():
-                raise DownloadFailed(
-                    f"The downloaded archive's SHA-256 is {digest.hexdigest()}, expected {sha256}.",
-                    "The file is corrupt or not the expected model; it was deleted. Download again.",
-                )
+    # --- unpacking ------------------------------------------------------------------------------
 
     def _install(self, part: Path, target: Path, cancel: threading.Event | None) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=self.models_dir))
@@ -285,17 +215,3 @@ def _safe_extract(archive: Path, dest: Path, cancel: threading.Event | None) -> 
             f"The downloaded model archive is corrupt ({exc}).",
             "It was deleted and nothing was installed. Download again.",
         ) from exc
-
-
-def _start_from_content_range(value: str) -> int:
-    """``bytes 100-199/200`` -> 100 (-1 when absent or malformed)."""
-    try:
-        return int(value.split()[1].split("-")[0])
-    except (IndexError, ValueError):
-        return -1
-
-
-def _total_from_content_range(value: str) -> int | None:
-    """``bytes 100-199/200`` or ``bytes */200`` -> 200 (None when unknown)."""
-    tail = value.rpartition("/")[2].strip()
-    return int(tail) if tail.isdigit() else None

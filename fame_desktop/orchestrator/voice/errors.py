@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fame_desktop.orchestrator.errors import FameError, NotAvailable
+from fame_desktop.orchestrator.downloads import DownloadCancelled, DownloadFailed
+from fame_desktop.orchestrator.errors import NotAvailable
+
+# The download errors belong to the shared downloader; voice code and tests import them from here too.
+__all__ = ["DownloadCancelled", "DownloadFailed", "ModelProblem", "NoAudioDevice", "VoiceUnavailable"]
 
 
 class VoiceUnavailable(NotAvailable):
@@ -15,15 +19,3 @@ class ModelProblem(VoiceUnavailable):
 
 class NoAudioDevice(VoiceUnavailable):
     """PortAudio sees no usable input or output device."""
-
-
-class DownloadFailed(FameError):
-    """A model download failed; the message says whether it can be resumed."""
-
-    code = "download_failed"
-
-
-class DownloadCancelled(DownloadFailed):
-    """The user cancelled a model download (the partial file is kept for resuming)."""
-
-    code = "cancelled"
