@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.brain import Brain
 from fame_desktop.orchestrator.events import EventBus
+from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.sandbox import DockerManager
@@ -54,6 +55,10 @@ class App:
     @property
     def voice(self) -> VoiceAdapter:
         return self.services.voice
+
+    @property
+    def models(self) -> ModelStore:
+        return self.services.models
 
     async def aclose(self) -> None:
         """Stop voice and the sandbox pool, and close files."""

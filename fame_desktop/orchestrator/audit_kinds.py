@@ -50,6 +50,12 @@ class AuditKind(StrEnum):
     EVOLUTION_REFUSED = "evolution_refused"
     EVOLUTION_PROMOTED = "evolution_promoted"
     EVOLUTION_ROLLBACK = "evolution_rollback"
+    # The local language models (the model manager).
+    MODEL_DOWNLOAD = "model_download"
+    MODEL_IMPORT = "model_import"
+    MODEL_USE = "model_use"
+    MODEL_REMOVE = "model_remove"
+    MODEL_REFUSED = "model_refused"
 
 
 class AuditAppend(Protocol):

@@ -29,6 +29,7 @@ from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.intent_training import IntentModelSource
 from fame_desktop.orchestrator.llm.base import LlmProvider
 from fame_desktop.orchestrator.llm.factory import provider_source
+from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
@@ -66,6 +67,7 @@ class Services:
     secrets: SecretStore
     #: The configured language model, or None (read at every use: settings may change).
     llm: Callable[[], LlmProvider | None]
+    models: ModelStore
     started_at: float = field(default_factory=time.time)
 
     def user_plugin_dir(self) -> Path:
@@ -189,6 +191,10 @@ def build_services(
     # Both open their files on first use.
     intent_models = IntentModelSource(paths.routing)
     routing_feedback = RoutingFeedback(paths.routing / "feedback.sqlite3")
+    # The catalog is read on first use; models are files found when listed.
+    models = ModelStore(
+        models_dir=paths.llm_models, settings=settings, safety=safety, audit=audit.append, bus=bus
+    )
 
     paths.plugins.mkdir(parents=True, exist_ok=True)
     folders = [builtin_plugin_dir(), user_plugin_dir(settings, paths)]
@@ -223,5 +229,6 @@ def build_services(
         plugins=plugins,
         secrets=secrets,
         llm=llm,
+        models=models,
     )
     return services
