@@ -19,6 +19,7 @@ from fame_desktop.cli import (
     audit_cmd,
     evolve_cmd,
     llm_cmd,
+    models_cmd,
     plugins_cmd,
     routing_cmd,
     sandbox_cmd,
@@ -40,6 +41,7 @@ SUBCOMMAND_MODULES = [
     sandbox_cmd,
     voice_cmd,
     llm_cmd,
+    models_cmd,
     serve_cmd,
     evolve_cmd,
 ]

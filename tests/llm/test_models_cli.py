@@ -1,0 +1,118 @@
+"""``fame models ...`` as a user runs it: real subprocesses over a data dir, a server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gguf_files import truncated_copy, write_gguf
+from model_server import Served, serve
+
+FAME = str(Path(sys.executable).with_name("fame"))
+
+
+def fame(data_dir: Path, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FAME_HOME": str(data_dir)}
+    env.pop("FAME_ADMIN_KEY", None)
+    if key:
+        env["FAME_ADMIN_KEY"] = key
+    return subprocess.run([FAME, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def fame_tty(data_dir: Path, *args: str, key: str) -> tuple[int, str]:
+    """Run with stderr on a pseudo-terminal (as in a shell); returns (exit code, what stderr showed)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "FAME_HOME": str(data_dir), "FAME_ADMIN_KEY": key}
+    proc = subprocess.Popen([FAME, *args], stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 120)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    proc.wait(timeout=60)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    return proc.returncode, shown.decode(errors="replace")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Served]]:
+    with serve() as (base, served):
+        served.files["/cli-model.gguf"] = write_gguf(
+            tmp_path / "served.gguf", width=256, vocab=1000
+        ).read_bytes()
+        yield base, served
+
+
+@pytest.mark.slow
+def test_the_model_commands_end_to_end(data_dir: Path, tmp_path: Path, server: tuple[str, Served]) -> None:
+    base, served = server
+    listed = fame(data_dir, "models", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    catalog = json.loads(listed.stdout)
+    assert catalog["active"] == "" and catalog["installed"] == []
+    assert {r["id"] for r in catalog["catalog"]} >= {"qwen2.5-coder-0.5b-instruct-q4_k_m"}
+    assert all(r["pinned"] and len(r["sha256"]) == 64 for r in catalog["catalog"])
+
+    # The network is off: a catalog model on the internet is refused with the fix.
+    refused = fame(data_dir, "models", "download", "qwen2.5-coder-0.5b-instruct-q4_k_m")
+    assert refused.returncode == 2 and "needs the network, which is off" in refused.stderr
+
+    # An arbitrary URL needs an admin key; with one it downloads, shows progress and becomes active.
+    url = f"{base}/cli-model.gguf"
+    assert "needs an admin key" in fame(data_dir, "models", "download", url).stderr
+    init = fame(data_dir, "admin", "init")
+    key = next(w for w in init.stdout.split() if w.startswith("fame_"))
+    served.cut_after = 40_000  # the first attempt is cut halfway
+    cut = fame(data_dir, "models", "download", url, key=key)
+    assert cut.returncode == 2 and "interrupted after 40000 bytes" in cut.stderr
+    code, shown = fame_tty(data_dir, "models", "download", url, key=key)
+    assert code == 0, shown
+    assert "\rdownloading cli-model.gguf" in shown and "/s" in shown and "done cli-model.gguf" in shown
+    assert served.ranges[-1] == "bytes=40000-"
+
+    # Import: a good file, then bad ones that change nothing.
+    good = write_gguf(tmp_path / "second.gguf")
+    imported = fame(data_dir, "models", "import", str(good), "--json")
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["activated"] is False
+    for bad, expected in (
+        (truncated_copy(good, tmp_path / "cut.gguf", 0.5), "truncated"),
+        (tmp_path, "is a folder"),
+    ):
+        result = fame(data_dir, "models", "import", str(bad))
+        assert result.returncode == 2 and expected in result.stderr and "fix:" in result.stderr
+
+    state = json.loads(fame(data_dir, "models", "list", "--json").stdout)
+    assert state["active"] == "cli-model.gguf"
+    assert sorted(m["name"] for m in state["installed"]) == ["cli-model.gguf", "second.gguf"]
+
+    used = fame(data_dir, "models", "use", "second")
+    assert used.returncode == 0 and "using second.gguf (llama" in used.stdout
+    removed = fame(data_dir, "models", "remove", "second.gguf")
+    assert removed.returncode == 0 and "none is active now" in removed.stdout
+    assert json.loads(fame(data_dir, "models", "list", "--json").stdout)["active"] == ""
+    assert (
+        "No installed model is called 'second.gguf'" in fame(data_dir, "models", "use", "second.gguf").stderr
+    )
+
+    audit = json.loads(fame(data_dir, "audit", "--json", "--limit", "100").stdout)
+    audited = [e["kind"] for e in (audit if isinstance(audit, list) else audit["entries"])]
+    for kind in ("model_download", "model_import", "model_use", "model_remove", "model_refused"):
+        assert kind in audited, kind
