@@ -44,6 +44,7 @@ from fame_desktop.ui.qt_help import QtAboutDialog, QtShortcutsDialog
 from fame_desktop.ui.qt_layout import QtDockLayout, shrinkable
 from fame_desktop.ui.qt_loop import freeze_long_lived
 from fame_desktop.ui.qt_markdown import warm_up
+from fame_desktop.ui.qt_models import QtModelPrompt
 from fame_desktop.ui.qt_plugins import QtPluginsPane
 from fame_desktop.ui.qt_sandbox import QtSandboxPane
 from fame_desktop.ui.qt_settings import QtSettingsDialog
@@ -100,6 +101,10 @@ class QtMainWindow(QMainWindow):
         self.evolution = QtEvolutionPanel(app, self.workers, self)
         self.status_bar = QtStatusBar(app, self.workers, self)
         self.setStatusBar(self.status_bar)
+        # First run: a quiet offer to get a language model while none is installed.
+        self.model_prompt = QtModelPrompt(app, self.workers, self)
+        self.model_prompt.requested.connect(self.open_models)
+        self.status_bar.addPermanentWidget(self.model_prompt)
 
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
@@ -324,10 +329,18 @@ class QtMainWindow(QMainWindow):
         """Show the settings dialog (one instance, non-modal)."""
         if self._settings_dialog is None:
             self._settings_dialog = QtSettingsDialog(self.app, self, self.workers)
+            if self._settings_dialog.models is not None:
+                self._settings_dialog.models.modelsChanged.connect(self.model_prompt.refresh)
         self._settings_dialog.show()
         self._settings_dialog.raise_()
         self._settings_dialog.activateWindow()
         return self._settings_dialog
+
+    def open_models(self) -> QtSettingsDialog:
+        """Show the settings dialog on its Models tab."""
+        dialog = self.open_settings()
+        dialog.show_models()
+        return dialog
 
     def reset_layout(self) -> None:
         """Every dock shown, placed and sized for the window's size (and following it again)."""
@@ -380,7 +393,15 @@ class QtMainWindow(QMainWindow):
             self._closed = True
             self.save_layout()
             self.workers.cancel_all()
-            for pane in (self.chat, self.plugins, self.sandbox, self.audit, self.evolution, self.status_bar):
+            for pane in (
+                self.chat,
+                self.plugins,
+                self.sandbox,
+                self.audit,
+                self.evolution,
+                self.status_bar,
+                self.model_prompt,
+            ):
                 pane.close_subscriptions()
             if self._settings_dialog is not None:
                 self._settings_dialog.close_subscriptions()

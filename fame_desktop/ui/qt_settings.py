@@ -42,6 +42,7 @@ from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
 from fame_desktop.orchestrator.secrets import ADMIN_KEY, from_keyring
 from fame_desktop.orchestrator.settings import is_admin_field, iter_fields
 from fame_desktop.ui.qt_llm_endpoint import QtLlmEndpoint
+from fame_desktop.ui.qt_models import QtModelManager
 from fame_desktop.ui.qt_setup_steps import QtAdminKeyStep, QtDockerStep
 from fame_desktop.ui.qt_voice_models import QtVoiceModels
 from fame_desktop.ui.qt_workers import QtWorkerManager
@@ -85,6 +86,7 @@ class QtSettingsDialog(QDialog):
         self.voice_models: QtVoiceModels | None = None
         self.llm_endpoint: QtLlmEndpoint | None = None
         self.docker_step: QtDockerStep | None = None
+        self.models: QtModelManager | None = None
         self.setObjectName("settingsDialog")
         self.setWindowTitle("FAME Settings")
         self.setModal(False)
@@ -142,6 +144,9 @@ class QtSettingsDialog(QDialog):
         if self._workers is not None and "sandbox" in sections:
             self.docker_step = QtDockerStep(self._app, self._workers)
             sections["sandbox"].insertRow(0, self.docker_step)
+        if self._workers is not None:
+            self.models = QtModelManager(self._app, self._workers)
+            tabs.insertTab(1, self.models, "Models")
         layout.addWidget(tabs, 1)
         self.error = QLabel("", self)
         self.error.setObjectName("settingsError")
@@ -435,12 +440,20 @@ class QtSettingsDialog(QDialog):
         self.error.setStyleSheet("color: #1a7f37;")
         self.error.setText(message)
 
+    def show_models(self) -> QtModelManager | None:
+        """Bring the Models tab to the front (the first-run prompt opens it)."""
+        if self.models is not None:
+            self.tabs.setCurrentWidget(self.models)
+        return self.models
+
     def close_subscriptions(self) -> None:
         """Stop listening to the bus (window closing)."""
         for sub in self._subs:
             sub.cancel()
         if self.voice_models is not None:
             self.voice_models.close_subscriptions()
+        if self.models is not None:
+            self.models.close_subscriptions()
 
 
 def _label(path: str) -> str:
