@@ -537,7 +537,7 @@ class QtModelManager(QWidget):
 
 
 class QtModelPrompt(QPushButton):
-    """First-run prompt in the status bar: shown while no language model is installed.
+    """First-run prompt in the status bar: shown while no language model is installed (and no endpoint is set).
 
     Non-modal: it only offers; clicking it emits :attr:`requested` (the window opens the Models tab).
 
@@ -565,9 +565,12 @@ class QtModelPrompt(QPushButton):
     def refresh(self) -> None:
         """Show the prompt if no model is installed (checked in a worker)."""
         store = self._app.models
+        settings = self._app.settings
+        # Someone who answers from an endpoint (Ollama, LM Studio, hosted) has a model already.
+        endpoint = settings.get("llm.backend") == "openai" or bool(settings.get("llm.base_url"))
 
         def work(_flag: threading.Event) -> bool:
-            return bool(store.installed())
+            return endpoint or bool(store.installed())
 
         self._workers.run_blocking(
             work,
