@@ -8,13 +8,15 @@ and install into the data dir.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gguf_files import truncated_copy, write_gguf
 from model_server import Served, serve
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -95,11 +97,21 @@ def test_download_from_the_models_tab_shows_progress_and_installs(
     models.select("tiny-test")
     formats: list[str] = []
     models.progress.valueChanged.connect(lambda _v: formats.append(models.progress.text()))
+    # The window stays responsive: the longest gap between 10 ms timer ticks while downloading.
+    ticks: list[float] = []
+    timer = QTimer(models)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
     with qtbot.waitSignal(models.downloadFinished, timeout=DOWNLOAD_MS) as finished:
         qtbot.mouseClick(button(models, "modelDownloadButton"), Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: 0 < models.progress.value() < 1000, timeout=10_000)
         assert button(models, "modelPauseButton").isEnabled()
         assert not button(models, "modelDownloadButton").isEnabled()
+    timer.stop()
+    stall_ms = max(b - a for a, b in itertools.pairwise(ticks)) * 1000
+    print(f"longest event-loop stall while downloading: {stall_ms:.0f} ms over {len(ticks)} ticks")
+    assert stall_ms < 500
     outcome = finished.args[0]
     assert isinstance(outcome, ModelAdded) and outcome.activated
     assert any("/s" in text and "KB" in text for text in formats), formats
