@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from gguf_files import truncated_copy, write_gguf
+from gguf_files import truncated_copy, write_gguf, write_loadable_llama
 
 from fame_desktop.orchestrator.llm.gguf_check import (
     ModelFileError,
@@ -15,6 +15,7 @@ from fame_desktop.orchestrator.llm.gguf_check import (
     estimate_ram,
     memory_warning,
     probe_command,
+    trial_load,
 )
 
 
@@ -120,3 +121,16 @@ def test_a_model_larger_than_the_memory_is_refused(model: Path) -> None:
 def test_the_probe_command_is_python_from_source(model: Path) -> None:
     cmd = probe_command(model)
     assert cmd[1:3] == ["-m", "fame_desktop.orchestrator.llm.gguf_probe"] and cmd[-1] == str(model)
+
+
+@pytest.mark.slow
+def test_the_trial_load_runs_llama_cpp_in_a_child_process(tmp_path: Path) -> None:
+    good = write_loadable_llama(tmp_path / "loadable.gguf")
+    answer = trial_load(good, timeout=120)
+    assert answer["ok"] is True and answer["vocab"] == 259 and answer["architecture"] == "llama"
+    # Header checks pass (a llama model with one block) but the block's tensors are missing:
+    # llama.cpp refuses it in the child, and the app only sees a clear error.
+    incomplete = write_gguf(tmp_path / "incomplete.gguf")
+    with pytest.raises(ModelFileError, match=r"llama\.cpp cannot load incomplete\.gguf") as info:
+        trial_load(incomplete, timeout=120)
+    assert info.value.fix
