@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gguf_files import truncated_copy, write_gguf
+from gguf_files import truncated_copy, write_gguf, write_loadable_llama
 from model_server import Served, serve
 
 FAME = str(Path(sys.executable).with_name("fame"))
@@ -54,8 +54,8 @@ def fame_tty(data_dir: Path, *args: str, key: str) -> tuple[int, str]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Served]]:
     with serve() as (base, served):
-        served.files["/cli-model.gguf"] = write_gguf(
-            tmp_path / "served.gguf", width=256, vocab=1000
+        served.files["/cli-model.gguf"] = write_loadable_llama(
+            tmp_path / "served.gguf", width=256
         ).read_bytes()
         yield base, served
 
@@ -88,13 +88,15 @@ def test_the_model_commands_end_to_end(data_dir: Path, tmp_path: Path, server: t
     assert served.ranges[-1] == "bytes=40000-"
 
     # Import: a good file, then bad ones that change nothing.
-    good = write_gguf(tmp_path / "second.gguf")
+    good = write_loadable_llama(tmp_path / "second.gguf", seed=1)
     imported = fame(data_dir, "models", "import", str(good), "--json")
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["activated"] is False
     for bad, expected in (
         (truncated_copy(good, tmp_path / "cut.gguf", 0.5), "truncated"),
         (tmp_path, "is a folder"),
+        # The header is fine but the weights are missing: llama.cpp refuses it in a child process.
+        (write_gguf(tmp_path / "hollow.gguf"), "llama.cpp cannot load hollow.gguf"),
     ):
         result = fame(data_dir, "models", "import", str(bad))
         assert result.returncode == 2 and expected in result.stderr and "fix:" in result.stderr
