@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fame_plugin_api.context import JSONObject, PluginHost, ServiceUnavailable
+from fame_plugin_api.landlock import confine
 
 if TYPE_CHECKING:
     import httpx
@@ -333,9 +334,28 @@ def _harden() -> None:
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: killed when the app dies
 
 
+def _confinement(argv: list[str]) -> str:
+    """Apply the file access the app allows (its last argument, JSON), before any thread starts.
+
+    Landlock confines the calling thread and what it starts later, so this runs first, while the
+    main thread is the only one.
+    """
+    spec: object = None
+    if argv and argv[-1].startswith("{"):
+        with contextlib.suppress(ValueError):
+            spec = json.loads(argv[-1])
+    if not isinstance(spec, dict):
+        return "none: the app asked for none"
+    read, write = spec.get("read"), spec.get("write")
+    if not isinstance(read, list) or not isinstance(write, list):
+        return "none: the app asked for none"
+    return confine([str(p) for p in read], [str(p) for p in write])
+
+
 def main() -> int:
     """Run the host until the app closes stdin."""
     _harden()
+    confinement = _confinement(sys.argv[1:])
     # The protocol keeps private copies of fds 0 and 1; the plugin's print() and input() get stderr
     # and /dev/null, so nothing it does can write a protocol line.
     # Both stay open for the life of the process (it ends with os._exit), so no context manager.
@@ -372,6 +392,6 @@ def main() -> int:
                 loop.call_soon_threadsafe(start, message)
 
     threading.Thread(target=read, name="fame-host-reader", daemon=True).start()
-    channel.notify("ready", {"pid": os.getpid()})
+    channel.notify("ready", {"pid": os.getpid(), "confinement": confinement})
     loop.run_forever()
     return 0

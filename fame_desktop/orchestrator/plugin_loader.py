@@ -84,6 +84,7 @@ class PluginRecord:
             path=str(self.path),
             builtin=self.builtin,
             isolated=not self.builtin,
+            confinement=self.process.confinement if self.process is not None else None,
             sha256=self.sha256,
             calls=self.calls,
             failures=self.failures,
@@ -114,6 +115,7 @@ class PluginManager:
         audit: Where waiting and refused plugins are recorded.
         trusted_folders: Folders of trusted plugins, run in process without approval (default:
             the built-in ``core/``).
+        private_paths: What user plugins' hosts must never read (the data dir).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class PluginManager:
         approvals: PluginApprovals | None = None,
         audit: AuditAppend | None = None,
         trusted_folders: Iterable[Path] | None = None,
+        private_paths: Iterable[Path] = (),
     ) -> None:
         self.folders = [Path(f) for f in folders]
         self._context_factory = context_factory
@@ -135,6 +138,7 @@ class PluginManager:
         self._audit = audit
         trusted = [builtin_plugin_dir()] if trusted_folders is None else list(trusted_folders)
         self._trusted = {Path(f).resolve() for f in trusted}
+        self._private = [Path(p) for p in private_paths]
         # (name, sha256) already audited as waiting, so a rescan every 2 s does not flood the log.
         self._audited_waiting: set[tuple[str, str]] = set()
         self._records: dict[Path, PluginRecord] = {}
@@ -325,7 +329,7 @@ class PluginManager:
         return False
 
     def _start_host(self, rec: PluginRecord, manifest: PluginManifest, source: str) -> PluginProcess:
-        process = PluginProcess(rec.name, self._context_factory(rec.name))
+        process = PluginProcess(rec.name, self._context_factory(rec.name), private=self._private)
         process.start(source, rec.path.name, load_timeout(manifest))
         return process
 

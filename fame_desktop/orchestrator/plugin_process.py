@@ -3,7 +3,9 @@
 Each user plugin runs in its own ``fame_plugin_api.host`` process (see that module for the
 protocol). The process gets a clean environment (no ``FAME_*`` variables, ``HOME`` and the working
 directory a fresh empty folder), no path of the app's, no inherited file descriptors and, when the
-app runs as root, the ``nobody`` user. It can ask the app only what
+app runs as root and ``nobody`` can run its Python, the ``nobody`` user. Where Linux Landlock is
+available it may read only Python, its packages and a few system files, and write only its own
+folder (:mod:`fame_plugin_api.landlock`): the data dir is out of its reach even as the same user. It can ask the app only what
 :class:`fame_plugin_api.PluginHost` offers; settings are read-only, status and plugin lists are
 answered without paths. A plugin that exits, crashes, hangs or floods the pipe takes only its own
 process down: the caller gets a :class:`PluginError`/:class:`PluginTimeout` naming the plugin.
@@ -22,6 +24,7 @@ import logging
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -59,15 +62,51 @@ class HostDied(PluginError):
     """The plugin's process ended (``os._exit``, a crash, a kill)."""
 
 
-def host_command() -> list[str]:
-    """The command that starts a plugin host: this Python in isolated mode, or the frozen app."""
+# What a plugin may read besides Python and its packages: system libraries, TLS certificates, name
+# resolution, time zones. Never /proc (other processes' command lines) or /home.
+SYSTEM_READ = (
+    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ssl", "/etc/ca-certificates",
+    "/etc/pki", "/etc/localtime", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
+    "/etc/gai.conf", "/etc/host.conf", "/etc/passwd", "/etc/group", "/etc/mime.types",
+    "/dev/urandom", "/dev/random", "/dev/zero",
+)  # fmt: skip
+
+
+def host_command(confinement: JSONObject | None = None) -> list[str]:
+    """The command that starts a plugin host: this Python in isolated mode, or the frozen app.
+
+    Args:
+        confinement: ``{"read": [...], "write": [...]}``, the file access the host keeps.
+    """
+    spec = [json.dumps(confinement)] if confinement is not None else []
     if getattr(sys, "frozen", False):
-        return [sys.executable, HOST_FLAG]
+        return [sys.executable, HOST_FLAG, *spec]
     root = str(Path(fame_plugin_api.__file__).resolve().parents[1])
     boot = (
         f"import sys; sys.path.insert(0, {root!r}); from fame_plugin_api.host import main; sys.exit(main())"
     )
-    return [sys.executable, "-I", "-c", boot]
+    return [sys.executable, "-I", "-c", boot, *spec]
+
+
+def confinement_for(scratch: str, private: list[Path]) -> JSONObject:
+    """The file access a host keeps: read Python, its packages and :data:`SYSTEM_READ`; write ``scratch``.
+
+    A readable folder that holds one of the ``private`` paths (the data dir) is left out, so no
+    layout (a venv around the data dir, say) can open the data dir to plugins.
+    """
+    candidates = [
+        sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent), getattr(sys, "_MEIPASS", ""),
+        *site.getsitepackages(), str(Path(fame_plugin_api.__file__).resolve().parent), *SYSTEM_READ,
+    ]  # fmt: skip
+    read: list[str] = []
+    for entry in dict.fromkeys(c for c in candidates if c):
+        path = Path(entry).resolve()
+        if any(p.resolve() == path or p.resolve().is_relative_to(path) for p in private):
+            log.warning("plugins may not read %s: it holds FAME's data dir", path)
+            continue
+        read.append(str(path))
+    return {"read": read, "write": [scratch, os.devnull]}
 
 
 def _run_as_nobody() -> bool:
@@ -132,9 +171,12 @@ class PluginProcess:
             are answered from.
     """
 
-    def __init__(self, name: str, context: PluginHost) -> None:
+    def __init__(self, name: str, context: PluginHost, *, private: list[Path] | None = None) -> None:
         self.name = name
         self._context = context
+        self._private = list(private or [])
+        #: What confines the host's file access (``landlock v4``, or ``none: why``), once it started.
+        self.confinement: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._home: str | None = None
         self._ids = itertools.count(1)
@@ -182,7 +224,7 @@ class PluginProcess:
         }
         try:
             self._proc = subprocess.Popen(
-                host_command(),
+                host_command(confinement_for(self._home, self._private)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -380,6 +422,7 @@ class PluginProcess:
         if not isinstance(args, dict):
             return
         if op == "ready":
+            self.confinement = str(args.get("confinement", "none"))[:200]
             self._ready.set()
         elif op == "log":
             level = args.get("level")

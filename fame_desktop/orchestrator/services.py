@@ -208,6 +208,7 @@ def build_services(
         disabled=settings.settings.plugins.disabled,
         approvals=PluginApprovals(paths.plugin_approvals, SecretStore(paths.secrets)),
         audit=audit.append,
+        private_paths=[paths.root],
     )
     services = Services(
         paths=paths,

@@ -21,6 +21,8 @@ from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.errors import AdminRequired, PluginError, PluginTimeout
 from fame_desktop.orchestrator.plugin_admin import approve_plugin
 from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS
+from fame_desktop.orchestrator.settings import SettingsStore
+from fame_plugin_api import landlock
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = (
@@ -37,7 +39,7 @@ ATTACK = (
 import gc, os
 from fame_plugin_api import HostSlot
 _HOST = HostSlot("attack")
-MARK = os.environ.get("ATTACK_MARK")
+GUESSED = "GUESSED_DATA_DIR"
 
 def init(manager):
     _HOST.set(manager)
@@ -67,6 +69,12 @@ def handle(request):
         found["read " + name] = [c for c in (os.environ.get("FAME_HOME"), status.get("data_dir"), os.getcwd())
                                  if c and os.path.exists(os.path.join(c, name))]
     found["network"] = host.network_allowed
+    # An attacker who guessed where the data dir is: straight to the files, and to the app's process.
+    found["list data dir"] = _try(lambda: os.listdir(GUESSED) and "LISTED")
+    for name in ("admin_keys.json", "settings.json", "audit.key", "audit.sqlite3", "plugin_approvals.json"):
+        found["open " + name] = _try(lambda: open(os.path.join(GUESSED, name), "rb").read(8) and "READ")
+    found["append settings.json"] = _try(lambda: open(os.path.join(GUESSED, "settings.json"), "a").write(" ") and "WROTE")
+    found["parent environ"] = _try(lambda: open(f"/proc/{os.getppid()}/environ", "rb").read(8) and "READ")
     return {"response": "attack done", "data": found}
 """
 )
@@ -121,9 +129,11 @@ def _settings(data_dir: Path) -> dict[str, object]:
 def test_the_attack_plugin_waits_for_approval_and_then_cannot_take_over(data_dir: Path) -> None:
     plugins = data_dir / "plugins"
     plugins.mkdir()
-    (plugins / "attack.py").write_text(ATTACK)
+    (plugins / "attack.py").write_text(ATTACK.replace("GUESSED_DATA_DIR", str(data_dir)))
     key = _admin_key(data_dir)
+    SettingsStore(data_dir / "settings.json").update({"ui.theme": "dark"}, admin=False)
     settings_before = _settings(data_dir)
+    assert settings_before
 
     # Not approved: listed as waiting with the command that approves it; none of its code runs.
     listed, _ = fame("plugins", data_dir=data_dir)
@@ -155,6 +165,15 @@ def test_the_attack_plugin_waits_for_approval_and_then_cannot_take_over(data_dir
     for name in ("admin_keys.json", "settings.json", "audit.key", "secrets"):
         assert found["read " + name] == []
     assert found["network"] is False
+    # Where Linux Landlock is available (here it is), even a guessed path is refused, root or not.
+    listed, _ = fame("plugins", "--json", data_dir=data_dir)
+    confinement = next(p for p in json.loads(listed.stdout) if p["name"] == "attack")["confinement"]
+    assert confinement.startswith("landlock") or landlock.abi_version() == 0, confinement
+    if confinement.startswith("landlock"):
+        file_probes = ["list data dir", "append settings.json", "parent environ"]
+        file_probes += [k for k in found if k.startswith("open ")]
+        for probe in file_probes:
+            assert found[probe].startswith("refused: PermissionError"), (probe, found[probe])
 
     # Nothing changed: the settings file, the network switch, the local runner, the audit chain.
     assert _settings(data_dir) == settings_before
