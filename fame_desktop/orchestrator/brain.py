@@ -33,7 +33,7 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.intent_classifier import IntentModel
 from fame_desktop.orchestrator.intent_training import training_set
-from fame_desktop.orchestrator.plugin_loader import PluginRecord
+from fame_desktop.orchestrator.plugin_loader import PluginRecord, call_time_limit
 from fame_desktop.orchestrator.query import (
     ErrorDetail,
     QueryRequest,
@@ -384,12 +384,7 @@ class Brain:
         }
         default_timeout = float(self.services.settings.settings.plugins.timeout_seconds)
         calls = [
-            self.services.plugins.call(
-                rec,
-                payload,
-                rec.manifest.timeout_seconds or default_timeout if rec.manifest else default_timeout,
-            )
-            for rec in allowed
+            self.services.plugins.call(rec, payload, call_time_limit(rec, default_timeout)) for rec in allowed
         ]
         results = await asyncio.gather(*calls, return_exceptions=True)
         answers: list[tuple[PluginRecord, dict[str, Any]]] = []

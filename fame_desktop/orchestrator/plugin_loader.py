@@ -47,7 +47,8 @@ IMPORT_TIMEOUT = 10.0
 # A user plugin's manifest may ask for less time, never more: a manifest saying 100000 s must not
 # let a looping import hold `fame plugins` (or a query) for a day.
 MAX_USER_LOAD_SECONDS = IMPORT_TIMEOUT
-MAX_USER_CALL_SECONDS = 120.0
+# The hard ceiling of a user plugin's answer (the plugins.timeout_seconds setting's own maximum).
+MAX_USER_CALL_SECONDS = 600.0
 AWAITING = "awaiting_approval"
 MAX_RESPONSE_CHARS = 200_000
 # A plugin call that hangs keeps its thread; after this many stuck calls the plugin is refused
@@ -147,6 +148,9 @@ class PluginManager:
             max_workers=32, thread_name_prefix="fame-plugin"
         )
         self._generation = 0
+        # Files being loaded now: a rescan (the Plugins pane's, every 2 s) leaves them alone, or a
+        # plugin host still starting would be started a second time.
+        self._loading: set[Path] = set()
 
     # --- listing ---------------------------------------------------------------------------------
 
@@ -219,6 +223,9 @@ class PluginManager:
                 changed.append(removed.name)
                 self._bus.publish(PluginStateChanged(name=removed.name, enabled=False))
         for path in present:
+            with self._lock:
+                if path in self._loading:
+                    continue
             rec = self._records.get(path)
             mtime = _mtime(path)
             if rec is None or mtime != rec.mtime:
@@ -257,6 +264,15 @@ class PluginManager:
         return set(self._disabled)
 
     def _load_path(self, path: Path, reload: bool) -> PluginRecord:
+        with self._lock:
+            self._loading.add(path)
+        try:
+            return self._load_path_now(path, reload)
+        finally:
+            with self._lock:
+                self._loading.discard(path)
+
+    def _load_path_now(self, path: Path, reload: bool) -> PluginRecord:
         builtin = self._is_trusted(path)
         rec = PluginRecord(path=path, name=path.stem, mtime=_mtime(path), builtin=builtin)
         old = self._records.get(path)
@@ -489,6 +505,16 @@ class PluginManager:
             if rec.process is not None:
                 rec.process.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def call_time_limit(rec: PluginRecord, setting: float) -> float:
+    """Time plugin ``rec`` may take to answer, given the ``plugins.timeout_seconds`` setting.
+
+    A built-in plugin's manifest is trusted (code generation may take minutes); a user plugin's
+    may ask for less than the setting, never more.
+    """
+    asked = rec.manifest.timeout_seconds if rec.manifest and rec.manifest.timeout_seconds else setting
+    return asked if rec.builtin else min(asked, setting, MAX_USER_CALL_SECONDS)
 
 
 def load_timeout(manifest: PluginManifest) -> float:

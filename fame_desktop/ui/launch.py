@@ -3,7 +3,7 @@
 ``fame`` (no subcommand) calls :func:`run_window`. With ``self_test`` the window opens offscreen
 when there is no display, answers one query end to end through the real panes, checks that the
 chat, the audit table (and the sandbox pane when code ran) updated, and exits 0, or 1 with the
-reason, within about 30 s.
+reason, within about 30 s (plus the 10 s a user plugin may take to load).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import os
 import sys
 import time
 from typing import Any
+
+from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS
 
 log = logging.getLogger("fame.ui.launch")
 
@@ -104,8 +106,13 @@ async def _self_test(window: Any) -> int:
     """Answer one query through the window; 0 if every pane updated as it should."""
     app = window.app
     started = time.monotonic()
+    # A user plugin may take its whole load time before its host is stopped.
+    budget = SELF_TEST_TIMEOUT + MAX_USER_LOAD_SECONDS
     try:
-        await asyncio.wait_for(app.brain.start(), SELF_TEST_TIMEOUT / 2)
+        try:
+            await asyncio.wait_for(app.brain.start(), budget / 2)
+        except TimeoutError:
+            raise TimeoutError(f"the app did not start within {budget / 2:g} s") from None
         sandbox_ok = False
         if app.sandbox is not None:
             try:
@@ -126,7 +133,7 @@ async def _self_test(window: Any) -> int:
             window.chat.ask(text, intent)
         else:
             window.chat.send()
-        remaining = SELF_TEST_TIMEOUT - (time.monotonic() - started) - 2
+        remaining = budget - (time.monotonic() - started) - 2
         await _wait_for(lambda: bool(responses), remaining, f"no answer to {text!r}")
         response = responses[0]
         if response.get("error"):

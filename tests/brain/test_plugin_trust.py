@@ -20,7 +20,7 @@ from fame_desktop.app import App, build_app
 from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.errors import AdminRequired, PluginError, PluginTimeout
 from fame_desktop.orchestrator.plugin_admin import approve_plugin
-from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS
+from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS, call_time_limit
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_plugin_api import landlock
 
@@ -264,7 +264,10 @@ async def test_an_endless_handle_is_killed_after_its_capped_timeout(data_dir: Pa
         pid = rec.process.pid
         assert pid is not None
         started = time.monotonic()
-        # The Brain passes the manifest's 100000 s; the manager caps it. 2 s here via the call.
+        # The manifest asks for 100000 s; the app allows a user plugin at most its setting.
+        assert call_time_limit(rec, 20.0) == 20.0
+        builtin = app.services.plugins.get("universal_developer")
+        assert builtin is not None and call_time_limit(builtin, 20.0) == 120.0  # trusted manifest
         with pytest.raises(PluginTimeout) as caught:
             await app.services.plugins.call(rec, {"text": "x"}, 2.0)
         assert time.monotonic() - started < 10
