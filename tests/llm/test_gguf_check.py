@@ -6,7 +6,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from gguf_files import truncated_copy, write_gguf, write_loadable_llama
+from gguf_files import truncated_copy, write_gguf
+from tiny_gguf import write_tiny_gguf
 
 from fame_desktop.orchestrator.llm.gguf_check import (
     ModelFileError,
@@ -125,9 +126,9 @@ def test_the_probe_command_is_python_from_source(model: Path) -> None:
 
 @pytest.mark.slow
 def test_the_trial_load_runs_llama_cpp_in_a_child_process(tmp_path: Path) -> None:
-    good = write_loadable_llama(tmp_path / "loadable.gguf")
+    good = write_tiny_gguf(tmp_path / "loadable.gguf")
     answer = trial_load(good, timeout=120)
-    assert answer["ok"] is True and answer["vocab"] == 259 and answer["architecture"] == "llama"
+    assert answer["ok"] is True and answer["vocab"] > 256 and answer["architecture"] == "llama"
     # Header checks pass (a llama model with one block) but the block's tensors are missing:
     # llama.cpp refuses it in the child, and the app only sees a clear error.
     incomplete = write_gguf(tmp_path / "incomplete.gguf")

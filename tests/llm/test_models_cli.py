@@ -6,14 +6,17 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gguf_files import truncated_copy, write_gguf, write_loadable_llama
+from gguf_files import truncated_copy, write_gguf
 from model_server import Served, serve
+from tiny_gguf import write_tiny_gguf
 
 FAME = str(Path(sys.executable).with_name("fame"))
 
@@ -54,9 +57,7 @@ def fame_tty(data_dir: Path, *args: str, key: str) -> tuple[int, str]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Served]]:
     with serve() as (base, served):
-        served.files["/cli-model.gguf"] = write_loadable_llama(
-            tmp_path / "served.gguf", width=256
-        ).read_bytes()
+        served.files["/cli-model.gguf"] = write_tiny_gguf(tmp_path / "served.gguf", width=256).read_bytes()
         yield base, served
 
 
@@ -88,7 +89,7 @@ def test_the_model_commands_end_to_end(data_dir: Path, tmp_path: Path, server: t
     assert served.ranges[-1] == "bytes=40000-"
 
     # Import: a good file, then bad ones that change nothing.
-    good = write_loadable_llama(tmp_path / "second.gguf", seed=1)
+    good = write_tiny_gguf(tmp_path / "second.gguf", seed=1)
     imported = fame(data_dir, "models", "import", str(good), "--json")
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["activated"] is False
@@ -118,3 +119,40 @@ def test_the_model_commands_end_to_end(data_dir: Path, tmp_path: Path, server: t
     audited = [e["kind"] for e in (audit if isinstance(audit, list) else audit["entries"])]
     for kind in ("model_download", "model_import", "model_use", "model_remove", "model_refused"):
         assert kind in audited, kind
+
+
+@pytest.mark.slow
+def test_ctrl_c_pauses_a_download_and_the_next_run_resumes_it(
+    tmp_path: Path, server: tuple[str, Served]
+) -> None:
+    base, served = server
+    data = tmp_path / "elsewhere"  # global options after the subcommand, as for every command
+    init = subprocess.run(
+        [FAME, "admin", "init", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    key = next(w for w in init.stdout.split() if w.startswith("fame_"))
+    served.throttle, served.chunk = 0.05, 16 * 1024
+    url = f"{base}/cli-model.gguf"
+    part = data / "llm_models" / ".cli-model.gguf.part"
+    env = {k: v for k, v in os.environ.items() if k not in ("FAME_HOME", "FAME_ADMIN_KEY")}
+    cmd = [FAME, "models", "download", url, "--data-dir", str(data), "--admin-key", key]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 64 * 1024):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    kept = part.stat().st_size
+    assert 64 * 1024 <= kept < len(served.files["/cli-model.gguf"])
+    served.throttle = 0.0
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["resumed_from"] == kept and result["activated"] is True
+    assert served.ranges[-1] == f"bytes={result['resumed_from']}-"
+    assert not part.exists() and (data / "llm_models" / "cli-model.gguf").is_file()
