@@ -262,8 +262,9 @@ class QtModelManager(QWidget):
         self._update_buttons()
         self.listed.emit()
 
-    @staticmethod
-    def _state_text(row: ModelRow) -> str:
+    def _state_text(self, row: ModelRow) -> str:
+        if self.downloading and row.key == self._download_id:
+            return "Downloading…"
         if row.active:
             return "Active"
         if row.installed is not None:
@@ -340,7 +341,8 @@ class QtModelManager(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("Connecting…")
-        self.show_info(f"Downloading {model_id} …")
+        entry = self.store.catalog.get(model_id)
+        self.show_info(f"Downloading {entry.name if entry else model_id} …")
         self._download = self._workers.run_blocking(
             work,
             name="llm-model-download",
@@ -349,6 +351,7 @@ class QtModelManager(QWidget):
             on_error=failed,
         )
         self._update_buttons()
+        self.refresh()  # the row says Downloading…
 
     def pause(self) -> None:
         """Stop the download at its next chunk and keep the partial file."""

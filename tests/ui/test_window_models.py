@@ -22,10 +22,11 @@ from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.downloads import DownloadPaused
-from fame_desktop.orchestrator.llm.catalog import Catalog, CatalogEntry
+from fame_desktop.orchestrator.llm.catalog import Catalog, CatalogEntry, load_catalog
 from fame_desktop.orchestrator.llm.model_store import ModelAdded, ModelStore
 from fame_desktop.ui.qt_main_window import QtMainWindow
 from fame_desktop.ui.qt_models import QtModelManager
+from tests.ui.conftest import screenshot
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
 
@@ -45,7 +46,7 @@ def server(model_bytes: bytes) -> Iterator[tuple[str, Served]]:
         yield base, served
 
 
-def local_store(app: App, base: str, data: bytes) -> ModelStore:
+def local_store(app: App, base: str, data: bytes, *others: CatalogEntry) -> ModelStore:
     entry = CatalogEntry(
         id="tiny-test",
         name="Tiny test model",
@@ -58,7 +59,7 @@ def local_store(app: App, base: str, data: bytes) -> ModelStore:
     )
     return ModelStore(
         models_dir=app.paths.llm_models,
-        catalog=Catalog(models=(entry,)),
+        catalog=Catalog(models=(*others, entry)),
         settings=app.settings,
         safety=app.safety,
         audit=app.audit.append,
@@ -68,6 +69,7 @@ def local_store(app: App, base: str, data: bytes) -> ModelStore:
 
 
 def open_models(qtbot: QtBot, win: QtMainWindow, store: ModelStore) -> QtModelManager:
+    keys = [e.id for e in store.catalog.models]
     prompt = win.model_prompt
     qtbot.waitUntil(prompt.isVisible, timeout=10_000)  # no model yet: the first-run prompt shows
     qtbot.mouseClick(prompt, Qt.MouseButton.LeftButton)
@@ -77,7 +79,7 @@ def open_models(qtbot: QtBot, win: QtMainWindow, store: ModelStore) -> QtModelMa
     assert models is not None and dialog.tabs.currentWidget() is models and models.isVisible()
     models.store = store
     models.refresh()
-    qtbot.waitUntil(lambda: [r.key for r in models.rows] == ["tiny-test"], timeout=10_000)
+    qtbot.waitUntil(lambda: [r.key for r in models.rows] == keys, timeout=10_000)
     return models
 
 
@@ -91,10 +93,14 @@ def test_download_from_the_models_tab_shows_progress_and_installs(
     qtbot: QtBot, window: QtMainWindow, fame_app: App, server: tuple[str, Served], model_bytes: bytes
 ) -> None:
     base, served = server
-    models = open_models(qtbot, window, local_store(fame_app, base, model_bytes))
-    assert models.table.rowCount() == 1 and models.table.item(0, 4).text() == "Not installed"
-    assert models.table.item(0, 3).text() == "MIT"
-    models.select("tiny-test")
+    # The shipped catalog's entries are listed too (as a user sees them); the test one downloads.
+    shipped = load_catalog().models
+    models = open_models(qtbot, window, local_store(fame_app, base, model_bytes, *shipped))
+    row = len(shipped)
+    assert models.table.rowCount() == row + 1 and models.table.item(row, 4).text() == "Not installed"
+    assert models.table.item(row, 3).text() == "MIT"
+    assert models.table.item(0, 3).text() == "Apache-2.0" and models.table.item(0, 1).text() == "398.0 MB"
+    assert models.select("tiny-test")
     formats: list[str] = []
     models.progress.valueChanged.connect(lambda _v: formats.append(models.progress.text()))
     # The window stays responsive: the longest gap between 10 ms timer ticks while downloading.
@@ -105,8 +111,12 @@ def test_download_from_the_models_tab_shows_progress_and_installs(
     timer.start()
     with qtbot.waitSignal(models.downloadFinished, timeout=DOWNLOAD_MS) as finished:
         qtbot.mouseClick(button(models, "modelDownloadButton"), Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: 0 < models.progress.value() < 1000, timeout=10_000)
+        qtbot.waitUntil(lambda: 300 < models.progress.value() < 1000, timeout=10_000)
         assert button(models, "modelPauseButton").isEnabled()
+        dialog = window._settings_dialog
+        assert dialog is not None
+        qtbot.waitUntil(lambda: models.table.item(row, 4).text() == "Downloading…", timeout=5_000)
+        screenshot(dialog, "models-tab-downloading")
         assert not button(models, "modelDownloadButton").isEnabled()
     timer.stop()
     stall_ms = max(b - a for a, b in itertools.pairwise(ticks)) * 1000
@@ -115,7 +125,7 @@ def test_download_from_the_models_tab_shows_progress_and_installs(
     outcome = finished.args[0]
     assert isinstance(outcome, ModelAdded) and outcome.activated
     assert any("/s" in text and "KB" in text for text in formats), formats
-    qtbot.waitUntil(lambda: models.table.item(0, 4).text() == "Active", timeout=10_000)
+    qtbot.waitUntil(lambda: models.table.item(row, 4).text() == "Active", timeout=10_000)
     assert fame_app.settings.get("llm.local_model") == "tiny.gguf"
     assert (fame_app.paths.llm_models / "tiny.gguf").read_bytes() == model_bytes
     assert "Installed tiny.gguf" in models.status.text()
