@@ -8,6 +8,7 @@ from api_harness import Server
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.events import EventBus, PluginFailed, SandboxFinished
+from fame_desktop.orchestrator.llm.events import LlmStreamEnded
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.run_report import Limits, RunReport
 
@@ -69,6 +70,11 @@ async def test_collectors_follow_bus_events(app: App) -> None:
         assert metrics.value("fame_sandbox_runs_total", {"status": "timeout", "backend": "docker"}) == 1
         assert metrics.value("fame_sandbox_duration_seconds_sum", {"status": "timeout"}) == 1.5
         assert metrics.value("fame_plugin_failures_total", {"plugin": "broken", "stage": "call"}) == 1
+        app.bus.publish(LlmStreamEnded(query_id="q1", stream_id="s1", reason="stop", tokens=12))
+        app.bus.publish(LlmStreamEnded(query_id="q1", stream_id="s2", reason="length", tokens=30))
+        assert metrics.value("fame_llm_tokens_total") == 42
+        assert metrics.value("fame_llm_completions_total", {"reason": "length"}) == 1
+        assert metrics.snapshot().llm_tokens == 42
         # Each Metrics has its own registry: nothing leaks between apps in one process.
         assert other.value("fame_queries_total", {"intent": "calculate", "status": "ok"}) == 0
         snap = metrics.snapshot()
