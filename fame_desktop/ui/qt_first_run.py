@@ -30,6 +30,7 @@ from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, SettingsChanged
 from fame_desktop.orchestrator.first_run import summary
 from fame_desktop.ui.qt_llm_endpoint import QtLlmEndpoint
+from fame_desktop.ui.qt_models import QtModelManager
 from fame_desktop.ui.qt_setup_steps import ERROR_STYLE, OK_STYLE, QtAdminKeyStep, QtDockerStep
 from fame_desktop.ui.qt_voice_models import QtVoiceModels
 from fame_desktop.ui.qt_workers import QtWorkerManager
@@ -120,7 +121,7 @@ class QtFirstRunAssistant(QWizard):
             "everything it does.\n\nThis assistant sets up four things, each optional:\n"
             "  1. the admin key (for the network, downloads and approvals)\n"
             "  2. the Docker sandbox that runs code\n"
-            "  3. a language model\n"
+            "  3. a language model (on this computer, or an endpoint)\n"
             "  4. speech in your language\n\n"
             "Skip any step now: all of them are in Settings, and this assistant is in the Help menu.",
             body,
@@ -160,11 +161,19 @@ class QtFirstRunAssistant(QWizard):
         body = QWidget()
         intro = QLabel(
             "FAME answers many questions with its built-in plugins. For free-form answers and code "
-            "from a language model, give an OpenAI-compatible endpoint (Ollama, llama.cpp server, "
-            "LM Studio, a hosted API). Leave it empty to skip.",
+            "from a language model, download one that runs on this computer (the network must be on), "
+            "or give an OpenAI-compatible endpoint below. Both can be skipped.",
             body,
         )
         intro.setWordWrap(True)
+        # The same model manager as Settings → Models: catalogue, download, Use, Import .gguf.
+        self.model_manager = QtModelManager(self._app, self._workers, body)
+        self.model_manager.setMinimumHeight(260)
+        manager_layout = self.model_manager.layout()
+        if manager_layout is not None:
+            manager_layout.setContentsMargins(0, 0, 0, 0)  # aligned with the page's other text
+        endpoint = QLabel("Or an OpenAI-compatible endpoint (Ollama, LM Studio, a hosted API):", body)
+        endpoint.setWordWrap(True)
         self.llm_url = QLineEdit(str(self._app.settings.get("llm.base_url")), body)
         self.llm_url.setObjectName("firstRunLlmUrl")
         self.llm_url.setPlaceholderText("http://127.0.0.1:11434/v1")
@@ -189,6 +198,9 @@ class QtFirstRunAssistant(QWizard):
         form.addRow("Model name", self.llm_model)
         layout = QVBoxLayout(body)
         layout.addWidget(intro)
+        layout.addWidget(self.model_manager)
+        layout.addSpacing(6)
+        layout.addWidget(endpoint)
         layout.addLayout(form)
         layout.addWidget(self.llm_endpoint)
         layout.addWidget(self.llm_state)
@@ -295,3 +307,4 @@ class QtFirstRunAssistant(QWizard):
         self._subs = []
         self.admin_step.forget()
         self.voice_models.close_subscriptions()
+        self.model_manager.close_subscriptions()

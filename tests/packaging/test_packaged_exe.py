@@ -119,3 +119,11 @@ def test_packaged_code_answer_runs_in_the_sandbox(exe: Path, tmp_path: Path) -> 
     report = response["test_report"]
     assert report["backend"] == "docker" and report["status"] == "ok", report
     assert report["tested"] and report["passed"] >= 3 and report["failed"] == 0
+
+
+def test_package_brings_a_cjk_font(exe: Path) -> None:
+    # fame.spec copies the build machine's CJK font (fonts-wqy-microhei from scripts/lib.sh); the
+    # window loads it when the user's system has none (ui/qt_fonts.py).
+    fonts = [p for p in (exe.parent / "_internal" / "resources" / "fonts").glob("*") if p.is_file()]
+    assert fonts, "no CJK font in the package"
+    assert all(p.suffix in (".ttf", ".ttc", ".otf", ".otc") and p.stat().st_size > 1_000_000 for p in fonts)

@@ -24,6 +24,7 @@ from fame_desktop.app import App
 from fame_desktop.orchestrator.first_run import is_fresh
 from fame_desktop.ui.qt_first_run import PAGE_IDS, QtFirstRunAssistant
 from fame_desktop.ui.qt_main_window import QtMainWindow
+from fame_desktop.ui.qt_models import QtModelManager
 from fame_desktop.ui.qt_settings import QtSettingsDialog
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")]
@@ -142,6 +143,11 @@ def test_first_run_makes_the_admin_key_in_the_window_and_turns_the_network_on(
     # The language model endpoint is saved on leaving the page; a bad URL keeps the page open.
     qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
     assert wizard.currentId() == wizard.page_id("llm")
+    # A model for this computer, from the same manager as Settings → Models (its catalogue listed).
+    manager = _child(wizard, QtModelManager, "modelManager")
+    assert isinstance(manager, QtModelManager)
+    qtbot.waitUntil(lambda: len(manager.rows) > 0, timeout=10_000)
+    assert any(row.entry is not None for row in manager.rows)
     url = _child(wizard, QLineEdit, "firstRunLlmUrl")
     model = _child(wizard, QLineEdit, "firstRunLlmModel")
     assert isinstance(url, QLineEdit) and isinstance(model, QLineEdit)
