@@ -174,6 +174,9 @@ class QtDockLayout(QObject):
     def follow_size(self) -> None:
         """Arrange (on crossing :data:`WIDE_MIN_WIDTH`) or size the docks for the window's new size;
         once customized, only keep the floors."""
+        layout = self._window.layout()
+        if layout is not None:
+            layout.activate()  # measure the docks as laid out for this size, not the last one
         width, height = self._window.width(), self._window.height()
         if self.customized or self.compact is None:
             self._keep_floors(width, height)
