@@ -17,13 +17,15 @@ loopback address (a mirror on this machine).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -277,9 +279,10 @@ class Downloader:
         meter = _Meter(self.bus, progress, download_id or label, label, have)
         meter.state("connecting", have, expected_size)
         try:
-            resumed_from, fetched, size = self._stream(url, part, label, meter, pause, cancel, url_fix)
-            meter.state("verifying", size, size)
-            digest = file_sha256(part, cancel)
+            with _exclusive(part, label):
+                resumed_from, fetched, size = self._stream(url, part, label, meter, pause, cancel, url_fix)
+                meter.state("verifying", size, size)
+                digest = file_sha256(part, cancel)
         except DownloadPaused as exc:
             meter.state("paused", _size(part), expected_size, exc.message)
             raise
@@ -383,6 +386,29 @@ class Downloader:
                 "Run the download again: it resumes where it stopped.",
             )
         return resumed_from, fetched, size
+
+
+@contextlib.contextmanager
+def _exclusive(part: Path, label: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``part`` so two FAMEs (the window and the CLI) never write it at once.
+
+    Raises:
+        DownloadFailed: another process or thread is downloading into ``part`` now.
+    """
+    with part.open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadFailed(
+                f"{label} is being downloaded already (by this or another FAME window or command).",
+                "Wait for that download to finish, or pause it there first.",
+            ) from None
+        try:
+            yield
+        finally:
+            if _size(part) == 0:
+                part.unlink(missing_ok=True)  # nothing arrived: leave no empty partial file behind
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _size(path: Path) -> int:

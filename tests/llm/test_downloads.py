@@ -126,3 +126,27 @@ def test_the_network_gate_allows_only_loopback(tmp_path: Path) -> None:
             "https://huggingface.co/x/resolve/main/m.gguf", tmp_path / "m.part", label="m"
         )
     assert not (tmp_path / "m.part").exists()
+
+
+def test_two_downloads_into_one_partial_file_are_refused(server: tuple[str, Served], tmp_path: Path) -> None:
+    base, served = server
+    served.throttle, served.chunk = 0.05, 32_000
+    part = tmp_path / "m.gguf.part"
+    downloader = Downloader(allow_network=False)
+    started = threading.Event()
+    results: list[object] = []
+
+    def first() -> None:
+        results.append(
+            downloader.fetch(
+                f"{base}/m.gguf", part, label="m", progress=lambda *_a: started.set(), sha256=SHA
+            )
+        )
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(10)
+    with pytest.raises(DownloadFailed, match="being downloaded already"):
+        downloader.fetch(f"{base}/m.gguf", part, label="m")
+    thread.join(30)
+    assert len(results) == 1 and part.read_bytes() == BODY  # the first one was not disturbed
