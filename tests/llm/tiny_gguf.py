@@ -7,9 +7,10 @@ in ``tokenizer.chat_template``, and 1 or 2 transformer layers of width 64 with r
 weights (well under 1 MB). Its output is gibberish, but it is real llama.cpp: tokenising, chat
 templates, streaming, stop sequences, grammars and context limits behave as with a real model.
 
-The end-of-turn token's output row is zero, so its logit is 0 while the others spread around 0
-with a standard deviation of about 2: at low temperatures the model practically never ends on its
-own, so a test (or the benchmark) gets exactly the number of tokens it asks for.
+The special tokens' output rows (``</s>`` and ``<|im_end|>``, which end a turn, among them) are
+zero, so their logits are 0 while the others spread around 0 with a standard deviation of about
+2: at low temperatures the model practically never ends on its own, so a test (or the benchmark)
+gets exactly the number of tokens it asks for.
 
 Usage::
 
@@ -130,7 +131,7 @@ def write_tiny_gguf(
         writer.add_tensor(f"blk.{i}.ffn_down.weight", weight(width, n_ff, 1.0 / np.sqrt(n_ff)))
     writer.add_tensor("output_norm.weight", ones.copy())
     output = weight(n_vocab, width, 0.25)  # RMS-normed input of norm ~8: logits spread ~2
-    output[special["eos"]] = 0.0  # end of turn scores 0: hardly ever chosen (see the module doc)
+    output[:5] = 0.0  # the special tokens (end of turn among them) score 0: hardly ever chosen
     writer.add_tensor("output.weight", output)
 
     writer.write_header_to_file()

@@ -21,3 +21,9 @@ class LlmTimeout(LlmError):
     """The endpoint was too slow (first token, a pause mid-stream, or the whole completion)."""
 
     code = "timeout"
+
+
+class LlmModelInvalid(LlmError):
+    """A local model file is missing parts, is not a GGUF model, or llama.cpp cannot load it."""
+
+    code = "model_invalid"

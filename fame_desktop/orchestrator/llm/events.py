@@ -16,12 +16,16 @@ class LlmToken(Event):
         stream_id: One completion (a query may ask the model several times: repairs, evolution).
         index: Position of this piece in its completion, from 0.
         text: The new text.
+        backend: The backend writing it (``llama.cpp``, ``openai``; "" when it does not say).
+        model: The model writing it ("" when the backend does not say).
     """
 
     query_id: str
     stream_id: str
     index: int
     text: str
+    backend: str = ""
+    model: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

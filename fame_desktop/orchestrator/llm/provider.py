@@ -218,7 +218,16 @@ class ChatProvider:
                         break
                     delta = parse_chunk(data)
                     if delta.text:
-                        self._emit(LlmToken(query_id=qid, stream_id=sid, index=count, text=delta.text))
+                        self._emit(
+                            LlmToken(
+                                query_id=qid,
+                                stream_id=sid,
+                                index=count,
+                                text=delta.text,
+                                backend=self.backend,
+                                model=cfg.model,
+                            )
+                        )
                         count += 1
                         yield delta.text
                     if delta.finish_reason:
