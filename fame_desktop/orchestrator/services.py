@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,7 @@ from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsCh
 from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.intent_training import IntentModelSource
-from fame_desktop.orchestrator.llm.base import LlmProvider
-from fame_desktop.orchestrator.llm.factory import provider_source
+from fame_desktop.orchestrator.llm.factory import LlmSource
 from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
@@ -65,8 +63,8 @@ class Services:
     routing_feedback: RoutingFeedback
     plugins: PluginManager
     secrets: SecretStore
-    #: The configured language model, or None (read at every use: settings may change).
-    llm: Callable[[], LlmProvider | None]
+    #: The language model the settings choose (a callable); it keeps a loaded local model.
+    llm: LlmSource
     models: ModelStore
     started_at: float = field(default_factory=time.time)
 
@@ -82,6 +80,7 @@ class Services:
             "network": bool(self.settings.settings.network.allow_network),
             "docker": dict(self.sandbox.status()),
             "voice": dict(self.voice.status()),
+            "llm": self.llm.status(),
             "plugins": {
                 "loaded": [r.name for r in records if r.status == "loaded"],
                 "failed": {r.name: r.error for r in records if r.status == "failed"},
@@ -98,6 +97,7 @@ class Services:
     def close(self) -> None:
         """Release files and threads."""
         self.plugins.close()
+        self.llm.close()
         self.metrics.close()
         self.conversations.close()
         self.routing_feedback.close()
@@ -122,6 +122,7 @@ def plugin_context(name: str, services: Services) -> PluginContext:
         architecture=services.architecture,
         sandbox=services.sandbox,
         evolution=services.evolution,
+        llm=services.llm,
     )
 
 
@@ -165,7 +166,8 @@ def build_services(
         audit.append,
     )
     secrets = SecretStore(paths.secrets)
-    llm = provider_source(settings, secrets, bus.publish)
+    # Chosen from the settings at every use; it keeps the loaded local model between uses.
+    llm = LlmSource(settings, secrets, bus.publish, paths.llm_models)
     promotions = PromotionStore(paths.evolution)
     codegen = CodeGenService(
         lambda: RecipeLibrary.load(strict=False),

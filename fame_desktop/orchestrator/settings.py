@@ -104,7 +104,9 @@ class LlmSettings(_Section):
     local_model: str = Field(
         "", description="Active local model: a .gguf file name in the data dir's llm_models folder."
     )
-    threads: int = Field(0, description="CPU threads for the local model (0: all cores).", ge=0, le=256)
+    threads: int = Field(
+        0, description="CPU threads for the local model (0: all cores but one).", ge=0, le=256
+    )
     context_size: int = Field(4096, description="Local model context, in tokens.", ge=256, le=131072)
     gpu_layers: int = Field(
         0, description="Layers offloaded to a GPU (-1: all; 0: CPU only).", ge=-1, le=1000

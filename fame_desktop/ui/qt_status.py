@@ -1,4 +1,4 @@
-"""The status bar: Docker engine and image, network, voice, admin — refreshed from events."""
+"""The status bar: Docker engine and image, network, voice, the language model, admin — refreshed from events."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ class QtStatusBar(QStatusBar):
         self.network = self._label("statusNetwork", QLabel(self))
         self.voice = self._label("statusVoice", QtElidedLabel(self))
         self.voice_language = self._label("statusVoiceLanguage", QLabel(self))
+        self.model = self._label("statusModel", QtElidedLabel(self))
         self.admin = self._label("statusAdmin", QLabel(self))
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -144,7 +145,26 @@ class QtStatusBar(QStatusBar):
         if isinstance(voice, dict):
             self._voice_status = voice
         self._show_voice()
+        llm = status.get("llm")
+        if isinstance(llm, dict):
+            self._show_model(llm)
         self.admin.setText("Admin: unlocked" if status.get("admin_unlocked") else "Admin: locked")
+
+    def _show_model(self, llm: dict[str, Any]) -> None:
+        """Which model answers: ``Model: name (local)``, ``Model: name @ host``, or ``Model: none``."""
+        if not llm.get("backend"):
+            self.model.setText("Model: none")
+            self.model.setToolTip(str(llm.get("hint", "")))
+            return
+        self.model.setText(f"Model: {llm.get('name')}")
+        loaded = (
+            " (loaded)"
+            if llm.get("loaded")
+            else " (loads on first use)"
+            if llm.get("backend") == "llama.cpp"
+            else ""
+        )
+        self.model.setToolTip(f"{llm.get('backend')} · {llm.get('model')}{loaded}")
 
     def _show_voice(self) -> None:
         text, tip = voice_label(self._voice_status, self._voice_state, self._voice_detail)
