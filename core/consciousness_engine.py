@@ -1,7 +1,11 @@
-"""consciousness_engine: greetings, help built from the loaded plugins, identity and small talk.
+"""consciousness_engine: conversation, answered by the language model when one is set up.
 
-It is also the Brain's fallback for text no other plugin claims, so its unknown-input answer is
-honest: it says it did not understand and shows what FAME can do instead of pretending.
+It is also the Brain's fallback for text no other plugin claims. With a model (a local GGUF model
+or an endpoint), small talk and anything unknown get the model's answer, streamed into the chat
+while it is written, with the conversation's earlier turns as context; help and identity stay
+built from the loaded plugins. Without a model the answers are the canned ones, and the
+unknown-input answer is honest: it says it did not understand, shows what FAME can do, and says
+how to get a model.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from fame_plugin_api import HostSlot, PluginHost, request_text
+from fame_plugin_api import (
+    HostSlot,
+    PluginHost,
+    ServiceUnavailable,
+    query_id,
+    request_history,
+    request_text,
+)
 
 PLUGIN = {
     "schema_version": 1,
@@ -64,7 +75,9 @@ PLUGIN = {
         ],
     },
     "needs_network": False,
-    "timeout_seconds": 5,
+    # A model's answer on a laptop CPU can take a minute or two; the canned replies take
+    # milliseconds. Stop (Esc) ends either at once.
+    "timeout_seconds": 300,
     "priority": -10,
 }
 
@@ -118,6 +131,19 @@ REPLIES: dict[str, tuple[str, ...]] = {
         "How about a puzzle: ask me **factorial of 20**, then ask me to **write a fibonacci function** and compare.",
     ),
 }
+
+
+SYSTEM_PROMPT = (
+    "You are FAME, a helpful assistant running on the user's own computer. Answer clearly and "
+    "concisely in the user's language. Use Markdown; put code in fenced code blocks."
+)
+MODEL_HINT = (
+    "_To answer questions like this, FAME needs a language model: run `fame models list` and "
+    "`fame models download <name>`, open Settings → Models, or point Settings → LLM at Ollama or "
+    "LM Studio._"
+)
+ANSWER_TOKENS = 1024  # longest model answer (a few screens)
+MODEL_KINDS = ("unknown", "greeting", "how_are_you", "thanks", "goodbye", "compliment", "joke", "bored")
 
 
 def init(manager: PluginHost) -> None:
@@ -209,15 +235,50 @@ def _fallback(text: str, plugins: list[dict[str, Any]]) -> str:
     return (
         f"I'm not sure what you mean by “{quoted}” — I don't have a plugin for that. "
         + (f"Here are things I can do:\n{shown}\n\n" if shown else "")
-        + "Type **help** for the full list."
+        + "Type **help** for the full list.\n\n"
+        + MODEL_HINT
     )
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
+async def _model_answer(host: PluginHost, request: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The model's answer, with the conversation so far as context; None when no model is set up."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
+    messages += request_history(request)
+    messages.append({"role": "user", "content": request_text(request)})
+    try:
+        answer = await host.chat_with_model(
+            messages, query_id=query_id(request) or None, max_tokens=ANSWER_TOKENS
+        )
+    except ServiceUnavailable:
+        return None
+    text = str(answer.get("text", "")).strip()
+    data: dict[str, Any] = {
+        "kind": kind,
+        "llm_backend": answer.get("backend"),
+        "llm_model": answer.get("model"),
+        "llm": answer.get("name"),
+        "reason": answer.get("reason"),
+        "usage": {
+            "prompt_tokens": answer.get("prompt_tokens"),
+            "completion_tokens": answer.get("completion_tokens"),
+            "first_token_ms": answer.get("first_token_ms"),
+            "tokens_per_s": answer.get("tokens_per_s"),
+        },
+    }
+    if answer.get("reason") == "length":
+        text += "\n\n_(The answer was cut off at the length limit: ask me to go on.)_"
+    return {"response": text or "_(The model gave an empty answer.)_", "data": data}
+
+
+async def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Answer a chat message."""
     host = _HOST.get()
     text = request_text(request)
     kind = classify(text)
+    if kind in MODEL_KINDS:
+        answered = await _model_answer(host, request, kind)
+        if answered is not None:
+            return answered
     data: dict[str, Any] = {"kind": kind}
     if kind == "help":
         plugins = host.list_plugins()

@@ -14,7 +14,14 @@ and the app all depend on it and on nothing of each other. See ``docs/plugins.md
 from __future__ import annotations
 
 from fame_plugin_api.context import JSONObject, PluginHost, ServiceUnavailable
-from fame_plugin_api.helpers import HostSlot, error_result, query_id, request_text
+from fame_plugin_api.helpers import (
+    HISTORY_PARAM,
+    HostSlot,
+    error_result,
+    query_id,
+    request_history,
+    request_text,
+)
 from fame_plugin_api.intents import INTENTS
 from fame_plugin_api.manifest import (
     SCHEMA_VERSION,
@@ -28,6 +35,7 @@ from fame_plugin_api.manifest import (
 from fame_plugin_api.user_code import is_python_lang, user_code
 
 __all__ = [
+    "HISTORY_PARAM",
     "INTENTS",
     "SCHEMA_VERSION",
     "HostSlot",
@@ -42,6 +50,7 @@ __all__ = [
     "query_id",
     "read_manifest",
     "read_manifest_source",
+    "request_history",
     "request_text",
     "suggest_manifest",
     "user_code",

@@ -99,3 +99,25 @@ class PluginHost(Protocol):
         Raises:
             ServiceUnavailable: This app has no evolution runner.
         """
+
+    async def chat_with_model(
+        self,
+        messages: list[JSONObject],
+        *,
+        query_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float = ...,
+    ) -> JSONObject:
+        """Answer a conversation with the active language model (local llama.cpp or an endpoint).
+
+        ``messages`` are ``{"role": "system"|"user"|"assistant", "content": str}``, oldest first;
+        a conversation longer than the model's context loses its oldest turns. The text streams to
+        the window while it is written (for ``query_id``); cancelling the call stops the model.
+
+        Returns:
+            ``{"text", "reason" ("stop", "length" or "cancelled"), "backend", "model", "name",
+            "prompt_tokens", "completion_tokens", "first_token_ms", "tokens_per_s"}``.
+
+        Raises:
+            ServiceUnavailable: No model is set up; the message says how to get one.
+        """

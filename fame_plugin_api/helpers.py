@@ -65,3 +65,27 @@ def query_id(request: JSONObject) -> str:
     """The query id of ``request`` (empty when missing), for :meth:`PluginHost.progress`."""
     value = request.get("id", "")
     return value if isinstance(value, str) else ""
+
+
+HISTORY_PARAM = "history"
+"""The request parameter that carries the conversation's earlier turns (the chat window sends it)."""
+
+
+def request_history(request: JSONObject) -> list[JSONObject]:
+    """The conversation's earlier turns sent with ``request`` (``params.history``), oldest first.
+
+    Each is ``{"role": "user"|"assistant", "content": str}``; anything else is left out, so a
+    plugin can pass them to :meth:`PluginHost.chat_with_model` as they are.
+    """
+    params = request.get("params")
+    turns = params.get(HISTORY_PARAM) if isinstance(params, dict) else None
+    if not isinstance(turns, list):
+        return []
+    return [
+        {"role": t["role"], "content": t["content"]}
+        for t in turns
+        if isinstance(t, dict)
+        and t.get("role") in ("user", "assistant")
+        and isinstance(t.get("content"), str)
+        and t["content"].strip()
+    ]

@@ -13,7 +13,7 @@ Every message is one JSON object on one line::
 
 The app asks ``load`` (the approved source, its file name and the plugin's name) and ``handle``
 (a request). The host may ask the app only the :class:`~fame_plugin_api.PluginHost` members:
-``setting``, ``list_plugins``, ``status`` and the four tasks, and may notify ``log`` and
+``setting``, ``list_plugins``, ``status`` and the five tasks, and may notify ``log`` and
 ``progress``. Nothing else of the app is reachable from here: no settings writes, no audit log, no
 admin keys, no data dir. This module imports only the standard library and ``fame_plugin_api``.
 """
@@ -232,6 +232,23 @@ class RemoteHost:
     async def run_evolution(self, request: JSONObject) -> JSONObject:
         """An evolution cycle."""
         return dict(await self._channel.ask_async("run_evolution", {"request": request}))
+
+    async def chat_with_model(
+        self,
+        messages: list[JSONObject],
+        *,
+        query_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float = 0.7,
+    ) -> JSONObject:
+        """The active language model's answer."""
+        args = {
+            "messages": messages,
+            "query_id": query_id,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        return dict(await self._channel.ask_async("chat_with_model", args))
 
 
 def _conforms(host: RemoteHost) -> PluginHost:

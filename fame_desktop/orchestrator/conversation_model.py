@@ -37,7 +37,9 @@ from fame_desktop.orchestrator.events import (
     QueryReceived,
     VoiceStateChanged,
 )
+from fame_desktop.orchestrator.llm.events import LlmToken
 from fame_desktop.orchestrator.route_choice import CONVERSATION_PARAM, OPTIONS_PARAM
+from fame_plugin_api import HISTORY_PARAM
 
 log = logging.getLogger("fame.conversation")
 
@@ -47,6 +49,19 @@ Ask = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 HISTORY_LIMIT = 200
 REVISED = "superseded by a revised question"  # the cancel message of a revised question's query
 STOPPED = "Stopped: the query was cancelled."
+# The earlier turns sent with a question as its context (the model trims them to its context).
+CONTEXT_MESSAGES = 40
+CONTEXT_CHARS = 8000  # per message: a long answer's start and end are what the next turn refers to
+
+
+@dataclass
+class Draft:
+    """What the model has written so far for a query (kept, marked stopped, when the user stops it)."""
+
+    stream_id: str
+    text: str = ""
+    backend: str = ""
+    model: str = ""
 
 
 class InputHistory:
@@ -174,8 +189,10 @@ class ConversationModel:
         self._epoch = 0
         # The intents each clarifying answer offered, by its query id (sent back with the choice).
         self._clarify_options: dict[str, tuple[str, ...]] = {}
+        self._drafts: dict[str, Draft] = {}  # the model's text so far, by query id
         self._closed = False
         self._subs = [
+            bus.subscribe(LlmToken, self._on_token),
             bus.subscribe(QueryReceived, self._on_received),
             bus.subscribe(QueryCompleted, self._on_completed),
             bus.subscribe(VoiceStateChanged, self._on_voice_state),
@@ -243,7 +260,10 @@ class ConversationModel:
         turn.task = asyncio.current_task()
         query_id = "ui-" + uuid.uuid4().hex[:16]
         turn.query_id = query_id
-        params: dict[str, Any] = {CONVERSATION_PARAM: self._routing_conversation()}
+        params: dict[str, Any] = {
+            CONVERSATION_PARAM: self._routing_conversation(),
+            HISTORY_PARAM: self._context_before(turn),
+        }
         if intent and options:
             params[OPTIONS_PARAM] = list(options)
         request: dict[str, Any] = {"text": turn.text, "source": turn.source, "id": query_id, "params": params}
@@ -259,7 +279,10 @@ class ConversationModel:
         try:
             response = await self._ask(request)
         except asyncio.CancelledError:
+            draft = self._drafts.pop(query_id, None)
             if self._current(turn):
+                if draft is not None and draft.text.strip():
+                    self._add("assistant", draft.text, _draft_meta(draft, query_id, turn.text))
                 self._add("system", STOPPED)
             raise
         except Exception as exc:
@@ -269,6 +292,7 @@ class ConversationModel:
                 self._add("error", f"The query failed unexpectedly: {exc!r}", {"code": "internal"})
             return None
         finally:
+            self._drafts.pop(query_id, None)
             turn.task = None
             self._running.discard(turn)
             self._own_queries.discard(query_id)
@@ -292,6 +316,16 @@ class ConversationModel:
                 clarify = self._clarify_options.get(query_id, ())
                 return await self.answer(turn, intent, options=clarify)
         return None
+
+    def _context_before(self, turn: Turn) -> list[dict[str, str]]:
+        """The conversation's questions and answers shown before ``turn``, as model messages."""
+        shown = self._shown[: turn.first]
+        context = [
+            {"role": m.role, "content": _clip(m.text)}
+            for m in shown
+            if m.role in ("user", "assistant") and m.text.strip()
+        ]
+        return context[-CONTEXT_MESSAGES:]
 
     def _routing_conversation(self) -> str:
         """The conversation id the Brain keeps routing choices under."""
@@ -408,6 +442,11 @@ class ConversationModel:
             "question": response.get("text"),
         }
         data = response.get("data")
+        if isinstance(data, dict) and data.get("llm_backend") and data.get("llm_model"):
+            # Which model wrote the answer (every answer a model wrote says so in its data).
+            meta["model"] = f"{data['llm_backend']} · {data['llm_model']}"
+            if data.get("reason") == "cancelled":
+                meta["stopped"] = True
         clarify = data.get("clarify") if isinstance(data, dict) else None
         if isinstance(clarify, dict) and not external:
             options = [str(o.get("intent")) for o in clarify.get("options", []) if isinstance(o, dict)]
@@ -463,6 +502,17 @@ class ConversationModel:
 
     # --- events ----------------------------------------------------------------------------------
 
+    def _on_token(self, event: LlmToken) -> None:
+        # Only this conversation's questions; a new stream (a retry, a repair) starts a new draft.
+        if event.query_id not in self._own_queries:
+            return
+        draft = self._drafts.get(event.query_id)
+        if draft is None or draft.stream_id != event.stream_id:
+            draft = self._drafts[event.query_id] = Draft(
+                event.stream_id, backend=event.backend, model=event.model
+            )
+        draft.text += event.text
+
     def _on_received(self, event: QueryReceived) -> None:
         # Voice queries the wake phrase starts reach the Brain without this model: show them as
         # the user's words (the ones this model asks are shown already).
@@ -484,3 +534,18 @@ class ConversationModel:
     def _on_voice_state(self, event: VoiceStateChanged) -> None:
         if event.state == "starting":
             self._listens += 1  # a new listen: its first final is a new question, not a revision
+
+
+def _clip(text: str) -> str:
+    if len(text) <= CONTEXT_CHARS:
+        return text
+    half = CONTEXT_CHARS // 2
+    return text[:half] + "\n[…]\n" + text[-half:]
+
+
+def _draft_meta(draft: Draft, query_id: str, question: str) -> dict[str, Any]:
+    """The meta of an answer the user stopped: marked stopped, with the model that wrote it."""
+    meta: dict[str, Any] = {"stopped": True, "query_id": query_id, "question": question}
+    if draft.backend and draft.model:
+        meta["model"] = f"{draft.backend} · {draft.model}"
+    return meta

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from fame_desktop.orchestrator.errors import CapabilityDisabled, NetworkDisabled
 from fame_desktop.orchestrator.events import Event, QueryProgress
+from fame_desktop.orchestrator.llm.base import ChatMessage, LlmProvider, Role
+from fame_desktop.orchestrator.llm.local_models import GET_MODEL_HINT
 from fame_plugin_api import JSONObject, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ class PluginContext:
     architecture: ArchitectureAdvisor | None = None
     sandbox: SandboxRunner | None = None
     evolution: EvolutionService | None = None
+    llm: Callable[[], LlmProvider | None] | None = None
 
     @property
     def log(self) -> logging.Logger:
@@ -152,3 +155,43 @@ class PluginContext:
         if self.evolution is None:
             raise ServiceUnavailable("Evolution cycles are not available in this app.")
         return await self.evolution.run_from_request(dict(request))
+
+    async def chat_with_model(
+        self,
+        messages: list[JSONObject],
+        *,
+        query_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float = 0.7,
+    ) -> JSONObject:
+        """The active model's answer (see :meth:`fame_plugin_api.PluginHost.chat_with_model`)."""
+        provider = self.llm() if self.llm is not None else None
+        if provider is None:
+            raise ServiceUnavailable(
+                "No language model is set up. " + GET_MODEL_HINT + " Or set an OpenAI-compatible "
+                "endpoint (Ollama, LM Studio) in Settings → LLM."
+            )
+        chat = [
+            ChatMessage(_ROLES[str(m.get("role"))], str(m.get("content", "")))
+            for m in messages
+            if str(m.get("role")) in _ROLES and str(m.get("content", "")).strip()
+        ]
+        completion = await provider.complete(
+            chat, temperature=temperature, max_tokens=max_tokens, query_id=query_id or None
+        )
+        return {
+            "text": completion.text,
+            "reason": completion.reason,
+            "backend": provider.backend,
+            "model": provider.model,
+            "name": provider.name,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens or completion.tokens,
+            "first_token_ms": None
+            if completion.first_token_s is None
+            else round(completion.first_token_s * 1000, 1),
+            "tokens_per_s": round(completion.tokens_per_second, 1),
+        }
+
+
+_ROLES: dict[str, Role] = {"system": "system", "user": "user", "assistant": "assistant"}

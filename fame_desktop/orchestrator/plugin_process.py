@@ -474,6 +474,15 @@ class PluginProcess:
             elif op == "run_evolution":
                 request = args.get("request")
                 result = await ctx.run_evolution(dict(request) if isinstance(request, dict) else {})
+            elif op == "chat_with_model":
+                messages = args.get("messages")
+                tokens, temperature = args.get("max_tokens"), args.get("temperature")
+                result = await ctx.chat_with_model(
+                    [dict(m) for m in messages if isinstance(m, dict)] if isinstance(messages, list) else [],
+                    query_id=_opt_str(args, "query_id"),
+                    max_tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
+                    temperature=float(temperature) if isinstance(temperature, int | float) else 0.7,
+                )
             else:
                 result = self._quick(op, args)
             reply: JSONObject = {"kind": "reply", "id": ident, "result": result}
@@ -495,7 +504,13 @@ class PluginProcess:
             return _without_paths(ctx.list_plugins())
         if op == "status":
             return _without_paths(ctx.status())
-        if op in {"generate_code", "design_architecture", "run_in_sandbox", "run_evolution"}:
+        if op in {
+            "generate_code",
+            "design_architecture",
+            "run_in_sandbox",
+            "run_evolution",
+            "chat_with_model",
+        }:
             raise ServiceUnavailable(f"{op} is not available while the plugin loads.")
         raise PluginError(f"unknown request {op!r}")
 

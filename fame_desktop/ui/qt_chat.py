@@ -51,6 +51,7 @@ from fame_desktop.orchestrator.events import (
     VoiceStateChanged,
     VoiceTranscript,
 )
+from fame_desktop.orchestrator.llm.events import LlmToken
 from fame_desktop.ui.qt_code_buttons import RUN_SCHEME, QtCodeRunButtons
 from fame_desktop.ui.qt_markdown import QtMarkdownRenderer, RenderedMarkdown
 from fame_desktop.ui.qt_route_feedback import QtRouteFeedback
@@ -171,6 +172,10 @@ class QtChatPane(QWidget):
         self._quiet_below = 0  # answers before this message index are not spoken (stopped first)
         self._closed = False
         self._voice_speaking = False
+        # The answer the model is writing, shown as plain text until the finished answer replaces
+        # it: where it starts in the document and which completion it shows.
+        self._draft_start: int | None = None
+        self._draft_stream = ""
         self._build()
         bus = app.bus
         self._subs = [
@@ -180,6 +185,7 @@ class QtChatPane(QWidget):
             bus.subscribe(ConversationBusyChanged, self._on_busy),
             bus.subscribe(ConversationsChanged, lambda _e: self.conversationsChanged.emit()),
             bus.subscribe(QueryProgress, self._on_progress),
+            bus.subscribe(LlmToken, self._on_token),
             bus.subscribe(SettingsChanged, self._on_settings),
             bus.subscribe(VoiceStateChanged, self._on_voice_state),
             bus.subscribe(VoiceTranscript, self._on_transcript),
@@ -404,6 +410,7 @@ class QtChatPane(QWidget):
 
     def _show(self, event: ConversationMessageAdded, rendered: RenderedMarkdown | None = None) -> None:
         """Append a message to the view (``rendered``: an answer's HTML, if made already)."""
+        self._drop_draft()  # the finished answer (or the error, or "stopped") takes its place
         self._code_marks.append(len(self._code))
         block = self._message_html(event.role, event.text, event.meta, event.ts, rendered, index=event.index)
         self._blocks.append(block)
@@ -475,6 +482,8 @@ class QtChatPane(QWidget):
 
     def _render(self) -> None:
         """Show the whole conversation again (opening one, or after taking a question back)."""
+        self._draft_start = None
+        self._draft_stream = ""
         self.view.setHtml("".join(self._blocks))
         bar = self.view.verticalScrollBar()
         bar.setValue(bar.maximum())
@@ -498,6 +507,55 @@ class QtChatPane(QWidget):
         cursor.insertHtml(block)
         bar = self.view.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    # --- the answer being written ----------------------------------------------------------------
+
+    def _on_token(self, event: LlmToken) -> None:
+        """Show the model's new text at the end of the view as it arrives (plain text: cheap)."""
+        if self._closed or not event.query_id or event.query_id != self.conversation.query_id:
+            return
+        if event.stream_id != self._draft_stream:
+            self._drop_draft()  # a new completion (a retry or a repair) starts a new draft
+            self._start_draft(event)
+        cursor = QTextCursor(self.view.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(event.text, QTextCharFormat())
+        bar = self.view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _start_draft(self, event: LlmToken) -> None:
+        cursor = QTextCursor(self.view.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self._draft_start = cursor.position()
+        self._draft_stream = event.stream_id
+        fmt = QTextBlockFormat()
+        fmt.setTopMargin(12.0)
+        cursor.insertBlock(fmt, QTextCharFormat())
+        writer = f" · {event.backend} · {event.model}" if event.backend and event.model else ""
+        cursor.insertHtml(
+            f'<b>FAME</b> <span style="color:gray; font-size:small;">writing…{html.escape(writer)}</span>'
+        )
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+
+    def _drop_draft(self) -> None:
+        """Remove the answer being written from the view (the document is as before it)."""
+        if self._draft_start is None:
+            return
+        cursor = QTextCursor(self.view.document())
+        cursor.setPosition(self._draft_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._draft_start = None
+        self._draft_stream = ""
+
+    def draft_text(self) -> str:
+        """The answer being written, as shown ("" when none): tests and accessibility."""
+        if self._draft_start is None:
+            return ""
+        cursor = QTextCursor(self.view.document())
+        cursor.setPosition(self._draft_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        return cursor.selectedText().replace("\u2029", "\n").split("\n", 2)[-1]
 
     def plain_text(self) -> str:
         """What the chat view shows, as plain text (tests and accessibility)."""
@@ -577,6 +635,10 @@ class QtChatPane(QWidget):
 
 def _meta_line(meta: dict[str, Any]) -> str:
     parts: list[str] = []
+    if meta.get("stopped"):
+        parts.append("⏹ stopped")
+    if meta.get("model"):
+        parts.append(str(meta["model"]))
     if meta.get("intent"):
         parts.append(str(meta["intent"]))
     if meta.get("plugins"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,32 @@ async def test_help_without_other_plugins_says_so(plugin: Callable[..., Harness]
     )
     text = (await h.ask("help", "chat"))["response"]
     assert "no other plugins are loaded" in text
+
+
+async def test_without_a_model_unknown_input_says_how_to_get_one(chat: Harness) -> None:
+    result = await chat.ask("explain recursion to me", "chat")
+    assert result["data"]["kind"] == "unknown" and "llm_backend" not in result["data"]
+    assert "fame models download" in result["response"] and "Settings → Models" in result["response"]
+
+
+async def test_with_a_model_small_talk_and_unknown_input_are_the_models(
+    plugin: Callable[..., Harness], tiny_gguf_path: Path
+) -> None:
+    from fame_desktop.orchestrator.llm.local_models import LocalModels, LocalModelSpec
+    from fame_desktop.orchestrator.llm.local_provider import LocalProvider
+
+    models = LocalModels()
+    local = LocalProvider(LocalModelSpec(path=tiny_gguf_path, threads=1, context_size=512), models)
+    chat = plugin("consciousness_engine", list_plugins=listing, status=status, llm=lambda: local)
+    try:
+        history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello!"}]
+        for text in ("explain recursion to me", "tell me a joke"):
+            result = await chat.ask(text, "chat", params={"history": history})
+            data = result["data"]
+            assert data["llm_backend"] == "llama.cpp" and data["llm_model"] == tiny_gguf_path.stem
+            assert data["usage"]["completion_tokens"] > 0 and data["usage"]["prompt_tokens"] > 20
+        # Help and identity stay built from the plugins, not made up by the model.
+        helped = await chat.ask("what can you do", "chat")
+        assert helped["data"]["kind"] == "help" and "llm_backend" not in helped["data"]
+    finally:
+        models.close()
