@@ -16,6 +16,7 @@ from typing import Any
 
 from fame_desktop.app import App
 from fame_desktop.cli.output import print_json
+from fame_desktop.orchestrator.downloads import human_size
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.first_run import check_docker, create_admin_key, keyring_available, summary
 from fame_desktop.orchestrator.voice.catalog import for_language, language_name
@@ -36,6 +37,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-admin-key", action="store_true", help="Do not create the first admin key.")
     p.add_argument("--keyring", action="store_true", help="Keep the new admin key in the OS keyring.")
     p.add_argument("--network", choices=["on", "off"], help="Turn the network on or off (admin).")
+    p.add_argument(
+        "--local-model", metavar="ID", help="Download this catalog model to run here (`fame models list`)."
+    )
     p.add_argument("--llm-url", metavar="URL", help="OpenAI-compatible endpoint of the language model.")
     p.add_argument("--llm-model", metavar="NAME", help="Model name at that endpoint.")
     p.add_argument("--voice-language", metavar="TAG", help="The language you speak (en-US, ko, de...).")
@@ -121,8 +125,34 @@ class _Steps:
                 self.say(f"  on this computer: {result.how_to}")
         self.done["docker"] = {"ok": result.ok, "detail": result.detail, "how_to": result.how_to}
 
+    async def local_model(self) -> None:
+        """Offer the model catalog (``fame models``) and download the one picked."""
+        store = self.app.models
+        rows = await asyncio.to_thread(store.rows)
+        if any(row.installed for row in rows) and not self.args.local_model:
+            active = store.active_name or "none active"
+            self.say(f"Local model: {active} (`fame models list` shows them all).")
+            return
+        wanted = self.args.local_model
+        if wanted is None and self.ask:
+            self.say("Models that run on this computer (llama.cpp):")
+            for row in rows:
+                note = "" if row.fits else "  (needs more memory than this computer has)"
+                size = human_size(row.entry.size_bytes)
+                self.say(f"  {row.entry.id:<24} {row.entry.name}, {size}{note}")
+            wanted = self.prompt("Download one now? Its id (empty: skip)", "") or None
+        if not wanted:
+            return
+        try:
+            added = await asyncio.to_thread(store.download, wanted, key=self.key, actor="cli")
+        except FameError as exc:
+            self.say(f"Model not downloaded: {exc.message}" + (f"\n  fix: {exc.fix}" if exc.fix else ""))
+            self.done["local_model"] = {"id": wanted, "error": exc.message}
+            return
+        self.say(f"Installed {added.model.name}" + (" (now the active model)" if added.activated else ""))
+        self.done["local_model"] = {"id": wanted, "installed": added.model.name}
+
     def llm(self) -> None:
-        self.say("== 3. Language model")
         settings = self.app.settings
         url = self.args.llm_url
         if url is None:
@@ -202,6 +232,8 @@ async def run(args: argparse.Namespace, app: App) -> int:
     steps.admin_key()
     steps.network()
     steps.docker()
+    steps.say("== 3. Language model")
+    await steps.local_model()
     steps.llm()
     await steps.voice()
     rows = summary(app.paths, app.settings, app.safety)

