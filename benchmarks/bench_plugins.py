@@ -17,7 +17,8 @@ from pathlib import Path
 
 from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.plugin_api import PluginContext
-from fame_desktop.orchestrator.plugin_approval import PluginApprovals, digest
+from fame_desktop.orchestrator.plugin_approval import PluginApprovals
+from fame_desktop.orchestrator.plugin_files import digest
 from fame_desktop.orchestrator.plugin_loader import PluginManager, PluginRecord
 from fame_desktop.orchestrator.secrets import SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore

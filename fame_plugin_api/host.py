@@ -24,6 +24,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ctypes
+import importlib.abc
+import importlib.util
 import inspect
 import itertools
 import json
@@ -35,6 +37,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -273,6 +276,45 @@ def _error_of(exc: BaseException) -> JSONObject:
     return {"type": "exception", "message": describe(exc)}
 
 
+class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports a package plugin's modules from the sources the app sent (never from disk)."""
+
+    def __init__(self, package: str, label: str, modules: dict[str, str]) -> None:
+        self._package = package
+        self._label = label
+        self._modules = modules
+
+    def _source_of(self, fullname: str) -> tuple[str, bool] | None:
+        if not fullname.startswith(self._package + "."):
+            return None
+        rel = fullname[len(self._package) + 1 :].replace(".", "/")
+        if f"{rel}.py" in self._modules:
+            return f"{rel}.py", False
+        if f"{rel}/__init__.py" in self._modules:
+            return f"{rel}/__init__.py", True
+        return None
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        found = self._source_of(fullname)
+        if found is None:
+            return None
+        rel, package = found
+        spec = importlib.util.spec_from_loader(
+            fullname, self, origin=f"{self._label}/{rel}", is_package=package
+        )
+        return spec
+
+    def create_module(self, spec: ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        found = self._source_of(module.__name__)
+        assert found is not None
+        rel, _package = found
+        code = compile(self._modules[rel], f"{self._label}/{rel}", "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+
+
 class _Plugin:
     """The loaded plugin and how to call it."""
 
@@ -282,10 +324,19 @@ class _Plugin:
 
     async def load(self, args: JSONObject) -> JSONObject:
         name, filename, source = str(args["name"]), str(args["filename"]), str(args["source"])
+        raw_modules = args.get("modules")
+        modules = {str(k): str(v) for k, v in raw_modules.items()} if isinstance(raw_modules, dict) else {}
 
         def work() -> ModuleType:
             module = ModuleType(f"fame_user_plugin_{name}")
             module.__file__ = filename
+            if modules or filename.endswith("/__init__.py"):
+                # A package plugin: `from . import helpers` finds the sources the app sent.
+                finder = _SourceFinder(module.__name__, filename.rsplit("/", 1)[0], modules)
+                sys.meta_path.insert(0, finder)
+                module.__path__ = []
+                module.__package__ = module.__name__
+                module.__spec__ = importlib.util.spec_from_loader(module.__name__, finder, is_package=True)
             sys.modules[module.__name__] = module
             exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
             return module

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fame_desktop.orchestrator.paths import DataPaths
-from fame_desktop.orchestrator.plugin_approval import PluginApprovals, digest
+from fame_desktop.orchestrator.plugin_approval import PluginApprovals
+from fame_desktop.orchestrator.plugin_files import digest, is_package, read_plugin
 from fame_desktop.orchestrator.secrets import SecretStore
-from fame_plugin_api import ManifestError, read_manifest, read_manifest_source
+from fame_plugin_api import ManifestError, read_manifest_source
 
 
 def approve_plugins(data_dir: Path, folder: Path | None = None) -> list[str]:
-    """Approve every plugin file with a valid manifest in ``folder`` (default: the data dir's).
+    """Approve every plugin (file or package) with a valid manifest in ``folder`` (default: the data dir's).
 
     Returns:
         The names approved.
@@ -19,12 +20,15 @@ def approve_plugins(data_dir: Path, folder: Path | None = None) -> list[str]:
     paths = DataPaths.resolve(data_dir)
     approvals = PluginApprovals(paths.plugin_approvals, SecretStore(paths.secrets))
     names = []
-    for path in sorted((folder or paths.plugins).glob("*.py")):
+    for path in sorted((folder or paths.plugins).iterdir()):
+        if path.suffix != ".py" and not is_package(path):
+            continue
         try:
-            name = read_manifest(path).name
+            files = read_plugin(path)
+            name = read_manifest_source(files.main, Path(files.main_name)).name
         except ManifestError:
             continue
-        approvals.approve(name, digest(path.read_bytes()), by="test")
+        approvals.approve(name, files.sha256, by="test")
         names.append(name)
     return names
 

@@ -1,7 +1,7 @@
-"""Admin approvals of user plugins, by the SHA-256 of the plugin's file.
+"""Admin approvals of user plugins, by the SHA-256 of the plugin's files (:mod:`plugin_files`).
 
 A user plugin (anything outside ``core/``) is not run until an admin approves the exact bytes of
-its file; a changed file has a new hash and waits for approval again. Approvals live in
+its file or package; a changed file has a new hash and waits for approval again. Approvals live in
 ``plugin_approvals.json`` (0600) in the data dir, each entry signed with an HMAC under a key kept
 in the secret store (the OS keyring, else ``secrets/``), like the admin settings' signature: an
 entry written by anything but the app (a plugin, a hand edit) does not verify and is ignored.
@@ -27,8 +27,6 @@ from fame_desktop.orchestrator.secrets import SecretStore
 log = logging.getLogger("fame.plugins.approval")
 
 MAC_KEY_NAME = "plugins.approval_mac_key"
-# A plugin is one source file; anything larger is refused before it is hashed or parsed.
-MAX_PLUGIN_BYTES = 2 << 20
 
 
 @dataclass(frozen=True)
@@ -46,11 +44,6 @@ class Approval:
     sha256: str
     approved_at: float
     approved_by: str
-
-
-def digest(data: bytes) -> str:
-    """The hex SHA-256 a plugin is approved by."""
-    return hashlib.sha256(data).hexdigest()
 
 
 class PluginApprovals:

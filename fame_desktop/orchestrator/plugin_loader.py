@@ -36,7 +36,8 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
-from fame_desktop.orchestrator.plugin_approval import MAX_PLUGIN_BYTES, PluginApprovals, digest
+from fame_desktop.orchestrator.plugin_approval import PluginApprovals
+from fame_desktop.orchestrator.plugin_files import is_package, newest_mtime, read_plugin
 from fame_desktop.orchestrator.plugin_process import PluginProcess
 from fame_desktop.orchestrator.settings import Settings
 from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest, read_manifest_source
@@ -72,8 +73,9 @@ class PluginRecord:
     failures: int = 0
     stuck: int = 0
     sha256: str | None = None
-    # A user plugin: the approved source it runs from and its host process.
+    # A user plugin: the approved sources it runs from (a package's other modules too) and its host.
     source: str | None = field(default=None, repr=False)
+    modules: dict[str, str] = field(default_factory=dict, repr=False)
     process: PluginProcess | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,11 +182,18 @@ class PluginManager:
         return [r.manifest for r in self.loaded() if r.manifest]
 
     def _scan(self) -> list[Path]:
-        files: list[Path] = []
+        """Plugin files (``*.py``) and, in user folders, package plugins (folders with ``__init__.py``)."""
+        found: list[Path] = []
         for folder in self.folders:
-            if folder.is_dir():
-                files.extend(sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")))
-        return files
+            if not folder.is_dir():
+                continue
+            trusted = folder.resolve() in self._trusted
+            for path in sorted(folder.iterdir()):
+                if path.name.startswith(("_", ".")):
+                    continue
+                if (path.suffix == ".py" and path.is_file()) or (not trusted and is_package(path)):
+                    found.append(path)
+        return found
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -281,9 +290,9 @@ class PluginManager:
                 rec.manifest = read_manifest(path)
             else:
                 # Read once: the bytes hashed for approval are the bytes parsed and run.
-                data = _read_plugin(path)
-                rec.sha256 = digest(data)
-                rec.manifest = read_manifest_source(data.decode("utf-8"), path)
+                files = read_plugin(path)
+                rec.sha256 = files.sha256
+                rec.manifest = read_manifest_source(files.main, Path(files.main_name))
             rec.name = rec.manifest.name
             clash = self.get(rec.name)
             if clash is not None and clash.path != path:
@@ -305,15 +314,13 @@ class PluginManager:
                     "(or select it in the Plugins pane and press Approve)."
                 )
             else:
-                rec.source = data.decode("utf-8")
+                rec.source, rec.modules = files.main, files.modules
                 rec.process = self._start_host(rec, rec.manifest, rec.source)
                 rec.status = "loaded"
         except (ManifestError, PluginError) as exc:
             rec.status, rec.error = "failed", str(exc)
             if isinstance(exc, PluginError) and exc.fix:
                 rec.error = f"{exc.message} {exc.fix}"
-        except UnicodeDecodeError:
-            rec.status, rec.error = "failed", f"{path.name}: is not UTF-8 text"
         with self._lock:
             self._records[path] = rec
         if rec.status == "failed":
@@ -346,7 +353,8 @@ class PluginManager:
 
     def _start_host(self, rec: PluginRecord, manifest: PluginManifest, source: str) -> PluginProcess:
         process = PluginProcess(rec.name, self._context_factory(rec.name), private=self._private)
-        process.start(source, rec.path.name, load_timeout(manifest))
+        filename = f"{rec.path.name}/__init__.py" if rec.modules or rec.path.is_dir() else rec.path.name
+        process.start(source, filename, load_timeout(manifest), modules=rec.modules)
         return process
 
     def _import(self, path: Path, name: str, manifest: PluginManifest) -> ModuleType:
@@ -522,17 +530,6 @@ def load_timeout(manifest: PluginManifest) -> float:
     return min(manifest.timeout_seconds or IMPORT_TIMEOUT, MAX_USER_LOAD_SECONDS)
 
 
-def _read_plugin(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_PLUGIN_BYTES + 1)
-    except OSError as exc:
-        raise ManifestError(f"{path.name}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_PLUGIN_BYTES:
-        raise ManifestError(f"{path.name}: larger than {MAX_PLUGIN_BYTES} bytes")
-    return data
-
-
 def _unstick(rec: PluginRecord) -> None:
     rec.stuck = max(0, rec.stuck - 1)
 
@@ -542,10 +539,7 @@ async def _as_coro(awaitable: Any) -> Any:
 
 
 def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+    return newest_mtime(path)
 
 
 def _describe(exc: BaseException) -> str:

@@ -199,8 +199,18 @@ class PluginProcess:
         """The host's process id (tests, diagnostics)."""
         return self._proc.pid if self._proc is not None else None
 
-    def start(self, source: str, filename: str, timeout: float) -> None:
+    def start(
+        self,
+        source: str,
+        filename: str,
+        timeout: float,
+        *,
+        modules: dict[str, str] | None = None,
+    ) -> None:
         """Start the process and load the plugin from ``source`` (blocking, up to ``timeout``).
+
+        ``modules`` are a package plugin's other modules (relative path -> source); the host
+        imports them from these sources, never from the plugin folder.
 
         Raises:
             PluginError: The plugin failed to load, exited or did not finish in time (the process
@@ -253,7 +263,8 @@ class PluginProcess:
             why = self._death() if self._proc is not None else "it did not start"
             self.kill()
             raise PluginError(f"{filename}: its host process did not start ({why}).", self._fix())
-        future = self._request("load", {"name": self.name, "filename": filename, "source": source})
+        args = {"name": self.name, "filename": filename, "source": source, "modules": modules or {}}
+        future = self._request("load", args)
         try:
             future.result(timeout=timeout)
         except concurrent.futures.TimeoutError as exc:

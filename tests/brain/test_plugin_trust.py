@@ -331,3 +331,36 @@ def _gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+async def test_a_package_plugin_is_approved_whole_and_imports_only_the_approved_sources(
+    data_dir: Path,
+) -> None:
+    package = data_dir / "plugins" / "pkgplug"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        HEADER.format(name="pkgplug", extra="")
+        + "from .helpers import greet\nfrom .sub import deep\n"
+        + "def handle(request):\n    return {'response': greet(request['text']) + ' ' + deep.VALUE}\n"
+    )
+    (package / "helpers.py").write_text("def greet(text):\n    return 'pkg says ' + text\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "deep.py").write_text("VALUE = 'deep-ok'\n")
+    app = build_app(data_dir)
+    await app.brain.start()
+    try:
+        rec = app.services.plugins.get("pkgplug")
+        assert rec is not None and rec.status == "awaiting_approval" and rec.path == package
+        assert approve_plugins(data_dir) == ["pkgplug"]
+        assert app.services.plugins.reload("pkgplug").status == "loaded"
+        answer = await app.brain.handle_query({"text": "pkgplug please", "intent": "chat"})
+        assert "pkg says pkgplug please deep-ok" in answer["response"]
+        # The hash covers every file: an edited module, or a new file, needs approval again.
+        (package / "helpers.py").write_text("def greet(text):\n    return 'changed ' + text\n")
+        assert app.services.plugins.reload("pkgplug").status == "awaiting_approval"
+        approve_plugins(data_dir)
+        assert app.services.plugins.reload("pkgplug").status == "loaded"
+        (package / "notes.txt").write_text("new file\n")
+        assert app.services.plugins.reload("pkgplug").status == "awaiting_approval"
+    finally:
+        await app.aclose()
