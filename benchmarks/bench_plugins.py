@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/bench_plugins.py
 The same plugin file is loaded twice through the real ``PluginManager``: once from a trusted folder
 (in process, as ``core/`` is) and once from a user folder, approved, in a plugin host process.
 Prints the median and p95 of ``PluginManager.call`` for each, the difference (the protocol's cost
-per call), and the time to start and load a host.
+per call), the time to start and load a host, and the host's resident memory.
 """
 
 from __future__ import annotations
@@ -62,6 +62,14 @@ async def _time_calls(manager: PluginManager, rec: PluginRecord) -> list[float]:
     return sorted(samples)
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _report(name: str, samples: list[float]) -> float:
     median = statistics.median(samples)
     print(f"plugins.call.{name}.median: {median:.3f} ms")
@@ -83,6 +91,9 @@ async def main() -> None:
             assert rec.status == "loaded", rec.error
             assert rec.builtin is trusted
             print(f"plugins.load.{name}: {load_ms:.0f} ms")
+            if rec.process is not None and rec.process.pid is not None:
+                rss = _rss_mb(rec.process.pid)
+                print(f"plugins.host_rss: {rss:.1f} MB ({rec.process.confinement})")
             try:
                 medians[name] = _report(name, await _time_calls(manager, rec))
             finally:
