@@ -188,7 +188,7 @@ class QtDockerStep(QWidget):
         )
         self.state = _wrapping_label("Not checked yet.", self, "dockerCheckState")
         self.how_to = _wrapping_label("", self, "dockerCheckHowTo")
-        self.check_button = QPushButton("Check again", self)
+        self.check_button = QPushButton("Check Docker", self)
         self.check_button.setObjectName("dockerCheckButton")
         self.check_button.setAutoDefault(False)
         self.check_button.clicked.connect(self.check)
@@ -227,6 +227,7 @@ class QtDockerStep(QWidget):
         self._running = False
         self.result = result
         self.check_button.setEnabled(True)
+        self.check_button.setText("Check again")
         if result.ok:
             self.state.setStyleSheet(OK_STYLE)
             self.state.setText(f"✓ {result.detail}")
