@@ -222,6 +222,7 @@ async def status(args: argparse.Namespace, app: App) -> int:
     if args.json:
         print_json(report)
     else:
+        print(f"{'language':<11} {report['language_name']} (voice.language)")
         for key in ("model", "microphone", "speaker"):
             part = report[key]
             print(f"{key:<11} " + (part["detail"] if part["found"] else f"MISSING: {part['problem']}"))
