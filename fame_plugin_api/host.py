@@ -417,7 +417,7 @@ def _confinement(argv: list[str]) -> str:
     read, write = spec.get("read"), spec.get("write")
     if not isinstance(read, list) or not isinstance(write, list):
         return "none: the app asked for none"
-    return confine([str(p) for p in read], [str(p) for p in write])
+    return confine([str(p) for p in read], [str(p) for p in write], tcp=spec.get("network") is True)
 
 
 def main() -> int:

@@ -507,6 +507,15 @@ class PluginManager:
         log.warning("plugin %s failed in %s: %s", rec.name, stage, error)
         self._bus.publish(PluginFailed(name=rec.name, path=str(rec.path), stage=stage, error=error))
 
+    def restart_hosts(self) -> None:
+        """Stop every user plugin's host; each starts again on its next question.
+
+        Called when the network switch changes: a host gets TCP or not when it starts.
+        """
+        for rec in self.records():
+            if rec.process is not None:
+                rec.process.kill()
+
     def close(self) -> None:
         """Stop every plugin host process and the plugin thread pool (stuck calls are abandoned)."""
         for rec in self.records():

@@ -88,8 +88,9 @@ def host_command(confinement: JSONObject | None = None) -> list[str]:
     return [sys.executable, "-I", "-c", boot, *spec]
 
 
-def confinement_for(scratch: str, private: list[Path]) -> JSONObject:
-    """The file access a host keeps: read Python, its packages and :data:`SYSTEM_READ`; write ``scratch``.
+def confinement_for(scratch: str, private: list[Path], *, network: bool = True) -> JSONObject:
+    """The access a host keeps: read Python, its packages and :data:`SYSTEM_READ`; write ``scratch``;
+    TCP only while the ``network`` switch is on.
 
     A readable folder that holds one of the ``private`` paths (the data dir) is left out, so no
     layout (a venv around the data dir, say) can open the data dir to plugins.
@@ -106,7 +107,7 @@ def confinement_for(scratch: str, private: list[Path]) -> JSONObject:
             log.warning("plugins may not read %s: it holds FAME's data dir", path)
             continue
         read.append(str(path))
-    return {"read": read, "write": [scratch, os.devnull]}
+    return {"read": read, "write": [scratch, os.devnull], "network": network}
 
 
 def _run_as_nobody() -> bool:
@@ -234,7 +235,7 @@ class PluginProcess:
         }
         try:
             self._proc = subprocess.Popen(
-                host_command(confinement_for(self._home, self._private)),
+                host_command(confinement_for(self._home, self._private, network=self._network_allowed())),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -276,6 +277,12 @@ class PluginProcess:
         except FameError as exc:
             self.kill()
             raise PluginError(f"{filename}: failed to load: {exc.message}", exc.fix or self._fix()) from exc
+
+    def _network_allowed(self) -> bool:
+        try:
+            return bool(self._context.network_allowed)
+        except FameError:
+            return False
 
     def kill(self) -> None:
         """Stop the process and everything it started (its whole session), and forget it."""

@@ -212,6 +212,11 @@ def build_services(
         audit=audit.append,
         private_paths=[paths.root],
     )
+    # A plugin host may open TCP sockets only while the network is on, fixed when it starts.
+    bus.subscribe(
+        SettingsChanged,
+        lambda event: plugins.restart_hosts() if "network.allow_network" in event.changes else None,
+    )
     services = Services(
         paths=paths,
         bus=bus,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -363,4 +364,34 @@ async def test_a_package_plugin_is_approved_whole_and_imports_only_the_approved_
         (package / "notes.txt").write_text("new file\n")
         assert app.services.plugins.reload("pkgplug").status == "awaiting_approval"
     finally:
+        await app.aclose()
+
+
+async def test_a_host_can_open_no_tcp_connection_while_the_network_is_off(data_dir: Path) -> None:
+    if landlock.abi_version() < 4:
+        pytest.skip("this kernel's Landlock has no network rules (ABI < 4)")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    (data_dir / "plugins").mkdir()
+    (data_dir / "plugins" / "dialer.py").write_text(
+        HEADER.format(name="dialer", extra="")
+        + "import socket\ndef handle(request):\n    try:\n"
+        + f"        socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
+        + "        return {'response': 'connected'}\n"
+        + "    except OSError as exc:\n        return {'response': 'refused: ' + type(exc).__name__}\n"
+    )
+    approve_plugins(data_dir)
+    app = build_app(data_dir)
+    await app.brain.start()
+    try:
+        rec = app.services.plugins.get("dialer")
+        assert rec is not None and rec.process is not None
+        assert rec.process.confinement is not None and rec.process.confinement.endswith("no tcp")
+        off = await app.services.plugins.call(rec, {"text": "dial"}, 10.0)
+        assert off["response"] == "refused: PermissionError"
+        app.safety.update_settings({"network.allow_network": True}, trusted=True)
+        on = await app.services.plugins.call(rec, {"text": "dial"}, 10.0)  # a new host, with TCP
+        assert on["response"] == "connected"
+    finally:
+        listener.close()
         await app.aclose()
