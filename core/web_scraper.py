@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import httpx
 
 from core._lib.readability import extract, summarise
 from core._lib.url_guard import UrlRefused, check_url
 from fame_plugin_api import HostSlot, PluginHost, error_result, request_text
+
+if TYPE_CHECKING:
+    # httpx loads with the first request (``host.http_client()`` imports it), not with the
+    # plugin: it costs about 0.1 s, which every start-up paid, network on or off.
+    import httpx
 
 PLUGIN = {
     "schema_version": 1,
@@ -121,6 +124,8 @@ class _Problem(Exception):
 
 
 def _http_problem(service: str, exc: httpx.HTTPError, setting: str) -> _Problem:
+    import httpx  # loaded already: the request that failed made it
+
     if isinstance(exc, httpx.TimeoutException):
         return _Problem("upstream_timeout", f"{service} did not answer in time. Try again in a moment.")
     return _Problem(
@@ -138,6 +143,8 @@ async def _search(host: PluginHost, text: str, query_id: str) -> dict[str, Any]:
     base = str(host.setting("services.searxng_url")).rstrip("/")
     host.progress(query_id, f"Searching for {query!r}")
     async with host.http_client(base_url=base) as client:
+        import httpx  # loaded already by http_client()
+
         try:
             resp = await client.get("/search", params={"q": query, "format": "json"})
         except httpx.HTTPError as exc:
@@ -199,6 +206,8 @@ async def _search(host: PluginHost, text: str, query_id: str) -> dict[str, Any]:
 
 async def _download(client: httpx.AsyncClient, url: str) -> tuple[str, httpx.Response, bytes]:
     """GET ``url`` following redirects by hand (each hop re-checked), reading at most ``MAX_PAGE_BYTES``."""
+    import httpx  # loaded already: the client is one
+
     for _ in range(MAX_REDIRECTS + 1):
         try:
             await check_url(url)

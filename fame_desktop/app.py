@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.brain import Brain
@@ -11,10 +12,12 @@ from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.safety import Safety
-from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.services import Services
 from fame_desktop.orchestrator.settings import SettingsStore
-from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
 
 
 @dataclass(eq=False)

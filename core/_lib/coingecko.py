@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    # httpx loads with the first request (the plugin host's client imports it), not with the
+    # plugin that uses this module: it costs about 0.1 s of every start-up.
+    import httpx
 
 # name or symbol -> CoinGecko id. Symbols that are also English words are in AMBIGUOUS and only
 # count when written in capitals or with a "$" ("LINK", "$dot"), so "the near future" is not NEAR.
@@ -101,6 +104,8 @@ class CoinGecko:
         self._client = client
 
     async def _get(self, path: str, params: dict[str, str]) -> Any:
+        import httpx  # loaded already: the client is one
+
         try:
             resp = await self._client.get(path, params=params)
         except httpx.TimeoutException as exc:

@@ -4,47 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import inspect
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop import __version__
-from fame_desktop.app import App, build_app
-from fame_desktop.cli import (
-    admin_cmd,
-    ask_cmd,
-    audit_cmd,
-    evolve_cmd,
-    llm_cmd,
-    models_cmd,
-    plugins_cmd,
-    routing_cmd,
-    sandbox_cmd,
-    serve_cmd,
-    setup_cmd,
-    voice_cmd,
-)
+from fame_desktop import PLUGIN_HOST_FLAG, __version__
+from fame_desktop.cli.commands import COMMANDS
 from fame_desktop.orchestrator.errors import FameError
-from fame_desktop.orchestrator.plugin_process import HOST_FLAG
-from fame_plugin_api import host as plugin_host
 
-SUBCOMMAND_MODULES = [
-    setup_cmd,
-    ask_cmd,
-    plugins_cmd,
-    audit_cmd,
-    admin_cmd,
-    routing_cmd,
-    sandbox_cmd,
-    voice_cmd,
-    llm_cmd,
-    models_cmd,
-    serve_cmd,
-    evolve_cmd,
-]
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
@@ -81,11 +54,17 @@ class _SubcommandParser(argparse.ArgumentParser):
         super().__init__(**kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, *, stubs: bool = False) -> argparse.ArgumentParser:
     """The argument parser of ``fame``.
 
     Global options are accepted before or after the subcommand (``fame admin network on --admin-key
     KEY``), as every fix hint the app prints writes them.
+
+    Args:
+        command: Declare only this subcommand's arguments (its module, which may declare a few
+            commands, is the only one imported); the others are listed by name. None: all of them.
+        stubs: Declare no subcommand's arguments: each takes whatever follows it. Enough to print
+            ``fame --help`` and to find which command a command line names, importing no module.
     """
     parser = argparse.ArgumentParser(
         prog="fame",
@@ -101,18 +80,38 @@ def build_parser() -> argparse.ArgumentParser:
     # add_subparsers defaults parser_class to type(self), so actions under a subcommand
     # (``admin network``) are _SubcommandParser too and take the global options as well.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_SubcommandParser)
-    for module in SUBCOMMAND_MODULES:
-        module.register(sub)
+    wanted = next((c.module for c in COMMANDS if c.name == command), None)
+    registered: set[str] = set()
+    for declared in COMMANDS:
+        if stubs or (command is not None and declared.module != wanted):
+            stub = sub.add_parser(declared.name, help=declared.help, add_help=False)
+            stub.add_argument("rest", nargs=argparse.REMAINDER)
+        elif declared.module not in registered:  # a module may declare several (run, sandbox)
+            registered.add(declared.module)
+            importlib.import_module(declared.module).register(sub)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse a ``fame`` command line, importing only the named subcommand's module.
+
+    Raises:
+        SystemExit: ``--help``, ``--version`` or a usage error (argparse prints why).
+    """
+    found, _rest = build_parser(stubs=True).parse_known_args(argv)
+    if found.command is None:
+        return build_parser(stubs=True).parse_args(argv)
+    return build_parser(found.command).parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fame`` console script."""
-    if list(argv if argv is not None else sys.argv[1:])[:1] == [HOST_FLAG]:
+    if list(argv if argv is not None else sys.argv[1:])[:1] == [PLUGIN_HOST_FLAG]:
         # A frozen build's executable is no Python interpreter: it runs user plugin hosts itself.
+        from fame_plugin_api import host as plugin_host  # only a plugin host process needs it
+
         return plugin_host.main()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -132,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    # The app (the whole domain) loads only once a command runs: `fame --help`, `--version` and
+    # argument errors answer without it.
+    from fame_desktop.app import build_app
+
     app = build_app(args.data_dir, args.admin_key or os.environ.get("FAME_ADMIN_KEY"))
     try:
         return await run_command(args, app)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def register(sub: Any) -> None:
     """Add the ``admin`` subcommand and its actions."""
-    p: argparse.ArgumentParser = sub.add_parser("admin", help="Admin keys, network, capabilities, settings.")
+    p: argparse.ArgumentParser = sub.add_parser("admin", help=help_of("admin"))
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("init", help="Create the first admin key (printed once).")
     add = actions.add_parser("add", help="Create another admin key (admin).")

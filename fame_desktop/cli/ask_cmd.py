@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import print_json
 from fame_plugin_api import INTENTS
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def _ask_which(clarify: dict[str, Any]) -> str | None:
@@ -35,7 +38,7 @@ def _ask_which(clarify: dict[str, Any]) -> str | None:
 
 def register(sub: Any) -> None:
     """Add the ``ask`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser("ask", help="Ask the Brain one question.")
+    p: argparse.ArgumentParser = sub.add_parser("ask", help=help_of("ask"))
     p.add_argument("text", nargs="+", help="The query.")
     p.add_argument("--intent", choices=sorted(INTENTS), help="Skip routing and use this intent.")
     p.add_argument("--json", action="store_true", help="Print the whole query response object.")

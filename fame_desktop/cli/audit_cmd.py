@@ -8,13 +8,16 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail
 from fame_desktop.orchestrator.audit import WHAT_TO_DO
 from fame_desktop.orchestrator.audit_kinds import AuditKind, parse_kind
 from fame_desktop.orchestrator.printable import escape_controls, safe_json
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def _when(value: str) -> float:
@@ -40,7 +43,7 @@ def _kind(value: str) -> AuditKind:
 
 def register(sub: Any) -> None:
     """Add the ``audit`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser("audit", help="Show, verify or export the audit log.")
+    p: argparse.ArgumentParser = sub.add_parser("audit", help=help_of("audit"))
     p.add_argument("--limit", type=int, default=20, help="How many entries (newest first).")
     p.add_argument(
         "--kind", action="append", type=_kind, metavar="KIND", help="Only entries of this kind (repeatable)."

@@ -12,20 +12,21 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.events import EvolutionProgress
 from fame_desktop.orchestrator.evolution.describe import fitness_text
 from fame_desktop.orchestrator.evolution.review import Review
 
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
 
 def register(sub: Any) -> None:
     """Add the ``evolve`` subcommand and its actions."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "evolve", help="Breed faster or smaller solutions for a library task; approve and roll back."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("evolve", help=help_of("evolve"))
     p.add_argument("--task", help="What to evolve, e.g. 'string reversal' or a recipe id.")
     p.add_argument("--population", type=int, default=8, help="Candidates per generation (2-50).")
     p.add_argument("--generations", type=int, default=2, help="Generations (1-20).")
@@ -132,7 +133,7 @@ async def run(args: argparse.Namespace, app: App) -> int:
         return fail(
             "Say what to evolve.", "fame evolve --task 'string reversal' (see `fame evolve history`)."
         )
-    await app.brain.start()  # binds the bus to this loop and warms the sandbox pool
+    await app.brain.start_services()  # binds the bus to this loop and warms the sandbox pool
     sub = app.bus.subscribe(EvolutionProgress, _progress)
     try:
         record = await runner.run(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.llm.endpoint import (
     PRESETS,
@@ -19,12 +19,13 @@ from fame_desktop.orchestrator.llm.endpoint import (
     set_api_key,
 )
 
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
 
 def register(sub: Any) -> None:
     """Add the ``llm`` subcommand and its actions."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "llm", help="The language model endpoint: presets, API key, connection test."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("llm", help=help_of("llm"))
     actions = p.add_subparsers(dest="llm_action", metavar="ACTION", required=True)
     status = actions.add_parser(
         "status", help="Which endpoint and model are set, and whether a key is stored."

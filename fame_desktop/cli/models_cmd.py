@@ -12,20 +12,21 @@ import asyncio
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import print_json
 from fame_desktop.orchestrator.downloads import human_size
 from fame_desktop.orchestrator.events import DownloadProgress
 from fame_desktop.orchestrator.llm.model_store import ModelAdded
 
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
 
 def register(sub: Any) -> None:
     """Add the ``models`` subcommand and its actions."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "models", help="Local language models: list, download, use, import, remove."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("models", help=help_of("models"))
     actions = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
     ls = actions.add_parser("list", help="The catalog and the installed models (the active one marked).")

@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.plugin_admin import approve_plugin, revoke_plugin, set_plugin_enabled
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def register(sub: Any) -> None:
     """Add the ``plugins`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "plugins", help="List plugins; approve, reload, enable or disable one."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("plugins", help=help_of("plugins"))
     p.add_argument("--json", action="store_true", help="Print JSON.")
     p.add_argument("--reload", metavar="NAME", help="Reload a plugin from its file.")
     p.add_argument("--enable", metavar="NAME", help="Enable a plugin.")

@@ -7,17 +7,18 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import print_json
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def register(sub: Any) -> None:
     """Add the ``routing`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "routing", help="Routing feedback: accuracy over time, export or forget your corrections."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("routing", help=help_of("routing"))
     actions = p.add_subparsers(dest="routing_action", metavar="ACTION", required=True)
     stats = actions.add_parser("stats", help="Feedback counts and routing accuracy per week.")
     stats.add_argument("--json", action="store_true", help="Print the figures as JSON.")

@@ -7,23 +7,23 @@ import argparse
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.events import SandboxImageProgress, SandboxOutput
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 _BAR_WIDTH = 30
 
 
 def register(sub: Any) -> None:
     """Add the ``sandbox`` subcommand and its shortcut ``fame run FILE|-``."""
-    short: argparse.ArgumentParser = sub.add_parser(
-        "run",
-        help="Run your own Python FILE ('-': standard input) in the sandbox (as `fame sandbox run`).",
-    )
+    short: argparse.ArgumentParser = sub.add_parser("run", help=help_of("run"))
     _run_arguments(short)
-    p: argparse.ArgumentParser = sub.add_parser("sandbox", help="Run a Python file in the sandbox.")
+    p: argparse.ArgumentParser = sub.add_parser("sandbox", help=help_of("sandbox"))
     actions = p.add_subparsers(dest="sandbox_action", metavar="ACTION", required=True)
     r: argparse.ArgumentParser = actions.add_parser(
         "run",

@@ -7,10 +7,13 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail
+
+if TYPE_CHECKING:
+    from fame_desktop.app import App
 
 
 def _port(value: str) -> int:
@@ -25,9 +28,7 @@ def _port(value: str) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``serve`` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "serve", help="Serve the REST API (POST /query, /health, /plugins, /audit, /metrics, /docs)."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("serve", help=help_of("serve"))
     p.add_argument("--host", help="Address to bind (default: api.host, 127.0.0.1). Others need admin.")
     p.add_argument("--port", type=_port, help="Port (default: api.port, 8000; 0 picks a free one).")
     p.set_defaults(func=run)
@@ -50,7 +51,7 @@ async def run(args: argparse.Namespace, app: App) -> int:
             "Keep API keys secret and put it behind a firewall or a TLS proxy.",
             file=sys.stderr,
         )
-    await app.brain.start()
+    await app.brain.start_services()
     handle = ApiServerHandle()
     url = await handle.start(app, host=host, port=args.port, actor="cli")
     if not len(app.services.keys):

@@ -12,9 +12,9 @@ import argparse
 import asyncio
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.app import App
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import print_json
 from fame_desktop.orchestrator.downloads import human_size
 from fame_desktop.orchestrator.errors import FameError
@@ -24,12 +24,15 @@ from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.languages import effective_language, match, write_metadata
 from fame_desktop.orchestrator.voice.models import find_models
 
+if TYPE_CHECKING:
+    from fame_desktop.app import App
+
 
 def register(sub: Any) -> None:
     """Add the ``setup`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
         "setup",
-        help="First-run set-up: admin key, Docker check, language model, voice language.",
+        help=help_of("setup"),
         description="Set up FAME step by step. With a terminal it asks; with --yes (or no terminal) "
         "it does what the options say and skips the rest.",
     )

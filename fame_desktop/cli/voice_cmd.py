@@ -10,23 +10,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import fail, print_json
 from fame_desktop.orchestrator.events import EventBus
 from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.settings import SettingsStore
 from fame_desktop.orchestrator.voice.adapter import VoiceAdapter, speakable
-from fame_desktop.orchestrator.voice.audio import list_devices
 from fame_desktop.orchestrator.voice.catalog import for_language, language_name, load_catalog
 from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.languages import effective_language, write_metadata
 from fame_desktop.orchestrator.voice.models import choose_model, find_models, load_model
-from fame_desktop.orchestrator.voice.recognizer import transcribe_file
-from fame_desktop.orchestrator.voice.tts import Speaker
 
 
 class _Brain(Protocol):
     async def handle_query(self, request: dict[str, Any]) -> dict[str, Any]: ...
-    async def start(self) -> None: ...
+    async def start_services(self) -> None: ...
 
 
 class App(Protocol):
@@ -46,7 +44,7 @@ class App(Protocol):
 
 def register(sub: Any) -> None:
     """Add the ``voice`` subcommand and its actions."""
-    p: argparse.ArgumentParser = sub.add_parser("voice", help="Offline speech: transcribe, speak, models.")
+    p: argparse.ArgumentParser = sub.add_parser("voice", help=help_of("voice"))
     actions = p.add_subparsers(dest="voice_command", metavar="ACTION", required=True)
 
     t = actions.add_parser("transcribe", help="Print the transcript of a WAV file (any sample rate).")
@@ -98,6 +96,9 @@ def register(sub: Any) -> None:
 
 async def transcribe(args: argparse.Namespace, app: App) -> int:
     """Print the transcript of ``args.wav``."""
+    # The audio modules (numpy, PortAudio, Vosk) load only for the voice actions that use them.
+    from fame_desktop.orchestrator.voice.recognizer import transcribe_file
+
     voice = app.settings.settings.voice
     path = choose_model(
         voice.model_path, app.paths.models, args.model, language=effective_language(voice.language)
@@ -113,6 +114,8 @@ async def transcribe(args: argparse.Namespace, app: App) -> int:
 
 async def say(args: argparse.Namespace, app: App) -> int:
     """Speak the text, or write it to ``args.out``."""
+    from fame_desktop.orchestrator.voice.tts import Speaker
+
     voice = app.settings.settings.voice
     text = speakable(" ".join(args.text))
     speaker = Speaker(voice=voice.tts_voice, rate=voice.tts_rate)
@@ -133,6 +136,8 @@ async def say(args: argparse.Namespace, app: App) -> int:
 
 async def devices(args: argparse.Namespace, app: App) -> int:
     """List audio devices."""
+    from fame_desktop.orchestrator.voice.audio import list_devices
+
     found = await asyncio.to_thread(list_devices)
     if args.json:
         print_json(found)
@@ -233,7 +238,7 @@ async def status(args: argparse.Namespace, app: App) -> int:
 
 async def ask(args: argparse.Namespace, app: App) -> int:
     """Listen for one question, answer it, print (and optionally speak) the answer."""
-    await app.brain.start()
+    await app.brain.start_services()
     if args.speak:
         app.settings.settings.voice.speak_answers = True  # this run only: not saved
     print("listening... (speak now)", file=sys.stderr)

@@ -7,8 +7,8 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.admin import AdminKeySet
 from fame_desktop.orchestrator.audit import AuditLog
@@ -30,6 +30,7 @@ from fame_desktop.orchestrator.events import (
     QueryCompleted,
     QueryReceived,
     QueryRouted,
+    StartupProgress,
 )
 from fame_desktop.orchestrator.intent_classifier import IntentModel
 from fame_desktop.orchestrator.intent_training import training_set
@@ -54,11 +55,13 @@ from fame_desktop.orchestrator.route_choice import (
 from fame_desktop.orchestrator.route_consult import model_route
 from fame_desktop.orchestrator.routing import Route, Router
 from fame_desktop.orchestrator.routing_feedback import Feedback, RoutingFeedback
-from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.services import build_services
 from fame_desktop.orchestrator.settings import CapabilitySettings
 from fame_desktop.orchestrator.settings_watch import watch_settings
 from fame_plugin_api import INTENTS
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.sandbox import DockerManager
 
 log = logging.getLogger("fame.brain")
 
@@ -87,6 +90,8 @@ class Brain:
         self.services = build_services(data_dir, ask=self.handle_query, bus=bus)
         self._router: Router | None = None
         self._started = False
+        self._services_started = False
+        self._services_lock: asyncio.Lock | None = None
         self._start_lock: asyncio.Lock | None = None
         self._warm: asyncio.Future[None] | None = None
         self._intent_model: IntentModel | None = None
@@ -135,7 +140,9 @@ class Brain:
     # --- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load plugins and start the sandbox (idempotent; called by the first query too)."""
+        """Load plugins and train the router: what answering needs (idempotent; the first query
+        calls it). The sandbox, code generation and voice are built when a query first uses them;
+        long-lived front ends bring them up ahead of that with :meth:`start_services`."""
         if self._started:
             return
         if self._start_lock is None:
@@ -146,23 +153,65 @@ class Brain:
             self.services.bus.bind_loop(asyncio.get_running_loop())
             await self.services.plugins.load_all_async()
             await self._refresh_intent_model()
-            await self.services.sandbox.start()
-            await self.services.voice.start()
-            # Warm the code library in the background, so the first code query does not wait.
-            self._warm = asyncio.ensure_future(self.services.codegen.ready())
             # Settings changed by the CLI, the window or the API in another process apply here too.
             self._settings_watch = asyncio.ensure_future(watch_settings(self.services.settings))
             self._started = True
 
+    async def start_services(self) -> None:
+        """:meth:`start`, then the sandbox's warm pool, voice (wake phrase, speaker) and the code
+        library, so the first code or voice query does not wait (idempotent). Each step is
+        published as a :class:`StartupProgress` event (the window's status bar shows them).
+
+        The window calls it after its first paint and the API server when it starts; a one-shot
+        CLI command never does (it would only pay for them).
+        """
+        if self._services_lock is None:
+            self._services_lock = asyncio.Lock()
+        async with self._services_lock:
+            if self._services_started:
+                return
+            steps = ("plugins", "sandbox", "voice", "code library")
+            publish = self.services.bus.publish
+
+            def progress(step: int, state: str, detail: str = "") -> None:
+                publish(
+                    StartupProgress(
+                        part=steps[step], state=state, step=step + 1, steps=len(steps), detail=detail
+                    )
+                )
+
+            progress(0, "starting")
+            await self.start()
+            progress(0, "ready", f"{len(self.services.plugins.records())} plugins")
+            # Each part is built (its modules imported) in a worker thread: the loop keeps painting.
+            progress(1, "starting")
+            sandbox = await asyncio.to_thread(lambda: self.services.sandbox)
+            await sandbox.start()
+            progress(1, "ready")
+            progress(2, "starting")
+            voice = await asyncio.to_thread(lambda: self.services.voice)
+            await voice.start()
+            progress(2, "ready")
+            progress(3, "starting")
+            codegen = await asyncio.to_thread(lambda: self.services.codegen)
+            # Warm the code library in the background, so the first code query does not wait.
+            self._warm = asyncio.ensure_future(codegen.ready())
+            self._warm.add_done_callback(lambda task: _report_warm(task, lambda *a: progress(3, *a)))
+            self._services_started = True
+
     async def aclose(self) -> None:
-        """Stop voice and the sandbox pool, and close files."""
+        """Stop voice and the sandbox pool, and close files (only what was built)."""
         for task in (self._warm, self._retrain, self._settings_watch):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        await self.services.voice.aclose()
-        await self.services.sandbox.close()
+        lazy = self.services.lazy
+        voice, sandbox = lazy.voice.peek(), lazy.sandbox.peek()
+        if voice is not None:
+            await voice.aclose()
+        if sandbox is not None:
+            await sandbox.close()
         self.services.close()
 
     def _invalidate_router(self, _event: object) -> None:
@@ -557,6 +606,14 @@ class Brain:
         out["audit_id"] = response.audit_id = entry.id
         self.services.bus.publish(QueryCompleted(query_id=response.id, response=out))
         return out
+
+
+def _report_warm(task: asyncio.Future[None], progress: Callable[[str, str], None]) -> None:
+    """Publish how warming the code library ended (nothing if it was cancelled at close)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    progress("failed" if error else "ready", str(error or ""))
 
 
 def _routing_summary(route: Route, parts: list[Part] | None, plugins: list[str]) -> str:

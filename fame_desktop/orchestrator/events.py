@@ -179,6 +179,19 @@ class SandboxStatusChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StartupProgress(Event):
+    """A background part coming up after the window's first paint (``Brain.start_services``):
+    ``part`` is ``plugins``, ``sandbox``, ``voice`` or ``code library``; ``state`` is ``starting``,
+    ``ready`` or ``failed`` (``detail`` says why); ``step`` of ``steps`` for a progress display."""
+
+    part: str
+    state: str
+    step: int
+    steps: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SandboxImageProgress(Event):
     """Preparing the sandbox image: ``stage`` is ``pull``, ``build``, ``done``, or how it ended
     (``unavailable``, ``cancelled``, ``error``); ``fraction`` is the whole job's, 0..1."""

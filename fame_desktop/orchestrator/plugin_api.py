@@ -70,7 +70,8 @@ class EvolutionService(Protocol):
 class PluginContext:
     """The :class:`fame_plugin_api.PluginHost` the app gives each plugin.
 
-    The composition root fills in the services; a missing one makes its task raise
+    The composition root fills in how to get each service (the first task that needs one builds
+    it: loading a plugin must not start the sandbox); a missing one makes its task raise
     :class:`~fame_plugin_api.ServiceUnavailable`.
     """
 
@@ -79,10 +80,10 @@ class PluginContext:
     publish_event: Callable[[Event], None]
     list_plugins: Callable[[], list[JSONObject]]
     status: Callable[[], JSONObject]
-    codegen: CodeGenerator | None = None
-    architecture: ArchitectureAdvisor | None = None
-    sandbox: SandboxRunner | None = None
-    evolution: EvolutionService | None = None
+    codegen: Callable[[], CodeGenerator] | None = None
+    architecture: Callable[[], ArchitectureAdvisor] | None = None
+    sandbox: Callable[[], SandboxRunner] | None = None
+    evolution: Callable[[], EvolutionService] | None = None
     llm: Callable[[], LlmProvider | None] | None = None
 
     @property
@@ -129,13 +130,13 @@ class PluginContext:
         """Tested code for ``text`` (see :meth:`fame_plugin_api.PluginHost.generate_code`)."""
         if self.codegen is None:
             raise ServiceUnavailable("Code generation is not available in this app.")
-        return await self.codegen.answer(text, query_id=query_id or None)
+        return await self.codegen().answer(text, query_id=query_id or None)
 
     async def design_architecture(self, text: str, *, query_id: str | None = None) -> JSONObject:
         """Architecture advice (see :meth:`fame_plugin_api.PluginHost.design_architecture`)."""
         if self.architecture is None:
             raise ServiceUnavailable("The architecture knowledge base is not available in this app.")
-        return await self.architecture.answer(text, query_id=query_id or None)
+        return await self.architecture().answer(text, query_id=query_id or None)
 
     async def run_in_sandbox(
         self,
@@ -147,14 +148,14 @@ class PluginContext:
         """Run ``code`` in the sandbox (see :meth:`fame_plugin_api.PluginHost.run_in_sandbox`)."""
         if self.sandbox is None:
             raise ServiceUnavailable("The sandbox is not available in this app.")
-        report = await self.sandbox.run(code, timeout=timeout, query_id=query_id or None)
+        report = await self.sandbox().run(code, timeout=timeout, query_id=query_id or None)
         return report.to_dict()
 
     async def run_evolution(self, request: JSONObject) -> JSONObject:
         """An evolution cycle (see :meth:`fame_plugin_api.PluginHost.run_evolution`)."""
         if self.evolution is None:
             raise ServiceUnavailable("Evolution cycles are not available in this app.")
-        return await self.evolution.run_from_request(dict(request))
+        return await self.evolution().run_from_request(dict(request))
 
     async def chat_with_model(
         self,

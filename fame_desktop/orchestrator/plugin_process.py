@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import fame_plugin_api
+from fame_desktop import PLUGIN_HOST_FLAG
 from fame_desktop.orchestrator.errors import FameError, InvalidSetting, PluginError, PluginTimeout
 from fame_plugin_api import JSONObject, PluginHost, ServiceUnavailable
 from fame_plugin_api.host import MAX_LINE_BYTES, PASSABLE_CODES
@@ -40,7 +41,7 @@ from fame_plugin_api.host import MAX_LINE_BYTES, PASSABLE_CODES
 log = logging.getLogger("fame.plugins.host")
 
 #: The flag a frozen build's executable takes to run as a plugin host (it is no Python interpreter).
-HOST_FLAG = "--fame-plugin-host"
+HOST_FLAG = PLUGIN_HOST_FLAG
 NOBODY = 65534
 # Time for the interpreter itself to start (not counted in the plugin's own load time): generous,
 # a busy machine can take seconds.

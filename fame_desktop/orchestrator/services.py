@@ -3,6 +3,12 @@
 The Brain calls it (``Brain()`` composes its own parts for the default data dir, as in the seed);
 front ends get the Brain from :func:`fame_desktop.app.build_app` and share its one
 :class:`Services`. Nothing else constructs these parts, and there are no module-level singletons.
+
+What every query needs (settings, audit log, safety, plugins, routing) is built at once; the parts
+only some commands use (the sandbox and its Docker SDK, code generation, evolution, voice, the
+conversation store) are declared here as :class:`~fame_desktop.orchestrator.lazy.Lazy` and built,
+their modules imported, the first time someone reads them: ``fame ask "what is 2+2"`` never pays
+for them, and the window brings them up after its first paint.
 """
 
 from __future__ import annotations
@@ -12,20 +18,15 @@ import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
-from fame_desktop.orchestrator.architecture_service import ArchitectureService
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 from fame_desktop.orchestrator.audit_kinds import AuditKind
-from fame_desktop.orchestrator.codegen import ArchitectureKB, RecipeLibrary
-from fame_desktop.orchestrator.codegen_service import REPAIR_BUDGET_S, CodeGenService, promoted_source
-from fame_desktop.orchestrator.conversations import ConversationStore
 from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsChanged
-from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
-from fame_desktop.orchestrator.evolution.store import PromotionStore
 from fame_desktop.orchestrator.intent_training import IntentModelSource
+from fame_desktop.orchestrator.lazy import Lazy
 from fame_desktop.orchestrator.llm.factory import LlmSource
 from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.metrics import Metrics
@@ -35,10 +36,30 @@ from fame_desktop.orchestrator.plugin_approval import PluginApprovals
 from fame_desktop.orchestrator.plugin_loader import PluginManager
 from fame_desktop.orchestrator.routing_feedback import RoutingFeedback
 from fame_desktop.orchestrator.safety import Safety
-from fame_desktop.orchestrator.sandbox import DockerManager
 from fame_desktop.orchestrator.secrets import SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore
-from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.architecture_service import ArchitectureService
+    from fame_desktop.orchestrator.codegen_service import CodeGenService
+    from fame_desktop.orchestrator.conversations import ConversationStore
+    from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+    from fame_desktop.orchestrator.evolution.store import PromotionStore
+    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
+
+
+@dataclass(frozen=True, eq=False)
+class LazyParts:
+    """The parts built on first use (see the module's docstring), each held by a :class:`Lazy`."""
+
+    sandbox: Lazy[DockerManager]
+    promotions: Lazy[PromotionStore]
+    codegen: Lazy[CodeGenService]
+    architecture: Lazy[ArchitectureService]
+    evolution: Lazy[EvolutionRunner]
+    voice: Lazy[VoiceAdapter]
+    conversations: Lazy[ConversationStore]
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,13 +73,6 @@ class Services:
     keys: AdminKeyStore
     safety: Safety
     metrics: Metrics
-    sandbox: DockerManager
-    promotions: PromotionStore
-    codegen: CodeGenService
-    architecture: ArchitectureService
-    evolution: EvolutionRunner
-    voice: VoiceAdapter
-    conversations: ConversationStore
     intent_models: IntentModelSource
     routing_feedback: RoutingFeedback
     plugins: PluginManager
@@ -66,7 +80,43 @@ class Services:
     #: The language model the settings choose (a callable); it keeps a loaded local model.
     llm: LlmSource
     models: ModelStore
+    lazy: LazyParts
     started_at: float = field(default_factory=time.time)
+
+    @property
+    def sandbox(self) -> DockerManager:
+        """The sandbox (built, and the Docker SDK imported, on first use)."""
+        return self.lazy.sandbox.get()
+
+    @property
+    def promotions(self) -> PromotionStore:
+        """Evolution's promoted solutions."""
+        return self.lazy.promotions.get()
+
+    @property
+    def codegen(self) -> CodeGenService:
+        """Code generation (tested in the sandbox)."""
+        return self.lazy.codegen.get()
+
+    @property
+    def architecture(self) -> ArchitectureService:
+        """Architecture advice: the knowledge base (its file is read on first use) and the model."""
+        return self.lazy.architecture.get()
+
+    @property
+    def evolution(self) -> EvolutionRunner:
+        """The evolution runner."""
+        return self.lazy.evolution.get()
+
+    @property
+    def voice(self) -> VoiceAdapter:
+        """Voice input and output."""
+        return self.lazy.voice.get()
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The window's saved conversations."""
+        return self.lazy.conversations.get()
 
     def user_plugin_dir(self) -> Path:
         """The user's plugin folder (setting, else ``<data dir>/plugins``)."""
@@ -99,7 +149,9 @@ class Services:
         self.plugins.close()
         self.llm.close()
         self.metrics.close()
-        self.conversations.close()
+        conversations = self.lazy.conversations.peek()
+        if conversations is not None:
+            conversations.close()
         self.routing_feedback.close()
         self.audit.close()
 
@@ -118,10 +170,10 @@ def plugin_context(name: str, services: Services) -> PluginContext:
         publish_event=services.bus.publish,
         list_plugins=lambda: [r.to_dict() for r in services.plugins.records()],
         status=services.status,
-        codegen=services.codegen,
-        architecture=services.architecture,
-        sandbox=services.sandbox,
-        evolution=services.evolution,
+        codegen=services.lazy.codegen.get,
+        architecture=services.lazy.architecture.get,
+        sandbox=services.lazy.sandbox.get,
+        evolution=services.lazy.evolution.get,
         llm=services.llm,
     )
 
@@ -159,37 +211,10 @@ def build_services(
     keys = AdminKeyStore(paths.admin_keys)
     safety = Safety(keys, settings, bus, audit.append)
     metrics = Metrics(bus, audit_entries=len(audit))
-    sandbox = DockerManager(
-        lambda: settings.settings.sandbox,
-        lambda: settings.settings.network.allow_network,
-        bus.publish,
-        audit.append,
-    )
     secrets = SecretStore(paths.secrets)
     # Chosen from the settings at every use; it keeps the loaded local model between uses.
     llm = LlmSource(settings, secrets, bus.publish, paths.llm_models)
-    promotions = PromotionStore(paths.evolution)
-    codegen = CodeGenService(
-        lambda: RecipeLibrary.load(strict=False),
-        sandbox,
-        llm=llm,
-        max_repairs=lambda: int(settings.settings.llm.max_repair_attempts),
-        promoted=promoted_source(promotions),
-        time_budget_s=REPAIR_BUDGET_S,
-    )
-    evolution = EvolutionRunner(
-        store=promotions,
-        library=lambda: codegen.library,
-        sandbox=sandbox,
-        settings=settings,
-        audit=audit,
-        bus=bus,
-        safety=safety,
-        llm=llm,
-    )
-    # Voice's constructor does no I/O: models load and the microphone opens on first use.
-    voice = VoiceAdapter(settings, bus, ask, models_dir=paths.models)
-    conversations = ConversationStore(paths.conversations_db)
+    lazy = _lazy_parts(paths, bus, audit, settings, safety, llm, ask)
     # Both open their files on first use.
     intent_models = IntentModelSource(paths.routing)
     routing_feedback = RoutingFeedback(paths.routing / "feedback.sqlite3")
@@ -225,18 +250,105 @@ def build_services(
         keys=keys,
         safety=safety,
         metrics=metrics,
-        sandbox=sandbox,
-        promotions=promotions,
-        codegen=codegen,
-        architecture=ArchitectureService(ArchitectureKB.load(), llm=llm),
-        evolution=evolution,
-        voice=voice,
-        conversations=conversations,
         intent_models=intent_models,
         routing_feedback=routing_feedback,
         plugins=plugins,
         secrets=secrets,
         llm=llm,
         models=models,
+        lazy=lazy,
     )
     return services
+
+
+def _lazy_parts(
+    paths: DataPaths,
+    bus: EventBus,
+    audit: AuditLog,
+    settings: SettingsStore,
+    safety: Safety,
+    llm: LlmSource,
+    ask: Ask,
+) -> LazyParts:
+    """Declare the parts built on first use, in dependency order (each builder asks for the
+    parts it needs, which builds them first).
+
+    Their modules are imported inside the builders: that is the point (the Docker SDK, code
+    generation, evolution and voice cost most of a one-shot command's start-up), not a way
+    around an import cycle.
+    """
+
+    def sandbox() -> DockerManager:
+        from fame_desktop.orchestrator.sandbox import DockerManager
+
+        return DockerManager(
+            lambda: settings.settings.sandbox,
+            lambda: settings.settings.network.allow_network,
+            bus.publish,
+            audit.append,
+        )
+
+    def promotions() -> PromotionStore:
+        from fame_desktop.orchestrator.evolution.store import PromotionStore
+
+        return PromotionStore(paths.evolution)
+
+    def codegen() -> CodeGenService:
+        from fame_desktop.orchestrator.codegen import RecipeLibrary
+        from fame_desktop.orchestrator.codegen_service import (
+            REPAIR_BUDGET_S,
+            CodeGenService,
+            promoted_source,
+        )
+
+        return CodeGenService(
+            lambda: RecipeLibrary.load(strict=False),
+            parts.sandbox.get(),
+            llm=llm,
+            max_repairs=lambda: int(settings.settings.llm.max_repair_attempts),
+            promoted=promoted_source(parts.promotions.get()),
+            time_budget_s=REPAIR_BUDGET_S,
+        )
+
+    def architecture() -> ArchitectureService:
+        from fame_desktop.orchestrator.architecture_service import ArchitectureService
+        from fame_desktop.orchestrator.codegen import ArchitectureKB
+
+        return ArchitectureService(ArchitectureKB.load(), llm=llm)
+
+    def evolution() -> EvolutionRunner:
+        from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+
+        generator = parts.codegen.get()
+        return EvolutionRunner(
+            store=parts.promotions.get(),
+            library=lambda: generator.library,
+            sandbox=parts.sandbox.get(),
+            settings=settings,
+            audit=audit,
+            bus=bus,
+            safety=safety,
+            llm=llm,
+        )
+
+    def voice() -> VoiceAdapter:
+        from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
+
+        # Its constructor does no I/O either: models load and the microphone opens on first use.
+        return VoiceAdapter(settings, bus, ask, models_dir=paths.models)
+
+    def conversations() -> ConversationStore:
+        from fame_desktop.orchestrator.conversations import ConversationStore
+
+        return ConversationStore(paths.conversations_db)
+
+    parts = LazyParts(
+        sandbox=Lazy("sandbox", sandbox),
+        promotions=Lazy("promotions", promotions),
+        codegen=Lazy("codegen", codegen),
+        architecture=Lazy("architecture", architecture),
+        evolution=Lazy("evolution", evolution),
+        voice=Lazy("voice", voice),
+        conversations=Lazy("conversations", conversations),
+    )
+    return parts

@@ -47,7 +47,7 @@ def capture(out_dir: Path, data_dir: Path) -> list[Path]:
         await asyncio.sleep(seconds)
 
     async def run() -> None:
-        await app.brain.start()
+        await app.brain.start_services()
         await settle(0.5)
         save(window, "window-empty")
         worker = window.chat.ask("write a python function to reverse a string", "generate_code")

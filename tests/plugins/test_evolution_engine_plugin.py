@@ -27,6 +27,8 @@ async def test_without_a_runner_evolution_is_not_available(plugin: Callable[...,
 
 async def test_with_a_runner_the_request_is_passed_on(plugin: Callable[..., Harness]) -> None:
     runner = RecordingRunner()
-    result = await plugin("evolution_engine", evolution=runner).ask("evolve a faster fibonacci", "evolution")
+    result = await plugin("evolution_engine", evolution=lambda: runner).ask(
+        "evolve a faster fibonacci", "evolution"
+    )
     assert result == {"response": "Evolved: evolve a faster fibonacci", "data": {"generations": 3}}
     assert runner.seen[0]["intent"] == "evolution"

@@ -202,7 +202,7 @@ async def test_without_services_the_developer_plugin_says_what_is_missing(
 
 async def test_architecture_advice_comes_through_the_task_as_json(plugin: Callable[..., Harness]) -> None:
     kb = ArchitectureKB.load()
-    dev = plugin("universal_developer", architecture=ArchitectureService(kb))
+    dev = plugin("universal_developer", architecture=lambda: ArchitectureService(kb))
     result = await dev.ask(
         "we must be able to replay history and see who changed what", "architecture_design"
     )

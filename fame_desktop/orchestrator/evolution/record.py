@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,11 +11,6 @@ from fame_desktop.orchestrator.evolution.population import Candidate
 
 #: Run states. ``no_match``: the task matched no library recipe; ``failed``: no sandbox or a crash.
 STATUSES = ("running", "finished", "cancelled", "failed", "no_match")
-
-
-def new_run_id() -> str:
-    """``evo-<utc time>-<random>``: sortable and unique across processes."""
-    return time.strftime("evo-%Y%m%d-%H%M%S-", time.gmtime()) + os.urandom(3).hex()
 
 
 @dataclass

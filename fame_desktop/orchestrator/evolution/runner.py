@@ -28,10 +28,11 @@ from fame_desktop.orchestrator.evolution.evaluate import Evaluator
 from fame_desktop.orchestrator.evolution.fitness import Fitness, Improvement, compare
 from fame_desktop.orchestrator.evolution.population import Breeder, Candidate, alternative_sources
 from fame_desktop.orchestrator.evolution.proposals import propose
-from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, new_run_id, summary
+from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, summary
 from fame_desktop.orchestrator.evolution.request import answer
 from fame_desktop.orchestrator.evolution.review import Review
 from fame_desktop.orchestrator.evolution.review import review as review_run
+from fame_desktop.orchestrator.evolution.run_id import new_run_id
 from fame_desktop.orchestrator.evolution.store import PromotedVersion, PromotionStore
 from fame_desktop.orchestrator.llm import LlmProvider
 from fame_desktop.orchestrator.safety import Safety

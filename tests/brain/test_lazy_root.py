@@ -1,0 +1,141 @@
+"""The composition root builds the parts only some commands use on first use, once, for every thread.
+
+``fame ask`` for a calculator query must not build (nor import) the sandbox, code generation,
+evolution or voice; whoever asks first builds a part and everyone shares that one object.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fame_desktop.app import App, build_app
+from fame_desktop.orchestrator.lazy import Lazy
+
+FAME = str(Path(sys.executable).with_name("fame"))
+REPO = Path(__file__).resolve().parents[2]
+LAZY_PARTS = ("sandbox", "promotions", "codegen", "architecture", "evolution", "voice", "conversations")
+
+
+def _built(app: App) -> set[str]:
+    return {name for name in LAZY_PARTS if getattr(app.services.lazy, name).built}
+
+
+def test_lazy_builds_once_for_concurrent_callers() -> None:
+    calls: list[int] = []
+
+    def build() -> object:
+        calls.append(1)
+        time.sleep(0.05)  # the other threads arrive while the first one builds
+        return object()
+
+    part: Lazy[object] = Lazy("part", build)
+    assert not part.built and part.peek() is None
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(part.get())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 8 and all(o is got[0] for o in got)
+    assert part.built and part.peek() is got[0] and "built" in repr(part)
+
+
+def test_a_failed_build_is_tried_again() -> None:
+    attempts: list[int] = []
+
+    def build() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("disk not ready")
+        return "ok"
+
+    part = Lazy("flaky", build)
+    with pytest.raises(OSError, match="disk not ready"):
+        part.get()
+    assert not part.built
+    assert part.get() == "ok" and len(attempts) == 2
+
+
+async def test_a_calculator_query_builds_none_of_the_lazy_parts(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "data")
+    try:
+        response = await app.brain.handle_query({"text": "what is 2+2"})
+        assert response["error"] is None and "4" in response["response"]
+        assert _built(app) == set()
+        # The first reader builds a part, with what it depends on; later readers share it.
+        evolution = app.services.evolution
+        assert _built(app) == {"sandbox", "promotions", "codegen", "evolution"}
+        assert app.services.evolution is evolution and evolution.store is app.services.promotions
+        assert app.brain.docker_manager is app.services.sandbox is app.sandbox
+    finally:
+        await app.aclose()
+    assert "voice" not in _built(app) and "conversations" not in _built(app)  # closing builds nothing
+
+
+async def test_start_services_brings_the_background_parts_up(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "data")
+    try:
+        await app.brain.start()
+        assert _built(app) == set()
+        await app.brain.start_services()
+        assert {"sandbox", "voice", "codegen"} <= _built(app)
+        await app.brain.start_services()  # idempotent
+    finally:
+        await app.aclose()
+
+
+# Run in a subprocess with these packages made unimportable: the command must still work.
+_BLOCKED_RUN = """
+import sys
+blocked = set(sys.argv[1].split(","))
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError("blocked in this test: " + name)
+sys.meta_path.insert(0, Block())
+from fame_desktop.cli import main
+code = main(sys.argv[2:])
+sys.exit(code)
+"""
+
+
+def _run_blocked(blocked: tuple[str, ...], *argv: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FAME_HOME": str(home), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, ",".join(blocked), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_fame_ask_answers_a_calculator_query_without_the_heavy_packages(tmp_path: Path) -> None:
+    heavy = ("docker", "requests", "httpx", "fastapi", "uvicorn", "numpy", "llama_cpp", "vosk", "PySide6")
+    done = _run_blocked(heavy, "ask", "what is 2+2", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "4" in done.stdout
+    # ...and it was audited like every query.
+    audit = subprocess.run(
+        [FAME, "--data-dir", str(tmp_path), "audit", "--json", "--limit", "10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert '"query_completed"' in audit.stdout and "what is 2+2" in audit.stdout
+
+
+def test_fame_help_loads_no_part_of_the_app(tmp_path: Path) -> None:
+    # Not the settings models, not pydantic, not the plugin API: only the table of commands.
+    done = _run_blocked(("pydantic", "fame_plugin_api", "sqlite3"), "--help", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ask" in done.stdout and "Ask the Brain one question." in done.stdout
