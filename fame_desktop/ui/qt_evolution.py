@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
 
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import AdminStateChanged, EvolutionProgress
-from fame_desktop.orchestrator.evolution.record import new_run_id
 from fame_desktop.orchestrator.evolution.review import Review
+from fame_desktop.orchestrator.evolution.run_id import new_run_id
 from fame_desktop.ui.qt_approval import QtApprovalDialog
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
+    from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
 
 log = logging.getLogger("fame.ui.evolution")
 
@@ -50,7 +51,7 @@ class QtEvolutionPanel(QWidget):
     """Runs evolution cycles from the window.
 
     Args:
-        app: The services (``services.evolution`` is the runner; it may be None in a build without one).
+        app: The services (``services.evolution`` is the runner, built when the panel first needs it).
         workers: Runs the cycle and the history/approval calls off the Qt thread.
     """
 
@@ -59,7 +60,6 @@ class QtEvolutionPanel(QWidget):
         self.setObjectName("evolutionWidget")
         self._app = app
         self._workers = workers
-        self.runner: Any = app.services.evolution
         self.current: str | None = None
         self.worker: QtWorker | None = None
         self.history: list[dict[str, Any]] = []
@@ -155,11 +155,14 @@ class QtEvolutionPanel(QWidget):
         layout.addWidget(QLabel("History", self))
         layout.addWidget(self.history_list, 2)
         layout.addLayout(actions)
-        if self.runner is None:
-            self.status.setText("Evolution is not available in this build.")
         self._update_buttons()
 
     # --- running ---------------------------------------------------------------------------------
+
+    @property
+    def runner(self) -> EvolutionRunner:
+        """The evolution runner (built on first use: the window paints before it exists)."""
+        return self._app.services.evolution
 
     @property
     def running(self) -> bool:
@@ -169,7 +172,7 @@ class QtEvolutionPanel(QWidget):
     def start(self) -> None:
         """Start a run for the task in ``evolutionTask``."""
         task = self.task.text().strip()
-        if self.runner is None or self.running:
+        if self.running:
             return
         if not task:
             self.status.setText("Enter a task first, e.g. “string reversal”.")
@@ -204,7 +207,7 @@ class QtEvolutionPanel(QWidget):
         """Stop the current run (it ends as ``cancelled``, its results so far kept)."""
         if self.current is None or not self.running:
             return
-        if self.runner is None or not self.runner.cancel(self.current):
+        if not self.runner.cancel(self.current):
             assert self.worker is not None
             self.worker.cancel()
         self.status.setText(f"Cancelling {self.current}…")
@@ -254,11 +257,9 @@ class QtEvolutionPanel(QWidget):
 
     def refresh_history(self) -> None:
         """Reload the run history and promotions (read from disk in a worker thread)."""
-        runner = self.runner
-        if runner is None:
-            return
 
         def load(_flag: threading.Event) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            runner = self.runner  # the first use builds it here, off the Qt thread
             return runner.history(HISTORY_LIMIT), runner.promotions()
 
         self._workers.run_blocking(
@@ -289,7 +290,7 @@ class QtEvolutionPanel(QWidget):
     def show_run(self, run_id: str) -> None:
         """Show a past run's candidates, every generation, and its verdict (read in a worker thread)."""
         runner = self.runner
-        if runner is None or self.running:
+        if self.running:
             return
 
         def shown(run: dict[str, Any]) -> None:
@@ -319,8 +320,7 @@ class QtEvolutionPanel(QWidget):
         return self._app.safety.unlocked or bool(self._app.admin_key)
 
     def _update_buttons(self) -> None:
-        available = self.runner is not None
-        self.start_button.setEnabled(available and not self.running)
+        self.start_button.setEnabled(not self.running)
         self.cancel_button.setEnabled(self.running)
         run = self.selected_run()
         admin = self._is_admin()
@@ -402,7 +402,7 @@ class QtEvolutionPanel(QWidget):
     def rollback_selected(self) -> None:
         """Step the selected run's task back to its previous version (or the library original)."""
         run, runner, key = self.selected_run(), self.runner, self._app.admin_key
-        if run is None or runner is None or not run.get("recipe_id"):
+        if run is None or not run.get("recipe_id"):
             return
         recipe_id = str(run["recipe_id"])
 

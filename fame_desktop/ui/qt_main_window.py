@@ -39,6 +39,7 @@ from fame_desktop.ui.qt_audit import QtAuditPane
 from fame_desktop.ui.qt_chat import QtChatPane
 from fame_desktop.ui.qt_conversations import QtConversationsPane
 from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_first_paint import QtFirstPaint
 from fame_desktop.ui.qt_first_run import QtFirstRunAssistant
 from fame_desktop.ui.qt_help import QtAboutDialog, QtShortcutsDialog
 from fame_desktop.ui.qt_layout import QtDockLayout, shrinkable
@@ -52,7 +53,7 @@ from fame_desktop.ui.qt_status import QtStatusBar
 from fame_desktop.ui.qt_telemetry import QtTelemetryDialog
 from fame_desktop.ui.qt_theme import apply_theme
 from fame_desktop.ui.qt_voice import SHORTCUT as VOICE_SHORTCUT
-from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
+from fame_desktop.ui.qt_workers import QtWorkerManager
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
@@ -131,21 +132,30 @@ class QtMainWindow(QMainWindow):
         ]
         apply_theme(str(app.settings.get("ui.theme")))
         self._restore_layout()
-        # Load plugins and start the sandbox in the background; the first query would do it too.
-        started = [
-            self.workers.run(app.brain.start, name="brain-start", group="startup"),
-            self.workers.run_blocking(warm_up, name="warm-markdown", group="startup"),
-        ]
-        self.workers.run(lambda: self._settle(started), name="freeze-startup", group="startup")
+        # Plugins, the sandbox pool, voice and the code library come up after the first paint (the
+        # first query would start them too); the status bar shows their progress. The worker
+        # exists from now on, so "startup" is busy until they are up.
+        self.first_paint = QtFirstPaint(self)
+        painted: asyncio.Future[None] = loop.create_future()
 
-    async def _settle(self, started: list[QtWorker]) -> None:
-        """Once start-up work is done, take what it loaded out of later garbage collections."""
-        tasks = [w.task for w in started if w.task is not None]
-        await asyncio.gather(*tasks, return_exceptions=True)
-        ready = getattr(self.app.services.codegen, "ready", None)
-        if ready is not None:  # the code recipe library, loading in a worker since the start
-            with contextlib.suppress(Exception):
-                await ready()
+        def on_painted() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        self.first_paint.ready.connect(on_painted)
+        self.workers.run(lambda: self._start_after_paint(painted), name="brain-start", group="startup")
+
+    async def _start_after_paint(self, painted: asyncio.Future[None]) -> None:
+        """Bring the background parts up once the window is on screen, then take what they
+        loaded out of later garbage collections."""
+        await painted
+        markdown = self.workers.run_blocking(warm_up, name="warm-markdown", group="startup")
+        await self.app.brain.start_services()
+        if markdown.task is not None:
+            await asyncio.gather(markdown.task, return_exceptions=True)
+        # The code recipe library, loading in a worker since start_services.
+        with contextlib.suppress(Exception):
+            await self.app.services.codegen.ready()
         freeze_long_lived()
 
     # --- construction ----------------------------------------------------------------------------

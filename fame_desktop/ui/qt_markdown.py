@@ -5,21 +5,22 @@ markup). Code blocks are highlighted by Pygments with inline styles (QTextBrowse
 stylesheet classes for spans) and get a ``copy:N`` link; the chat pane maps N to the code text.
 Python blocks (and unlabelled ones) also get a ``run:N`` link, under the ``runCodeButton`` that
 :mod:`fame_desktop.ui.qt_code_buttons` lays over it.
+
+Both libraries (about 0.2 s to import) load with the first render, which the window's start-up
+warm-up does in a worker thread after the first paint, not before it.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
-
-from markdown_it import MarkdownIt
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import TextLexer, get_lexer_by_name, guess_lexer
-from pygments.util import ClassNotFound
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from fame_plugin_api import is_python_lang
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 LIGHT_STYLE = "friendly"
 DARK_STYLE = "monokai"
@@ -42,14 +43,20 @@ class QtMarkdownRenderer:
 
     def __init__(self, dark: bool = False) -> None:
         self.dark = dark
-        self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+    @cached_property
+    def _md(self) -> MarkdownIt:
+        from markdown_it import MarkdownIt  # at the first render (see the module's docstring)
+
+        md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
         # markdown-it binds a render rule to its renderer as ``self``, so pass a plain function.
         def fence(_renderer: Any, tokens: Any, idx: int, _options: Any, env: dict[str, Any]) -> str:
             return self._fence(tokens, idx, env)
 
-        self._md.add_render_rule("fence", fence)
-        self._md.add_render_rule("code_block", fence)
+        md.add_render_rule("fence", fence)
+        md.add_render_rule("code_block", fence)
+        return md
 
     def render(self, text: str, first_index: int = 0) -> RenderedMarkdown:
         """Render ``text``; copy links are numbered from ``first_index``."""
@@ -67,6 +74,11 @@ class QtMarkdownRenderer:
 
     def code_html(self, code: str, lang: str, index: int) -> str:
         """One highlighted block with a header naming the language, a Run link (Python) and Copy."""
+        from pygments import highlight  # with the first code block (see the module's docstring)
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import TextLexer, get_lexer_by_name, guess_lexer
+        from pygments.util import ClassNotFound
+
         try:
             lexer = get_lexer_by_name(lang) if lang else guess_lexer(code)
         except ClassNotFound:

@@ -36,6 +36,7 @@ from fame_desktop.orchestrator.events import (
     SandboxOutput,
     SandboxStarted,
     SandboxStatusChanged,
+    StartupProgress,
 )
 from fame_desktop.ui.qt_sandbox_editor import QtSandboxEditor
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
@@ -108,8 +109,10 @@ class QtSandboxPane(QWidget):
             bus.subscribe(SandboxFinished, self._on_finished),
             bus.subscribe(SandboxStatusChanged, lambda _e: self.refresh_engine()),
             bus.subscribe(SandboxImageProgress, self._on_image_progress),
+            # The sandbox is built after the window's first paint; its state is shown from then on.
+            bus.subscribe(StartupProgress, self._on_startup),
         ]
-        self.refresh_engine()
+        self.engine.setText("Sandbox: starting…")
 
     def _build(self) -> None:
         self.output = QPlainTextEdit(self)
@@ -204,6 +207,10 @@ class QtSandboxPane(QWidget):
         return self._workers.run(run, name=f"sandbox-run-{run_id}", group="sandbox-user")
 
     # --- engine ----------------------------------------------------------------------------------
+
+    def _on_startup(self, event: StartupProgress) -> None:
+        if event.part == "sandbox" and event.state != "starting":
+            self.refresh_engine()
 
     def refresh_engine(self) -> None:
         """Show whether the Docker engine and image are available, with the fix if not."""

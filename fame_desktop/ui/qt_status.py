@@ -1,4 +1,5 @@
-"""The status bar: Docker engine and image, network, voice, the language model, admin — refreshed from events."""
+"""The status bar: start-up progress, Docker engine and image, network, voice, the language model,
+admin — refreshed from events."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fame_desktop.orchestrator.events import (
     AdminStateChanged,
     SandboxStatusChanged,
     SettingsChanged,
+    StartupProgress,
     VoiceModelsChanged,
     VoiceStateChanged,
 )
@@ -66,6 +68,9 @@ class QtStatusBar(QStatusBar):
         self._voice_status: dict[str, Any] | None = None
         self._voice_state = ""
         self._voice_detail = ""
+        # What comes up after the first paint (plugins, sandbox, voice, code library), step by step.
+        self.startup = self._label("statusStartup", QLabel(self))
+        self.startup.setText("Starting…")
         # The long ones may end in "…" when the window is narrow; the short ones always show.
         self.docker = self._label("statusDocker", QtElidedLabel(self))
         self.network = self._label("statusNetwork", QLabel(self))
@@ -83,8 +88,10 @@ class QtStatusBar(QStatusBar):
         ]
         self._subs.append(app.bus.subscribe(VoiceStateChanged, self._on_voice_state))
         self._subs.append(app.bus.subscribe(SettingsChanged, self._on_voice_settings))
+        self._subs.append(app.bus.subscribe(StartupProgress, self._on_startup))
+        # The full check (engine, voice devices) waits for the parts start-up brings up after the
+        # first paint; until then the bar shows what needs no engine call.
         self.show_status(self._quick_status())
-        self.refresh()
 
     def _label(self, name: str, label: QLabel) -> QLabel:
         label.setObjectName(name)
@@ -196,6 +203,18 @@ class QtStatusBar(QStatusBar):
             self._voice_state = ""
             self._voice_detail = ""
             self._show_voice()
+
+    def _on_startup(self, event: StartupProgress) -> None:
+        if event.state == "starting":
+            self.startup.setText(f"Starting {event.part}… ({event.step}/{event.steps})")
+            return
+        if event.state == "failed":
+            self.startup.setText(f"{event.part.capitalize()} failed to start")
+            self.startup.setToolTip(event.detail)
+        elif event.step == event.steps:
+            self.startup.setText("Ready")
+            self.startup.setToolTip("Plugins, sandbox, voice and the code library are up.")
+        self.refresh()  # a part came up: its status is worth showing now
 
     def close_subscriptions(self) -> None:
         """Stop the timer and bus subscriptions (window closing)."""

@@ -81,6 +81,10 @@ def test_window_api_and_cli_share_one_object_graph(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: not window.workers.active("startup"), timeout=30_000)
+    # The background parts came up after the first paint, step by step in the status bar.
+    qtbot.waitUntil(lambda: window.first_paint.painted_at is not None, timeout=10_000)
+    assert window.first_paint.done
+    qtbot.waitUntil(lambda: window.status_bar.startup.text() == "Ready", timeout=10_000)
     server = ApiServerHandle()
     try:
         # The API over HTTP: it answers from the window's Brain and reads the window's audit log.
