@@ -127,3 +127,14 @@ def test_package_brings_a_cjk_font(exe: Path) -> None:
     fonts = [p for p in (exe.parent / "_internal" / "resources" / "fonts").glob("*") if p.is_file()]
     assert fonts, "no CJK font in the package"
     assert all(p.suffix in (".ttf", ".ttc", ".otf", ".otc") and p.stat().st_size > 1_000_000 for p in fonts)
+
+
+def test_package_leaves_out_what_the_app_never_uses(exe: Path) -> None:
+    internal = exe.parent / "_internal"
+    assert not (internal / "PySide6" / "Qt" / "translations").exists()
+    for unused in ("cryptography", "yaml", "keyring", "secretstorage"):
+        assert not (internal / unused).exists(), unused
+    # Symbol tables are stripped (libpython: 23 MB with them); auditwheel's libraries are not
+    # (numpy imports: the CLI and self-test tests above load it).
+    (libpython,) = internal.glob("libpython3*.so*")
+    assert libpython.stat().st_size < 10_000_000
