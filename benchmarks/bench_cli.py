@@ -4,15 +4,18 @@
 
 Each command runs as a fresh process (the installed ``fame`` console script beside this Python),
 interleaved with the baseline ``python -c pass`` in the same run, so a busy machine slows both.
-Prints the median of each, the ratio to the baseline and the start-up cost above it, then which of
-the heavy packages ``fame ask`` imported (``python -X importtime``); none should be listed.
-Each ``ask`` uses a fresh data dir whose first query has been answered once (as a user's would).
+Prints the median wall time of each, the ratio to the baseline and the start-up cost above it, the
+median CPU time (user + system: on a machine shared with other work the wall time also counts the
+waiting), then which of the heavy packages ``fame ask`` imported (``python -X importtime``); none
+should be listed. Each ``ask`` uses a data dir whose first query has been answered once (as a
+user's would).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,23 +28,35 @@ FAME = str(Path(sys.executable).with_name("fame"))
 #: Packages a calculator query must not load (the sandbox, HTTP, the API, models, Qt).
 HEAVY = ("docker", "requests", "httpx", "fastapi", "uvicorn", "numpy", "llama_cpp", "vosk", "PySide6")
 GOALS_MS = {"help": 150.0, "ask": 300.0}
+NAMES = ("baseline", "help", "ask", "self_test")
 
 
-def wall_ms(argv: Sequence[str], env: dict[str, str]) -> float:
-    """Wall time of one run of ``argv`` in ms (it must exit 0)."""
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_ms(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) time of one run of ``argv`` in ms (it must exit 0)."""
+    cpu = _children_cpu_s()
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = (time.perf_counter() - start) * 1000
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr.decode()[-2000:]}")
-    return elapsed
+    return elapsed, (_children_cpu_s() - cpu) * 1000
 
 
 def heavy_imports(env: dict[str, str]) -> list[str]:
     """The packages of :data:`HEAVY` that ``fame ask "what is 2+2"`` imports."""
     code = "import sys; from fame_desktop.cli import main; sys.exit(main(['ask', 'what is 2+2']))"
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, check=False
+        # -P: the code under test comes from PYTHONPATH (or the install), not the current directory.
+        [sys.executable, "-P", "-X", "importtime", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seen = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
     return [name for name in HEAVY if name in seen]
@@ -54,30 +69,36 @@ def main() -> int:
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("FAME_ADMIN_KEY",)}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    times: dict[str, list[float]] = {"baseline": [], "help": [], "ask": [], "self_test": []}
+    wall: dict[str, list[float]] = {name: [] for name in NAMES}
+    cpu: dict[str, list[float]] = {name: [] for name in NAMES}
+
+    def run(name: str, argv: Sequence[str]) -> None:
+        w, c = timed_ms(argv, env)
+        wall[name].append(w)
+        cpu[name].append(c)
+
     with tempfile.TemporaryDirectory(prefix="fame-bench-cli-") as tmp:
         env["FAME_HOME"] = str(Path(tmp) / "home")
         ask = [FAME, "ask", "what is 2+2"]
-        wall_ms(ask, env)  # the data dir's first run: creates files, trains the router once
+        timed_ms(ask, env)  # the data dir's first run: creates files, trains the router once
         for _ in range(args.runs):
-            times["baseline"].append(wall_ms([sys.executable, "-c", "pass"], env))
-            times["help"].append(wall_ms([FAME, "--help"], env))
-            times["ask"].append(wall_ms(ask, env))
+            run("baseline", [sys.executable, "-c", "pass"])
+            run("help", [FAME, "--help"])
+            run("ask", ask)
         for i in range(args.self_test_runs):
-            times["self_test"].append(
-                wall_ms([FAME, "--data-dir", str(Path(tmp) / f"st{i}"), "--self-test"], env)
-            )
+            run("self_test", [FAME, "--data-dir", str(Path(tmp) / f"st{i}"), "--self-test"])
         heavy = heavy_imports(env)
-    base = statistics.median(times["baseline"])
-    print(f"baseline_python_c_pass_median: {base:.0f} ms over {args.runs} runs")
-    for name in ("help", "ask", "self_test"):
-        if not times[name]:
+    base, base_cpu = statistics.median(wall["baseline"]), statistics.median(cpu["baseline"])
+    print(f"baseline_python_c_pass_median: {base:.0f} ms wall, {base_cpu:.0f} ms CPU over {args.runs} runs")
+    for name in NAMES[1:]:
+        if not wall[name]:
             continue
-        med = statistics.median(times[name])
+        med, med_cpu = statistics.median(wall[name]), statistics.median(cpu[name])
         goal = f" (goal <= {GOALS_MS[name]:.0f} ms)" if name in GOALS_MS else ""
         print(
-            f"{name}_median: {med:.0f} ms over {len(times[name])} runs{goal}; "
-            f"{med / base:.1f}x baseline, +{med - base:.0f} ms above it"
+            f"{name}_median: {med:.0f} ms wall over {len(wall[name])} runs{goal}; "
+            f"{med / base:.1f}x baseline, +{med - base:.0f} ms above it; "
+            f"CPU {med_cpu:.0f} ms (+{med_cpu - base_cpu:.0f} ms above the baseline's)"
         )
     print(f"ask_heavy_imports: {', '.join(heavy) or 'none'}")
     return 0
