@@ -149,8 +149,7 @@ async def test_a_corrupt_model_is_a_clear_error_not_a_crash(chat_app: App, tmp_p
     response = await talk.ask("tell me a joke", intent="chat")
     assert response is not None and response["error"]["code"] == "model_invalid"
     assert (
-        "broken.gguf" in response["error"]["message"]
-        and "Download the model again" in response["error"]["message"]
+        "broken.gguf" in response["error"]["message"] and "Settings → Models" in response["error"]["message"]
     )
 
 

@@ -193,7 +193,7 @@ async def test_a_file_that_is_not_gguf_is_a_clear_error(tmp_path: Path, models: 
     bad.write_text("just some text, not a model\n" * 100)
     with pytest.raises(LlmModelInvalid) as info:
         await provider(bad, models).complete(HELLO)
-    assert "not a GGUF model" in info.value.message and "fame models download" in info.value.fix
+    assert "not a GGUF model" in info.value.message and "fame models" in info.value.fix
     with pytest.raises(LlmUnavailable) as missing:
         await provider(tmp_path / "gone.gguf", models).complete(HELLO)
     assert "not installed" in missing.value.message
@@ -212,3 +212,13 @@ async def test_a_truncated_gguf_is_a_clear_error(
     assert [e.reason for e in events if isinstance(e, LlmStreamEnded)] == ["error"]
     # The process is fine and a good model still answers.
     assert (await provider(tiny_gguf_path, models).complete(HELLO, max_tokens=3)).text
+
+
+async def test_a_file_llama_cpp_aborts_on_is_refused_without_crashing(
+    tmp_path: Path, models: LocalModels
+) -> None:
+    bad = write_tiny_gguf(tmp_path / "aborts.gguf", duplicate_token=True)
+    with pytest.raises(LlmModelInvalid) as info:
+        await provider(bad, models).complete(HELLO)
+    assert "aborts.gguf" in info.value.message and info.value.fix
+    assert models.loaded() == []  # still here: the trial load died in its own process

@@ -60,6 +60,7 @@ def write_tiny_gguf(
     path: str | Path,
     *,
     seed: int = 0,
+    duplicate_token: bool = False,
     layers: int = 2,
     width: int = 64,
     heads: int = 4,
@@ -76,12 +77,16 @@ def write_tiny_gguf(
         heads: Attention heads (``width`` must divide by it).
         context_length: The context the model claims to be trained for (``llama.context_length``).
         name: ``general.name``: the model's name as the app shows it.
+        duplicate_token: Write a damaged vocabulary (a token twice): llama.cpp aborts the whole
+            process on it (``GGML_ASSERT``), so the app must try such a file in a child first.
     """
     import gguf  # the tests' own dependency; imported here so collecting tests stays cheap
 
     path = Path(path)
     rng = np.random.default_rng(seed)
     tokens, scores, types, special = _vocabulary()
+    if duplicate_token:
+        tokens[-1] = tokens[-2]
     n_vocab = len(tokens)
     head_dim = width // heads
     n_ff = width * 2

@@ -7,8 +7,10 @@ owns one worker thread: llama.cpp's context serves one completion at a time, and
 the load and every completion off the event loop (the binding releases the GIL inside llama.cpp).
 
 ``llama_cpp`` is imported on first load, so the CLI and the window's start pay nothing for it.
-A file is checked before llama.cpp sees it (:func:`check_model_file`): a missing, truncated or
-non-GGUF file becomes an :class:`~fame_desktop.orchestrator.llm.errors.LlmError` with the fix.
+A file is checked before llama.cpp sees it (:func:`check_model_file`) and loaded once in a child
+process first (:func:`probe_model_file`: llama.cpp aborts the process on some damaged files): a
+missing, truncated, non-GGUF or too large file becomes an
+:class:`~fame_desktop.orchestrator.llm.errors.LlmError` with the fix, and the app keeps running.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -35,10 +36,6 @@ log = logging.getLogger("fame.llm.local")
 GET_MODEL_HINT = (
     "Get one with `fame models download <name>` (see `fame models list`) or in Settings → Models."
 )
-GGUF_MAGIC = b"GGUF"
-# A GGUF header is magic, version (u32), tensor count (u64) and metadata count (u64).
-_HEADER = struct.Struct("<4sIQQ")
-_MIN_SIZE = 1024  # smaller than any model llama.cpp could load
 
 _Key = tuple[str, int, int, int, int, int]
 
@@ -77,45 +74,39 @@ class LocalModelSpec:
         return self.threads or max(1, (os.cpu_count() or 2) - 1)
 
 
-def check_model_file(path: Path) -> None:
-    """Refuse a file llama.cpp cannot load before it tries (it can abort the process on some).
+def check_model_file(path: Path, context_size: int = 4096) -> None:
+    """Refuse a file llama.cpp cannot load before it tries (it aborts the process on some).
 
-    Checks that the file exists, starts with the GGUF magic and a known version, and is not
-    shorter than its header says (a cut-off download).
+    The file must exist; then the model manager's checks (:func:`gguf_check.check_gguf
+    <fame_desktop.orchestrator.llm.gguf_check.check_gguf>`): a GGUF header, tensor data inside
+    the file (not a cut-off download), a known architecture, and enough memory for it.
 
     Raises:
         LlmUnavailable: The file does not exist.
-        LlmModelInvalid: It is not a GGUF model, or it is truncated.
+        LlmModelInvalid: It is not a model llama.cpp can load here (the message says why).
     """
+    if not path.is_file():
+        raise LlmUnavailable(f"The local model {path.name} is not installed ({path}).", GET_MODEL_HINT)
+    from fame_desktop.orchestrator.llm.gguf_check import ModelFileError, check_gguf
+
     try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(_HEADER.size)
-    except FileNotFoundError as exc:
-        raise LlmUnavailable(
-            f"The local model {path.name} is not installed ({path}).", GET_MODEL_HINT
-        ) from exc
-    except OSError as exc:
-        raise LlmModelInvalid(
-            f"The local model file {path} cannot be read ({exc.strerror or exc}).",
-            "Check the file's permissions, or download the model again.",
-        ) from exc
-    if len(head) < _HEADER.size or not head.startswith(GGUF_MAGIC):
-        raise LlmModelInvalid(
-            f"{path.name} is not a GGUF model file.",
-            "Local models must be .gguf files (llama.cpp's format). " + GET_MODEL_HINT,
-        )
-    _magic, version, tensors, _kv = _HEADER.unpack(head)
-    if version not in (2, 3) or tensors == 0 or tensors > 1_000_000:
-        raise LlmModelInvalid(
-            f"{path.name} has an unsupported or damaged GGUF header (version {version}, {tensors} tensors).",
-            "Download the model again, or pick another file. " + GET_MODEL_HINT,
-        )
-    if size < _MIN_SIZE:
-        raise LlmModelInvalid(
-            f"{path.name} is only {size} bytes: the file is truncated.",
-            "Download the model again. " + GET_MODEL_HINT,
-        )
+        check_gguf(path, context_size=context_size)
+    except ModelFileError as exc:
+        raise LlmModelInvalid(exc.message, exc.fix) from exc
+
+
+def probe_model_file(path: Path) -> None:
+    """Load ``path`` once in a child process first: if llama.cpp aborts on it, only the child dies.
+
+    Raises:
+        LlmModelInvalid: llama.cpp refused the file or crashed on it.
+    """
+    from fame_desktop.orchestrator.llm.gguf_check import ModelFileError, trial_load
+
+    try:
+        trial_load(path)
+    except ModelFileError as exc:
+        raise LlmModelInvalid(exc.message, exc.fix) from exc
 
 
 class LoadedModel:
@@ -206,12 +197,21 @@ class LocalModels:
 
     Args:
         keep: How many models stay loaded (the least recently used unused one is released).
-        check: Checks a file before loading (default :func:`check_model_file`).
+        check: Checks a file and its context size before loading (default :func:`check_model_file`).
+        probe: Trial-loads a file in a child process before its first load here (default
+            :func:`probe_model_file`; None: no trial load).
     """
 
-    def __init__(self, keep: int = 1, check: Callable[[Path], None] | None = None) -> None:
+    def __init__(
+        self,
+        keep: int = 1,
+        check: Callable[[Path, int], None] | None = None,
+        probe: Callable[[Path], None] | None = probe_model_file,
+    ) -> None:
         self._keep = max(1, keep)
         self._check = check or check_model_file
+        self._probe = probe
+        self._probed: set[_Key] = set()  # files llama.cpp loaded once already (in a child or here)
         self._loaded: dict[_Key, LoadedModel] = {}
         self._loading: dict[_Key, asyncio.Future[LoadedModel]] = {}
         self._lock = threading.Lock()
@@ -247,7 +247,10 @@ class LocalModels:
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fame-llama")
 
         def work() -> LoadedModel:
-            self._check(spec.path)
+            self._check(spec.path, spec.context_size)
+            if self._probe is not None and key not in self._probed:
+                self._probe(spec.path)
+                self._probed.add(key)
             started = time.perf_counter()
             llama = _load(spec)
             load_s = time.perf_counter() - started
