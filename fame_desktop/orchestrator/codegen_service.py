@@ -120,8 +120,14 @@ class CodeGenService:
         recipe = self.generator.best(text)
         generated = self.generator.for_recipe(recipe) if recipe is not None else None
         provider = self._llm()
-        # An admin-approved evolved version is the answer for its task, even with a model configured.
-        if provider is not None and not (generated is not None and generated.source.startswith("evolved")):
+        # An admin-approved evolved version is the answer for its task, even with a model configured;
+        # so is a library recipe when the model is a small local one: the recipe already passes its
+        # tests, and the model would take up to max_repair_attempts sandbox rounds to maybe match it.
+        library_first = generated is not None and (
+            generated.source.startswith("evolved")
+            or (provider is not None and provider.backend == "llama.cpp")
+        )
+        if provider is not None and not library_first:
             try:
                 return await self._answer_with_llm(provider, text, generated, query_id=query_id)
             except FameError as exc:
@@ -135,6 +141,11 @@ class CodeGenService:
         note = "No LLM backend is configured, so this answer comes from the built-in library."
         if generated is None:
             return self._no_match(text, note)
+        if provider is not None:
+            note = (
+                f"This task is in the built-in library, so its tested implementation answers "
+                f"(the local model {provider.name} writes only what the library does not hold)."
+            )
         if generated.source.startswith("evolved"):
             note = f"This is the admin-approved evolved implementation ({generated.source})."
         return await self._answer_offline(generated, note=note, query_id=query_id)

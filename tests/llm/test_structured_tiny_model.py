@@ -91,16 +91,12 @@ async def test_generate_code_on_the_tiny_model_is_reported_honestly(tiny_app: Ap
     for attempt in data["attempt_log"]:
         assert attempt["passed"] == 0 and (attempt["tested"] is False or attempt["failed"] > 0)
 
-    # A library task: the model's code runs in the sandbox against the library's tests and fails,
-    # so the library's proven implementation is shown, saying why.
-    tiny_app.settings.update({"llm.max_repair_attempts": 0}, admin=False)
+    # A library task: its tested recipe answers at once; the small local model is not asked to
+    # rewrite it (it would take sandbox rounds to maybe match what the library already proves).
     library = await tiny_app.brain.handle_query(
         {"text": "Write a Python function to reverse a string", "intent": "generate_code"}
     )
-    log = library["data"]["attempt_log"]
-    print(f"tiny model: outside the library {data['attempt_log']}; library task {log}")
-    assert library["data"]["llm_backend"] == "llama.cpp" and len(log) == 1
+    print(f"tiny model: outside the library {data['attempt_log']}")
     assert library["data"]["source"] == "library" and library["data"]["passed"] is True
-    assert "Showing the built-in library's implementation instead" in library["response"]
-    if log[0]["tested"]:  # it parsed: it ran in the Docker sandbox and failed there
-        assert log[0]["failed"] > 0 and log[0]["status"] in ("ok", "error")
+    assert not library["data"].get("attempt_log")
+    assert "tested implementation answers" in library["response"]
