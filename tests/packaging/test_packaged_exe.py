@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -138,3 +139,19 @@ def test_package_leaves_out_what_the_app_never_uses(exe: Path) -> None:
     # (numpy imports: the CLI and self-test tests above load it).
     (libpython,) = internal.glob("libpython3*.so*")
     assert libpython.stat().st_size < 10_000_000
+
+
+def test_packaged_app_answers_with_a_local_model(exe: Path, tmp_path: Path, tiny_gguf_path: Path) -> None:
+    """llama.cpp's libraries are in the bundle: the frozen app loads a GGUF model and answers with it."""
+    assert list(exe.parent.rglob("libllama.so")) and list(exe.parent.rglob("libggml*.so"))
+    (tmp_path / "llm_models").mkdir()
+    shutil.copy(tiny_gguf_path, tmp_path / "llm_models" / "tiny.gguf")
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"llm": {"local_model": "tiny.gguf", "context_size": 512}})
+    )
+    result = run(exe, "ask", "--json", "--intent", "chat", "tell me a story", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    response = json.loads(result.stdout)
+    assert response["error"] is None, response["error"]
+    assert response["data"]["llm_backend"] == "llama.cpp" and response["data"]["llm_model"] == "tiny"
+    assert response["data"]["usage"]["completion_tokens"] > 0 and response["response"]
