@@ -133,7 +133,7 @@ def test_package_brings_a_cjk_font(exe: Path) -> None:
 def test_package_leaves_out_what_the_app_never_uses(exe: Path) -> None:
     internal = exe.parent / "_internal"
     assert not (internal / "PySide6" / "Qt" / "translations").exists()
-    for unused in ("cryptography", "yaml", "keyring", "secretstorage"):
+    for unused in ("cryptography", "keyring", "secretstorage"):  # (yaml stays: gguf imports it)
         assert not (internal / unused).exists(), unused
     # Symbol tables are stripped (libpython: 23 MB with them); auditwheel's libraries are not
     # (numpy imports: the CLI and self-test tests above load it).
