@@ -68,7 +68,8 @@ async def test_help_is_built_from_the_plugins_metadata(chat: Harness) -> None:
         assert f"**{entry['name']}**" in text
         for intent, examples in entry["intents"].items():
             assert f"`{intent}`" in text
-            assert examples[0] in text
+            if examples:  # code_runner's run_code is asked by the Run buttons, not in words
+                assert examples[0] in text
     assert "needs the network, which is off" in text
     assert "dangerous: disabled until an admin enables it" in text
     assert "admin only" in text
