@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
-import inspect
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fame_desktop import PLUGIN_HOST_FLAG, __version__
@@ -120,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from fame_desktop.ui.launch import run_window
 
         return run_window(data_dir=args.data_dir, admin_key=args.admin_key, self_test=args.self_test)
+    # Loaded with the command to run: `fame --help` and usage errors answer without the event
+    # loop's machinery (asyncio is ~70 ms of imports, most of what the parser alone costs).
+    import asyncio
+
     try:
         return asyncio.run(_run(args))
     except FameError as exc:
@@ -145,7 +147,7 @@ async def _run(args: argparse.Namespace) -> int:
 async def run_command(args: argparse.Namespace, app: App) -> int:
     """Run the parsed subcommand ``args`` over ``app``; its exit code."""
     result = args.func(args, app)
-    if inspect.isawaitable(result):
+    if isinstance(result, Awaitable):
         result = await result
     return int(result)
 
