@@ -41,6 +41,7 @@ from fame_desktop.orchestrator.errors import FameError, NetworkDisabled
 from fame_desktop.orchestrator.events import DownloadProgress, SettingsChanged
 from fame_desktop.orchestrator.llm.catalog import CatalogEntry
 from fame_desktop.orchestrator.llm.model_store import CatalogRow, InstalledModel, ModelAdded, ModelStore
+from fame_desktop.ui.qt_buttons import action_button
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
@@ -158,15 +159,15 @@ class QtModelManager(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _i: self.use_selected())
-        self.download_button = self._button("Download", "modelDownloadButton", self.download_selected)
-        self.pause_button = self._button("Pause", "modelPauseButton", self.pause)
+        self.download_button = action_button(self, "Download", "modelDownloadButton", self.download_selected)
+        self.pause_button = action_button(self, "Pause", "modelPauseButton", self.pause)
         self.pause_button.setToolTip("Stop the download and keep what arrived; Download resumes it.")
-        self.cancel_button = self._button("Cancel", "modelCancelButton", self.cancel)
+        self.cancel_button = action_button(self, "Cancel", "modelCancelButton", self.cancel)
         self.cancel_button.setToolTip("Stop the download and delete what arrived.")
-        self.use_button = self._button("Use", "modelUseButton", self.use_selected)
+        self.use_button = action_button(self, "Use", "modelUseButton", self.use_selected)
         self.use_button.setToolTip("Answer with this model (llm.local_model).")
-        self.remove_button = self._button("Remove…", "modelRemoveButton", self.remove_selected)
-        self.import_button = self._button("Import .gguf…", "modelImportButton", self.choose_file)
+        self.remove_button = action_button(self, "Remove…", "modelRemoveButton", self.remove_selected)
+        self.import_button = action_button(self, "Import .gguf…", "modelImportButton", self.choose_file)
         self.import_button.setToolTip(
             "Check a .gguf file on this computer and copy it into FAME's models folder."
         )
@@ -194,13 +195,6 @@ class QtModelManager(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         self._update_buttons()
-
-    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setObjectName(name)
-        button.setAutoDefault(False)
-        button.clicked.connect(lambda _c=False: slot())
-        return button
 
     # --- listing ---------------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +46,7 @@ from fame_desktop.orchestrator.voice.languages import (
     write_metadata,
 )
 from fame_desktop.orchestrator.voice.models import ModelInfo, choose_model, find_models, model_problem
+from fame_desktop.ui.qt_buttons import action_button
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class QtVoiceModels(QWidget):
             shown = f"{entry.name} — {native}" if native and native != entry.name else entry.name
             self.language.addItem(f"{shown}  [{entry.language}]", entry.language)
         self.language.activated.connect(lambda _i: self.set_language(str(self.language.currentData())))
-        self.catalog_button = self._button("Download for this language", "voiceCatalogDownload",
+        self.catalog_button = action_button(self, "Download for this language", "voiceCatalogDownload",
                                            self.download_language)  # fmt: skip
         self.catalog_label = QLabel(self)
         self.catalog_label.setObjectName("voiceCatalogEntry")
@@ -166,12 +166,12 @@ class QtVoiceModels(QWidget):
         self.list.setMaximumHeight(130)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.list.itemDoubleClicked.connect(lambda _i: self.use_selected())
-        self.use_button = self._button("Use this model", "voiceModelUse", self.use_selected)
+        self.use_button = action_button(self, "Use this model", "voiceModelUse", self.use_selected)
         self.use_button.setToolTip("Recognise speech with the selected model (voice.model_path).")
-        self.folder_button = self._button("Choose folder…", "voiceModelFolder", self.choose_folder)
+        self.folder_button = action_button(self, "Choose folder…", "voiceModelFolder", self.choose_folder)
         self.folder_button.setToolTip("Use a Vosk model folder from anywhere on this computer.")
-        self.download_button = self._button("Download URL", "voiceModelDownload", self.download)
-        self.cancel_button = self._button("Cancel", "voiceModelCancel", self.cancel)
+        self.download_button = action_button(self, "Download URL", "voiceModelDownload", self.download)
+        self.cancel_button = action_button(self, "Cancel", "voiceModelCancel", self.cancel)
         self.cancel_button.setToolTip("Stop the download; Download again resumes it.")
         self.url = QLabel(self)
         self.url.setObjectName("voiceModelUrl")
@@ -209,13 +209,6 @@ class QtVoiceModels(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         self._update_buttons()
-
-    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setObjectName(name)
-        button.setAutoDefault(False)
-        button.clicked.connect(lambda _c=False: slot())
-        return button
 
     def _update_buttons(self) -> None:
         item = self.list.currentItem()

@@ -9,6 +9,8 @@ while it streams and one :class:`~fame_desktop.orchestrator.llm.events.LlmStream
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -136,3 +138,18 @@ class LlmProvider(Protocol):
             LlmError: As :meth:`stream`.
         """
         ...
+
+
+async def gather_pieces(pieces: AsyncIterator[str], started: float) -> tuple[list[str], float | None]:
+    """Read a whole stream: its pieces and the time from ``started`` to the first one.
+
+    The stream is closed however this ends, so a backend's clean-up (``finally``) runs at once.
+    """
+    parts: list[str] = []
+    first: float | None = None
+    async with contextlib.aclosing(pieces):  # type: ignore[type-var]
+        async for piece in pieces:
+            if first is None:
+                first = time.perf_counter() - started
+            parts.append(piece)
+    return parts, first

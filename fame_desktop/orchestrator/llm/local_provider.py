@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import json
 import logging
 import random
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from fame_desktop.orchestrator.events import Event
-from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema
+from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema, gather_pieces
 from fame_desktop.orchestrator.llm.errors import LlmError
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
 from fame_desktop.orchestrator.llm.local_models import LoadedModel, LocalModels, LocalModelSpec
@@ -498,8 +497,6 @@ class LocalProvider:
         """
         sid = uuid.uuid4().hex[:12]
         started = time.perf_counter()
-        first: float | None = None
-        parts: list[str] = []
         usage = Usage()
         pieces = self._stream(
             messages,
@@ -512,11 +509,7 @@ class LocalProvider:
             cancel=cancel,
             stream_id=sid,
         )
-        async with contextlib.aclosing(pieces):
-            async for piece in pieces:
-                if first is None:
-                    first = time.perf_counter() - started
-                parts.append(piece)
+        parts, first = await gather_pieces(pieces, started)
         return Completion(
             text="".join(parts),
             reason=usage.reason,

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from fame_desktop.orchestrator.errors import InvalidRequest, NetworkDisabled
 from fame_desktop.orchestrator.events import Event
-from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema
+from fame_desktop.orchestrator.llm.base import ChatMessage, Completion, JsonSchema, gather_pieces
 from fame_desktop.orchestrator.llm.errors import LlmError, LlmTimeout, LlmUnavailable
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded, LlmToken
 from fame_desktop.orchestrator.llm.sse import DONE, SseDecoder, error_message, parse_chunk
@@ -295,25 +295,21 @@ class ChatProvider:
         """
         sid = uuid.uuid4().hex[:12]
         started = time.perf_counter()
-        first: float | None = None
-        parts: list[str] = []
         cfg = self.config
         total = cfg.total_timeout_seconds or cfg.timeout_seconds * 10
+        pieces = self.stream(
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stop=stop,
+            json_schema=json_schema,
+            query_id=query_id,
+            cancel=cancel,
+            stream_id=sid,
+        )
         try:
             async with asyncio.timeout(total):
-                async for piece in self.stream(
-                    messages,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    stop=stop,
-                    json_schema=json_schema,
-                    query_id=query_id,
-                    cancel=cancel,
-                    stream_id=sid,
-                ):
-                    if first is None:
-                        first = time.perf_counter() - started
-                    parts.append(piece)
+                parts, first = await gather_pieces(pieces, started)
         except TimeoutError as exc:
             raise LlmTimeout(
                 f"The LLM completion from {cfg.host} took longer than {total:g} s.",
