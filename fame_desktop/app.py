@@ -16,7 +16,7 @@ from fame_desktop.orchestrator.services import Services
 from fame_desktop.orchestrator.settings import SettingsStore
 
 if TYPE_CHECKING:
-    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.sandbox import Sandbox
     from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
 
 
@@ -52,7 +52,7 @@ class App:
         return self.services.safety
 
     @property
-    def sandbox(self) -> DockerManager:
+    def sandbox(self) -> Sandbox:
         return self.services.sandbox
 
     @property

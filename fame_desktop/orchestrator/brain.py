@@ -61,7 +61,7 @@ from fame_desktop.orchestrator.settings_watch import watch_settings
 from fame_plugin_api import INTENTS
 
 if TYPE_CHECKING:
-    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.sandbox import Sandbox
 
 log = logging.getLogger("fame.brain")
 
@@ -123,8 +123,8 @@ class Brain:
         return self.services.audit
 
     @property
-    def docker_manager(self) -> DockerManager:
-        """The sandbox (``DockerManager``)."""
+    def docker_manager(self) -> Sandbox:
+        """The sandbox backend (the seed's name; ``DockerManager`` or ``SwarmSandbox``)."""
         return self.services.sandbox
 
     @property

@@ -36,7 +36,7 @@ REPAIR_BUDGET_S = 90.0
 
 
 class CodeSandbox(Protocol):
-    """What code generation needs of the sandbox (``DockerManager``): run a program."""
+    """What code generation needs of the sandbox (any ``Sandbox`` backend): run a program."""
 
     async def run(self, code: str, *, query_id: str | None = None) -> RunReport:
         """Run ``code`` and report how it went."""
@@ -49,7 +49,7 @@ class CodeGenService:
     Args:
         library: The recipe library, or a callable that loads it (called on first use, so start-up
             does not pay for reading ~50 recipes).
-        sandbox: The sandbox (``DockerManager``), or None when there is none.
+        sandbox: The sandbox backend, or None when there is none.
         llm: Returns the configured chat provider, or None (read at every request).
         max_repairs: Returns how many extra rounds the repair loop may take.
         time_budget_s: Seconds the repair loop may spend before it stops starting new rounds.

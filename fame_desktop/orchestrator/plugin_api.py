@@ -45,7 +45,7 @@ class _Report(Protocol):
 
 
 class SandboxRunner(Protocol):
-    """The sandbox (``DockerManager``)."""
+    """The sandbox (a :class:`~fame_desktop.orchestrator.sandbox.Sandbox` backend)."""
 
     async def run(
         self,

@@ -87,7 +87,11 @@ class Limits:
 
 @dataclass
 class RunReport:
-    """The sandbox run report of ARCHITECTURE.md (``to_dict`` is the public shape)."""
+    """The sandbox run report of ARCHITECTURE.md (``to_dict`` is the public shape).
+
+    ``backend`` is ``docker`` (one engine), ``swarm`` (a cluster job), ``local`` (the insecure
+    runner) or ``none`` (it did not run).
+    """
 
     run_id: str
     status: str
@@ -105,6 +109,8 @@ class RunReport:
     detail: str = ""
     insecure: bool = False
     warm: bool = False
+    #: The host name of the engine (the cluster node) the program ran on; empty when it did not run.
+    node: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from fame_desktop.orchestrator.conversations import ConversationStore
     from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
     from fame_desktop.orchestrator.evolution.store import PromotionStore
-    from fame_desktop.orchestrator.sandbox import DockerManager
+    from fame_desktop.orchestrator.sandbox import Sandbox
     from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
 
 
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 class LazyParts:
     """The parts built on first use (see the module's docstring), each held by a :class:`Lazy`."""
 
-    sandbox: Lazy[DockerManager]
+    sandbox: Lazy[Sandbox]
     promotions: Lazy[PromotionStore]
     codegen: Lazy[CodeGenService]
     architecture: Lazy[ArchitectureService]
@@ -84,8 +84,9 @@ class Services:
     started_at: float = field(default_factory=time.time)
 
     @property
-    def sandbox(self) -> DockerManager:
-        """The sandbox (built, and the Docker SDK imported, on first use)."""
+    def sandbox(self) -> Sandbox:
+        """The sandbox backend ``sandbox.backend`` chose (built, and the Docker SDK imported, on
+        first use)."""
         return self.lazy.sandbox.get()
 
     @property
@@ -278,7 +279,18 @@ def _lazy_parts(
     around an import cycle.
     """
 
-    def sandbox() -> DockerManager:
+    def sandbox() -> Sandbox:
+        # The backend is chosen once, when the sandbox is first used: switching it takes effect
+        # at the next start (runs in flight must not move between engines).
+        if settings.settings.sandbox.backend == "swarm":
+            from fame_desktop.orchestrator.sandbox.swarm_backend import SwarmSandbox
+
+            return SwarmSandbox(
+                lambda: settings.settings.sandbox,
+                lambda: settings.settings.network.allow_network,
+                bus.publish,
+                audit.append,
+            )
         from fame_desktop.orchestrator.sandbox import DockerManager
 
         return DockerManager(

@@ -63,6 +63,15 @@ class NetworkSettings(_Section):
 
 
 class SandboxSettings(_Section):
+    backend: Literal["docker", "swarm"] = admin_field(
+        "docker",
+        "Where runs go: docker (one engine, warm pool) or swarm (single-use jobs on a Docker Swarm "
+        "cluster's nodes).",
+    )
+    swarm_manager: str = admin_field(
+        "",
+        "Swarm manager engine URL for the swarm backend (empty: docker_host, DOCKER_HOST or the local socket).",
+    )
     image: str = admin_field("fame-sandbox:latest", "Docker image the sandbox runs.")
     base_image: str = admin_field("python:3.11-slim", "Base image the sandbox image is built on.")
     docker_host: str = admin_field("", "Docker engine URL (empty: DOCKER_HOST or the local socket).")
@@ -667,7 +676,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _is_url_field(name: str) -> bool:
-    return name.endswith("_url") or name == "docker_host"
+    return name.endswith("_url") or name in ("docker_host", "swarm_manager")
 
 
 def _short(exc: BaseException) -> str:

@@ -407,7 +407,7 @@ class QtSandboxPane(QWidget):
             f"{r.get('status', '?')}",
             _exit_text(r),
             f"{float(r.get('duration_ms') or 0):.0f} ms",
-            str(r.get("backend") or rec.backend),
+            str(r.get("backend") or rec.backend) + (f" on {r['node']}" if r.get("node") else ""),
             _limits(r.get("limits") or rec.limits),
         ]
         if r.get("timed_out") and r.get("exit_code") is not None:

@@ -16,7 +16,7 @@ from fame_desktop.orchestrator.codegen import Recipe, TestProgram, build_test_pr
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.evolution.fitness import Fitness
 from fame_desktop.orchestrator.evolution.population import Candidate
-from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.sandbox import Sandbox
 
 log = logging.getLogger("fame.evolution")
 
@@ -38,7 +38,7 @@ class Evaluator:
         timeout: Seconds one candidate may take (a mutant can be exponentially slow).
     """
 
-    def __init__(self, sandbox: DockerManager, recipe: Recipe, *, concurrency: int, timeout: float) -> None:
+    def __init__(self, sandbox: Sandbox, recipe: Recipe, *, concurrency: int, timeout: float) -> None:
         self.sandbox = sandbox
         self.recipe = recipe
         self.timeout = timeout

@@ -36,7 +36,7 @@ from fame_desktop.orchestrator.evolution.run_id import new_run_id
 from fame_desktop.orchestrator.evolution.store import PromotedVersion, PromotionStore
 from fame_desktop.orchestrator.llm import LlmProvider
 from fame_desktop.orchestrator.safety import Safety
-from fame_desktop.orchestrator.sandbox import DockerManager
+from fame_desktop.orchestrator.sandbox import Sandbox
 from fame_desktop.orchestrator.settings import SettingsStore
 
 log = logging.getLogger("fame.evolution")
@@ -118,7 +118,7 @@ class EvolutionRunner:
         *,
         store: PromotionStore,
         library: Callable[[], RecipeLibrary],
-        sandbox: DockerManager,
+        sandbox: Sandbox,
         settings: SettingsStore,
         audit: AuditLog,
         bus: EventBus,

@@ -122,7 +122,7 @@ class ContainerRun:
             docker.errors.DockerException: The engine failed (the caller reports ``unavailable``).
         """
         nonce = secrets.token_hex(8)
-        scanners = {"stdout": _EndScanner(nonce), "stderr": _EndScanner(nonce)}
+        scanners = {"stdout": EndScanner(nonce), "stderr": EndScanner(nonce)}
         response, sock = _attach(self.api, self.container_id)
         raw = getattr(sock, "_sock", sock)
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
@@ -151,7 +151,7 @@ class ContainerRun:
         return RawResult.collected(self._collectors, exit_code, self._reason, oom)
 
     def _pump(
-        self, raw: Any, scanners: dict[str, _EndScanner], relay: _RunnerFrames, *, check_alive: bool
+        self, raw: Any, scanners: dict[str, EndScanner], relay: _RunnerFrames, *, check_alive: bool
     ) -> None:
         """Read frames until both end lines came (or the stream ends); one emit per read and stream.
 
@@ -278,7 +278,7 @@ def _split_frames(buf: bytearray, *, runner: bool = False) -> list[tuple[int, by
     return parts
 
 
-class _EndScanner:
+class EndScanner:
     """Finds and strips the runner's end line (``\\0FAME-END nonce code oom``) in one stream.
 
     A NUL near the end of a chunk is held back until the next chunk, in case an end line is split.

@@ -64,6 +64,8 @@ class EngineState:
     detail: str
     version: str = ""
     image_present: bool = False
+    #: The engine's host name (``docker info``'s Name): the node a local run ran on.
+    name: str = ""
 
 
 class Engine:
@@ -179,8 +181,13 @@ class Engine:
                 version,
             )
             return self.state
+        try:
+            name = str(api.info().get("Name", ""))
+        except Exception as exc:  # the name only labels reports: never a reason to be unavailable
+            log.debug("docker info: %s", exc)
+            name = ""
         self.state = EngineState(
-            True, f"Docker {version} at {self.where}, image {self.image}.", version, True
+            True, f"Docker {version} at {self.where}, image {self.image}.", version, True, name
         )
         return self.state
 

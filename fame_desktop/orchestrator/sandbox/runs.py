@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -223,6 +224,7 @@ class Runs:
 
     def _run_docker(self, code: str, run_id: str, query_id: str | None, limits: Limits) -> RunReport:
         report = self._report(run_id, "ok", "docker", limits)
+        report.node = self._engine().state.name
         payload = code.encode("utf-8", errors="surrogateescape")
         pooled = True
         announced: list[bool] = []  # SandboxStarted goes out once, even when a try is repeated
@@ -246,7 +248,7 @@ class Runs:
         if raw is None:
             report.status, report.detail = "killed", "Cancelled before it started."
             return report
-        return _apply(report, raw)
+        return apply_raw(report, raw)
 
     def _attempt(
         self,
@@ -298,6 +300,7 @@ class Runs:
         report = self._report(run_id, "ok", "local", limits)
         report.insecure = True
         report.image = ""
+        report.node = socket.gethostname()
         run = LocalRun(limits, emit=self._recorder.emitter(run_id))
         if not self._register(run_id, run):
             report.status, report.detail = "killed", "Cancelled before it started."
@@ -310,7 +313,7 @@ class Runs:
             return report
         finally:
             self._unregister(run_id)
-        report = _apply(report, raw)
+        report = apply_raw(report, raw)
         report.detail = (
             "INSECURE: ran on this computer without isolation (Docker unavailable). " + report.detail
         ).strip()
@@ -338,7 +341,7 @@ class Runs:
         return self._report(run_id, "unavailable", "none", limits, detail=detail)
 
 
-def _apply(report: RunReport, raw: RawResult) -> RunReport:
+def apply_raw(report: RunReport, raw: RawResult) -> RunReport:
     """Fill ``report`` from what happened in the container (or on the host)."""
     report.exit_code = raw.exit_code
     report.stdout, report.stderr = raw.stdout, raw.stderr

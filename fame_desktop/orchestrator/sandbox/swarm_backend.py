@@ -1,0 +1,354 @@
+"""``SwarmSandbox``: the :class:`~.backend.Sandbox` whose runs are jobs on a Docker Swarm cluster.
+
+Each run is a single-use service (one replica, never restarted) of the sandbox image on whichever node the
+Swarm scheduler picks (:mod:`.swarm_jobs`, hardened as :mod:`.swarm_spec` says), its output
+followed from the engine's log into ``SandboxOutput`` events, its report saying the node it ran
+on. Every object of a job (service, config, network) is labelled with this app's owner and the
+run, and removed after the run; at start the objects of crashed earlier apps are reaped.
+
+There is no warm pool: a job's container is started by the node that runs it. Blocking engine
+calls run on ``max_concurrency`` worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fame_desktop.orchestrator.audit_kinds import AuditAppend
+from fame_desktop.orchestrator.events import SandboxStatusChanged
+from fame_desktop.orchestrator.sandbox.engine import Engine, owner_id
+from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
+from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
+from fame_desktop.orchestrator.sandbox.preparation import ImagePreparation
+from fame_desktop.orchestrator.sandbox.record import Publish, RunRecorder
+from fame_desktop.orchestrator.sandbox.report import RunReport
+from fame_desktop.orchestrator.sandbox.runs import apply_raw
+from fame_desktop.orchestrator.sandbox.swarm_cluster import Cluster, ClusterState
+from fame_desktop.orchestrator.sandbox.swarm_jobs import Cleanup, JobUnavailable, SwarmJob
+from fame_desktop.orchestrator.settings import SandboxSettings
+
+log = logging.getLogger("fame.sandbox.swarm")
+
+# A cached probe is refreshed at most this often when someone asks for the status.
+_REPROBE_S = 10.0
+# How long close() waits for the removal of the last jobs' objects.
+_CLOSE_FLUSH_S = 20.0
+
+
+class SwarmSandbox:
+    """Sandbox runs as Swarm jobs (see the module docstring).
+
+    Args:
+        settings: Returns the sandbox settings now (limits and image are read at each run; the
+            manager address when built).
+        network_allowed: Returns whether an admin allowed the network now.
+        publish: Where ``Sandbox*`` events go (``EventBus.publish``; any thread).
+        audit: ``AuditLog.append`` (None: runs are not audited).
+    """
+
+    def __init__(
+        self,
+        settings: Callable[[], SandboxSettings],
+        network_allowed: Callable[[], bool],
+        publish: Publish,
+        audit: AuditAppend | None = None,
+    ) -> None:
+        self._sb = settings
+        self._network_allowed = network_allowed
+        self._publish = publish
+        sb = settings()
+        self._engine = Engine(sb.swarm_manager or sb.docker_host, sb.image)
+        self._cluster = Cluster(self._engine)
+        self._owner = owner_id()
+        self._recorder = RunRecorder(publish, audit)
+        self._images = ImagePreparation(publish)
+        self._cleanup = Cleanup(self._engine.api)
+        self._workers = ThreadPoolExecutor(sb.max_concurrency, thread_name_prefix="fame-swarm-run")
+        self._lock = threading.Lock()
+        self._jobs: dict[str, SwarmJob] = {}
+        self._queued: set[str] = set()
+        self._cancelled: set[str] = set()
+        self._probing = False
+        self._probed_at = 0.0
+        self._last_status: tuple[bool, str] | None = None
+        self._started = False
+        self._closed = False
+        self._startup: threading.Thread | None = None
+
+    @property
+    def cluster(self) -> Cluster:
+        """The cluster (its last probe, its nodes)."""
+        return self._cluster
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Probe the manager and reap leftovers of crashed apps in a background thread."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        self._startup = threading.Thread(target=self._start_blocking, name="fame-swarm-start", daemon=True)
+        self._startup.start()
+
+    def _start_blocking(self) -> None:
+        if not self._probe().available or self._closed:
+            return
+        try:
+            leftovers = self._cluster.leftovers(self._owner)
+        except Exception as exc:  # housekeeping: a failure must not stop the sandbox
+            log.warning("could not list leftover swarm jobs: %s", exc)
+            return
+        if leftovers:
+            log.info("removing %d leftover swarm job object(s) of earlier apps", len(leftovers))
+            self._cleanup.remove(leftovers)
+
+    async def close(self) -> None:
+        """Kill the running jobs and remove every object this backend made."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._close_blocking)
+
+    def _close_blocking(self) -> None:
+        if self._startup is not None:
+            self._startup.join(15)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.kill("cancel")
+        self._workers.shutdown(wait=True)
+        if not self._cleanup.flush(_CLOSE_FLUSH_S):
+            log.warning("some swarm job objects were not removed; the next start reaps them")
+        self._cleanup.close()
+        self._engine.close()
+
+    # --- status ----------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Availability, ``backend: swarm``, the nodes, image and a sentence; never blocks."""
+        state = self._cluster.state
+        sb = self._sb()
+        if self._started and not self._closed and time.monotonic() - self._probed_at > _REPROBE_S:
+            self._refresh_soon()
+        detail = state.detail if self._started else f"Sandbox not started yet. {state.detail}"
+        with self._lock:
+            running = len(self._jobs)
+        return {
+            "available": state.available,
+            "backend": "swarm",
+            "image": self._engine.image,
+            "detail": detail,
+            "insecure": False,
+            "docker_host": self._engine.where,
+            "engine_version": state.version,
+            "manager": state.manager,
+            "nodes": state.ready_nodes,
+            "node_list": [n.to_dict() for n in state.nodes],
+            "pool": {},
+            "running": running,
+            "max_concurrency": sb.max_concurrency,
+        }
+
+    def _refresh_soon(self) -> None:
+        with self._lock:
+            if self._probing:
+                return
+            self._probing = True
+        threading.Thread(target=self._probe, name="fame-swarm-probe", daemon=True).start()
+
+    def _probe(self) -> ClusterState:
+        with self._lock:
+            self._probing = True
+        try:
+            state = self._cluster.probe()
+        finally:
+            with self._lock:
+                self._probing = False
+                self._probed_at = time.monotonic()
+        key = (state.available, state.detail)
+        if key != self._last_status:
+            self._last_status = key
+            self._publish(
+                SandboxStatusChanged(
+                    available=state.available, backend="swarm", image=self._engine.image, detail=state.detail
+                )
+            )
+        return state
+
+    # --- image -----------------------------------------------------------------------------------
+
+    async def prepare_image(
+        self, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> PrepareResult:
+        """Build the sandbox image on the manager's engine (pulling its base when missing)."""
+        if self._closed:
+            return PrepareResult(
+                "unavailable", self._engine.image, self._sb().base_image, "The sandbox is shut down."
+            )
+        return await self._images.prepare(
+            self._engine, self._sb().base_image, progress=progress, cancel=cancel, then=self._after_prepare
+        )
+
+    def _after_prepare(self) -> None:
+        self._last_status = None  # always end with a status event, changed or not
+        self._probe()
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        code: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the run's own limit, enforced by the cluster
+        memory: str | None = None,
+        cpus: float | None = None,
+        network: bool = False,
+        query_id: str | None = None,
+        run_id: str | None = None,
+    ) -> RunReport:
+        """Run ``code`` as a Swarm job; the report (never raises for engine problems)."""
+        run_id = run_id or uuid.uuid4().hex[:12]
+        with self._lock:
+            self._queued.add(run_id)
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(
+                self._workers, self.run_blocking, code, run_id, query_id, timeout, memory, cpus, network
+            )
+        except RuntimeError:  # closed: the executor refuses new work
+            with self._lock:
+                self._queued.discard(run_id)
+            report = self._report(
+                run_id, "unavailable", Limits.from_settings(self._sb()), "The sandbox is shut down."
+            )
+            return report
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            threading.Thread(target=self.cancel_blocking, args=(run_id,), daemon=True).start()
+            raise
+
+    async def cancel(self, run_id: str) -> bool:
+        """Kill run ``run_id`` (its report says ``killed``); False when no such run is going."""
+        return await asyncio.to_thread(self.cancel_blocking, run_id)
+
+    def cancel_blocking(self, run_id: str) -> bool:
+        """Kill run ``run_id`` or mark it cancelled while it waits for a worker."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None:
+                if run_id in self._queued:
+                    self._cancelled.add(run_id)
+                    return True
+                return False
+        return job.kill("cancel")
+
+    def run_code_in_container(
+        self,
+        code_str: str,
+        timeout_seconds: float = 30,
+        memory_limit: str = "512m",
+        cpu_quota: int = 50000,
+        allow_network: bool = False,
+    ) -> dict[str, Any]:
+        """The seed's synchronous call: run and return the report as a dict (blocking)."""
+        return self.run_blocking(
+            code_str, uuid.uuid4().hex[:12], None, timeout_seconds, memory_limit, cpu_quota / CPU_PERIOD_US,
+            allow_network,
+        ).to_dict()  # fmt: skip
+
+    def run_blocking(
+        self,
+        code: str,
+        run_id: str,
+        query_id: str | None,
+        timeout: float | None,
+        memory: str | None,
+        cpus: float | None,
+        network: bool,
+    ) -> RunReport:
+        """Run ``code`` in this thread: the report, published and audited."""
+        started = time.monotonic()
+        sb, allow_network = self._sb(), self._network_allowed()
+        with self._lock:
+            self._queued.discard(run_id)
+            cancelled = run_id in self._cancelled
+            self._cancelled.discard(run_id)
+        notes = []
+        if network and not allow_network:
+            notes.append("Network was requested but an admin has not enabled it; the run had no network.")
+        try:
+            limits = Limits.from_settings(
+                sb, timeout=timeout, memory=memory, cpus=cpus, network=network and allow_network
+            )
+        except ValueError as exc:
+            report = self._report(run_id, "error", Limits.from_settings(sb), f"Invalid limits: {exc}.")
+            return self._recorder.finished(report, code, query_id, started)
+        if cancelled or self._closed:
+            report = self._report(run_id, "killed", limits, "Cancelled before it started.")
+            return self._recorder.finished(report, code, query_id, started)
+        state = self._cluster.state if self._cluster.state.available else self._probe()
+        if not state.available:
+            report = self._report(run_id, "unavailable", limits, state.detail)
+            self._recorder.started(report, query_id)
+        else:
+            report = self._run_job(code, run_id, query_id, limits)
+        if notes:
+            report.detail = " ".join([*notes, report.detail]).strip()
+        return self._recorder.finished(report, code, query_id, started)
+
+    def _run_job(self, code: str, run_id: str, query_id: str | None, limits: Limits) -> RunReport:
+        report = self._report(run_id, "ok", limits)
+        report.backend = "swarm"
+        try:
+            api = self._engine.api()
+        except Exception as exc:
+            return self._report(run_id, "unavailable", limits, f"The Swarm manager is unreachable ({exc}).")
+        job = SwarmJob(
+            api, run_id=run_id, owner=self._owner, image=self._engine.image, limits=limits,
+            cleanup=self._cleanup, emit=self._recorder.emitter(run_id),
+        )  # fmt: skip
+        with self._lock:
+            if self._closed or run_id in self._cancelled:
+                report.status, report.detail = "killed", "Cancelled before it started."
+                return report
+            self._jobs[run_id] = job
+        self._recorder.started(report, query_id)
+        try:
+            result = job.execute(code.encode("utf-8", errors="surrogateescape"))
+        except JobUnavailable as exc:
+            report.status, report.backend, report.detail = "unavailable", "none", str(exc)
+            return report
+        except Exception as exc:
+            log.warning("swarm run %s failed on the manager: %s", run_id, exc)
+            self._refresh_soon()
+            report.status, report.backend = "unavailable", "none"
+            report.detail = f"The Swarm manager failed during the run ({str(exc)[:200]}). Try again."
+            return report
+        finally:
+            with self._lock:
+                self._jobs.pop(run_id, None)
+        report.node = self._cluster.node_name(result.node_id)
+        report.extra.update(service=result.service_id[:12], queued_ms=result.queued_ms, ran_ms=result.ran_ms)
+        if result.raw is None:
+            report.status, report.detail = "killed", "Cancelled before it started."
+            return report
+        return apply_raw(report, result.raw)
+
+    def _report(self, run_id: str, status: str, limits: Limits, detail: str = "") -> RunReport:
+        backend = "swarm" if status not in ("unavailable",) else "none"
+        return RunReport(
+            run_id=run_id,
+            status=status,
+            backend=backend,
+            image=self._engine.image,
+            limits=limits,
+            detail=detail,
+        )
