@@ -9,9 +9,14 @@ Three kinds of detector, in the spirit of secret scanners such as detect-secrets
   is hunter2xyz", "pwd hunter3abc"), judged by the value so "the password is too short" stays;
 * high entropy: long mixed-case-and-digit tokens (an AWS secret access key on its own).
 
-Plus personal data: e-mail addresses, phone numbers and Luhn-valid card numbers. Most strings
-the audit sees (paths, intents, "12 * 12") carry none of the trigger characters, so a cheap
-prefilter skips them and short strings are memoised: the audit redacts every field of every row.
+Plus personal data: e-mail addresses, phone numbers and Luhn-valid card numbers.
+
+The audit redacts every field of every row, so speed matters. Most strings it sees (queries,
+paths, intents, "12 * 12") can match no pattern, and a screen of substring checks, a digit count
+and a token-run test tells so in a microsecond or two (:func:`might_hold_secret`). Text that passes
+it runs only the detectors whose own gate (a necessary condition, such as ``"ghp_"`` occurring)
+holds, so the result is always exactly what running every pattern in order gives (the tests check
+that on generated text). Short strings are memoised.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 _SECRET_KEY = re.compile(
     r"^(x[-_])?(password|passwd|pwd|secret|token|access[-_]?token|refresh[-_]?token|api[-_]?key|apikey|"
@@ -263,99 +269,237 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_PATTERNS: list[tuple[re.Pattern[str], _Replacer]] = [
+# A gate: given a text and its case-folded form (see _fold), whether a detector could change it.
+_Gate = Callable[[str, str], bool]
+
+
+def _has(*literals: str) -> _Gate:
+    """One of ``literals`` occurs in the text (case sensitive, as the pattern matches it)."""
+    if len(literals) == 1:
+        lit = literals[0]
+        return lambda text, _folded: lit in text
+    return lambda text, _folded: any(lit in text for lit in literals)
+
+
+def _has_folded(*words: str) -> _Gate:
+    """One of ``words`` (lower case) occurs in the case-folded text (for case-blind patterns)."""
+    return lambda _text, folded: any(word in folded for word in words)
+
+
+def _both(first: _Gate, second: _Gate) -> _Gate:
+    return lambda text, folded: first(text, folded) and second(text, folded)
+
+
+# Seven digits with only a phone's or a card's separators between them: a phone number needs seven
+# (see _phone), a card thirteen, "+4420..." seven; Unicode digits count as re's ``\d`` counts them.
+_SEVEN_DIGITS = re.compile(r"\d(?:[\s.()+-]*\d){6}")
+# The same test on ASCII text without re: separators deleted, digits made "d", the rest "x".
+_SEPARATOR_BYTES = bytes(b for b in range(128) if re.fullmatch(r"[\s.()+-]", chr(b)))
+_DIGIT_MAP = bytes(ord("d") if b < 128 and re.fullmatch(r"\d", chr(b)) else ord("x") for b in range(256))
+_DIGITS_7 = b"d" * 7
+
+
+def _seven_digits(text: str, _folded: str = "") -> bool:
+    """Whether ``text`` holds seven digits separated by nothing but phone and card punctuation."""
+    if text.isascii():
+        return _DIGITS_7 in text.encode("ascii").translate(_DIGIT_MAP, _SEPARATOR_BYTES)
+    return _SEVEN_DIGITS.search(text) is not None
+
+
+# Token characters (the high-entropy detector's class) become "x", everything else a space (bytes
+# of UTF-8 sequences too: the class is ASCII), so a run of N is a search for N x's.
+_TOKEN_CLASS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_TOKEN_MAP = bytes(ord("x") if b in _TOKEN_CLASS else ord(" ") for b in range(256))
+_RUN_16, _RUN_32 = b"x" * 16, b"x" * 32
+
+
+def _token_run(text: str, run: bytes) -> bool:
+    """Whether ``text`` holds ``len(run)`` characters of ``[A-Za-z0-9+/_-]`` in a row."""
+    if len(text) < len(run):
+        return False
+    return run in text.encode("utf-8", "surrogatepass").translate(_TOKEN_MAP)
+
+
+@dataclass(frozen=True)
+class _Detector:
+    """One pattern, how to replace what it finds, and a gate: what any text it changes contains.
+
+    The gate is a necessary condition, far cheaper than the pattern (``in`` checks on the text or
+    its case-folded form, a byte count): a detector whose gate fails cannot change the text, so
+    skipping it gives exactly the full scan's result (tests/brain/test_redaction_screen.py).
+    """
+
+    pattern: re.Pattern[str]
+    replace: _Replacer
+    gate: _Gate
+
+
+_D = _Detector
+_DETECTORS: tuple[_Detector, ...] = (
     # A PEM private key, with or without its END line (a paste cut short still holds the key).
-    (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY"
-                r"(?: BLOCK)?-----|(?:[\s\\n]*(?:[A-Za-z0-9+/=]{8,}|[A-Za-z-]+: ?[^\n]*))*)"), _whole("private_key")),
+    _D(re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY"
+                  r"(?: BLOCK)?-----|(?:[\s\\n]*(?:[A-Za-z0-9+/=]{8,}|[A-Za-z-]+: ?[^\n]*))*)"), _whole("private_key"),
+       _has("-----BEGIN ")),
     # user:password@ in any URL (the host stays readable).
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://)[^\s/:@]+:[^\s/@]+(?=@)"), _group_after("url_credentials")),
-    (re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), _group_after("bearer")),
-    (re.compile(r"(?i)\b(Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"), _group_after("basic_auth")),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), _whole("jwt")),
-    (re.compile(r"\bfame_[A-Za-z0-9_-]{20,}"), _whole("admin_key")),
-    (re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), _whole("anthropic_key")),
-    (re.compile(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)?[A-Za-z0-9_-]{16,}"), _whole("api_key")),
-    (re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), _whole("stripe_key")),
-    (re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github_token")),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), _whole("gitlab_token")),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), _whole("slack_token")),
-    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), _whole("aws_key")),
-    (re.compile(r"\bAIza[A-Za-z0-9_-]{35}\b"), _whole("google_key")),
-    (re.compile(r"\b(?:SK|AC)[0-9a-f]{32}\b"), _whole("twilio_key")),
-    (re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), _whole("sendgrid_key")),
-    (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface_token")),
-    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), _whole("npm_token")),
-    (re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}\b"), _whole("digitalocean_token")),
-    (re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"), _whole("telegram_token")),
-    (re.compile(r"\bkey-[0-9a-f]{32}\b"), _whole("mailgun_key")),
+    _D(re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://)[^\s/:@]+:[^\s/@]+(?=@)"), _group_after("url_credentials"),
+       _has("://")),
+    _D(re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), _group_after("bearer"), _has_folded("bearer")),
+    _D(re.compile(r"(?i)\b(Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"), _group_after("basic_auth"), _has_folded("basic")),
+    _D(re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), _whole("jwt"), _has("eyJ")),
+    _D(re.compile(r"\bfame_[A-Za-z0-9_-]{20,}"), _whole("admin_key"), _has("fame_")),
+    _D(re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), _whole("anthropic_key"), _has("sk-ant-")),
+    _D(re.compile(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)?[A-Za-z0-9_-]{16,}"), _whole("api_key"), _has("k-")),
+    _D(re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), _whole("stripe_key"),
+       _has("_live_", "_test_")),
+    _D(re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github_token"),
+       _has("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    _D(re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), _whole("gitlab_token"), _has("glpat-")),
+    _D(re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), _whole("slack_token"), _has("xox")),
+    _D(re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), _whole("aws_key"),
+       _has("AKIA", "ASIA", "AGPA", "AIDA", "AROA")),
+    _D(re.compile(r"\bAIza[A-Za-z0-9_-]{35}\b"), _whole("google_key"), _has("AIza")),
+    _D(re.compile(r"\b(?:SK|AC)[0-9a-f]{32}\b"), _whole("twilio_key"), _has("SK", "AC")),
+    _D(re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), _whole("sendgrid_key"), _has("SG.")),
+    _D(re.compile(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface_token"), _has("hf_")),
+    _D(re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), _whole("npm_token"), _has("npm_")),
+    _D(re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}\b"), _whole("digitalocean_token"), _has("_v1_")),
+    _D(re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"), _whole("telegram_token"), _has(":AA")),
+    _D(re.compile(r"\bkey-[0-9a-f]{32}\b"), _whole("mailgun_key"), _has("key-")),
     # NAME=value and NAME: value where NAME holds a secret keyword (AWS_SECRET_ACCESS_KEY=...).
-    (re.compile(rf"(?i)(\b[\w.-]*?(?:{_KEYWORDS})(?:[_.-][\w.-]*)?[\"']?\s*[=:]\s*[\"']?)(?!\[REDACTED){_ANY}{{4,}}"),
-     _assignment),
+    _D(re.compile(rf"(?i)(\b[\w.-]*?(?:{_KEYWORDS})(?:[_.-][\w.-]*)?[\"']?\s*[=:]\s*[\"']?)(?!\[REDACTED){_ANY}{{4,}}"),
+       _assignment,
+       _both(_has_folded("pass", "pwd", "secret", "token", "key", "credential"), _has("=", ":"))),
     # Password phrases in prose: "my password is hunter2xyz", "pwd hunter3abc", "pin: 4821".
-    (re.compile(r"(?i)(?P<p>\b(?:password|passwd|passphrase|passcode|pwd|pw|pin)\b(?:(?P<c>\s+(?:is|was|=|:)|\s*[=:])"
-                rf"|(?P<w>\s+(?:to|as)))?\s*[\"']?)(?P<v>(?!\[REDACTED){_ANY}{{3,}})"), _password_phrase),
+    _D(re.compile(r"(?i)(?P<p>\b(?:password|passwd|passphrase|passcode|pwd|pw|pin)\b(?:(?P<c>\s+(?:is|was|=|:)|\s*[=:])"
+                  rf"|(?P<w>\s+(?:to|as)))?\s*[\"']?)(?P<v>(?!\[REDACTED){_ANY}{{3,}})"), _password_phrase,
+       _has_folded("pass", "pw", "pin")),
     # Long random-looking tokens on their own (an AWS secret access key, a session secret). 32+
     # characters: shorter camel-case identifiers with digits reach the entropy of random text.
-    (re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])"), _high_entropy),
-    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), _whole("email")),
-    (re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])"), _card),
-    (re.compile(r"(?<![\w.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}"
-                r"(?![\w.]|-\d)"), _phone),
-    (re.compile(r"(?<![\w.])\+\d{7,15}(?![\w.])"), _phone),
-]  # fmt: skip
+    _D(re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])"), _high_entropy,
+       lambda text, _folded: _token_run(text, _RUN_32)),
+    _D(re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), _whole("email"),
+       _both(_has("@"), _has("."))),
+    _D(re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])"), _card, _seven_digits),
+    _D(re.compile(r"(?<![\w.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}"
+                  r"(?![\w.]|-\d)"), _phone, _seven_digits),
+    _D(re.compile(r"(?<![\w.])\+\d{7,15}(?![\w.])"), _phone, _seven_digits),
+)  # fmt: skip
 
-# A string with none of these cannot match any pattern above: skip the full scan.
-_TRIGGER = re.compile(
-    rf"(?i)-----|://|@|\d{{4}}|[A-Za-z0-9+/_-]{{16}}|bearer|basic|{_KEYWORDS}|\bpw\b|\bpin\b"
-)
+# Non-ASCII characters that re's IGNORECASE takes for ASCII letters and str.lower() does not turn
+# into them (dotted and dotless i, long s; the Kelvin sign lowers to k): folded to them, so
+# "paſſword" is screened as "password", as the pattern matches it.
+_CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+# The screen: a text (case-folded) none of these can be found in cannot change under any detector.
+# Every detector's gate is here, or every match of its pattern holds a 16-character token run (the key
+# shapes: "fame_" and 20 more, "AKIA" and 16 more...) or seven digits (phones, cards);
+# tests/brain/test_redaction_screen.py checks it against the full scan.
+_SCREEN_WORDS = ("-----begin ", "://", "@", "eyj", "xox", "pass", "pw", "pin", "key", "secret", "token",
+                 "credential", "bearer", "basic")  # fmt: skip
 _MEMO_CHARS = 256
+
+
+def _fold(text: str) -> str:
+    """``text`` lower-cased as the detectors' case-blind matching sees it (for the gates only)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_CASE_TWINS).lower()
+
+
+def might_hold_secret(text: str) -> bool:
+    """False when no detector can change ``text`` (most text: a microsecond or two to tell)."""
+    # Case-sensitive literals are looked for case-blind too: a looser screen, never a tighter one.
+    folded = _fold(text)
+    for word in _SCREEN_WORDS:
+        if word in folded:
+            return True
+    return _token_run(text, _RUN_16) or _seven_digits(text)
 
 
 def redact_text(text: str) -> str:
     """``text`` with secrets, emails, phone and card numbers replaced by ``[REDACTED:kind]``."""
-    if not text or not _TRIGGER.search(text):
+    if not text or not might_hold_secret(text):
         return text
     if len(text) <= _MEMO_CHARS:
         return _redact_short(text)
-    return _redact_all(text)
+    return _redact_gated(text)
 
 
-def _redact_all(text: str) -> str:
-    for pattern, replace in _PATTERNS:
-        text = pattern.sub(replace, text)
+def _redact_gated(text: str) -> str:
+    """Every detector in order on the text as the previous ones left it, skipping those gated out."""
+    folded = _fold(text)
+    for detector in _DETECTORS:
+        if detector.gate(text, folded):
+            out = detector.pattern.sub(detector.replace, text)
+            if out != text:
+                text, folded = out, _fold(out)
+    return text
+
+
+def _redact_every_pattern(text: str) -> str:
+    """The full scan without gates: what :func:`redact_text` must equal (kept for the tests)."""
+    for detector in _DETECTORS:
+        text = detector.pattern.sub(detector.replace, text)
     return text
 
 
 # The audit sees the same short strings again and again (actors, paths, summaries).
-_redact_short = functools.lru_cache(maxsize=4096)(_redact_all)
+_redact_short = functools.lru_cache(maxsize=4096)(_redact_gated)
 
 
-def redact(value: object) -> object:
-    """A deep copy of ``value`` with secrets redacted (dict values under secret-looking keys entirely)."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    # Payload keys repeat on every entry ("text", "intent", "admin_key"): judge each one once.
+    return _SECRET_KEY.match(key.strip()) is not None
+
+
+def redact(value: object, *, max_chars: int | None = None) -> object:
+    """A deep copy of ``value`` with secrets redacted (dict values under secret-looking keys entirely).
+
+    Args:
+        value: Strings, mappings, lists and tuples are walked (tuples become lists); anything else
+            is returned as it is.
+        max_chars: Strings longer than this after redaction are cut and marked
+            (``…[truncated N chars]``), in the same walk: the audit caps what it stores.
+    """
+    # Exact types first: isinstance against the Mapping ABC costs more than the rest of the walk.
+    kind = type(value)
+    if kind is str or (kind is not dict and isinstance(value, str)):
+        return _redact_capped(value, max_chars)  # type: ignore[arg-type]
+    if kind is dict or isinstance(value, Mapping):
         out: dict[str, object] = {}
-        for key, item in value.items():
-            k = str(key)
-            if _SECRET_KEY.match(k.strip()) and item not in (None, "", False):
+        for key, item in value.items():  # type: ignore[attr-defined]
+            k = key if type(key) is str else str(key)
+            if _is_secret_key(k) and item not in (None, "", False):
                 out[k] = "[REDACTED]"
+            elif type(item) is str:
+                out[k] = _redact_capped(item, max_chars)
             else:
-                out[k] = redact(item)
+                out[k] = redact(item, max_chars=max_chars)
         return out
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        return [redact(v, max_chars=max_chars) for v in value]  # type: ignore[attr-defined]
     return value
+
+
+def _redact_capped(text: str, max_chars: int | None) -> str:
+    text = redact_text(text)
+    if max_chars is not None and len(text) > max_chars:
+        return text[:max_chars] + f"…[truncated {len(text) - max_chars} chars]"
+    return text
 
 
 def secret_spans(text: str) -> list[str]:
     """The substrings of ``text`` that :func:`redact_text` would hide (for echo scrubbing)."""
-    if not text or not _TRIGGER.search(text):
+    if not text or not might_hold_secret(text):
         return []
     found: list[str] = []
-    for pattern, replace in _PATTERNS:
-        for m in pattern.finditer(text):
-            whole, kept = m.group(0), replace(m)
+    folded = _fold(text)
+    for detector in _DETECTORS:
+        if not detector.gate(text, folded):
+            continue
+        for m in detector.pattern.finditer(text):
+            whole, kept = m.group(0), detector.replace(m)
             if kept == whole:
                 continue
             # Only the hidden part: a phrase's "password is" or a URL's scheme stays.

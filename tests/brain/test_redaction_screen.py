@@ -1,0 +1,115 @@
+"""The redaction fast path gives exactly what running every pattern gives, on any text.
+
+Most text skips the patterns: a screen (``might_hold_secret``) and a gate per detector decide,
+from substrings, digit counts and token runs, that a pattern cannot match. These tests check that
+decision against the full scan (every pattern, in order) on the labelled set, the issue's attacks,
+the shapes the old prefilter missed and generated text built from every detector's pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fame_desktop.orchestrator import redaction
+from fame_desktop.orchestrator.redaction import might_hold_secret, redact, redact_text
+
+SET = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "redaction_set.jsonl"
+full_scan = redaction._redact_every_pattern
+
+# Pieces every detector looks for, and what breaks or extends them.
+PIECES = [
+    "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEAu1SU1LfV",
+    "https://", "alice:Pa55w0rd@", "Bearer ", "basic ", "Basic ", "eyJ", "abcde.", "fame_", "sk-ant-",
+    "sk-", "pk-", "rk_live_", "sk_test_", "ghp_", "github_pat_", "glpat-", "xoxb-", "AKIA", "ASIA", "AIza",
+    "SK", "AC", "0123456789abcdef", "SG.", "hf_", "npm_", "dop_v1_", "123456789:AA", "key-",
+    "password", "PASSWORD", "paſſword", "passwd", "passphrase", "passcode", "pwd", "pw", "pin", "PİN",
+    "secret", "token", "api_key", "KEY", "credentials", "AWS_SECRET_ACCESS_KEY", " is ", " was ", "=", ": ",
+    " to ", " as ", "'", '"', "hunter2xyz", "[REDACTED:secret]", "@", ".", "example.com", "+44", " (020) ",
+    "7946", "0958", "4111 1111 1111 1111", "12 345 678", "2026-11-24", "٣٤٥٦٧٨٩", "q8Zr1T/vfK2mWc9YpLx4Hb7s",
+    "Nd0Ue3GjAo6iRy5E", "XHysgViDLMWwkgr", "\n", " ", "-", "_", "/", "+", "é", "한국어", "\x00",
+]  # fmt: skip
+
+
+def _labelled() -> list[str]:
+    return [json.loads(line)["text"] for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _same_as_full_scan(text: str) -> None:
+    expected = full_scan(text)
+    assert redact_text(text) == expected, text
+    assert redaction._redact_gated(text) == expected, text
+    if not might_hold_secret(text):
+        assert expected == text, f"the screen passed {text!r} but the patterns change it"
+
+
+@pytest.mark.parametrize("text", _labelled())
+def test_labelled_set_gets_what_every_pattern_gives(text: str) -> None:
+    _same_as_full_scan(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("call me on 12 345 678 tonight", "345 678"),  # no four digits in a row: the old screen let it by
+        ("token eyJhbGci.eyJzdWIi.c2lnbmF0", "eyJhbGci"),  # a JWT too short for a 16-character run
+        ("slack xoxb-abcdefghij", "abcdefghij"),  # a Slack token too short for one
+        ("my paſſword is hunter2xyz", "hunter2xyz"),  # re's IGNORECASE takes ſ for s
+        ("the PİN is 48213", "48213"),  # and İ for i
+    ],
+)
+def test_shapes_the_old_prefilter_missed_are_redacted(text: str, hidden: str) -> None:
+    assert might_hold_secret(text)
+    out = redact_text(text)
+    assert hidden not in out and "[REDACTED:" in out
+    _same_as_full_scan(text)
+
+
+def test_clean_text_passes_the_screen_untouched() -> None:
+    for text in ["generate_code", "api:bench", "query 123456", "Write a Python function to reverse a string",
+                 "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12"]:  # fmt: skip
+        assert not might_hold_secret(text), text
+        assert redact_text(text) is text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=8))
+def test_generated_text_gets_what_every_pattern_gives(parts: list[str]) -> None:
+    _same_as_full_scan("".join(parts))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_any_unicode_text_gets_what_every_pattern_gives(text: str) -> None:
+    _same_as_full_scan(text)
+
+
+def test_case_folding_covers_every_letter_re_matches_without_case() -> None:
+    # The gates of case-blind patterns look for ASCII words in _fold(text): every character that
+    # re's IGNORECASE takes for an ASCII letter must fold to that letter.
+    letter = re.compile(r"(?i)[a-z]")
+    for code in range(128, sys.maxunicode + 1):
+        ch = chr(code)
+        if letter.fullmatch(ch):
+            folded = redaction._fold(ch)
+            assert folded.isascii() and re.fullmatch(rf"(?i){re.escape(folded)}", ch), hex(code)
+
+
+def test_redact_caps_long_strings_after_redacting_them_in_one_walk() -> None:
+    key = "sk-proj-DOy11bn23UW0exGirLjS3kXP9mKPzqaLwwoOLb9mH4gEs6c4"
+    out = redact(
+        {"note": "x" * 50 + " " + key, "list": ("y" * 30, 3), "admin_key": "k", "n": None}, max_chars=40
+    )
+    assert out == {
+        "note": "x" * 40 + f"…[truncated {51 + len('[REDACTED:api_key]') - 40} chars]",
+        "list": ["y" * 30, 3],
+        "admin_key": "[REDACTED]",
+        "n": None,
+    }
+    assert redact({"note": "x" * 50}) == {"note": "x" * 50}
