@@ -3,7 +3,9 @@
 The app starts containers ahead of time with this process waiting, so a run costs no container
 start. Protocol: one header line ``<size> <nonce>``, then ``size`` bytes of UTF-8 source; this
 process acknowledges with the line ``\\0FAME-GO <nonce>`` on stdout. The program runs as
-``__main__`` in a forked child with stdin closed, in ``/tmp``. When the child ends, this process
+``__main__`` in a child with stdin closed, in ``/tmp``. The child is forked, its pipes and output
+streams set up, before the code comes: it waits for the source on a pipe, so a run costs no fork
+(on two busy cores, forking and setting up took about half of a short run's time in here). When the child ends, this process
 writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` in both output streams, so the app knows
 the result without waiting for the container to stop (tens of ms). The app strips those lines; the
 container is removed right after, which ends anything left behind.
@@ -84,12 +86,29 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def _child(source: str, nudge: int) -> "NoReturn":
-    """Run the program like ``python main.py < /dev/null``; never returns."""
+def _read_source(fd: int) -> str:
+    """Everything written to pipe ``fd`` until it closes, as text (nothing if the runner ended)."""
+    parts = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        parts.append(chunk)
+    os.close(fd)
+    return b"".join(parts).decode("utf-8", "replace")
+
+
+def _child(code: int, nudge: int) -> "NoReturn":
+    """Wait for the source on pipe ``code``, then run it like ``python main.py < /dev/null``;
+    never returns. Everything but the program itself is done before the source comes."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     _order_stderr(nudge)
+    source = _read_source(code)
     sys.argv = ["main.py"]
     sys.path.insert(0, "/tmp")
     module = types.ModuleType("__main__")
@@ -230,6 +249,12 @@ class _Relay:
                 fcntl.fcntl(fd, 1031, PIPE_BYTES)  # F_SETPIPE_SZ: room for what comes in a pause
             except OSError:
                 pass
+        # SIGCHLD wakes the poll (no thread: the program may have used up the pids limit). Armed
+        # before the code comes, so a child that ends early still wakes the relay.
+        self.wake, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_w)
 
     def read(self, fd: int, budget: int) -> int:
         """Read what ``fd`` has (up to about ``budget`` bytes); the bytes read. A closed pipe is
@@ -257,11 +282,15 @@ class _Relay:
             got += len(data)
         return got
 
-    def send(self, target: int | None = None) -> None:
+    def send(self, target: int | None = None, tail: "list[bytes] | None" = None) -> None:
+        """Write the output held (of ``target``, default both streams) as frames, then ``tail``,
+        in one write when the pipe takes it (each write crosses the engine as one message)."""
+        parts = []
         for t in (target,) if target else (1, 2):
             if self.held[t]:
-                _write_all(1, [_frame(t, self.size[t]), b"".join(self.held[t])])
+                parts += [_frame(t, self.size[t]), b"".join(self.held[t])]
                 self.held[t], self.size[t] = [], 0
+        _write_all(1, parts + (tail or []))
         if not self.held[1] and not self.held[2]:
             self.since = None
 
@@ -277,11 +306,7 @@ class _Relay:
 
     def run(self, pid: int) -> int:
         """Relay until the program ``pid`` ends; its wait status."""
-        # SIGCHLD wakes the poll (no thread: the program may have used up the pids limit).
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.set_wakeup_fd(wake_w)
+        wake_r = self.wake
         data_poll, pause_poll = select.poll(), select.poll()
         wakers = (wake_r,) if self.nudge is None else (wake_r, self.nudge)
         for fd in (*self.pipes, *wakers):
@@ -314,36 +339,52 @@ class _Relay:
                 self.send()
             if 0 < got < GAP_BYTES and self.nudge not in ready:
                 pause_poll.poll(GAP_S * 1000)  # returns early when the program ends or nudges
-        # The program ended: take what it left in the pipes without waiting for a leftover child.
+        # The program ended: take what it left in the pipes without waiting for a leftover child
+        # (the caller sends it, with the end line).
         self.read_all(set(self.pipes), DRAIN_BYTES)
-        self.send()
         return status
 
 
+def _send_source(fd: int, source: bytes) -> None:
+    """Hand the program's source to the waiting child and close the pipe (the child reads to its end)."""
+    view = memoryview(source)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except InterruptedError:
+            continue
+        except OSError:  # the child is gone (killed while it waited): the relay reports how it ended
+            break
+    os.close(fd)
+
+
 def main() -> "NoReturn":
-    source_bytes, nonce = _read_program()
-    os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))  # tells the app this container is alive
-    source = source_bytes.decode("utf-8", "replace")
     os.chdir("/tmp")
     before = _oom_kills()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     nudge_r, nudge_w = os.pipe()
+    code_r, code_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        for fd in (out_r, err_r, nudge_r):
+        for fd in (out_r, err_r, nudge_r, code_w):
             os.close(fd)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.close(out_w)
         os.close(err_w)
         os.set_blocking(nudge_w, False)
-        _child(source, nudge_w)
-    for fd in (out_w, err_w, nudge_w):
+        _child(code_r, nudge_w)
+    for fd in (out_w, err_w, nudge_w, code_r):
         os.close(fd)
+    relay = _Relay({out_r: 1, err_r: 2}, nudge_r)
+    # Everything above happens when the container starts; from here on, the run.
+    source, nonce = _read_program()
+    os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))  # tells the app this container is alive
+    _send_source(code_w, source)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    status = _Relay({out_r: 1, err_r: 2}, nudge_r).run(pid)
+    status = relay.run(pid)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         code = 128 - code  # killed by a signal, as a shell reports it
@@ -351,7 +392,7 @@ def main() -> "NoReturn":
     oom = 1 if before >= 0 and after > before else 0
     end = b"\0FAME-END %s %d %d\n" % (nonce.encode("ascii"), code, oom)
     # On both streams, after everything the program wrote to each.
-    _write_all(1, [_frame(1, len(end)), end, _frame(2, len(end)), end])
+    relay.send(tail=[_frame(1, len(end)), end, _frame(2, len(end)), end])
     os._exit(code)
 
 

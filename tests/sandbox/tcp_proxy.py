@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
+
+# The start of an HTTP request line of the engine's API (what a client sends first on a connection
+# or after the previous response; a hijacked attach stream carries the program's bytes instead).
+_REQUEST = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD) (/\S*) HTTP/1\.[01]\r\n")
 
 
 class TcpToUnix:
@@ -15,6 +20,8 @@ class TcpToUnix:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.connections = 0
+        #: ``METHOD path`` of every API request seen, in order (as ``str``).
+        self.requests: list[str] = []
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -31,13 +38,16 @@ class TcpToUnix:
             with self._lock:
                 self.connections += 1
                 self._socks += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, requests: bool = False) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
+                match = _REQUEST.match(data) if requests else None
+                if match is not None:
+                    with self._lock:
+                        self.requests.append(f"{match[1].decode()} {match[2].decode()}")
                 dst.sendall(data)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)

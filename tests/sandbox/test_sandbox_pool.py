@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sandbox_harness import own_containers, wait_pool
+from tcp_proxy import TcpToUnix
 
 pytestmark = pytest.mark.docker
 
@@ -52,3 +53,27 @@ async def test_the_pool_grows_to_the_bursts_it_serves(make_manager: Any, docker_
     await wait_pool(manager, 3)  # ready for the next burst of three
     again = [await manager.run("print(2)") for _ in range(3)]
     assert all(r.status == "ok" and r.stdout == "2\n" and r.warm for r in again)
+
+
+async def test_a_warm_run_makes_no_engine_call(make_manager: Any) -> None:
+    # The pool attached each container's stdio before starting it: a run only writes the code
+    # into that connection and reads the output back; removal and refill come after the report
+    # (a pool left with a container waits for the runs to end before it makes the next one).
+    proxy = TcpToUnix("/var/run/docker.sock")
+    manager = await make_manager(docker_host=f"tcp://127.0.0.1:{proxy.port}", pool_size=2)
+    try:
+        await wait_pool(manager, 2)
+        made = list(proxy.requests)
+        assert [r for r in made if r.endswith("/attach?stdin=1&stdout=1&stderr=1&stream=1")], made
+        report = await manager.run("import sys\nprint('warm')\nprint('e', file=sys.stderr)")
+        during = proxy.requests[len(made) :]
+        assert report.status == "ok" and report.warm and report.exit_code == 0, report.to_dict()
+        assert (report.stdout, report.stderr) == ("warm\n", "e\n")
+        assert during == [], during
+        await wait_pool(manager, 2)
+        failed = await manager.run("raise SystemExit(3)")  # the exit code comes from the runner too
+        assert failed.status == "error" and failed.exit_code == 3 and not failed.oom_killed
+        assert failed.warm
+    finally:
+        await manager.close()
+        proxy.close()

@@ -66,6 +66,45 @@ class RawResult:
         )
 
 
+class Attachment:
+    """A container's stdin, stdout and stderr, attached over one engine connection (taken over
+    from HTTP). Pool containers are attached before they start, so a run makes no engine call."""
+
+    def __init__(self, response: Any, sock: Any) -> None:
+        self.response = response
+        self.sock = sock
+        self.raw: Any = getattr(sock, "_sock", sock)
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the connection (idempotent): the container's stdin ends."""
+        if not self._closed:
+            self._closed = True
+            _close(self.sock, self.raw, self.response)
+
+
+def attach(api: Any, container_id: str) -> Attachment:
+    """Attach to ``container_id``'s stdin/stdout/stderr (started or not); like
+    ``APIClient.attach_socket``, but keeps the response to close it.
+
+    Raises:
+        docker.errors.DockerException: The engine refused (e.g. no such container).
+    """
+    params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+    response = api.post(
+        api._url("/containers/{0}/attach", container_id),
+        None,
+        params=api._attach_params(params),
+        stream=True,
+        headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+    )
+    try:
+        return Attachment(response, api._get_raw_response_socket(response))
+    except BaseException:
+        response.close()
+        raise
+
+
 class ContainerRun:
     """Runs one program in container ``container_id`` (already created; started or not).
 
@@ -115,16 +154,24 @@ class ContainerRun:
             log.debug("kill %s: %s", self.container_id[:12], exc)
         return True
 
-    def execute(self, code: bytes, *, started: bool) -> RawResult:
+    def execute(self, code: bytes, *, started: bool, attachment: Attachment | None = None) -> RawResult:
         """Send ``code``, stream the output until the program ends, and read how it ended.
 
+        Args:
+            code: The program's source.
+            started: Whether the container runs already (a pool container).
+            attachment: The container's stdio, attached beforehand (None: attach now). Closed
+                when this returns.
+
         Raises:
+            StaleContainer: ``started`` and the container is not running (nothing ran).
             docker.errors.DockerException: The engine failed (the caller reports ``unavailable``).
         """
         nonce = secrets.token_hex(8)
         scanners = {"stdout": EndScanner(nonce), "stderr": EndScanner(nonce)}
-        response, sock = _attach(self.api, self.container_id)
-        raw = getattr(sock, "_sock", sock)
+        relay = _RunnerFrames(nonce)
+        stdio = attachment or attach(self.api, self.container_id)
+        raw = stdio.raw
         timer = threading.Timer(self.timeout, self.kill, args=("timeout",))
         timer.daemon = True
         try:
@@ -137,11 +184,19 @@ class ContainerRun:
                     self.api.kill(self.container_id)
             else:
                 timer.start()
-                raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
-                self._pump(raw, scanners, _RunnerFrames(nonce), check_alive=started)
+                try:
+                    raw.sendall(b"%d %s\n" % (len(code), nonce.encode("ascii")) + code)
+                except OSError as exc:
+                    if started:  # the engine ended the attachment: the container is gone
+                        raise StaleContainer(self.container_id[:12]) from exc
+                    raise
+                self._pump(raw, scanners, relay, check_alive=started)
+                if started and not relay.acked and self._reason is None:
+                    # The stream ended before the runner took the code: it was not running.
+                    raise StaleContainer(self.container_id[:12])
         finally:
             timer.cancel()
-            _close(sock, raw, response)
+            stdio.close()
         end = scanners["stderr"].end
         exit_code: int | None
         if end is not None and scanners["stdout"].end is not None and self._reason is None:
@@ -315,19 +370,6 @@ class EndScanner:
         """Bytes held back when the stream ended without an end line."""
         held, self._held = self._held, b""
         return held
-
-
-def _attach(api: Any, container_id: str) -> tuple[Any, Any]:
-    """Attach stdin/stdout/stderr; like ``APIClient.attach_socket`` but keeps the response to close it."""
-    params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-    response = api.post(
-        api._url("/containers/{0}/attach", container_id),
-        None,
-        params=api._attach_params(params),
-        stream=True,
-        headers={"Connection": "Upgrade", "Upgrade": "tcp"},
-    )
-    return response, api._get_raw_response_socket(response)
 
 
 def _close(sock: Any, raw: Any, response: Any) -> None:

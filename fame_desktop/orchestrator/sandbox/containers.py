@@ -11,7 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+from fame_desktop.orchestrator.sandbox.container_run import Attachment, attach
 from fame_desktop.orchestrator.sandbox.engine import LABEL, OWNER_LABEL, Engine
 from fame_desktop.orchestrator.sandbox.limits import Limits, container_config, host_config
 
@@ -25,6 +27,15 @@ REMOVE_RETRY_S = 0.2
 # its disk layer, while removing it next to a run slows that run.
 REMOVE_DEFER_MAX_S = 10.0
 _POLL_S = 0.005
+
+
+@dataclass
+class Prestarted:
+    """A started pool container whose stdio was attached before it started: a run on it makes no
+    engine call (it writes the code into ``attachment`` and reads the output back)."""
+
+    id: str
+    attachment: Attachment
 
 
 class Containers:
@@ -63,19 +74,36 @@ class Containers:
             self._live.add(container)
         return container
 
-    def create_started(self, limits: Limits) -> str:
-        """Create and start a pool container (its runner then waits for code); its id.
+    def create_started(self, limits: Limits) -> Prestarted:
+        """Create a pool container, attach its stdio, then start it (its runner waits for code).
 
         Raises:
             docker.errors.DockerException: The engine refused or is gone (nothing is left behind).
         """
         container = self.create(limits, pooled=True)
         try:
-            self._engine().api().start(container)
+            api = self._engine().api()
+            attachment = attach(api, container)
         except Exception:
             self.remove_now(container)
             raise
-        return container
+        try:
+            api.start(container)
+        except Exception:
+            attachment.close()
+            self.remove_now(container)
+            raise
+        return Prestarted(container, attachment)
+
+    def discard(self, ready: Prestarted, engine: Engine | None = None) -> None:
+        """Remove a pool container that will not be used, now (blocking, never raises)."""
+        ready.attachment.close()
+        self.remove_now(ready.id, engine)
+
+    def discard_later(self, ready: Prestarted) -> None:
+        """Remove a pool container that will not be used, in the background."""
+        ready.attachment.close()
+        self.remove_later(ready.id)
 
     def remove_later(self, container: str) -> None:
         """Remove ``container`` in the background once the engine is quiet (at once when closing)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend
 from fame_desktop.orchestrator.events import SandboxStatusChanged
-from fame_desktop.orchestrator.sandbox.containers import Containers
+from fame_desktop.orchestrator.sandbox.containers import Containers, Prestarted
 from fame_desktop.orchestrator.sandbox.engine import Engine, EngineState, owner_id
 from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
@@ -133,8 +133,8 @@ class DockerManager:
             self._warmup.join(15)
         self._containers.hurry()
         idle = self._warm.close()
-        for container in idle:
-            self._containers.remove_later(container)
+        for ready in idle:
+            self._containers.discard_later(ready)
         self._runs.close()
         self._containers.close()
         self._engine.close()
@@ -166,9 +166,9 @@ class DockerManager:
         threading.Thread(target=self._retire, args=(old_engine, old_pool), daemon=True).start()
         return engine
 
-    def _retire(self, engine: Engine, pool: WarmPool) -> None:
-        for container in pool.close():
-            self._containers.remove_now(container, engine)
+    def _retire(self, engine: Engine, pool: WarmPool[Prestarted]) -> None:
+        for ready in pool.close():
+            self._containers.discard(ready, engine)
         if engine is not self._engine:
             engine.close()
         if self._started and not self._closed and self._probe().available:

@@ -8,8 +8,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
+from typing import Generic, TypeVar
 
 log = logging.getLogger("fame.sandbox")
+
+#: What the pool holds: one started container (its id, or more: see ``containers.Prestarted``).
+C = TypeVar("C")
 
 # After a failed start, wait this long before trying again (the engine may be restarting).
 _RETRY_S = 5.0
@@ -44,7 +48,7 @@ BURST_CAP = 16
 _SHRINK_AFTER_S = 300.0
 
 
-class WarmPool:
+class WarmPool(Generic[C]):
     """Keeps ``size`` started containers ready (more after bursts) and refills in a background thread.
 
     Args:
@@ -60,8 +64,8 @@ class WarmPool:
     def __init__(
         self,
         size: int,
-        create: Callable[[], str],
-        discard: Callable[[str], None],
+        create: Callable[[], C],
+        discard: Callable[[C], None],
         ready: Callable[[], bool],
         quiet: Callable[[], bool] = lambda: True,
         refill: Refill = Refill.AHEAD,
@@ -75,7 +79,7 @@ class WarmPool:
         self.target = size  # containers to have ready: ``size``, or the last bursts' length
         self._burst = 0
         self._last_take = float("-inf")
-        self._idle: deque[str] = deque()
+        self._idle: deque[C] = deque()
         self._cond = threading.Condition()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -88,7 +92,7 @@ class WarmPool:
         self._thread = threading.Thread(target=self._fill, name="fame-sandbox-pool", daemon=True)
         self._thread.start()
 
-    def take(self) -> str | None:
+    def take(self) -> C | None:
         """A ready container, or None when the pool is empty; the pool refills behind it."""
         with self._cond:
             container = self._idle.popleft() if self._idle else None
@@ -113,7 +117,7 @@ class WarmPool:
 
     def _fill(self) -> None:
         while True:
-            surplus: list[str] = []
+            surplus: list[C] = []
             with self._cond:
                 while not self._stopped and len(self._idle) >= self.target:
                     idle_for = time.monotonic() - self._last_take
@@ -144,7 +148,7 @@ class WarmPool:
                 continue
             with self._cond:
                 if self._stopped:
-                    stale: str | None = container
+                    stale: C | None = container
                 else:
                     self._idle.append(container)
                     stale = None
@@ -173,7 +177,7 @@ class WarmPool:
             while not self._stopped and time.monotonic() < deadline:
                 self._cond.wait(deadline - time.monotonic())
 
-    def close(self, timeout: float = 10.0) -> list[str]:
+    def close(self, timeout: float = 10.0) -> list[C]:
         """Stop filling; returns the idle containers for the caller to remove."""
         with self._cond:
             self._stopped = True

@@ -263,8 +263,9 @@ class Runs:
         """One try in one container; None if cancelled first. Raises on engine failures."""
         run_id = report.run_id
         api = self._engine().api()
-        container = self._warm.take(limits) if use_pool else None
-        report.warm = container is not None
+        ready = self._warm.take(limits) if use_pool else None
+        report.warm = ready is not None
+        container = ready.id if ready is not None else None
         try:
             if container is None:
                 container = self._containers.create(limits, pooled=False)
@@ -279,7 +280,9 @@ class Runs:
                 announced.append(True)
                 self._recorder.started(report, query_id)
             try:
-                return run.execute(payload, started=report.warm)
+                return run.execute(
+                    payload, started=ready is not None, attachment=ready.attachment if ready else None
+                )
             except Exception as exc:
                 if run.killed_by == "cancel":
                     # Stopped before the program began (the kill made the container look stale):
@@ -293,6 +296,8 @@ class Runs:
             finally:
                 self._unregister(run_id)
         finally:
+            if ready is not None:
+                ready.attachment.close()  # when cancelled before it ran
             if container is not None:
                 self._containers.remove_later(container)
 

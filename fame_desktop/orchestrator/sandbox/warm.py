@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TypedDict
 
-from fame_desktop.orchestrator.sandbox.containers import Containers
+from fame_desktop.orchestrator.sandbox.containers import Containers, Prestarted
 from fame_desktop.orchestrator.sandbox.limits import Limits
 from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
 
@@ -56,22 +56,22 @@ class WarmContainers:
         self._pool = self._new_pool(size)
         self._enabled = False
 
-    def _new_pool(self, size: int) -> WarmPool:
+    def _new_pool(self, size: int) -> WarmPool[Prestarted]:
         return WarmPool(
             size,
             self._create,
-            self._containers.remove_now,
+            self._containers.discard,
             self._ready,
             quiet=self._quiet,
             refill=self._refill,
         )
 
-    def _create(self) -> str:
+    def _create(self) -> Prestarted:
         with self._lock:
             limits = self._limits
         return self._containers.create_started(limits)
 
-    def replace(self, size: int, limits: Limits) -> WarmPool:
+    def replace(self, size: int, limits: Limits) -> WarmPool[Prestarted]:
         """Use a new, not yet started pool of ``size`` containers with ``limits``; the old pool."""
         with self._lock:
             old = self._pool
@@ -79,7 +79,7 @@ class WarmContainers:
             self._pool = self._new_pool(size)
         return old
 
-    def take(self, limits: Limits) -> str | None:
+    def take(self, limits: Limits) -> Prestarted | None:
         """A started container for a run with ``limits``; None when it must start a fresh one."""
         with self._lock:
             if limits.container_key() != self._limits.container_key():
@@ -102,7 +102,7 @@ class WarmContainers:
         """Try again now (the engine came back)."""
         self._pool.wake()
 
-    def close(self) -> list[str]:
+    def close(self) -> list[Prestarted]:
         """Stop filling; the idle containers, for the caller to remove."""
         return self._pool.close()
 
