@@ -55,6 +55,8 @@ async def run(args: argparse.Namespace, app: App) -> int:
         request["user"] = args.user
     if app.admin_key:
         request["admin_key"] = app.admin_key
+    # One question: only the plugin it is routed to is imported (the others are listed).
+    await app.brain.start(import_plugins=False)
     response = await app.brain.handle_query(request)
     clarify = response["data"].get("clarify") if isinstance(response["data"], dict) else None
     if clarify and not args.json:

@@ -139,10 +139,16 @@ class Brain:
 
     # --- life cycle ------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, import_plugins: bool = True) -> None:
         """Load plugins and train the router: what answering needs (idempotent; the first query
         calls it). The sandbox, code generation and voice are built when a query first uses them;
-        long-lived front ends bring them up ahead of that with :meth:`start_services`."""
+        long-lived front ends bring them up ahead of that with :meth:`start_services`.
+
+        Args:
+            import_plugins: Import every built-in plugin now (a failing one is listed as failed
+                at once). False (a one-shot ``fame ask``): each is imported when a query first
+                calls it, so a calculator query loads only the calculator.
+        """
         if self._started:
             return
         if self._start_lock is None:
@@ -151,7 +157,7 @@ class Brain:
             if self._started:
                 return
             self.services.bus.bind_loop(asyncio.get_running_loop())
-            await self.services.plugins.load_all_async()
+            await self.services.plugins.load_all_async(import_builtins=import_plugins)
             await self._refresh_intent_model()
             # Settings changed by the CLI, the window or the API in another process apply here too.
             self._settings_watch = asyncio.ensure_future(watch_settings(self.services.settings))

@@ -4,6 +4,10 @@ Each :class:`Metrics` owns its own ``CollectorRegistry`` (never the process-glob
 several apps or tests in one process never share counters. It also keeps a short history of
 recent queries and sandbox runs for the window's telemetry view, which reads
 :meth:`Metrics.snapshot` instead of parsing the Prometheus text.
+
+The collectors (and ``prometheus_client``, ~50 ms of imports) are made when something reads them
+or after :data:`PENDING_LIMIT` observations: until then observations wait in a short list and are
+replayed in order. A one-shot ``fame ask`` that nobody scrapes never pays for them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import re
 import threading
 from collections import Counter as CountMap
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from typing import TYPE_CHECKING
 
 from fame_desktop.orchestrator.events import (
     AuditAppended,
@@ -26,11 +30,16 @@ from fame_desktop.orchestrator.events import (
 )
 from fame_desktop.orchestrator.llm.events import LlmStreamEnded
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; queries range from a calculator (sub-ms) to code generation with sandbox tests (tens of s).
 QUERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 SANDBOX_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 HISTORY = 600
+#: Observations kept before the collectors exist; one more makes them (a long-lived app's do soon).
+PENDING_LIMIT = 256
 # Label values come from plugins and clients: keep them short and from a small alphabet so a
 # misbehaving plugin cannot blow up the number of series.
 _LABEL = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -75,16 +84,14 @@ class TelemetrySnapshot:
     recent_sandbox: list[SandboxPoint] = field(default_factory=list)
 
 
-class Metrics:
-    """Collectors for queries, sandbox runs, plugin failures, audit size, LLM tokens and API requests.
+class _Collectors:
+    """The Prometheus collectors of one :class:`Metrics`, in their own registry."""
 
-    Args:
-        bus: The event bus to subscribe to.
-        audit_entries: How many entries the audit log holds now (then counted from events).
-    """
+    def __init__(self, audit_entries: int) -> None:
+        # Imported here, with the first collector: see the module's docstring.
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-    def __init__(self, bus: EventBus, audit_entries: int = 0) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry: CollectorRegistry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.queries = Counter(
             "fame_queries",
@@ -130,6 +137,20 @@ class Metrics:
             "fame_api_request_seconds", "REST API request time.", ["route"], buckets=QUERY_BUCKETS, registry=r
         )
         self.audit_size.set(audit_entries)
+
+
+class Metrics:
+    """Collectors for queries, sandbox runs, plugin failures, audit size, LLM tokens and API requests.
+
+    Args:
+        bus: The event bus to subscribe to.
+        audit_entries: How many entries the audit log holds now (then counted from events).
+    """
+
+    def __init__(self, bus: EventBus, audit_entries: int = 0) -> None:
+        self._collectors: _Collectors | None = None
+        # Observations made before the collectors exist, replayed in order when they are made.
+        self._pending: list[Callable[[_Collectors], None]] = []
         self._lock = threading.Lock()
         self._audit_entries = audit_entries
         self._by_intent: CountMap[str] = CountMap()
@@ -156,8 +177,12 @@ class Metrics:
         error = response.get("error")
         status = _label(error.get("code"), "error") if isinstance(error, dict) else "ok"
         latency_ms = float(response.get("processing_time_ms") or 0.0)
-        self.queries.labels(intent=intent, status=status).inc()
-        self.query_latency.labels(intent=intent).observe(latency_ms / 1000.0)
+
+        def observe(c: _Collectors) -> None:
+            c.queries.labels(intent=intent, status=status).inc()
+            c.query_latency.labels(intent=intent).observe(latency_ms / 1000.0)
+
+        self._observe(observe)
         with self._lock:
             self._by_intent[intent] += 1
             self._by_status[status] += 1
@@ -168,28 +193,37 @@ class Metrics:
         status = _label(report.status, "unknown")
         backend = _label(report.backend, "unknown")
         duration_ms = float(report.duration_ms)
-        self.sandbox_runs.labels(status=status, backend=backend).inc()
-        self.sandbox_duration.labels(status=status).observe(duration_ms / 1000.0)
+
+        def observe(c: _Collectors) -> None:
+            c.sandbox_runs.labels(status=status, backend=backend).inc()
+            c.sandbox_duration.labels(status=status).observe(duration_ms / 1000.0)
+
+        self._observe(observe)
         with self._lock:
             self._sandbox_status[status] += 1
             self._recent_sandbox.append(SandboxPoint(event.ts, status, duration_ms))
 
     def _on_plugin_failed(self, event: PluginFailed) -> None:
         plugin, stage = _label(event.name, "unknown"), _label(event.stage, "unknown")
-        self.plugin_failures.labels(plugin=plugin, stage=stage).inc()
+        self._observe(lambda c: c.plugin_failures.labels(plugin=plugin, stage=stage).inc())
         with self._lock:
             self._plugin_failures[plugin] += 1
 
     def _on_audit(self, _event: AuditAppended) -> None:
         with self._lock:
             self._audit_entries += 1
-            self.audit_size.set(self._audit_entries)
+            if self._collectors is not None:  # else they start from the count when made
+                self._collectors.audit_size.set(self._audit_entries)
 
     def _on_llm(self, event: LlmStreamEnded) -> None:
         reason = _label(event.reason, "unknown")
         tokens = max(0, int(event.tokens))
-        self.llm_completions.labels(reason=reason).inc()
-        self.llm_tokens.inc(tokens)
+
+        def observe(c: _Collectors) -> None:
+            c.llm_completions.labels(reason=reason).inc()
+            c.llm_tokens.inc(tokens)
+
+        self._observe(observe)
         with self._lock:
             self._llm_completions[reason] += 1
             self._llm_tokens += tokens
@@ -198,13 +232,46 @@ class Metrics:
 
     def observe_api_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one REST request (``route`` is the route template, never the raw path)."""
-        self.api_requests.labels(method=method, route=route, status=str(status)).inc()
-        self.api_latency.labels(route=route).observe(seconds)
+
+        def observe(c: _Collectors) -> None:
+            c.api_requests.labels(method=method, route=route, status=str(status)).inc()
+            c.api_latency.labels(route=route).observe(seconds)
+
+        self._observe(observe)
+
+    # --- the collectors, made on first need ------------------------------------------------------
+
+    def _observe(self, observation: Callable[[_Collectors], None]) -> None:
+        """Apply ``observation`` to the collectors, or keep it for them until they are made."""
+        with self._lock:
+            if self._collectors is None and len(self._pending) < PENDING_LIMIT:
+                self._pending.append(observation)
+                return
+        observation(self.collectors)
+
+    @property
+    def collectors(self) -> _Collectors:
+        """The Prometheus collectors (made, and the pending observations replayed, on first use)."""
+        with self._lock:
+            if self._collectors is None:
+                made = _Collectors(self._audit_entries)
+                for observation in self._pending:
+                    observation(made)
+                self._pending.clear()
+                self._collectors = made
+            return self._collectors
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The Prometheus registry of these collectors."""
+        return self.collectors.registry
 
     # --- reading ---------------------------------------------------------------------------------
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every collector."""
+        from prometheus_client import generate_latest  # with the collectors (see the docstring)
+
         return generate_latest(self.registry)
 
     def snapshot(self, since: float | None = None) -> TelemetrySnapshot:

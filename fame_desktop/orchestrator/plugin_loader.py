@@ -1,7 +1,9 @@
 """Discovers, loads, isolates, reloads and calls plugins.
 
 Plugins are listed from their manifests without running their code. Built-in plugins (``core/``,
-trusted, shipped with the app) are imported in process, in a worker thread with a time limit. A
+trusted, shipped with the app) are imported in process, in a worker thread with a time limit: all
+of them at load, or (``load_all(import_builtins=False)``, what a one-shot ``fame ask`` does) each
+the first time a query calls it. A
 user plugin runs only once an admin approved the SHA-256 of its file (:mod:`plugin_approval`),
 and then in its own host process (:mod:`plugin_process`), which is killed when it overruns its
 (capped) time. Either way a plugin that fails to parse, raises or exits at import, hangs, crashes
@@ -153,6 +155,7 @@ class PluginManager:
         # Files being loaded now: a rescan (the Plugins pane's, every 2 s) leaves them alone, or a
         # plugin host still starting would be started a second time.
         self._loading: set[Path] = set()
+        self._import_lock = threading.Lock()
 
     # --- listing ---------------------------------------------------------------------------------
 
@@ -197,16 +200,21 @@ class PluginManager:
 
     # --- loading ---------------------------------------------------------------------------------
 
-    def load_all(self) -> list[PluginRecord]:
+    def load_all(self, *, import_builtins: bool = True) -> list[PluginRecord]:
         """Discover and load every plugin (blocking; call from a worker thread in async code).
 
         Built-in plugins load one after the other; user plugins' host processes start together, so
         several slow or stuck ones cost one load timeout, not one each.
+
+        Args:
+            import_builtins: Import the built-in plugins now. False: list them from their manifests
+                as loaded, and import each when it is first called (:meth:`call`); one that then
+                fails to import is marked failed and that call raises.
         """
         paths = self._scan()
         trusted = [p for p in paths if self._is_trusted(p)]
         for path in trusted:
-            self._load_path(path, reload=False)
+            self._load_path(path, reload=False, import_builtin=import_builtins)
         others = [p for p in paths if p not in trusted]
         if others:
             list(self._executor.map(lambda p: self._load_path(p, reload=False), others))
@@ -215,9 +223,9 @@ class PluginManager:
     def _is_trusted(self, path: Path) -> bool:
         return path.parent.resolve() in self._trusted
 
-    async def load_all_async(self) -> list[PluginRecord]:
+    async def load_all_async(self, *, import_builtins: bool = True) -> list[PluginRecord]:
         """:meth:`load_all` off the event loop."""
-        return await asyncio.to_thread(self.load_all)
+        return await asyncio.to_thread(lambda: self.load_all(import_builtins=import_builtins))
 
     def rescan(self) -> list[str]:
         """Pick up new, changed and removed plugin files; returns the names that changed."""
@@ -272,16 +280,16 @@ class PluginManager:
         """Names of plugins the user turned off."""
         return set(self._disabled)
 
-    def _load_path(self, path: Path, reload: bool) -> PluginRecord:
+    def _load_path(self, path: Path, reload: bool, *, import_builtin: bool = True) -> PluginRecord:
         with self._lock:
             self._loading.add(path)
         try:
-            return self._load_path_now(path, reload)
+            return self._load_path_now(path, reload, import_builtin)
         finally:
             with self._lock:
                 self._loading.discard(path)
 
-    def _load_path_now(self, path: Path, reload: bool) -> PluginRecord:
+    def _load_path_now(self, path: Path, reload: bool, import_builtin: bool) -> PluginRecord:
         builtin = self._is_trusted(path)
         rec = PluginRecord(path=path, name=path.stem, mtime=_mtime(path), builtin=builtin)
         old = self._records.get(path)
@@ -304,7 +312,8 @@ class PluginManager:
             if rec.name in self._disabled:
                 rec.status = "disabled"
             elif builtin:
-                rec.module = self._import(path, rec.name, rec.manifest)
+                if import_builtin:  # else imported by its first call
+                    rec.module = self._import(path, rec.name, rec.manifest)
                 rec.status = "loaded"
             elif not self._approved(rec):
                 rec.status = AWAITING
@@ -356,6 +365,28 @@ class PluginManager:
         filename = f"{rec.path.name}/__init__.py" if rec.modules or rec.path.is_dir() else rec.path.name
         process.start(source, filename, load_timeout(manifest), modules=rec.modules)
         return process
+
+    def _import_listed(self, rec: PluginRecord) -> ModuleType:
+        """Import a built-in plugin listed without importing it; on failure it is marked failed.
+
+        Raises:
+            PluginError: It failed to import or ``init`` (as at load).
+        """
+        with self._import_lock:  # two first queries at once import it once
+            if rec.module is not None:
+                return rec.module
+            assert rec.manifest is not None  # listed as loaded: its manifest was read
+            try:
+                rec.module = self._import(rec.path, rec.name, rec.manifest)
+            except PluginError as exc:
+                with self._lock:
+                    rec.status, rec.error = "failed", f"{exc.message} {exc.fix}" if exc.fix else exc.message
+                log.warning("plugin %s failed: %s", rec.path.name, rec.error)
+                self._bus.publish(
+                    PluginFailed(name=rec.name, path=str(rec.path), stage="load", error=rec.error or "")
+                )
+                raise
+            return rec.module
 
     def _import(self, path: Path, name: str, manifest: PluginManifest) -> ModuleType:
         self._generation += 1
@@ -410,6 +441,8 @@ class PluginManager:
         if not rec.builtin:
             return self._validate(rec, await self._call_host(rec, request, time_limit))
         module = rec.module
+        if module is None and rec.status == "loaded":  # listed, not imported yet (see load_all)
+            module = await asyncio.to_thread(self._import_listed, rec)
         if module is None:
             raise PluginError(f"Plugin {rec.name} is not loaded: {rec.error or rec.status}.")
         if rec.stuck >= MAX_STUCK_CALLS:
