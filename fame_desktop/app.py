@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.brain import Brain
 from fame_desktop.orchestrator.events import EventBus
-from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.paths import DataPaths
 from fame_desktop.orchestrator.safety import Safety
 from fame_desktop.orchestrator.services import Services
 from fame_desktop.orchestrator.settings import SettingsStore
 
 if TYPE_CHECKING:
+    from fame_desktop.orchestrator.llm.model_store import ModelStore
     from fame_desktop.orchestrator.sandbox import Sandbox
     from fame_desktop.orchestrator.voice.adapter import VoiceAdapter
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
 import select
 import signal
 import sqlite3
@@ -353,6 +352,8 @@ def _fork_scan(
     before: str | None,
 ) -> tuple[int, int]:
     """Fork a child that checks rows ``lo``..``hi`` and pickles its findings into a pipe."""
+    import pickle  # only a long log's verify forks: opening the log (every command) does not
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
@@ -376,6 +377,8 @@ def _fork_scan(
 
 def _collect(pid: int, fd: int, deadline: float) -> tuple[Findings, int, int] | None:
     """The child's findings, or None if it failed or missed the deadline (then it is killed)."""
+    import pickle  # as in _fork_scan: only a long log's verify needs it
+
     chunks: list[bytes] = []
     ok = True
     try:

@@ -16,10 +16,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fame_desktop.orchestrator.conversations import Message
 from fame_desktop.orchestrator.run_report import Limits, RunReport
+
+if TYPE_CHECKING:  # an annotation only: the conversation store (and its SQLite code) loads on use
+    from fame_desktop.orchestrator.conversations import Message
 
 log = logging.getLogger("fame.events")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
 from fame_desktop.orchestrator.errors import FameError, PluginError, PluginTimeout
@@ -40,9 +40,11 @@ from fame_desktop.orchestrator.paths import builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_approval import PluginApprovals
 from fame_desktop.orchestrator.plugin_files import is_package, newest_mtime, read_plugin
-from fame_desktop.orchestrator.plugin_process import PluginProcess
 from fame_desktop.orchestrator.settings import Settings
 from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest, read_manifest_source
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.plugin_process import PluginProcess
 
 log = logging.getLogger("fame.plugins")
 
@@ -361,6 +363,10 @@ class PluginManager:
         return False
 
     def _start_host(self, rec: PluginRecord, manifest: PluginManifest, source: str) -> PluginProcess:
+        # Imported with the first user plugin's host (the process machinery and its sandboxing
+        # cost start-up; most runs have no approved user plugin).
+        from fame_desktop.orchestrator.plugin_process import PluginProcess
+
         process = PluginProcess(rec.name, self._context_factory(rec.name), private=self._private)
         filename = f"{rec.path.name}/__init__.py" if rec.modules or rec.path.is_dir() else rec.path.name
         process.start(source, filename, load_timeout(manifest), modules=rec.modules)

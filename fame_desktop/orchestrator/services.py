@@ -6,7 +6,7 @@ front ends get the Brain from :func:`fame_desktop.app.build_app` and share its o
 
 What every query needs (settings, audit log, safety, plugins, routing) is built at once; the parts
 only some commands use (the sandbox and its Docker SDK, code generation, evolution, voice, the
-conversation store) are declared here as :class:`~fame_desktop.orchestrator.lazy.Lazy` and built,
+conversation store, the local model store) are declared here as :class:`~fame_desktop.orchestrator.lazy.Lazy` and built,
 their modules imported, the first time someone reads them: ``fame ask "what is 2+2"`` never pays
 for them, and the window brings them up after its first paint.
 """
@@ -28,7 +28,6 @@ from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsCh
 from fame_desktop.orchestrator.intent_training import IntentModelSource
 from fame_desktop.orchestrator.lazy import Lazy
 from fame_desktop.orchestrator.llm.factory import LlmSource
-from fame_desktop.orchestrator.llm.model_store import ModelStore
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.paths import DataPaths, builtin_plugin_dir
 from fame_desktop.orchestrator.plugin_api import PluginContext
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from fame_desktop.orchestrator.conversations import ConversationStore
     from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
     from fame_desktop.orchestrator.evolution.store import PromotionStore
+    from fame_desktop.orchestrator.llm.model_store import ModelStore
     from fame_desktop.orchestrator.sandbox import Sandbox
     from fame_desktop.orchestrator.voice.adapter import Ask, VoiceAdapter
 
@@ -60,6 +60,7 @@ class LazyParts:
     evolution: Lazy[EvolutionRunner]
     voice: Lazy[VoiceAdapter]
     conversations: Lazy[ConversationStore]
+    models: Lazy[ModelStore]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +80,6 @@ class Services:
     secrets: SecretStore
     #: The language model the settings choose (a callable); it keeps a loaded local model.
     llm: LlmSource
-    models: ModelStore
     lazy: LazyParts
     started_at: float = field(default_factory=time.time)
 
@@ -118,6 +118,11 @@ class Services:
     def conversations(self) -> ConversationStore:
         """The window's saved conversations."""
         return self.lazy.conversations.get()
+
+    @property
+    def models(self) -> ModelStore:
+        """The installed and downloadable local language models (their catalog is read on first use)."""
+        return self.lazy.models.get()
 
     def user_plugin_dir(self) -> Path:
         """The user's plugin folder (setting, else ``<data dir>/plugins``)."""
@@ -219,11 +224,6 @@ def build_services(
     # Both open their files on first use.
     intent_models = IntentModelSource(paths.routing)
     routing_feedback = RoutingFeedback(paths.routing / "feedback.sqlite3")
-    # The catalog is read on first use; models are files found when listed.
-    models = ModelStore(
-        models_dir=paths.llm_models, settings=settings, safety=safety, audit=audit.append, bus=bus
-    )
-
     paths.plugins.mkdir(parents=True, exist_ok=True)
     folders = [builtin_plugin_dir(), user_plugin_dir(settings, paths)]
     # A plugin's context lists the plugins and reports the status of every part, the plugins
@@ -256,7 +256,6 @@ def build_services(
         plugins=plugins,
         secrets=secrets,
         llm=llm,
-        models=models,
         lazy=lazy,
     )
     return services
@@ -354,6 +353,14 @@ def _lazy_parts(
 
         return ConversationStore(paths.conversations_db)
 
+    def models() -> ModelStore:
+        from fame_desktop.orchestrator.llm.model_store import ModelStore
+
+        # The catalog is read on first use; models are files found when listed.
+        return ModelStore(
+            models_dir=paths.llm_models, settings=settings, safety=safety, audit=audit.append, bus=bus
+        )
+
     parts = LazyParts(
         sandbox=Lazy("sandbox", sandbox),
         promotions=Lazy("promotions", promotions),
@@ -362,5 +369,6 @@ def _lazy_parts(
         evolution=Lazy("evolution", evolution),
         voice=Lazy("voice", voice),
         conversations=Lazy("conversations", conversations),
+        models=Lazy("models", models),
     )
     return parts

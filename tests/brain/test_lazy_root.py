@@ -20,7 +20,16 @@ from fame_desktop.orchestrator.lazy import Lazy
 
 FAME = str(Path(sys.executable).with_name("fame"))
 REPO = Path(__file__).resolve().parents[2]
-LAZY_PARTS = ("sandbox", "promotions", "codegen", "architecture", "evolution", "voice", "conversations")
+LAZY_PARTS = (
+    "sandbox",
+    "promotions",
+    "codegen",
+    "architecture",
+    "evolution",
+    "voice",
+    "conversations",
+    "models",
+)
 
 
 def _built(app: App) -> set[str]:
@@ -132,6 +141,62 @@ def test_fame_ask_answers_a_calculator_query_without_the_heavy_packages(tmp_path
         check=False,
     )
     assert '"query_completed"' in audit.stdout and "what is 2+2" in audit.stdout
+
+
+# Run a command in a subprocess and write the names of the modules it imported to a file.
+_MODULES_RUN = """
+import sys
+from fame_desktop.cli import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as fh:
+    fh.write("\\n".join(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+#: What a calculator query leaves unimported: heavy packages, the parts built on first use, the
+#: Prometheus collectors, user plugin hosts, and the built-in plugins it is not routed to.
+NOT_FOR_A_CALCULATOR_QUERY = (
+    "docker",
+    "httpx",
+    "fastapi",
+    "uvicorn",
+    "numpy",
+    "prometheus_client",
+    "fame_desktop.orchestrator.sandbox",
+    "fame_desktop.orchestrator.codegen",
+    "fame_desktop.orchestrator.evolution",
+    "fame_desktop.orchestrator.voice",
+    "fame_desktop.orchestrator.conversations",
+    "fame_desktop.orchestrator.llm.model_store",
+    "fame_desktop.orchestrator.plugin_process",
+    "core._lib.coingecko",
+    "core._lib.readability",
+    "core._lib.indicators",
+)
+
+
+def test_fame_ask_imports_only_what_a_calculator_query_needs(tmp_path: Path) -> None:
+    listing = tmp_path / "modules.txt"
+    env = {**os.environ, "FAME_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULES_RUN, str(listing), "ask", "what is 2+2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "4" in done.stdout
+    imported = set(listing.read_text().split())
+    loaded = sorted(
+        name
+        for name in imported
+        if any(name == lazy or name.startswith(lazy + ".") for lazy in NOT_FOR_A_CALCULATOR_QUERY)
+    )
+    assert loaded == [], f"fame ask 'what is 2+2' imported {loaded}"
+    # The plugin it was routed to was imported (so the listing above is of a real run).
+    assert "core._lib.safe_eval" in imported and "fame_desktop.orchestrator.brain" in imported
 
 
 def test_fame_help_loads_no_part_of_the_app(tmp_path: Path) -> None:
