@@ -16,7 +16,10 @@ from plugin_trust import approve_plugins
 REPO = Path(__file__).resolve().parents[2]
 EXE = REPO / "dist" / "fame" / "fame"
 SOURCES = [REPO / "fame_desktop", REPO / "core", REPO / "fame_plugin_api", REPO / "resources"]
-BUILD_FILES = [REPO / "fame.spec", REPO / "scripts" / "fame_entry.py", REPO / "scripts" / "plugin_imports.py"]
+BUILD_FILES = [
+    REPO / "fame.spec",
+    *(REPO / "scripts" / name for name in ("fame_entry.py", "plugin_imports.py", "icu_data_trim.py")),
+]
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +142,18 @@ def test_package_leaves_out_what_the_app_never_uses(exe: Path) -> None:
     # (numpy imports: the CLI and self-test tests above load it).
     (libpython,) = internal.glob("libpython3*.so*")
     assert libpython.stat().st_size < 10_000_000
+
+
+def test_package_ships_trimmed_icu_data_and_each_library_once(exe: Path) -> None:
+    internal = exe.parent / "_internal"
+    # Qt Core's ICU data without the parts Qt never asks for (scripts/icu_data_trim.py): 32 -> 16 MB.
+    (icudata,) = (internal / "PySide6" / "Qt" / "lib").glob("libicudata.so.*")
+    assert icudata.stat().st_size < 20_000_000
+    # llama.cpp's identical copies (libllama.so and libllama.so.0...) are one file and links.
+    lib = internal / "llama_cpp" / "lib"
+    for name in ("libllama", "libggml", "libggml-base", "libggml-cpu"):
+        assert (lib / f"{name}.so").is_symlink(), name
+        assert (lib / f"{name}.so").resolve() == (lib / f"{name}.so.0").resolve()
 
 
 def test_packaged_app_answers_with_a_local_model(exe: Path, tmp_path: Path, tiny_gguf_path: Path) -> None:
