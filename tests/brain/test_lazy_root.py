@@ -168,6 +168,8 @@ NOT_FOR_A_CALCULATOR_QUERY = (
     "fame_desktop.orchestrator.voice",
     "fame_desktop.orchestrator.conversations",
     "fame_desktop.orchestrator.llm.model_store",
+    "fame_desktop.orchestrator.llm.provider",
+    "fame_desktop.orchestrator.llm.local_provider",
     "fame_desktop.orchestrator.plugin_process",
     "core._lib.coingecko",
     "core._lib.readability",

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.events import Event
 from fame_desktop.orchestrator.llm.base import LlmProvider
 from fame_desktop.orchestrator.llm.local_models import GET_MODEL_HINT, LocalModels, LocalModelSpec
-from fame_desktop.orchestrator.llm.local_provider import BACKEND as LOCAL_BACKEND
-from fame_desktop.orchestrator.llm.local_provider import LocalProvider
-from fame_desktop.orchestrator.llm.provider import ChatProvider, LlmConfig
 from fame_desktop.orchestrator.secrets import LLM_API_KEY, SecretStore
 from fame_desktop.orchestrator.settings import SettingsStore
+
+if TYPE_CHECKING:
+    from fame_desktop.orchestrator.llm.provider import ChatProvider
+
+# The providers' modules (HTTP streaming, llama.cpp glue) are imported when the settings name a
+# model: the composition root builds an LlmSource for every command, most never ask a model.
 
 NO_MODEL_HINT = (
     "No language model is set up. " + GET_MODEL_HINT + " Or point Settings → LLM at an "
@@ -39,6 +42,8 @@ def endpoint_provider(
     llm = settings.settings.llm
     if not llm.base_url.strip() or not llm.model.strip():
         return None
+    from fame_desktop.orchestrator.llm.provider import ChatProvider, LlmConfig  # see the imports
+
     config = LlmConfig(
         base_url=settings.url_with_credentials("llm.base_url").strip(),
         model=llm.model.strip(),
@@ -93,6 +98,8 @@ def provider_from_settings(
     if backend != "openai" and models_dir is not None and local_models is not None:
         path = local_model_path(settings, models_dir)
         if path is not None:
+            from fame_desktop.orchestrator.llm.local_provider import LocalProvider  # see the imports
+
             return LocalProvider(local_spec(settings, path), local_models, publish=publish)
     if backend == "local":
         return None
@@ -146,6 +153,9 @@ class LlmSource:
                     + GET_MODEL_HINT
                 )
             return {"backend": None, "model": None, "name": None, "loaded": False, "hint": hint}
+        from fame_desktop.orchestrator.llm.local_provider import BACKEND as LOCAL_BACKEND
+        from fame_desktop.orchestrator.llm.local_provider import LocalProvider  # a model is set up
+
         loaded = False
         if provider.backend == LOCAL_BACKEND and isinstance(provider, LocalProvider):
             loaded = any(m.spec.key == provider.spec.key for m in self.local_models.loaded())
