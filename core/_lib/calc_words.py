@@ -90,10 +90,28 @@ _FILLER = re.compile(
 )
 _FUNC_NAMES = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
 
+# Compiled once: a query runs about 45 substitutions, and re's own cache lookup per call cost
+# as much as the matching.
+_RULES = [
+    (re.compile(pattern), repl)
+    for rules in (_FUNCTION_WORDS, _VERB_FORMS, _OPERATOR_WORDS)
+    for pattern, repl in rules
+]
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_CALL = re.compile(r"[a-z]\s*\(")
+_FUNC_SPACE = re.compile(rf"\b({_FUNC_NAMES})\s+({_OPERAND})")
+_NUM_BEFORE_NAME = re.compile(rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:pi|tau|e(?![-+]?\d)|{_FUNC_NAMES})\b)")
+_NUM_BEFORE_PAREN = re.compile(rf"(?<![a-z_\d.])({_NUM})\s*(?=\()")
+_PAREN_PAREN = re.compile(r"\)\s*(?=\()")
+_PAREN_DIGIT = re.compile(r"\)\s*(?=\d)")
+_SPACES = re.compile(r"\s+")
+_PLAIN = re.compile(r"[\d\s.+\-*/()]*")
+_WORD_SPLIT = re.compile(r"[\s-]+")
+
 
 def _number_words(match: re.Match[str]) -> str:
     total, current = 0, 0
-    for word in re.split(r"[\s-]+", match.group(0)):
+    for word in _WORD_SPLIT.split(match.group(0)):
         if word == "and":
             continue
         if word in _UNITS:
@@ -112,17 +130,24 @@ def to_expression(text: str) -> str:
     Words the calculator does not know are left in place, so the evaluator can name them.
     """
     s = text.strip().lower()
-    s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", s) if not re.search(r"[a-z]\s*\(", s) else s
+    if _PLAIN.fullmatch(s):
+        # Digits, operators and parentheses only ("12 * (3 + 4)"): no word, comma, percent or
+        # symbol rule can match, only the implicit products and the spacing below.
+        return _tidy(s)
+    s = _THOUSANDS.sub("", s) if not _CALL.search(s) else s
     s = _NUMBER_WORDS.sub(_number_words, s)
-    for rules in (_FUNCTION_WORDS, _VERB_FORMS, _OPERATOR_WORDS):
-        for pattern, repl in rules:
-            s = re.sub(pattern, repl, s)
+    for pattern, repl in _RULES:
+        s = pattern.sub(repl, s)
     s = _FILLER.sub(" ", s)
     # "sqrt 144" -> "sqrt(144)", "2pi" -> "2*pi", "2(3+4)" -> "2*(3+4)".
-    s = re.sub(rf"\b({_FUNC_NAMES})\s+({_OPERAND})", r"\1(\2)", s)
-    s = re.sub(rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:pi|tau|e(?![-+]?\d)|{_FUNC_NAMES})\b)", r"\1*", s)
-    s = re.sub(rf"(?<![a-z_\d.])({_NUM})\s*(?=\()", r"\1*", s)
-    s = re.sub(r"\)\s*(?=\()", ")*", s)
-    s = re.sub(r"\)\s*(?=\d)", ")*", s)
-    s = re.sub(r"\s+", " ", s).strip(" ,.;:")
-    return s
+    s = _FUNC_SPACE.sub(r"\1(\2)", s)
+    s = _NUM_BEFORE_NAME.sub(r"\1*", s)
+    return _tidy(s)
+
+
+def _tidy(s: str) -> str:
+    """Implicit products ("2(3+4)", ")(", ")2") made explicit, spacing collapsed."""
+    s = _NUM_BEFORE_PAREN.sub(r"\1*", s)
+    s = _PAREN_PAREN.sub(")*", s)
+    s = _PAREN_DIGIT.sub(")*", s)
+    return _SPACES.sub(" ", s).strip(" ,.;:")

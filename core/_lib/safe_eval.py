@@ -340,7 +340,15 @@ def evaluate(expression: str) -> Number:
         CalcError: The expression is invalid, divides by zero, leaves a function's domain or
             exceeds a size limit.
     """
-    tree = parse(expression)
+    return evaluate_tree(parse(expression))
+
+
+def evaluate_tree(tree: ast.Expression) -> Number:
+    """:func:`evaluate` of an expression already parsed with :func:`parse`.
+
+    Raises:
+        CalcError: As :func:`evaluate` (but for reading the text).
+    """
     try:
         result = _Evaluator().eval(tree)
     except RecursionError as exc:

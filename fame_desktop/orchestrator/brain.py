@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.admin import AdminKeySet
-from fame_desktop.orchestrator.audit import AuditLog
+from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
+from fame_desktop.orchestrator.audit_batch import AuditItem
 from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import (
     CapabilityDisabled,
@@ -277,13 +278,23 @@ class Brain:
         query_id = req.id or query_id
         actor = req.source + (f":{req.user}" if req.user else "")
         response = QueryResponse(id=query_id, text=req.text)
-        audit = self.services.audit
-        audit.append(
-            AuditKind.QUERY,
-            {"id": query_id, "text": req.text, "source": req.source, "user": req.user, "intent": req.intent},
-            actor=actor,
-            summary=req.text[:200],
-        )
+        # The query's entries wait here and are committed in (usually) two group commits: the
+        # query and its route just before anything acts on them (a model consulted, a plugin
+        # called), and the plugins' results with the answer. Concurrent queries share them.
+        pending: list[AuditItem] = [
+            (
+                AuditKind.QUERY,
+                {
+                    "id": query_id,
+                    "text": req.text,
+                    "source": req.source,
+                    "user": req.user,
+                    "intent": req.intent,
+                },
+                actor,
+                req.text[:200],
+            )
+        ]
         self.services.bus.publish(QueryReceived(query_id=query_id, text=req.text, source=req.source))
         try:
             self._choices.remember(dict(req.params), req.intent)
@@ -292,6 +303,7 @@ class Brain:
             route, records = self._route(req)
             consulted: dict[str, str] = {}
             if route.uncertain and req.intent is None:
+                await self._commit(pending)  # on record before the model sees the text
                 route, records, consulted = await self._route_by_model(req.text, route, records)
             settled = route.explicit or route.ambiguous or route.rule
             parts = None if settled else split_parts(self.router, req.text)
@@ -299,22 +311,24 @@ class Brain:
                 records = []
             response.intent, response.confidence = route.intent, route.confidence
             response.plugins = [r.name for r in records]
-            audit.append(
-                AuditKind.ROUTING,
-                {
-                    "id": query_id,
-                    "intent": route.intent,
-                    "confidence": route.confidence,
-                    "explicit": route.explicit,
-                    "rule": route.rule or None,
-                    "plugins": response.plugins,
-                    "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
-                    "clarify": list(route.alternatives),
-                    "parts": [{"text": p.text, "intent": p.route.intent} for p in parts or []],
-                    **({"model": consulted} if consulted else {}),
-                },
-                actor=actor,
-                summary=_routing_summary(route, parts, response.plugins),
+            pending.append(
+                (
+                    AuditKind.ROUTING,
+                    {
+                        "id": query_id,
+                        "intent": route.intent,
+                        "confidence": route.confidence,
+                        "explicit": route.explicit,
+                        "rule": route.rule or None,
+                        "plugins": response.plugins,
+                        "scores": dict(sorted(route.scores.items(), key=lambda kv: -kv[1])[:4]),
+                        "clarify": list(route.alternatives),
+                        "parts": [{"text": p.text, "intent": p.route.intent} for p in parts or []],
+                        **({"model": consulted} if consulted else {}),
+                    },
+                    actor,
+                    _routing_summary(route, parts, response.plugins),
+                )
             )
             self.services.bus.publish(
                 QueryRouted(
@@ -328,17 +342,26 @@ class Brain:
                 clarify = clarify_data(route, req.text)
                 response.data, response.response = {"clarify": clarify}, clarify_text(clarify)
             elif parts:
-                await self._answer_parts(req, query_id, parts, response, actor)
+                await self._answer_parts(req, query_id, parts, response, actor, pending)
             else:
-                await self._answer(req, query_id, route, records, response, actor)
+                await self._answer(req, query_id, route, records, response, actor, pending)
         except asyncio.CancelledError:
-            audit.append(
-                AuditKind.QUERY_CANCELLED, {"id": query_id}, actor=actor, summary="cancelled by the user"
-            )
+            pending.append((AuditKind.QUERY_CANCELLED, {"id": query_id}, actor, "cancelled by the user"))
+            self.services.audit.append_many(pending)
             raise
         except FameError as exc:
-            return self._finish(response, exc, started, actor=actor)
-        return self._finish(response, None, started, actor=actor)
+            return await self._finish_batched(response, exc, started, actor, pending)
+        except BaseException:
+            if pending:  # a bug: what happened so far stays on record
+                self.services.audit.append_many(pending)
+            raise
+        return await self._finish_batched(response, None, started, actor, pending)
+
+    async def _commit(self, pending: list[AuditItem]) -> list[AuditEntry]:
+        """Commit the waiting entries (with other queries' of this loop turn); empties ``pending``."""
+        items = pending[:]
+        pending.clear()  # handed over: committed even if this query is cancelled meanwhile
+        return await self.services.audit_batch.append_many(items)
 
     async def _current_router(self) -> Router:
         """The router, after a retrain for changed plugins (about a second) has finished, so a
@@ -410,6 +433,7 @@ class Brain:
         records: list[PluginRecord],
         response: QueryResponse,
         actor: str,
+        pending: list[AuditItem],
     ) -> None:
         allowed: list[PluginRecord] = []
         refusal: FameError | None = None
@@ -419,15 +443,19 @@ class Brain:
                 allowed.append(rec)
             except FameError as exc:
                 refusal = refusal or exc
-                self.services.audit.append(
-                    AuditKind.PLUGIN_REFUSED,
-                    {"id": query_id, "plugin": rec.name, "error": exc.to_dict()},
-                    actor=actor,
-                    summary=f"{rec.name}: {exc.code}",
+                pending.append(
+                    (
+                        AuditKind.PLUGIN_REFUSED,
+                        {"id": query_id, "plugin": rec.name, "error": exc.to_dict()},
+                        actor,
+                        f"{rec.name}: {exc.code}",
+                    )
                 )
         if not allowed:
             assert refusal is not None
             raise refusal
+        if pending:
+            await self._commit(pending)  # the query and its route are on record before a plugin acts
         payload = {
             "id": query_id,
             "text": req.text,
@@ -454,28 +482,33 @@ class Brain:
                     else PluginError(f"Plugin {rec.name} failed: {result!r}")
                 )
                 first_error = first_error or error
-                self.services.audit.append(
-                    AuditKind.PLUGIN_RESULT,
-                    {"id": query_id, "plugin": rec.name, "ok": False, "error": error.to_dict()},
-                    actor=actor,
-                    summary=f"{rec.name}: {error.code}",
+                pending.append(
+                    (
+                        AuditKind.PLUGIN_RESULT,
+                        {"id": query_id, "plugin": rec.name, "ok": False, "error": error.to_dict()},
+                        actor,
+                        f"{rec.name}: {error.code}",
+                    )
                 )
                 continue
             plugin_error = result.get("error")
             if plugin_error and isinstance(plugin_error, dict):
                 first_error = first_error or _plugin_reported(plugin_error)
             answers.append((rec, result))
-            self.services.audit.append(
-                AuditKind.PLUGIN_RESULT,
-                {
-                    "id": query_id,
-                    "plugin": rec.name,
-                    "ok": not plugin_error,
-                    "error": plugin_error,
-                    "response": str(result.get("response", result.get("text", "")))[:MAX_AUDIT_RESPONSE],
-                },
-                actor=actor,
-                summary=f"{rec.name}: {'error' if plugin_error else 'ok'}",
+            # Committed with the answer (QUERY_COMPLETED), in one transaction.
+            pending.append(
+                (
+                    AuditKind.PLUGIN_RESULT,
+                    {
+                        "id": query_id,
+                        "plugin": rec.name,
+                        "ok": not plugin_error,
+                        "error": plugin_error,
+                        "response": str(result.get("response", result.get("text", "")))[:MAX_AUDIT_RESPONSE],
+                    },
+                    actor,
+                    f"{rec.name}: {'error' if plugin_error else 'ok'}",
+                )
             )
         if not answers:
             assert first_error is not None
@@ -547,7 +580,13 @@ class Brain:
         return removed
 
     async def _answer_parts(
-        self, req: QueryRequest, query_id: str, parts: list[Part], response: QueryResponse, actor: str
+        self,
+        req: QueryRequest,
+        query_id: str,
+        parts: list[Part],
+        response: QueryResponse,
+        actor: str,
+        pending: list[AuditItem],
     ) -> None:
         """Answer each part of a two-part query on its own and put the answers together."""
         subs: list[QueryResponse] = []
@@ -560,7 +599,7 @@ class Brain:
                 if not records:
                     raise PluginError(f"No loaded plugin answers '{part.route.intent}' queries.")
                 sub_req = req.model_copy(update={"text": part.text})
-                await self._answer(sub_req, query_id, part.route, records, sub, actor)
+                await self._answer(sub_req, query_id, part.route, records, sub, actor, pending)
             except FameError as exc:
                 sub.error = ErrorDetail.model_validate(exc.to_dict())
                 sub.response = sub.error.message
@@ -587,6 +626,41 @@ class Brain:
         actor: str,
         kind: AuditKind = AuditKind.QUERY_COMPLETED,
     ) -> dict[str, Any]:
+        out, item = self._completion(response, error, started, actor=actor, kind=kind)
+        kind, data, who, summary = item
+        return self._published(
+            response, out, self.services.audit.append(kind, data, actor=who, summary=summary)
+        )
+
+    async def _finish_batched(
+        self,
+        response: QueryResponse,
+        error: FameError | None,
+        started: float,
+        actor: str,
+        pending: list[AuditItem],
+    ) -> dict[str, Any]:
+        """:meth:`_finish` committing the query's waiting entries with its answer, in one group commit."""
+        out, item = self._completion(response, error, started, actor=actor, kind=AuditKind.QUERY_COMPLETED)
+        pending.append(item)
+        entries = await self._commit(pending)
+        return self._published(response, out, entries[-1])
+
+    def _published(self, response: QueryResponse, out: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+        out["audit_id"] = response.audit_id = entry.id
+        self.services.bus.publish(QueryCompleted(query_id=response.id, response=out))
+        return out
+
+    def _completion(
+        self,
+        response: QueryResponse,
+        error: FameError | None,
+        started: float,
+        *,
+        actor: str,
+        kind: AuditKind,
+    ) -> tuple[dict[str, Any], AuditItem]:
+        """The response dict and its audit entry (not yet written)."""
         if error is not None:
             response.error = ErrorDetail.model_validate(error.to_dict())
             response.response = response.error.message
@@ -594,24 +668,18 @@ class Brain:
         response.response = scrub_echo(response.text, response.response)
         response.processing_time_ms = round((time.perf_counter() - started) * 1000, 2)
         out = response.to_dict()
-        entry = self.services.audit.append(
-            kind,
-            {
-                "id": response.id,
-                "intent": response.intent,
-                "plugins": response.plugins,
-                "error": out["error"],
-                "response": response.response[:MAX_AUDIT_RESPONSE],
-                "has_code": bool(response.code),
-                "test_report": _report_summary(response.test_report),
-                "processing_time_ms": response.processing_time_ms,
-            },
-            actor=actor,
-            summary=(f"{response.error.code}: " if response.error else "") + response.response[:150],
-        )
-        out["audit_id"] = response.audit_id = entry.id
-        self.services.bus.publish(QueryCompleted(query_id=response.id, response=out))
-        return out
+        data = {
+            "id": response.id,
+            "intent": response.intent,
+            "plugins": response.plugins,
+            "error": out["error"],
+            "response": response.response[:MAX_AUDIT_RESPONSE],
+            "has_code": bool(response.code),
+            "test_report": _report_summary(response.test_report),
+            "processing_time_ms": response.processing_time_ms,
+        }
+        summary = (f"{response.error.code}: " if response.error else "") + response.response[:150]
+        return out, (kind, data, actor, summary)
 
 
 def _report_warm(task: asyncio.Future[None], progress: Callable[[str, str], None]) -> None:

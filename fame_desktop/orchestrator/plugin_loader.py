@@ -460,7 +460,9 @@ class PluginManager:
         rec.calls += 1
         try:
             if inspect.iscoroutinefunction(handle):
-                result = await asyncio.wait_for(handle(dict(request)), time_limit)
+                # asyncio.timeout, not wait_for: no task per call for a coroutine on this loop.
+                async with asyncio.timeout(time_limit):
+                    result = await handle(dict(request))
             else:
                 loop = asyncio.get_running_loop()
                 future = loop.run_in_executor(self._executor, handle, dict(request))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fame_desktop import __version__
 from fame_desktop.orchestrator.admin import AdminKeyStore
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
+from fame_desktop.orchestrator.audit_batch import LoopAuditBatch
 from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.events import AuditAppended, EventBus, SettingsChanged
 from fame_desktop.orchestrator.intent_training import IntentModelSource
@@ -71,6 +72,8 @@ class Services:
     bus: EventBus
     audit: AuditLog
     settings: SettingsStore
+    #: Group commit on the event loop for the hot paths (a query's entries, the API's rows).
+    audit_batch: LoopAuditBatch
     keys: AdminKeyStore
     safety: Safety
     metrics: Metrics
@@ -248,6 +251,7 @@ def build_services(
         bus=bus,
         audit=audit,
         settings=settings,
+        audit_batch=LoopAuditBatch(audit),
         keys=keys,
         safety=safety,
         metrics=metrics,
