@@ -271,7 +271,8 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         limiter=RateLimiter(lambda: app.settings.settings.api.rate_limit_per_minute),
         max_body=lambda: app.settings.settings.api.max_body_bytes,
         audit=app.audit.append,
-        audit_async=app.audit.append_async,
+        # Group commit on the loop: the row shares a transaction with other requests' entries.
+        audit_async=app.services.audit_batch.append,
         metrics=metrics,
         routes=routes,
         refusals=refusals,

@@ -1,0 +1,88 @@
+"""Group commit on the event loop: coroutines of one loop turn share a commit, each gets its own
+entries back only once they are committed, and a failed commit fails every caller of that turn."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fame_desktop.orchestrator.audit import AuditError, AuditLog
+from fame_desktop.orchestrator.audit_batch import LoopAuditBatch
+from fame_desktop.orchestrator.audit_kinds import AuditKind
+
+
+def _committed_ids(path: Path) -> set[int]:
+    """The ids another connection sees: what is committed, not what this process holds."""
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT id FROM entries")}
+
+
+async def test_concurrent_appends_share_one_commit_and_get_their_own_entries(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    commits_before = log.commits
+
+    async def one(n: int) -> list[int]:
+        entries = await batch.append_many(
+            [
+                (AuditKind.QUERY, {"n": n}, "test", f"query {n}"),
+                (AuditKind.QUERY_COMPLETED, {"n": n}, "test", f"done {n}"),
+            ]
+        )
+        # Resumed only after the commit: another connection sees both rows.
+        assert {e.id for e in entries} <= _committed_ids(log.path)
+        assert [e.data["n"] for e in entries] == [n, n]
+        assert [e.kind for e in entries] == [AuditKind.QUERY, AuditKind.QUERY_COMPLETED]
+        return [e.id for e in entries]
+
+    results = await asyncio.gather(*(one(n) for n in range(20)))
+    assert log.commits - commits_before == 1 and batch.commits == 1
+    ids = [i for pair in results for i in pair]
+    assert len(set(ids)) == 40
+    # Each caller's entries are consecutive and in the order given.
+    assert all(b == a + 1 for a, b in results)
+    assert log.verify().ok
+    log.close()
+
+
+async def test_appends_of_later_turns_get_later_commits(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    first = await batch.append(AuditKind.QUERY, {"n": 1}, actor="test", summary="one")
+    second = await batch.append(AuditKind.QUERY, {"n": 2}, actor="test", summary="two")
+    assert second.id == first.id + 1 and batch.commits == 2
+    assert await batch.append_many([]) == []
+    log.close()
+
+
+async def test_a_cancelled_caller_still_has_its_entry_written(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    task = asyncio.ensure_future(batch.append(AuditKind.QUERY, {"n": 1}, actor="test", summary="kept"))
+    await asyncio.sleep(0)  # queued, not yet committed
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)  # the commit's turn
+    assert [e.summary for e in log.query(limit=5)] == ["kept"]
+    log.close()
+
+
+async def test_a_failed_commit_fails_every_caller_of_the_turn(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    log.close()  # appending to a closed log fails
+    results = await asyncio.gather(
+        *(batch.append(AuditKind.QUERY, {"n": n}, actor="test", summary="x") for n in range(3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, AuditError) for r in results), results
+    assert batch.commits == 0
+    # The batcher keeps working for later turns once the log works again.
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    assert (await batch.append(AuditKind.QUERY, {}, actor="test", summary="after")).summary == "after"
+    log.close()
