@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -11,8 +12,10 @@ import pytest
 from plugin_trust import approve_plugins
 
 from fame_desktop.app import App, build_app
-from fame_desktop.orchestrator.events import PluginFailed
-from fame_desktop.orchestrator.plugin_loader import load_plugins
+from fame_desktop.orchestrator.errors import PluginError
+from fame_desktop.orchestrator.events import EventBus, PluginFailed
+from fame_desktop.orchestrator.plugin_api import PluginContext
+from fame_desktop.orchestrator.plugin_loader import PluginManager, load_plugins
 
 GOOD_HEADER = 'PLUGIN = {{"name": "{name}", "version": "1.0", "description": "Test plugin.", "intents": {{"chat": ["{name}"]}}{extra}}}\n'
 
@@ -172,3 +175,45 @@ def test_seed_load_plugins_lists_the_core_modules() -> None:
     plugins = load_plugins()
     for name in ("consciousness_engine", "universal_developer", "calculator", "system_info"):
         assert plugins[name].status == "loaded", (name, plugins[name].error)
+
+
+async def test_a_built_in_listed_without_import_is_imported_by_its_first_call(tmp_path: Path) -> None:
+    # What `fame ask` does: built-ins are listed from their manifests and each is imported when a
+    # query first calls it; one that then fails to import is marked failed with its reason.
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    (folder / "good.py").write_text(
+        GOOD_HEADER.format(name="good", extra="")
+        + "IMPORTS = []\nIMPORTS.append(1)\ndef handle(r): return {'response': f'imported {len(IMPORTS)}'}\n"
+    )
+    (folder / "import_boom.py").write_text(FAULTY["import_boom"])
+    bus = EventBus()
+    failed: list[PluginFailed] = []
+    bus.subscribe(PluginFailed, failed.append)
+
+    def context(name: str) -> PluginContext:
+        return PluginContext(
+            name=name, get_setting=lambda p: None, publish_event=bus.publish, list_plugins=list, status=dict
+        )
+
+    manager = PluginManager([folder], context, bus, trusted_folders=[folder])
+    try:
+        bus.bind_loop(asyncio.get_running_loop())
+        records = {r.name: r for r in manager.load_all(import_builtins=False)}
+        assert {n: (r.status, r.module) for n, r in records.items()} == {
+            "good": ("loaded", None),
+            "import_boom": ("loaded", None),
+        }
+        first = await manager.call(records["good"], {"text": "x"}, 5.0)
+        again = await manager.call(records["good"], {"text": "x"}, 5.0)
+        assert first["response"] == again["response"] == "imported 1"  # imported once
+        with pytest.raises(PluginError, match="boom at import"):
+            await manager.call(records["import_boom"], {"text": "x"}, 5.0)
+        assert records["import_boom"].status == "failed" and "boom at import" in (
+            records["import_boom"].error or ""
+        )
+        assert manager.for_intent("chat") == [records["good"]]
+        await asyncio.sleep(0.01)  # the failure event is delivered on the loop
+        assert [e.name for e in failed] == ["import_boom"]
+    finally:
+        manager.close()
