@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.audit_trust import (
@@ -57,7 +57,7 @@ from fame_desktop.orchestrator.audit_verify import (
 )
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.printable import escape_controls
-from fame_desktop.orchestrator.redaction import redact, redact_text
+from fame_desktop.orchestrator.redaction import redact, redact_plain, redact_text
 
 __all__ = ["GENESIS", "WHAT_TO_DO", "AuditEntry", "AuditError", "AuditLog", "VerifyResult", "entry_hash"]
 
@@ -126,14 +126,17 @@ def _clean_actor(actor: str) -> str:
     return escape_controls(redact_text(actor))[:120]
 
 
-# One prepared entry: kind, actor, summary, data text.
-_Prepared = tuple[str, str | None, str, str]
+# One prepared entry: kind, actor, summary, data text, and the data as json.loads gives it back
+# (None: parse the text when the entry is delivered).
+_Prepared = tuple[str, str | None, str, str, dict[str, Any] | None]
 # One stored row, in column order (see _COLUMNS).
 _Row = tuple[int, float, str, str | None, str, str, str, str]
+# The canonical data text: one encoder made once (json.dumps with options builds one per call).
+_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")).encode
 
 
-def _entry(r: _Row) -> AuditEntry:
-    return AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
+def _entry(r: _Row, data: dict[str, Any] | None = None) -> AuditEntry:
+    return AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if data is None else data, r[6], r[7])
 
 
 def _wake(batches: list[_Batch]) -> None:
@@ -374,23 +377,22 @@ class AuditLog:
     # --- writing ---------------------------------------------------------------------------------
 
     def _prepare(self, kind: str, data: Mapping[str, object], actor: str | None, summary: str) -> _Prepared:
-        clean = redact(dict(data))
-        text = json.dumps(
-            self._cap(clean), sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")
+        summary = summary.replace("\n", " ")
+        # Most entries hold nothing to redact: one walk and one screen of all their text tell so.
+        plain = (
+            cast("dict[str, Any] | None", redact_plain(data, max_chars=self._max, with_text=summary))
+            if type(data) is dict
+            else None
         )
+        if plain is not None:
+            clean: object = plain
+        else:
+            clean = redact(dict(data), max_chars=self._max)
+            summary = redact_text(summary)
         # Control characters are stored escaped too: an export or API reader shows them harmlessly.
-        summ = escape_controls(redact_text(summary.replace("\n", " ")))[:SUMMARY_CHARS]
+        summ = escape_controls(summary)[:SUMMARY_CHARS]
         who = _clean_actor(actor) if actor else None
-        return escape_controls(kind)[:64], who, summ, text
-
-    def _cap(self, value: object) -> object:
-        if isinstance(value, str) and len(value) > self._max:
-            return value[: self._max] + f"…[truncated {len(value) - self._max} chars]"
-        if isinstance(value, dict):
-            return {k: self._cap(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._cap(v) for v in value]
-        return value
+        return escape_controls(kind)[:64], who, summ, _encode(clean), plain
 
     def append(
         self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
@@ -418,7 +420,7 @@ class AuditLog:
             self._lead(todo)
         if batch.error is not None:
             raise batch.error
-        return self._deliver(batch.rows)
+        return self._deliver(batch)
 
     async def append_async(
         self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
@@ -452,7 +454,7 @@ class AuditLog:
         assert batch.future is not None
         # Shielded: a cancelled caller does not un-write its entry, and the writer may still resolve it.
         await asyncio.shield(batch.future)
-        return self._deliver(batch.rows)
+        return self._deliver(batch)
 
     def _write_loop(self) -> None:
         while True:
@@ -509,7 +511,7 @@ class AuditLog:
                 self._shrunk(last_id)
             rows: list[_Row] = []
             for batch in todo:
-                for kind, actor, summary, text in batch.items:
+                for kind, actor, summary, text, _data in batch.items:
                     last_id += 1
                     ts = time.time()
                     digest = entry_mac(
@@ -546,9 +548,9 @@ class AuditLog:
         self.integrity = result
         log.warning("the audit log %s: %s. %s", self.path, problem, WHAT_TO_DO)
 
-    def _deliver(self, rows: list[_Row]) -> list[AuditEntry]:
-        """The committed rows as entries, each passed to the listener."""
-        out = [_entry(r) for r in rows]
+    def _deliver(self, batch: _Batch) -> list[AuditEntry]:
+        """The batch's committed rows as entries, each passed to the listener."""
+        out = [_entry(row, item[4]) for row, item in zip(batch.rows, batch.items, strict=True)]
         if self._on_append:
             for entry in out:
                 try:

@@ -489,6 +489,68 @@ def _redact_capped(text: str, max_chars: int | None) -> str:
     return text
 
 
+class _NotPlain(Exception):
+    """Raised inside :func:`_plain_copy`: the value needs the full walk."""
+
+
+def redact_plain(value: object, *, max_chars: int | None = None, with_text: str = "") -> object | None:
+    """The fast path of :func:`redact` for JSON-plain values that need nothing redacted or cut.
+
+    Returns a copy of ``value`` with every dict's keys sorted and tuples made lists: exactly what
+    ``json.loads`` gives back from ``json.dumps(redact(value, max_chars=max_chars), sort_keys=True)``.
+    Returns None when the value is not plain (a type other than dict, list, tuple, str, int,
+    bool, finite float or None, a key that is not a string or looks secret, a string longer than
+    ``max_chars``) or when any string in it, or ``with_text`` (stored beside it), might hold a
+    secret: then use :func:`redact` and :func:`redact_text`. One screen covers every string.
+    """
+    strings = [with_text] if with_text else []
+    try:
+        copy = _plain_copy(value, strings, max_chars)
+    except _NotPlain:
+        return None
+    # Each string is a substring of the joined text, and the screen only asks what a text
+    # contains: a joined text that passes means every string passes.
+    if strings and might_hold_secret("\n".join(strings)):
+        return None
+    return copy
+
+
+def _plain_copy(value: object, strings: list[str], max_chars: int | None) -> object:
+    kind = type(value)
+    if kind is dict:
+        out: dict[str, object] = {}
+        # Keys are distinct: sorting the pairs compares keys only (a non-string key fails below).
+        try:
+            items = sorted(value.items())  # type: ignore[attr-defined]
+        except TypeError:
+            raise _NotPlain from None
+        for key, item in items:
+            if type(key) is not str or _is_secret_key(key):
+                raise _NotPlain
+            # The common values inline: a call per value would cost more than the rest.
+            item_kind = type(item)
+            if item_kind is str:
+                if max_chars is not None and len(item) > max_chars:
+                    raise _NotPlain
+                strings.append(item)
+                out[key] = item
+            elif item is None or item_kind is int or item_kind is bool:
+                out[key] = item
+            else:
+                out[key] = _plain_copy(item, strings, max_chars)
+        return out
+    if kind is str:
+        if max_chars is not None and len(value) > max_chars:  # type: ignore[arg-type]
+            raise _NotPlain
+        strings.append(value)  # type: ignore[arg-type]
+        return value
+    if kind is list or kind is tuple:
+        return [_plain_copy(item, strings, max_chars) for item in value]  # type: ignore[attr-defined]
+    if value is None or kind is int or kind is bool or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+        return value
+    raise _NotPlain
+
+
 def secret_spans(text: str) -> list[str]:
     """The substrings of ``text`` that :func:`redact_text` would hide (for echo scrubbing)."""
     if not text or not might_hold_secret(text):

@@ -113,3 +113,49 @@ def test_redact_caps_long_strings_after_redacting_them_in_one_walk() -> None:
         "n": None,
     }
     assert redact({"note": "x" * 50}) == {"note": "x" * 50}
+
+
+_JSON_OPTIONS: dict[str, object] = {
+    "sort_keys": True,
+    "ensure_ascii": False,
+    "default": str,
+    "separators": (",", ":"),
+}
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(PIECES), st.text(max_size=12),
+)  # fmt: skip
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.sampled_from(["text", "intent", "password", "n"]), st.text(max_size=6)), inner,
+                        max_size=4),
+    ),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_values, st.sampled_from(["", "query 12", "my pwd is x9y8z7"]), st.sampled_from([None, 8, 40]))
+def test_the_plain_fast_path_gives_what_the_full_walk_stores(
+    value: object, beside: str, cap: int | None
+) -> None:
+    plain = redaction.redact_plain(value, max_chars=cap, with_text=beside)
+    if plain is None:
+        return
+    stored = json.dumps(redact(value, max_chars=cap), **_JSON_OPTIONS)  # type: ignore[arg-type]
+    assert json.dumps(plain, **_JSON_OPTIONS) == stored  # type: ignore[arg-type]
+    # Key order too: the entry handed back must be what reading the row gives.
+    assert json.dumps(plain, ensure_ascii=False) == json.dumps(json.loads(stored), ensure_ascii=False)
+    assert redact_text(beside) == beside
+
+
+def test_the_plain_fast_path_declines_what_needs_the_full_walk() -> None:
+    assert redaction.redact_plain({"q": "what is 2+2"}, with_text="query") == {"q": "what is 2+2"}
+    assert redaction.redact_plain({"b": [1, (2.5, None)], "a": True}) == {"a": True, "b": [1, [2.5, None]]}
+    for value in [{"q": "my password is hunter2xyz"}, {"password": "x"}, {1: "a"}, {"n": float("nan")},
+                  {"p": Path("/x")}, {"q": "x" * 50}]:  # fmt: skip
+        assert redaction.redact_plain(value, max_chars=40) is None, value
+    assert redaction.redact_plain({"q": "fine"}, with_text="call 020 7946 0958") is None
