@@ -1,5 +1,6 @@
 """``fame sandbox run FILE [--timeout S] [--memory M] [--cpus C] [--network] [--json]`` (also
-``fame run FILE|-``, the same command) and ``fame sandbox prepare [--json]``."""
+``fame run FILE|-``, the same command), ``fame sandbox prepare [--json]`` and
+``fame sandbox cluster status|init|join-token`` (see :mod:`fame_desktop.cli.cluster_cmd`)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def register(sub: Any) -> None:
         help="Print the result as JSON at the end (progress then goes to stderr).",
     )
     prep.set_defaults(func=prepare)
+    from fame_desktop.cli import cluster_cmd
+
+    cluster_cmd.register(actions)
 
 
 def _run_arguments(r: argparse.ArgumentParser) -> None:
@@ -129,6 +133,8 @@ async def run(args: argparse.Namespace, app: App) -> int:
         print("fame: the run had no network: an admin has not enabled network access.", file=sys.stderr)
     if report.insecure:
         print("fame: WARNING: ran with the INSECURE local runner (no isolation).", file=sys.stderr)
+    if report.backend == "swarm" and not args.json:
+        print(f"fame: ran on swarm node {report.node or '?'} ({report.duration_ms:.0f} ms)", file=sys.stderr)
     if status in ("timeout", "oom", "killed") or (status == "error" and report.exit_code is None):
         print(f"fame: {status}: {report.detail or 'the run did not finish'}", file=sys.stderr)
     for stream, truncated in (("stdout", report.stdout_truncated), ("stderr", report.stderr_truncated)):

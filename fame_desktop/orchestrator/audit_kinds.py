@@ -36,6 +36,7 @@ class AuditKind(StrEnum):
     PLUGIN_REVOKED = "plugin_revoked"
     # The sandbox and the REST API.
     SANDBOX_RUN = "sandbox_run"
+    SANDBOX_CLUSTER = "sandbox_cluster"
     API_REQUEST = "api_request"
     API_REFUSED = "api_refused"
     API_EXPOSED = "api_exposed"

@@ -138,11 +138,17 @@ class QtStatusBar(QStatusBar):
     def show_status(self, status: dict[str, Any]) -> None:
         """Render a ``Services.status()`` dict."""
         docker = status.get("docker") or {}
+        backend = str(docker.get("backend", "docker"))
+        if backend == "swarm":  # a cluster: say how many nodes take jobs
+            nodes = int(docker.get("nodes") or 0)
+            backend = f"swarm, {nodes} node{'s' if nodes != 1 else ''}"
         if docker.get("available"):
-            self.docker.setText(f"Sandbox: {docker.get('backend', 'docker')} · {docker.get('image', '')}")
+            self.docker.setText(f"Sandbox: {backend} · {docker.get('image', '')}")
             self.docker.setToolTip(str(docker.get("detail", "")))
         else:
-            self.docker.setText("Sandbox: unavailable")
+            self.docker.setText(
+                "Sandbox: swarm unavailable" if backend.startswith("swarm") else "Sandbox: unavailable"
+            )
             tip = str(docker.get("detail", ""))
             if docker.get("fix"):
                 tip += f"\nFix: {docker['fix']}"

@@ -26,6 +26,7 @@ import pytest
 
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.events import Event, EventBus
+from fame_desktop.orchestrator.sandbox import Sandbox
 from fame_desktop.orchestrator.sandbox.swarm_backend import SwarmSandbox
 from fame_desktop.orchestrator.sandbox.swarm_cluster import OWNER
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -171,7 +172,7 @@ class SwarmFactory:
             audit.close()
 
 
-async def wait_available(backend: SwarmSandbox, within: float = 60.0) -> None:
+async def wait_available(backend: Sandbox, within: float = 60.0) -> None:
     """Wait until the backend's first probe says the cluster is available."""
     deadline = time.monotonic() + within
     while not backend.status()["available"]:

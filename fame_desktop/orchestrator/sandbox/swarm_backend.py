@@ -83,6 +83,11 @@ class SwarmSandbox:
         self._startup: threading.Thread | None = None
 
     @property
+    def owner(self) -> str:
+        """The ``fame.owner`` label of this app's jobs."""
+        return self._owner
+
+    @property
     def cluster(self) -> Cluster:
         """The cluster (its last probe, its nodes)."""
         return self._cluster
