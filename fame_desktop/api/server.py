@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fame_desktop import __version__
@@ -182,18 +183,34 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         "404, 409, 422, 500, 502, 503 or 504 (the body is the same query response).",
     )
     async def query(body: QueryIn, request: Request) -> Response:
+        return await answer(body, request.headers.get(API_KEY_HEADER))
+
+    async def answer(body: QueryIn, key: str | None) -> Response:
         payload = body.model_dump(exclude_none=True, exclude={"source"})
         payload["source"] = "api"
         # Every API key is an admin key: the query carries it so admin-only plugins answer,
         # exactly as `fame ask` does with --admin-key. Dangerous capabilities stay off unless
         # enabled in the settings.
-        payload["admin_key"] = request.headers.get(API_KEY_HEADER)
+        payload["admin_key"] = key
         try:
             parsed = parse_request(payload)
         except InvalidRequest as exc:
             return _error(status_of(exc), exc.code, exc.to_dict()["message"])
         response = await app.brain.handle_query(parsed)
         return SafeJSONResponse(response, status_code=query_status(response))
+
+    async def query_fast(body: bytes, key: str | None) -> Response | None:
+        """``POST /query`` without FastAPI's layers (a third of a request's CPU): the body read
+        and validated as FastAPI does (``json.loads``, then the model). A body either rejects is
+        passed on, so FastAPI answers it with its own 422, as before."""
+        try:
+            parsed = QueryIn.model_validate(json.loads(body))
+        except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
+            return None
+        response = await answer(parsed, key)
+        # What the CORS layer adds to an answer for a request without Origin (caches key on it).
+        response.headers["vary"] = "Origin"
+        return response
 
     @api.get("/plugins", dependencies=_KEYED, responses=_ERRORS, summary="Every plugin and its status.")
     async def plugins() -> Response:
@@ -276,6 +293,7 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         metrics=metrics,
         routes=routes,
         refusals=refusals,
+        fast_posts={"/query": query_fast},
     )
     api.state.fame_metrics = metrics
     return api
