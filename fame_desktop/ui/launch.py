@@ -8,14 +8,14 @@ reason, within about 30 s (plus the 10 s a user plugin may take to load).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger("fame.ui.launch")
 
@@ -43,73 +43,135 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    # The app before PySide6: once PySide6 is loaded, its import hook reads the source of every
-    # module imported after it (inspect.getsource), which made start-up ~0.3 s slower.
-    from fame_desktop.app import build_app  # isort: skip
-    from fame_desktop.orchestrator.first_run import is_fresh  # isort: skip
-    from fame_desktop.orchestrator.paths import DataPaths  # isort: skip
-
+    # Only Qt before the first paint: the window's frame (menus, docks, the chat input) needs no
+    # domain code. The app (its imports are most of a second) is loaded and built after it.
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from fame_desktop.ui.qt_fonts import ensure_cjk_font
-    from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
+    from fame_desktop.orchestrator.paths import DataPaths
     from fame_desktop.ui.qt_main_window import QtMainWindow
 
     started = time.perf_counter()
+    marks = {"imported": time.time()}  # for $FAME_FIRST_PAINT_FILE: where the time before the paint went
     qapp = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fame"])
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName("FAME Desktop")
     qapp.setOrganizationName("FAME")
     # The window's own close ends the run (after cleanup); Qt must not stop the loop under us.
     qapp.setQuitOnLastWindowClosed(False)
-    ensure_cjk_font()  # a Korean or Chinese transcript must not show as boxes
+    root = DataPaths.resolve(data_dir).root
+    window = QtMainWindow(None, root=root)
+    marks["built"] = time.time()
+    window.first_paint.painted.connect(lambda: _first_painted(window.first_paint.painted_at, started, marks))
+    window.show()
+    marks["shown"] = time.time()
+    log.info("window shown after %.0f ms", (time.perf_counter() - started) * 1000)
+    # Paint before anything else loads (the first paint, or its fallback, ends the wait).
+    while not window.first_paint.done:
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+
+    import asyncio
+
+    from fame_desktop.ui.qt_loop import QtEventLoop, QtGarbageCollector
+
     loop = QtEventLoop(qapp)
     collector = QtGarbageCollector()
     asyncio.set_event_loop(loop)
+    apps: list[Any] = []
+    with loop:
+        try:
+            return int(loop.run_until_complete(_run(window, loop, data_dir, admin_key, self_test, apps)))
+        finally:
+            for app in apps:
+                loop.run_until_complete(app.aclose())
+            collector.stop()
+
+
+async def _run(
+    window: Any,
+    loop: asyncio.AbstractEventLoop,
+    data_dir: str | None,
+    admin_key: str | None,
+    self_test: bool,
+    apps: list[Any],
+) -> int:
+    """Bring the app up under the painted window, then run until it is closed (or the self-test
+    ends); one run of the loop throughout, so events from worker threads always reach it."""
+
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    window.closed.connect(finish)
+    fresh = await _bring_up(window, loop, data_dir, admin_key, apps)
+    if window.is_closed:
+        return 0  # closed while starting
+    if self_test:
+        code = await _self_test(window)
+        window.close()
+        return code
+    if fresh:
+        window.show_first_run()
+    await done
+    return 0
+
+
+async def _bring_up(
+    window: Any, loop: asyncio.AbstractEventLoop, data_dir: str | None, admin_key: str | None, apps: list[Any]
+) -> bool:
+    """After the first paint: load the app in a thread (the window keeps painting and taking
+    input), build it, and build the panes over it one at a time.
+
+    Returns:
+        Whether the data dir was fresh (FAME never ran on it): the first-run assistant opens.
+    """
+    import asyncio
+
+    # Imported in a worker thread: pure Python, no Qt (the panes' modules import on this thread).
+    await asyncio.to_thread(_import_domain)
+    from fame_desktop.app import build_app
+    from fame_desktop.orchestrator.first_run import is_fresh
+    from fame_desktop.orchestrator.paths import DataPaths
+    from fame_desktop.ui.qt_fonts import ensure_cjk_font
+
+    if window.is_closed:
+        return False
+    ensure_cjk_font()  # a Korean or Chinese transcript must not show as boxes
     # Decided before the app is built: building it creates the audit log in the data dir.
     fresh = is_fresh(DataPaths.resolve(data_dir).root)
     app = build_app(data_dir, admin_key)
+    apps.append(app)
     app.bus.bind_loop(loop)
-    window = QtMainWindow(app, loop)
-    window.show()
-    if fresh and not self_test:
-        window.show_first_run()
-    log.info("window shown after %.0f ms", (time.perf_counter() - started) * 1000)
-    window.first_paint.painted.connect(lambda: _first_painted(window.first_paint.painted_at, started))
-    code = 0
-    with loop:
-        try:
-            if self_test:
-                code = loop.run_until_complete(_self_test(window))
-                window.close()
-            else:
-                done: asyncio.Future[None] = loop.create_future()
-
-                def finish() -> None:
-                    if not done.done():
-                        done.set_result(None)
-
-                window.closed.connect(finish)
-                loop.run_until_complete(done)
-        finally:
-            loop.run_until_complete(app.aclose())
-            collector.stop()
-    return code
+    await window.attach_sliced(app, loop)
+    return fresh
 
 
-def _first_painted(at: float | None, started: float) -> None:
-    """Log the first paint; with ``$FAME_FIRST_PAINT_FILE`` set, write its ``time.time()`` there
-    (``benchmarks/bench_window.py`` measures the time from process start to it)."""
+def _import_domain() -> None:
+    import fame_desktop.app
+    import fame_desktop.orchestrator.first_run  # noqa: F401 - imported for the app, not used here
+
+
+def _first_painted(at: float | None, started: float, marks: dict[str, float]) -> None:
+    """Log the first paint; with ``$FAME_FIRST_PAINT_FILE`` set, write its ``time.time()`` there,
+    then on a second line the ``time.time()`` of the start-up steps before it as JSON (``imported``:
+    Qt and the window's module loaded; ``built``: the window's frame built; ``shown``: ``show()``
+    returned). ``benchmarks/bench_window.py`` measures the time from process start to them."""
     if at is None:
         return
     log.info("window painted %.0f ms after Qt started", (time.perf_counter() - started) * 1000)
     marker = os.environ.get(FIRST_PAINT_FILE)
     if marker:
+        import json
+
         with open(marker, "w", encoding="utf-8") as out:
-            out.write(repr(at))
+            out.write(f"{at!r}\n{json.dumps(marks)}\n")
 
 
 async def _wait_for(predicate: Any, seconds: float, what: str) -> None:
+    import asyncio
+
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
@@ -119,8 +181,12 @@ async def _wait_for(predicate: Any, seconds: float, what: str) -> None:
 
 async def _self_test(window: Any) -> int:
     """Answer one query through the window; 0 if every pane updated as it should."""
+    import asyncio
+
     app = window.app
     started = time.monotonic()
+    from fame_desktop.orchestrator.plugin_loader import MAX_USER_LOAD_SECONDS
+
     # A user plugin may take its whole load time before its host is stopped.
     budget = SELF_TEST_TIMEOUT + MAX_USER_LOAD_SECONDS
     try:

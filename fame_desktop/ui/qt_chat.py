@@ -21,7 +21,6 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
-    QKeyEvent,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -29,7 +28,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTextBrowser,
@@ -38,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fame_desktop.orchestrator.conversation_model import ConversationModel, InputHistory, Turn
+from fame_desktop.orchestrator.conversation_model import ConversationModel, Turn
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.events import (
     ConversationBusyChanged,
@@ -52,9 +50,11 @@ from fame_desktop.orchestrator.events import (
     VoiceTranscript,
 )
 from fame_desktop.orchestrator.llm.events import LlmToken
+from fame_desktop.ui.qt_chat_input import QtChatInput
 from fame_desktop.ui.qt_code_buttons import RUN_SCHEME, QtCodeRunButtons
 from fame_desktop.ui.qt_markdown import QtMarkdownRenderer, RenderedMarkdown
 from fame_desktop.ui.qt_route_feedback import QtRouteFeedback
+from fame_desktop.ui.qt_startup import WELCOME
 from fame_desktop.ui.qt_voice import QtLevelMeter, QtMicButton, QtVoiceControl
 from fame_desktop.ui.qt_workers import QtWorker, QtWorkerManager
 
@@ -76,63 +76,6 @@ ERROR_TITLES = {
 _TOP_MARGIN = re.compile(r'^<p style="[^"]*margin-top:(\d+)px')
 
 
-class QtChatInput(QPlainTextEdit):
-    """Multi-line input: Enter sends, Shift+Enter adds a line, Up/Down walk the history."""
-
-    submitted = Signal()
-    stopRequested = Signal()
-    #: The keys :meth:`keyPressEvent` handles, as (what it does, keys), for the shortcuts list.
-    KEYS = (
-        ("Send", "Enter"),
-        ("New line", "Shift+Enter"),
-        ("Stop", "Esc"),
-        ("Previous/next question", "Up, Down"),
-    )
-
-    def __init__(self, history: InputHistory, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("chatInput")
-        self.setPlaceholderText("Ask FAME…  (Enter sends, Shift+Enter for a new line, ↑/↓ history)")
-        self.setTabChangesFocus(True)
-        self.history = history
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:
-        key, mods = e.key(), e.modifiers()
-        if key == Qt.Key.Key_Escape:
-            self.stopRequested.emit()
-            return
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if mods & Qt.KeyboardModifier.ShiftModifier:
-                self.insertPlainText("\n")
-            else:
-                self.submitted.emit()
-            return
-        cursor = self.textCursor()
-        if key == Qt.Key.Key_Up and cursor.blockNumber() == 0:
-            older = self.history.older(self.toPlainText())
-            if older is not None:
-                self._show(older)
-                return
-        last_line = cursor.blockNumber() == self.document().blockCount() - 1
-        if key == Qt.Key.Key_Down and last_line:
-            newer = self.history.newer()
-            if newer is not None:
-                self._show(newer)
-                return
-        super().keyPressEvent(e)
-
-    def _show(self, text: str) -> None:
-        self.setPlainText(text)
-        self.moveCursor(QTextCursor.MoveOperation.End)
-
-
-WELCOME = (
-    '<p style="color:gray;">Ask anything: <i>what is 2 + 2</i>, <i>write a python function to '
-    "reverse a string</i>, <i>what time is it</i>. Generated code runs in the sandbox; "
-    "everything is audited.</p>"
-)
-
-
 class QtChatPane(QWidget):
     """Shows the conversation and sends what the user does to it.
 
@@ -140,6 +83,8 @@ class QtChatPane(QWidget):
         app: The services and Brain.
         workers: Tracks the running query and the answers' rendering.
         conversation: The conversation shown (it asks the Brain and stores the messages).
+        chat_input: The input to take over (the one the window showed, with whatever was typed in
+            it, while it started); None: a new one.
     """
 
     busyChanged = Signal(bool)
@@ -156,8 +101,11 @@ class QtChatPane(QWidget):
         workers: QtWorkerManager,
         conversation: ConversationModel,
         parent: QWidget | None = None,
+        *,
+        chat_input: QtChatInput | None = None,
     ) -> None:
         super().__init__(parent)
+        self._adopted_input = chat_input
         self._app = app
         self._workers = workers
         self.conversation = conversation
@@ -214,7 +162,11 @@ class QtChatPane(QWidget):
         self.view.anchorClicked.connect(self._on_link)
         self.view.setAccessibleName("Conversation")
         self.run_buttons = QtCodeRunButtons(self.view, self.run_code_block)
-        self.input = QtChatInput(self.conversation.history, self)
+        if self._adopted_input is not None:
+            self.input = self._adopted_input
+            self.input.history = self.conversation.history
+        else:
+            self.input = QtChatInput(self.conversation.history, self)
         self.input.setMaximumHeight(96)
         self.input.submitted.connect(self.send)
         self.input.stopRequested.connect(self.stop)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from fame_desktop import __version__
-from fame_desktop.ui.qt_chat import QtChatInput
+from fame_desktop.ui.qt_chat_input import QtChatInput
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -231,7 +231,15 @@ _LAUNCH = textwrap.dedent(
             if isinstance(w, QMainWindow):
                 w.close()
 
-    QTimer.singleShot(2500, look)
+    def wait_for_the_app():
+        # The window paints first and builds its panes once the app is up; the assistant opens
+        # right after that (however long the app takes on a busy machine).
+        if any(getattr(w, "is_attached", False) for w in QApplication.topLevelWidgets()):
+            QTimer.singleShot(500, look)
+        else:
+            QTimer.singleShot(100, wait_for_the_app)
+
+    QTimer.singleShot(100, wait_for_the_app)
     code = run_window(sys.argv[1], None, False)
     print(json.dumps({"code": code, **seen}))
     """
