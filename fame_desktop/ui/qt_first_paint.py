@@ -44,7 +44,13 @@ class QtFirstPaint(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        QTimer.singleShot(fallback_ms, self, self._fallback)
+        # A timer of its own, stopped once ready: a pending singleShot would hold this object (and
+        # the window through it) alive for fallback_ms after the window is gone.
+        self._fallback_timer = QTimer(self)
+        self._fallback_timer.setSingleShot(True)
+        self._fallback_timer.setInterval(fallback_ms)
+        self._fallback_timer.timeout.connect(self._fallback)
+        self._fallback_timer.start()
 
     @property
     def done(self) -> bool:
@@ -79,4 +85,5 @@ class QtFirstPaint(QObject):
     def _emit_ready(self) -> None:
         if not self._ready:
             self._ready = True
+            self._fallback_timer.stop()
             self.ready.emit()

@@ -69,7 +69,7 @@ class QtStatusBar(QStatusBar):
         self._voice_state = ""
         self._voice_detail = ""
         # What comes up after the first paint (plugins, sandbox, voice, code library), step by step.
-        self.startup = self._label("statusStartup", QLabel(self))
+        self.startup = self._label("statusStartup", QtElidedLabel(self))
         self.startup.setText("Starting…")
         # The long ones may end in "…" when the window is narrow; the short ones always show.
         self.docker = self._label("statusDocker", QtElidedLabel(self))

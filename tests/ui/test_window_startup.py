@@ -25,12 +25,18 @@ pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints", "
 
 def _frame(qtbot: QtBot, root: Path) -> QtMainWindow:
     win = QtMainWindow(None, root=root)
-    qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
     qtbot.waitUntil(lambda: win.first_paint.painted_at is not None, timeout=10_000)
     return win
+
+
+def _delete(qtbot: QtBot, win: QtMainWindow) -> None:
+    """Delete the window now, not in a later test (whose count of live parts it would change)."""
+    win.deleteLater()
+    qtbot.wait(20)  # the deferred delete runs in an event loop
+    gc.collect()
 
 
 def test_a_question_sent_before_the_app_is_up_is_asked_once_it_is(
@@ -82,8 +88,7 @@ def test_a_question_sent_before_the_app_is_up_is_asked_once_it_is(
     finally:
         win.close()
         run_async(qtbot, qt_loop, app.aclose(), timeout=30_000)
-        qtbot.wait(10)
-        gc.collect()
+        _delete(qtbot, win)
 
 
 def test_closing_the_window_while_it_starts_stops_cleanly(
@@ -104,5 +109,4 @@ def test_closing_the_window_while_it_starts_stops_cleanly(
         assert not app.safety.unlocked
     finally:
         run_async(qtbot, qt_loop, app.aclose(), timeout=30_000)
-        qtbot.wait(10)
-        gc.collect()
+        _delete(qtbot, win)
