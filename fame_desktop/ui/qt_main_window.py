@@ -296,12 +296,35 @@ class QtMainWindow(QMainWindow):
         await painted
         markdown = self.workers.run_blocking(warm_up, name="warm-markdown", group="startup")
         await self.app.brain.start_services()
+        await self._preload_model()
         if markdown.task is not None:
             await asyncio.gather(markdown.task, return_exceptions=True)
         # The code recipe library, loading in a worker since start_services.
         with contextlib.suppress(Exception):
             await self.app.services.codegen.ready()
         freeze_long_lived()
+
+    async def _preload_model(self) -> None:
+        """Load the local model now (checked, trial-loaded in a child, then loaded, all off the Qt
+        thread), so the first answer does not pay for it; the status bar shows it loading. Nothing
+        to do without a local model; cancelled with the window (the load stops at its next step)."""
+        from fame_desktop.orchestrator.llm.errors import LlmError
+        from fame_desktop.orchestrator.llm.local_provider import LocalProvider
+
+        provider = self.app.services.llm()
+        if not isinstance(provider, LocalProvider):
+            return
+        self.status_bar.show_model_loading(True)
+        problem = ""
+        try:
+            await provider.load()
+        except LlmError as exc:
+            # A question will say why again; the bar says it now.
+            log.warning("the local model %s was not loaded ahead: %s", provider.model, exc)
+            problem = str(exc)
+        finally:
+            if not self._closed:
+                self.status_bar.show_model_loading(False, problem)
 
     # --- construction ----------------------------------------------------------------------------
 

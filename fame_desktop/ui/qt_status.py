@@ -68,6 +68,8 @@ class QtStatusBar(QStatusBar):
         self._voice_status: dict[str, Any] | None = None
         self._voice_state = ""
         self._voice_detail = ""
+        self._model_loading = False  # the window is loading the local model ahead of the first answer
+        self._model_problem = ""  # why that failed
         # What comes up after the first paint (plugins, sandbox, voice, code library), step by step.
         self.startup = self._label("statusStartup", QtElidedLabel(self))
         self.startup.setText("Starting…")
@@ -169,6 +171,15 @@ class QtStatusBar(QStatusBar):
             self.model.setText("Model: none")
             self.model.setToolTip(str(llm.get("hint", "")))
             return
+        if llm.get("backend") == "llama.cpp" and not llm.get("loaded"):
+            if self._model_loading:
+                self.model.setText(f"Model: {llm.get('name')} · loading…")
+                self.model.setToolTip("Loading the local model now, so the first answer does not wait.")
+                return
+            if self._model_problem:
+                self.model.setText(f"Model: {llm.get('name')} · not loaded")
+                self.model.setToolTip(self._model_problem)
+                return
         self.model.setText(f"Model: {llm.get('name')}")
         loaded = (
             " (loaded)"
@@ -178,6 +189,13 @@ class QtStatusBar(QStatusBar):
             else ""
         )
         self.model.setToolTip(f"{llm.get('backend')} · {llm.get('model')}{loaded}")
+
+    def show_model_loading(self, loading: bool, problem: str = "") -> None:
+        """The window is loading the local model ahead of the first answer (``loading``), or has
+        stopped; ``problem``: why it could not (shown until the model loads)."""
+        self._model_loading = loading
+        self._model_problem = problem
+        self.refresh()
 
     def _show_voice(self) -> None:
         text, tip = voice_label(self._voice_status, self._voice_state, self._voice_detail)

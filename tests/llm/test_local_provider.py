@@ -222,3 +222,25 @@ async def test_a_file_llama_cpp_aborts_on_is_refused_without_crashing(
         await provider(bad, models).complete(HELLO)
     assert "aborts.gguf" in info.value.message and info.value.fix
     assert models.loaded() == []  # still here: the trial load died in its own process
+
+
+async def test_a_load_under_way_stops_when_the_app_closes(tiny_gguf_path: Path) -> None:
+    # The real trial load in a child process, then the app closes while it runs (a window
+    # preloading the model when the user quits): the load stops there, nothing is loaded after.
+    probing = threading.Event()
+
+    def probe(path: Path) -> None:
+        probing.set()
+        from fame_desktop.orchestrator.llm.local_models import probe_model_file
+
+        probe_model_file(path)
+
+    models = LocalModels(probe=probe)
+    load = asyncio.ensure_future(provider(tiny_gguf_path, models).load())
+    while not probing.is_set():  # noqa: ASYNC110 - waits for the worker thread
+        await asyncio.sleep(0.005)
+    models.close()
+    with pytest.raises(LlmUnavailable) as info:
+        await load
+    assert "closing" in info.value.message
+    assert models.loaded() == []

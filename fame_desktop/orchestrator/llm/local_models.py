@@ -215,6 +215,9 @@ class LocalModels:
         self._loaded: dict[_Key, LoadedModel] = {}
         self._loading: dict[_Key, asyncio.Future[LoadedModel]] = {}
         self._lock = threading.Lock()
+        # Set by close(): a load under way stops at its next step (check, trial load, load) rather
+        # than keeping the closing app's process alive to load a model nobody will use.
+        self._closing = threading.Event()
 
     def loaded(self) -> list[LoadedModel]:
         """The models in memory, least recently used first."""
@@ -246,11 +249,18 @@ class LocalModels:
     async def _load(self, key: _Key, spec: LocalModelSpec) -> LoadedModel:
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fame-llama")
 
+        def closing() -> None:
+            if self._closing.is_set():
+                raise LlmUnavailable(f"Not loading {spec.path.name}: the app is closing.")
+
         def work() -> LoadedModel:
+            closing()
             self._check(spec.path, spec.context_size)
             if self._probe is not None and key not in self._probed:
+                closing()
                 self._probe(spec.path)
                 self._probed.add(key)
+            closing()
             started = time.perf_counter()
             llama = _load(spec)
             load_s = time.perf_counter() - started
@@ -277,7 +287,8 @@ class LocalModels:
             self._loaded.pop(victim).close()
 
     def close(self) -> None:
-        """Release every model (the app is closing)."""
+        """Release every model (the app is closing); a load under way stops at its next step."""
+        self._closing.set()
         with self._lock:
             models = list(self._loaded.values())
             self._loaded.clear()
