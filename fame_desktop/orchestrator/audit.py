@@ -185,6 +185,8 @@ class AuditLog:
         self._lock = threading.RLock()  # guards the reading connection
         self._cv = threading.Condition()  # guards the queue of batches waiting for a commit
         self._queue: list[_Batch] = []
+        # Batches appended by coroutines this loop turn, handed to the writer at the turn's end.
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
         self._leading = False  # a thread is committing (the others' batches ride along)
         self._writer: threading.Thread | None = None
         self._closing = False
@@ -437,24 +439,42 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """:meth:`append_many` for coroutines (see :meth:`append_async`)."""
         loop = asyncio.get_running_loop()
+        if self._closing:
+            raise AuditError(f"The audit log {self.path} is closed.")
         batch = _Batch(
             [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items],
             future=loop.create_future(),
         )
+        pending = self._pending.get(loop)
+        if pending is None:
+            # One hand-over per loop turn: requests woken together append in the same turn (their
+            # steps run before this callback), so they reach the writer as one commit.
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(batch)
+        assert batch.future is not None
+        # A cancelled caller does not un-write its entry: the writer holds the batch, commits it
+        # and skips resolving a cancelled future.
+        await batch.future
+        return self._deliver(batch)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: queue every batch its coroutines appended this turn for the writer thread."""
+        batches = self._pending.pop(loop, [])
         with self._cv:
             if self._closing:
-                raise AuditError(f"The audit log {self.path} is closed.")
+                error = AuditError(f"The audit log {self.path} is closed.")
+                for batch in batches:
+                    batch.error = error
+                loop.call_soon(_wake, batches)
+                return
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._write_loop, name="fame-audit-writer", daemon=True
                 )
                 self._writer.start()
-            self._queue.append(batch)
+            self._queue.extend(batches)
             self._cv.notify_all()
-        assert batch.future is not None
-        # Shielded: a cancelled caller does not un-write its entry, and the writer may still resolve it.
-        await asyncio.shield(batch.future)
-        return self._deliver(batch)
 
     def _write_loop(self) -> None:
         while True:

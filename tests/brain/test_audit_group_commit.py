@@ -130,3 +130,20 @@ def test_kill_9_during_concurrent_async_appends_loses_no_committed_entry(tmp_pat
         assert set(committed) <= ids
     finally:
         log.close()
+
+
+def test_coroutines_appending_in_one_loop_turn_share_one_commit(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+
+    async def main() -> list[AuditEntry]:
+        # gather starts every task in the same loop turn: their entries reach the writer together.
+        return list(await asyncio.gather(*(log.append_async("c", {"n": n}) for n in range(200))))
+
+    try:
+        before = log.commits
+        entries = asyncio.run(main())
+        assert log.commits - before == 1
+        assert [e.data["n"] for e in sorted(entries, key=lambda e: e.id)] == list(range(200))
+        assert log.verify().ok
+    finally:
+        log.close()
