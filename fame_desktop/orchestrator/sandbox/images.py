@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ class PrepareResult:
         pulled: Whether the base was pulled.
         built: Whether the sandbox image was built.
         duration_ms: Wall time.
+        nodes: On a cluster, the image on each node (``node``, ``status``, ``detail``, ``ready``).
     """
 
     status: str
@@ -82,6 +83,7 @@ class PrepareResult:
     pulled: bool = False
     built: bool = False
     duration_ms: float = 0.0
+    nodes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
