@@ -82,6 +82,7 @@ class TelemetrySnapshot:
     llm_completions: dict[str, int] = field(default_factory=dict)  # by how they ended
     llm_tokens: int = 0
     recent_sandbox: list[SandboxPoint] = field(default_factory=list)
+    sandbox_by_node: dict[str, int] = field(default_factory=dict)  # where cluster (swarm) runs ran
 
 
 class _Collectors:
@@ -156,6 +157,7 @@ class Metrics:
         self._by_intent: CountMap[str] = CountMap()
         self._by_status: CountMap[str] = CountMap()
         self._sandbox_status: CountMap[str] = CountMap()
+        self._sandbox_node: CountMap[str] = CountMap()
         self._plugin_failures: CountMap[str] = CountMap()
         self._recent_queries: deque[QueryPoint] = deque(maxlen=HISTORY)
         self._recent_sandbox: deque[SandboxPoint] = deque(maxlen=HISTORY)
@@ -201,6 +203,8 @@ class Metrics:
         self._observe(observe)
         with self._lock:
             self._sandbox_status[status] += 1
+            if report.node and report.backend == "swarm":  # one engine's runs all ran in one place
+                self._sandbox_node[report.node] += 1
             self._recent_sandbox.append(SandboxPoint(event.ts, status, duration_ms))
 
     def _on_plugin_failed(self, event: PluginFailed) -> None:
@@ -288,6 +292,7 @@ class Metrics:
                 recent_sandbox=[p for p in self._recent_sandbox if p.ts >= cutoff],
                 llm_completions=dict(self._llm_completions),
                 llm_tokens=self._llm_tokens,
+                sandbox_by_node=dict(self._sandbox_node),
             )
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:

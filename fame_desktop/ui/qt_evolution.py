@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fame.ui.evolution")
 
-COLUMNS = ("Candidate", "Origin", "Tests", "Bench (µs)", "Size", "Score")
+COLUMNS = ("Candidate", "Origin", "Tests", "Bench (µs)", "Size", "Score", "Node")
 HISTORY_LIMIT = 50
 
 
@@ -246,6 +246,8 @@ class QtEvolutionPanel(QWidget):
             f"{bench / 1000:.1f}" if isinstance(bench, int) else "-",
             str(cand.get("size", "")),
             f"{float(cand.get('score', 0.0)):.3f}",
+            # Where it ran: the cluster node on the swarm backend, empty on one engine.
+            str(fit.get("node") or ""),
         )
         row = self.candidates.rowCount()
         self.candidates.insertRow(row)

@@ -145,11 +145,16 @@ class QtTelemetryView(QWidget):
         self.statuses = QtBarChart("telemetryStatusChart", self)
         self.sandbox = QtBarChart("telemetrySandboxChart", self)
         self.latency = QtLatencyChart(self)
+        self.nodes = QtBarChart("telemetrySandboxNodeChart", self)
         grid = QGridLayout()
         grid.addWidget(_boxed("Queries by intent", self.intents), 0, 0)
         grid.addWidget(_boxed("Queries by result", self.statuses), 0, 1)
         grid.addWidget(_boxed("Query latency (last 15 min)", self.latency), 1, 0)
         grid.addWidget(_boxed("Sandbox runs by status", self.sandbox), 1, 1)
+        # Only a cluster (the swarm backend) says where runs ran; one engine shows no such box.
+        self.nodes_box = _boxed("Sandbox runs by node", self.nodes)
+        self.nodes_box.setVisible(False)
+        grid.addWidget(self.nodes_box, 2, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(grid, 1)
@@ -180,6 +185,8 @@ class QtTelemetryView(QWidget):
         self.intents.set_values(snap.queries_by_intent)
         self.statuses.set_values(snap.queries_by_status, bad={s for s in snap.queries_by_status if s != "ok"})
         self.sandbox.set_values(snap.sandbox_by_status, bad={s for s in snap.sandbox_by_status if s != "ok"})
+        self.nodes.set_values(snap.sandbox_by_node)
+        self.nodes_box.setVisible(bool(snap.sandbox_by_node))
         self.latency.set_points([(p.ts, p.latency_ms, p.status == "ok") for p in snap.recent_queries])
 
     def start(self) -> None:

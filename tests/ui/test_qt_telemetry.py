@@ -49,3 +49,26 @@ def test_telemetry_view_shows_counts_and_charts(qtbot: QtBot) -> None:
     assert view.grab().toImage() != empty
     view.stop()
     metrics.close()
+
+
+def test_runs_by_node_show_only_for_a_cluster(qtbot: QtBot) -> None:
+    bus = EventBus()
+    metrics = Metrics(bus)
+    view = QtTelemetryView(metrics)
+    qtbot.addWidget(view)
+    view.show()
+    single = _report("ok", 10)
+    single.node = "vm"  # one engine: where it ran says nothing new
+    bus.publish(SandboxFinished(run_id="r", report=single))
+    view.refresh()
+    assert view.nodes_box.isHidden() and view.nodes.values == {}
+    for node in ("vm", "fame-node2", "fame-node2"):
+        report = _report("ok", 10)
+        report.backend, report.node = "swarm", node
+        bus.publish(SandboxFinished(run_id="r", report=report))
+    view.refresh()
+    assert not view.nodes_box.isHidden()
+    assert view.nodes.values == {"fame-node2": 2, "vm": 1}
+    assert metrics.snapshot().sandbox_by_node == {"fame-node2": 2, "vm": 1}
+    view.stop()
+    metrics.close()

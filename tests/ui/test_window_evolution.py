@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QPushButton, QText
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.app import App
-from fame_desktop.ui.qt_evolution import QtEvolutionPanel
+from fame_desktop.ui.qt_evolution import COLUMNS, QtEvolutionPanel
 from fame_desktop.ui.qt_main_window import QtMainWindow
 from tests.ui.conftest import screenshot
 
@@ -55,6 +55,10 @@ def test_run_approve_rollback_from_the_panel(qtbot: QtBot, window: QtMainWindow,
     assert "faster" in panel.status.text() and "approve" in panel.status.text()
     origins = {panel.candidates.item(r, 1).text().split("+")[0] for r in range(4)}  # type: ignore[union-attr]
     assert "reference" in origins
+    # Where each candidate ran: the engine's name here (a cluster node on the swarm backend).
+    node_column = COLUMNS.index("Node")
+    nodes = {panel.candidates.item(r, node_column).text() for r in range(4)}  # type: ignore[union-attr]
+    assert len(nodes) == 1 and "" not in nodes, nodes
     qtbot.waitUntil(lambda: panel.history_list.count() == 1)
     run = panel.selected_run()
     assert run is not None and run["better"] and run["id"] == panel.current

@@ -77,7 +77,7 @@ class Evaluator:
         summary = program.parse(report.stdout)
         if summary is None:
             reason = (report.stderr or report.detail or status).strip()[-300:]
-            return Fitness(status, 0, 0, None, size, (reason or "the tests did not report",))
+            return Fitness(status, 0, 0, None, size, (reason or "the tests did not report",), report.node)
         failures = tuple(str(f)[:300] for f in list(summary.failures)[:KEPT_FAILURES])
         bench = summary.bench_ns
         return Fitness(
@@ -87,6 +87,7 @@ class Evaluator:
             int(bench) if bench is not None and summary.failed == 0 else None,
             size,
             failures,
+            report.node,
         )
 
     async def evaluate_all(

@@ -18,6 +18,7 @@ class Fitness:
         bench_ns: Median time of the task's benchmark statement inside the sandbox (None if not run).
         size: Syntax-tree nodes of the program.
         failures: First failure messages (for the audit and the LLM's next try).
+        node: The cluster node (host name) it ran on; "" when it did not run or not on a cluster.
     """
 
     status: str
@@ -26,6 +27,7 @@ class Fitness:
     bench_ns: int | None
     size: int
     failures: tuple[str, ...] = field(default=())
+    node: str = ""
 
     @property
     def tested(self) -> bool:
@@ -75,6 +77,7 @@ class Fitness:
             bench_ns=int(data["bench_ns"]) if data.get("bench_ns") is not None else None,
             size=int(data.get("size", 0)),
             failures=tuple(str(f) for f in data.get("failures", ())),
+            node=str(data.get("node") or ""),
         )
 
 
