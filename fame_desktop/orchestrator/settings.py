@@ -72,6 +72,23 @@ class SandboxSettings(_Section):
         "",
         "Swarm manager engine URL for the swarm backend (empty: docker_host, DOCKER_HOST or the local socket).",
     )
+    per_node_concurrency: int = admin_field(
+        2,
+        "Swarm backend: jobs one node runs at once. Runs are spread over the ready nodes; a run whose "
+        "node is lost runs again on another.",
+        ge=1,
+        le=64,
+    )
+    swarm_node_engines: list[str] = admin_field(
+        [],
+        "Swarm backend without a registry: engine URLs of the other nodes (unix://, tcp://, ssh://) "
+        "that `fame sandbox prepare` loads the sandbox image onto.",
+    )
+    registry: str = admin_field(
+        "",
+        "Swarm backend: a registry every node can pull from (host[:port]); `fame sandbox prepare` "
+        "pushes the sandbox image there and jobs name its digest.",
+    )
     image: str = admin_field("fame-sandbox:latest", "Docker image the sandbox runs.")
     base_image: str = admin_field("python:3.11-slim", "Base image the sandbox image is built on.")
     docker_host: str = admin_field("", "Docker engine URL (empty: DOCKER_HOST or the local socket).")

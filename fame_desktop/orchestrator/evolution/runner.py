@@ -145,7 +145,10 @@ class EvolutionRunner:
         return self._library()
 
     def _concurrency(self) -> int:
-        return int(self._settings.settings.sandbox.max_concurrency)
+        # The sandbox's own figure: a cluster runs per_node_concurrency jobs on each ready node.
+        return int(
+            self._sandbox.status().get("max_concurrency") or self._settings.settings.sandbox.max_concurrency
+        )
 
     def _timeout(self) -> float:
         return min(CANDIDATE_TIMEOUT, float(self._settings.settings.sandbox.timeout_seconds))

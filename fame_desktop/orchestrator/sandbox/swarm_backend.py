@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend
-from fame_desktop.orchestrator.events import SandboxStatusChanged
+from fame_desktop.orchestrator.events import SandboxImageProgress, SandboxStatusChanged
 from fame_desktop.orchestrator.sandbox.engine import Engine, owner_id
 from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
@@ -31,7 +31,10 @@ from fame_desktop.orchestrator.sandbox.record import Publish, RunRecorder
 from fame_desktop.orchestrator.sandbox.report import RunReport
 from fame_desktop.orchestrator.sandbox.runs import apply_raw
 from fame_desktop.orchestrator.sandbox.swarm_cluster import Cluster, ClusterState
-from fame_desktop.orchestrator.sandbox.swarm_jobs import Cleanup, JobUnavailable, SwarmJob
+from fame_desktop.orchestrator.sandbox.swarm_images import ImageDistributor, service_reference
+from fame_desktop.orchestrator.sandbox.swarm_jobs import Cleanup, JobUnavailable, NodeLost, SwarmJob
+from fame_desktop.orchestrator.sandbox.swarm_nodes import NodeSlots, placement
+from fame_desktop.orchestrator.sandbox.swarm_spec import SCHEDULE_LIMIT_S
 from fame_desktop.orchestrator.settings import SandboxSettings
 
 log = logging.getLogger("fame.sandbox.swarm")
@@ -40,6 +43,13 @@ log = logging.getLogger("fame.sandbox.swarm")
 _REPROBE_S = 10.0
 # How long close() waits for the removal of the last jobs' objects.
 _CLOSE_FLUSH_S = 20.0
+# Threads for runs: most of them wait for a node's slot (sandbox.per_node_concurrency), so this
+# only caps the runs queued at once.
+_RUN_THREADS = 64
+# The image reference a job names (the image id, or its pushed digest) is looked up again after this.
+_REFERENCE_TTL_S = 5.0
+# A node that refused a job (the image missing there) gets no job for this long.
+_REFUSED_PAUSE_S = 30.0
 
 
 class SwarmSandbox:
@@ -70,7 +80,12 @@ class SwarmSandbox:
         self._recorder = RunRecorder(publish, audit)
         self._images = ImagePreparation(publish)
         self._cleanup = Cleanup(self._engine.api)
-        self._workers = ThreadPoolExecutor(sb.max_concurrency, thread_name_prefix="fame-swarm-run")
+        self._workers = ThreadPoolExecutor(
+            max(sb.max_concurrency, _RUN_THREADS), thread_name_prefix="fame-swarm-run"
+        )
+        # Where each job runs: a slot on the least busy ready node (see swarm_nodes).
+        self._slots = NodeSlots(lambda: list(self._engine.api().nodes()), sb.per_node_concurrency)
+        self._reference: tuple[str, float] | None = None
         self._lock = threading.Lock()
         self._jobs: dict[str, SwarmJob] = {}
         self._queued: set[str] = set()
@@ -128,6 +143,7 @@ class SwarmSandbox:
             jobs = list(self._jobs.values())
         for job in jobs:
             job.kill("cancel")
+        self._slots.close()
         self._workers.shutdown(wait=True)
         if not self._cleanup.flush(_CLOSE_FLUSH_S):
             log.warning("some swarm job objects were not removed; the next start reaps them")
@@ -158,7 +174,8 @@ class SwarmSandbox:
             "node_list": [n.to_dict() for n in state.nodes],
             "pool": {},
             "running": running,
-            "max_concurrency": sb.max_concurrency,
+            # A slot per node and job (sandbox.per_node_concurrency) on each ready node.
+            "max_concurrency": sb.per_node_concurrency * max(1, state.ready_nodes),
         }
 
     def _refresh_soon(self) -> None:
@@ -192,14 +209,41 @@ class SwarmSandbox:
     async def prepare_image(
         self, progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> PrepareResult:
-        """Build the sandbox image on the manager's engine (pulling its base when missing)."""
+        """Build the sandbox image on the manager's engine (pulling its base when missing), then
+        put it on every node: pushed to ``sandbox.registry``, or loaded onto each engine of
+        ``sandbox.swarm_node_engines`` (see :mod:`.swarm_images`)."""
         if self._closed:
             return PrepareResult(
                 "unavailable", self._engine.image, self._sb().base_image, "The sandbox is shut down."
             )
-        return await self._images.prepare(
+        cancel = cancel or threading.Event()
+        result = await self._images.prepare(
             self._engine, self._sb().base_image, progress=progress, cancel=cancel, then=self._after_prepare
         )
+        if result.status != "ok":
+            return result
+        sb = self._sb()
+        distributor = ImageDistributor(self._engine, sb.swarm_node_engines, sb.registry)
+
+        def publish(event: SandboxImageProgress) -> None:
+            self._publish(event)
+            if progress is not None:
+                progress(event)
+
+        future = asyncio.ensure_future(asyncio.to_thread(distributor.distribute, publish, cancel))
+        try:
+            spread = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            await asyncio.wait({future}, timeout=10)
+            raise
+        with self._lock:
+            self._reference = None  # name the image as it is now
+        result.nodes = spread.to_dict()["nodes"]
+        result.detail = f"{result.detail} {spread.detail}".strip()
+        if spread.status != "ok":
+            result.status = spread.status if spread.status in ("cancelled", "unavailable") else "error"
+        return result
 
     def _after_prepare(self) -> None:
         self._last_status = None  # always end with a status event, changed or not
@@ -316,36 +360,113 @@ class SwarmSandbox:
             api = self._engine.api()
         except Exception as exc:
             return self._report(run_id, "unavailable", limits, f"The Swarm manager is unreachable ({exc}).")
-        job = SwarmJob(
-            api, run_id=run_id, owner=self._owner, image=self._engine.image, limits=limits,
-            cleanup=self._cleanup, emit=self._recorder.emitter(run_id),
-        )  # fmt: skip
-        with self._lock:
-            if self._closed or run_id in self._cancelled:
-                report.status, report.detail = "killed", "Cancelled before it started."
-                return report
-            self._jobs[run_id] = job
         self._recorder.started(report, query_id)
+        emit = self._recorder.emitter(run_id)
+        excluded: set[str] = set()  # nodes that were lost, or refused the job, during this run
+        lost: list[str] = []
+        while True:
+            node = self._take_slot(run_id, excluded)
+            if node is None:
+                if run_id in self._cancelled or self._closed:
+                    report.status, report.detail = "killed", "Cancelled before it started."
+                else:
+                    report.status, report.backend = "unavailable", "none"
+                    report.detail = (
+                        f"No node of the swarm had a free slot within {SCHEDULE_LIMIT_S:g} s"
+                        + (f" (lost: {', '.join(lost)})" if lost else "")
+                        + ". Fix: start a node's engine, or `docker node update --availability active NODE`."
+                    )
+                break
+            job = SwarmJob(
+                api, run_id=run_id, owner=self._owner, image=self._service_image(api), limits=limits,
+                cleanup=self._cleanup, emit=emit, constraints=placement(node, excluded),
+                node_lost=self._slots.lost,
+            )  # fmt: skip
+            with self._lock:
+                if self._closed or run_id in self._cancelled:
+                    self._slots.release(node)
+                    report.status, report.detail = "killed", "Cancelled before it started."
+                    break
+                self._jobs[run_id] = job
+            try:
+                result = job.execute(code.encode("utf-8", errors="surrogateescape"))
+            except NodeLost as exc:
+                # Its node died: the program runs again from the start on another node.
+                name = self._cluster.node_name(exc.node_id)
+                excluded.add(exc.node_id)
+                lost.append(name)
+                log.warning("swarm run %s: node %s was lost; running it again on another node", run_id, name)
+                emit("stderr", f"[fame] node {name} was lost; running the program again on another node\n")
+                continue
+            except JobUnavailable as exc:
+                if exc.node_id and exc.node_id not in excluded:
+                    # That node cannot run it (the image missing there): another node may.
+                    excluded.add(exc.node_id)
+                    self._slots.pause(exc.node_id, _REFUSED_PAUSE_S)
+                    log.warning("swarm run %s refused by node %s: %s", run_id, exc.node_id[:12], exc)
+                    if any(n.id not in excluded for n in self._slots.usable()):
+                        continue
+                report.status, report.backend, report.detail = "unavailable", "none", str(exc)
+                break
+            except Exception as exc:
+                log.warning("swarm run %s failed on the manager: %s", run_id, exc)
+                self._refresh_soon()
+                report.status, report.backend = "unavailable", "none"
+                report.detail = f"The Swarm manager failed during the run ({str(exc)[:200]}). Try again."
+                break
+            finally:
+                self._slots.release(node)
+                with self._lock:
+                    self._jobs.pop(run_id, None)
+            report.node = self._cluster.node_name(result.node_id)
+            report.extra.update(
+                service=result.service_id[:12], queued_ms=result.queued_ms, ran_ms=result.ran_ms
+            )
+            if result.raw is None:
+                report.status, report.detail = "killed", "Cancelled before it started."
+            else:
+                apply_raw(report, result.raw)
+            break
+        with self._lock:
+            self._cancelled.discard(run_id)
+        if lost:
+            report.extra["lost_nodes"] = lost
+            report.detail = f"Run again after losing node(s) {', '.join(lost)}. {report.detail}".strip()
+        return report
+
+    def _take_slot(self, run_id: str, excluded: set[str]) -> str | None:
+        """A slot on a node for run ``run_id`` (None when cancelled, closed or none freed in time)."""
+        with self._lock:
+            self._queued.add(run_id)  # a cancel while waiting marks it (see cancel_blocking)
         try:
-            result = job.execute(code.encode("utf-8", errors="surrogateescape"))
-        except JobUnavailable as exc:
-            report.status, report.backend, report.detail = "unavailable", "none", str(exc)
-            return report
-        except Exception as exc:
-            log.warning("swarm run %s failed on the manager: %s", run_id, exc)
-            self._refresh_soon()
-            report.status, report.backend = "unavailable", "none"
-            report.detail = f"The Swarm manager failed during the run ({str(exc)[:200]}). Try again."
-            return report
+            return self._slots.acquire(
+                exclude=excluded,
+                timeout=SCHEDULE_LIMIT_S,
+                cancelled=lambda: self._closed or run_id in self._cancelled,
+            )
         finally:
             with self._lock:
-                self._jobs.pop(run_id, None)
-        report.node = self._cluster.node_name(result.node_id)
-        report.extra.update(service=result.service_id[:12], queued_ms=result.queued_ms, ran_ms=result.ran_ms)
-        if result.raw is None:
-            report.status, report.detail = "killed", "Cancelled before it started."
-            return report
-        return apply_raw(report, result.raw)
+                self._queued.discard(run_id)
+
+    def _service_image(self, api: Any) -> str:
+        """What a job's service names: the image id, or its digest in ``sandbox.registry``.
+
+        By id, no node tries a registry before each job (a DNS timeout where none is reachable),
+        and a node with another build of the image refuses the job instead of running it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if self._reference is not None and now - self._reference[1] < _REFERENCE_TTL_S:
+                return self._reference[0]
+        try:
+            info = api.inspect_image(self._engine.image)
+        except Exception as exc:  # not on the manager: the job's own error says so
+            log.debug("inspect %s: %s", self._engine.image, exc)
+            return self._engine.image
+        reference = service_reference(info, self._sb().registry)
+        with self._lock:
+            self._reference = (reference, now)
+        return reference
 
     def _report(self, run_id: str, status: str, limits: Limits, detail: str = "") -> RunReport:
         backend = "swarm" if status not in ("unavailable",) else "none"

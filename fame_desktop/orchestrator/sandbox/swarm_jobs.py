@@ -36,6 +36,8 @@ _STREAMS = {1: "stdout", 2: "stderr"}
 _ENDED = {"complete", "failed", "shutdown", "rejected", "orphaned", "remove"}
 #: Task states before a node starts the container.
 _WAITING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+#: Task states in which the task is on a node and has not ended: lost if that node goes.
+_ON_NODE = {"assigned", "accepted", "preparing", "ready", "starting", "running"}
 #: After the program's end lines, how long the task may take to report its exit code.
 _SETTLE_S = 3.0
 #: After the task ended without end lines (killed), how long the log may still bring output.
@@ -43,7 +45,22 @@ _LOG_TAIL_S = 0.5
 
 
 class JobUnavailable(Exception):
-    """The cluster could not run the job (no node took it, the image is missing on the node)."""
+    """The cluster could not run the job (no node took it, the image is missing on the node).
+
+    ``node_id`` is the node that refused it, when one did.
+    """
+
+    def __init__(self, message: str, node_id: str = "") -> None:
+        super().__init__(message)
+        self.node_id = node_id
+
+
+class NodeLost(Exception):
+    """The node running the job went down (or left the swarm): the job is given up, to run again."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(f"node {node_id[:12]} was lost")
+        self.node_id = node_id
 
 
 @dataclass
@@ -68,6 +85,8 @@ class SwarmJob:
         limits: The run's limits.
         cleanup: Removes the job's objects after the run.
         emit: Called with ``(stream, text)`` for each chunk of output as it arrives.
+        constraints: Placement constraints of its task (pinned to a node, nodes excluded).
+        node_lost: Says whether a node (by id) is lost; the job then raises :class:`NodeLost`.
     """
 
     def __init__(
@@ -80,8 +99,12 @@ class SwarmJob:
         limits: Limits,
         cleanup: Cleanup,
         emit: Callable[[str, str], None] | None = None,
+        constraints: list[str] | None = None,
+        node_lost: Callable[[str], bool] | None = None,
     ) -> None:
         self.api = api
+        self.constraints = list(constraints or [])
+        self._node_lost = node_lost
         self.run_id = run_id
         self.owner = owner
         self.image = image
@@ -119,6 +142,7 @@ class SwarmJob:
 
         Raises:
             JobUnavailable: No node could start it.
+            NodeLost: Its node went down while it ran (its objects are removed).
             docker.errors.DockerException: The manager failed.
         """
         names = JobNames.of(self.run_id)
@@ -139,6 +163,7 @@ class SwarmJob:
             template = task_template(
                 image=self.image, limits=self.limits, nonce=nonce, config_id=config_id,
                 config_name=names.config, network_id=network_id, labels=labels,
+                constraints=self.constraints,
             )  # fmt: skip
             with self._lock:
                 if self._reason is not None:
@@ -176,9 +201,14 @@ class SwarmJob:
                     running_at = now
                 if self._reason is not None:
                     break
+                node = str(task.get("NodeID", ""))
+                if state in _ON_NODE and self._node_lost is not None and node and self._node_lost(node):
+                    # A task on a dead node stays "running" for good: give the job up.
+                    self.kill("lost")
+                    raise NodeLost(node)
                 if state in _ENDED:
                     if state == "rejected" or (state == "failed" and _never_ran(task)):
-                        raise JobUnavailable(_task_error(task) or f"The job's task was {state}.")
+                        raise JobUnavailable(_task_error(task) or f"The job's task was {state}.", node)
                     ended_at = ended_at or now
                     if logs.complete.is_set() or now - ended_at > _LOG_TAIL_S:
                         break

@@ -79,6 +79,7 @@ class NodeSlots:
         self._nodes: dict[str, NodeState] = {}
         self._busy: dict[str, int] = {}
         self._placed: dict[str, int] = {}  # jobs ever placed per node: ties go to the less used
+        self._paused: dict[str, float] = {}  # node id -> monotonic time it may get jobs again
         self._refreshed = 0.0
         self._closed = False
 
@@ -147,10 +148,14 @@ class NodeSlots:
             with self._cond:
                 if self._closed or cancelled():
                     return None
+                now = time.monotonic()
                 free = [
                     n.id
                     for n in self._nodes.values()
-                    if n.usable and n.id not in excluded and self._busy.get(n.id, 0) < self.per_node
+                    if n.usable
+                    and n.id not in excluded
+                    and self._paused.get(n.id, 0.0) <= now
+                    and self._busy.get(n.id, 0) < self.per_node
                 ]
                 if free:
                     chosen = min(free, key=lambda i: (self._busy.get(i, 0), self._placed.get(i, 0), i))
@@ -169,6 +174,11 @@ class NodeSlots:
             if self._busy.get(node_id, 0) > 0:
                 self._busy[node_id] -= 1
             self._cond.notify_all()
+
+    def pause(self, node_id: str, seconds: float) -> None:
+        """Give node ``node_id`` no job for ``seconds`` (it refused one: the image missing there)."""
+        with self._cond:
+            self._paused[node_id] = time.monotonic() + seconds
 
     def busy(self) -> dict[str, int]:
         """Jobs running per node id (slots taken)."""

@@ -67,8 +67,12 @@ def task_template(
     config_name: str,
     network_id: str,
     labels: dict[str, str],
+    constraints: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``TaskTemplate`` of a job's service: one hardened container running the program."""
+    """The ``TaskTemplate`` of a job's service: one hardened container running the program.
+
+    ``constraints`` are Swarm placement constraints (``node.id==...``: see :mod:`.swarm_nodes`).
+    """
     memory = parse_size(limits.memory)
     scratch = parse_size(limits.tmpfs_size)
     deadline = limits.timeout_seconds + JOB_CLOCK_GRACE_S
@@ -115,6 +119,7 @@ def task_template(
         "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
         "LogDriver": {"Name": "json-file", "Options": {"max-size": str(log_size), "max-file": "1"}},
         "Networks": [{"Target": network_id}],
+        "Placement": {"Constraints": list(constraints or [])},
     }
 
 
