@@ -1,7 +1,8 @@
 """Fixtures of the Swarm tests: the local engine in swarm mode for the session, and Swarm sandbox
 backends over throwaway data dirs.
 
-``swarm_engine`` runs ``docker swarm init --advertise-addr 127.0.0.1`` only when the engine is
+``swarm_engine`` runs ``scripts/swarm_manager_up.sh`` (``docker swarm init`` advertising 10.77.0.1,
+an address on lo that a second engine in a network namespace reaches too) only when the engine is
 not in a swarm already, and ``docker swarm leave --force`` at the end only if a test session made
 the swarm and no other test session (another pytest process) still uses it: the sessions using
 it are listed, by pid, in a file under a lock. Swarm mode leaves plain containers alone, so the
@@ -33,6 +34,8 @@ from fame_desktop.orchestrator.settings import SettingsStore
 
 REPO = Path(__file__).resolve().parents[2]
 _USERS = Path("/tmp/fame-test-swarm.json")
+#: The address scripts/swarm_manager_up.sh puts on lo and advertises.
+MANAGER_ADDR = "10.77.0.1"
 _LOCK = Path("/tmp/fame-test-swarm.lock")
 
 
@@ -78,10 +81,11 @@ def swarm_engine() -> Iterator[None]:
         subprocess.run([str(REPO / "scripts" / script)], check=True, capture_output=True, timeout=600)
     with _users() as record:
         if swarm_state() != "active":
+            # Advertised on an address a second engine in a network namespace can reach too
+            # (the two-node tests, tests/swarm/two_nodes.py): 10.77.0.1 on lo, not 127.0.0.1.
             subprocess.run(
-                ["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
-                check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
+                [str(REPO / "scripts" / "swarm_manager_up.sh")], check=True, capture_output=True, timeout=120
+            )
             record["made_by_tests"] = True
         record["pids"].append(os.getpid())
     try:
@@ -91,6 +95,7 @@ def swarm_engine() -> Iterator[None]:
             record["pids"] = [p for p in record["pids"] if p != os.getpid()]
             if record["made_by_tests"] and not record["pids"]:
                 subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, timeout=120)
+                subprocess.run(["ip", "addr", "del", f"{MANAGER_ADDR}/32", "dev", "lo"], capture_output=True)
                 record["made_by_tests"] = False
 
 

@@ -1,0 +1,156 @@
+"""The Swarm backend on a real two-node cluster (the local engine and a second engine in its own
+network namespace, joined as a worker): the image handed to the worker by ``prepare``, jobs on
+both nodes within the per-node limit, a worker killed in the middle of an evolution generation,
+and nothing left on either node."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fame_desktop.app import build_app
+from fame_desktop.orchestrator.events import SandboxFinished, SandboxImageProgress
+from fame_desktop.orchestrator.sandbox.engine import owner_id
+from fame_desktop.orchestrator.sandbox.swarm_cluster import OWNER
+from fame_desktop.orchestrator.settings import SettingsStore
+from tests.swarm.conftest import SwarmFactory, wait_no_objects
+from tests.swarm.two_nodes import TwoNodes, bring_up, running_per_node, wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+IMAGE = "fame-sandbox:latest"
+
+
+@pytest.fixture(scope="module")
+def two_nodes(swarm_engine: None) -> Iterator[TwoNodes]:
+    """The local swarm plus a fresh worker (without the sandbox image) for this module."""
+    import docker
+
+    client = docker.from_env(version="1.41")
+    try:
+        yield from bring_up(client.api)
+    finally:
+        client.close()
+
+
+def _has_image(nodes: TwoNodes, image_id: str) -> bool:
+    api = nodes.worker_api()
+    try:
+        return any(i["Id"] == image_id for i in api.images())
+    finally:
+        api.close()
+
+
+async def test_prepare_loads_the_image_onto_the_worker_and_jobs_run_there(
+    two_nodes: TwoNodes, make_swarm: SwarmFactory, docker_api: Any
+) -> None:
+    image_id = str(docker_api.inspect_image(IMAGE)["Id"])
+    assert not _has_image(two_nodes, image_id), "the worker must start without the image"
+    swarm = await make_swarm(swarm_node_engines=[two_nodes.worker_engine], per_node_concurrency=1)
+    events: list[SandboxImageProgress] = []
+    result = await swarm.prepare_image(progress=events.append)
+    assert result.status == "ok", result
+    assert _has_image(two_nodes, image_id)
+    loads = [e for e in events if e.stage == "load"]
+    assert loads and any(two_nodes.worker_name in e.message for e in loads), [e.message for e in events]
+    fractions = [e.fraction for e in loads]
+    assert fractions == sorted(fractions) and len(set(fractions)) > 2, fractions
+    assert events[-1].stage == "done" and events[-1].fraction == 1.0
+    assert two_nodes.worker_name in result.detail
+
+    # One slot per node and two runs at once: one of them runs on the worker, from the image id.
+    reports = await asyncio.gather(*(swarm.run("import time; time.sleep(0.5); print(6*7)") for _ in range(2)))
+    assert [r.status for r in reports] == ["ok", "ok"], [r.detail for r in reports]
+    assert [r.stdout for r in reports] == ["42\n", "42\n"]
+    assert {r.node for r in reports} == {two_nodes.manager_name, two_nodes.worker_name}
+
+    # A second prepare finds the image on both nodes and copies nothing.
+    events.clear()
+    again = await swarm.prepare_image(progress=events.append)
+    assert again.status == "ok" and not [e for e in events if e.stage == "load"], again
+
+
+async def test_prepare_names_a_node_it_cannot_reach(two_nodes: TwoNodes, make_swarm: SwarmFactory) -> None:
+    swarm = await make_swarm(swarm_node_engines=["unix:///var/run/fame-no-such-node.sock"])
+    result = await swarm.prepare_image()
+    assert result.status == "error", result
+    # The worker's engine is not listed: the result names it and says how to fix that.
+    assert two_nodes.worker_name in result.detail
+    assert "sandbox.swarm_node_engines" in result.detail and "fame-no-such-node" in result.detail
+
+
+async def test_runs_spread_over_both_nodes_within_the_per_node_limit(
+    two_nodes: TwoNodes, make_swarm: SwarmFactory, docker_api: Any
+) -> None:
+    swarm = await make_swarm(swarm_node_engines=[two_nodes.worker_engine], per_node_concurrency=2)
+    assert (await swarm.prepare_image()).status == "ok"
+    assert swarm.status()["max_concurrency"] == 4  # two nodes, two each
+    # Each program says when it started and ended (the nodes share this machine's clock).
+    code = "import time; t = time.time(); time.sleep(1.0); print({i}, t, time.time())"
+    reports = await asyncio.gather(*(swarm.run(code.replace("{i}", str(i))) for i in range(8)))
+    assert [r.status for r in reports] == ["ok"] * 8, [r.detail for r in reports]
+    assert [r.stdout.split()[0] for r in reports] == [str(i) for i in range(8)]
+    where = Counter(r.node for r in reports)
+    assert set(where) == {two_nodes.manager_name, two_nodes.worker_name}, where
+    assert min(where.values()) >= 2, where
+    for node in where:
+        spans = [tuple(map(float, r.stdout.split()[1:])) for r in reports if r.node == node]
+        most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+        assert most <= 2, (node, spans)  # never more than per_node_concurrency at once
+
+    # Nothing left: no job object on the manager, no container on either node.
+    assert wait_no_objects(docker_api, owner_id()) == []
+    wait_for(lambda: not two_nodes.worker_containers(), 30, "the worker's containers to go")
+    assert docker_api.containers(all=True, filters={"label": f"{OWNER}={owner_id()}"}) == []
+
+
+async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
+    two_nodes: TwoNodes, tmp_path: Path, docker_api: Any
+) -> None:
+    settings = SettingsStore(tmp_path / "settings.json")
+    settings.update(
+        {
+            "sandbox.backend": "swarm",
+            "sandbox.swarm_node_engines": [two_nodes.worker_engine],
+            "sandbox.per_node_concurrency": 3,
+        },
+        admin=True,
+    )
+    app = build_app(tmp_path)
+    try:
+        await app.brain.start()
+        assert (await app.sandbox.prepare_image()).status == "ok"
+        finished: list[Any] = []
+        app.bus.subscribe(SandboxFinished, lambda e: finished.append(e.report))
+        run = asyncio.create_task(
+            app.services.evolution.run("optimize string reversal", population=12, generations=1)
+        )
+
+        # Kill the worker while candidates run on it.
+        def worker_busy() -> bool:
+            return running_per_node(docker_api)[two_nodes.worker_id] > 0 or run.done()
+
+        await asyncio.to_thread(wait_for, worker_busy, 120, "a candidate running on the worker")
+        assert not run.done(), "the generation ended before the worker could be killed"
+        await asyncio.to_thread(two_nodes.kill_worker)
+        record = await asyncio.wait_for(run, 240)
+
+        assert record.status == "finished", record.message
+        candidates = record.results[0]["candidates"]
+        assert len(candidates) >= 6, candidates  # the breeder keeps distinct programs only
+        statuses = Counter(c["fitness"]["status"] for c in candidates)
+        assert "unavailable" not in statuses and "timeout" not in statuses, statuses
+        assert all(c["fitness"]["passed"] + c["fitness"]["failed"] > 0 for c in candidates), candidates
+        nodes = {c["fitness"]["node"] for c in candidates}
+        assert two_nodes.manager_name in nodes, nodes
+        rerun = [r for r in finished if two_nodes.worker_name in r.extra.get("lost_nodes", [])]
+        assert rerun, "no run was lost with the worker and run again"
+        assert all(r.status != "unavailable" and r.node == two_nodes.manager_name for r in rerun), rerun
+        assert wait_no_objects(docker_api, owner_id()) == []
+    finally:
+        await app.aclose()
