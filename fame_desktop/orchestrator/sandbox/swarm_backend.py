@@ -380,7 +380,7 @@ class SwarmSandbox:
             job = SwarmJob(
                 api, run_id=run_id, owner=self._owner, image=self._service_image(api), limits=limits,
                 cleanup=self._cleanup, emit=emit, constraints=placement(node, excluded),
-                node_lost=self._slots.lost,
+                node_lost=self._slots.lost, attempt=len(excluded),
             )  # fmt: skip
             with self._lock:
                 if self._closed or run_id in self._cancelled:

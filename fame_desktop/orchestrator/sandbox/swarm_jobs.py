@@ -87,6 +87,7 @@ class SwarmJob:
         emit: Called with ``(stream, text)`` for each chunk of output as it arrives.
         constraints: Placement constraints of its task (pinned to a node, nodes excluded).
         node_lost: Says whether a node (by id) is lost; the job then raises :class:`NodeLost`.
+        attempt: How many times the run was tried before (0: first).
     """
 
     def __init__(
@@ -101,11 +102,13 @@ class SwarmJob:
         emit: Callable[[str, str], None] | None = None,
         constraints: list[str] | None = None,
         node_lost: Callable[[str], bool] | None = None,
+        attempt: int = 0,
     ) -> None:
         self.api = api
         self.constraints = list(constraints or [])
         self._node_lost = node_lost
         self.run_id = run_id
+        self.attempt = attempt
         self.owner = owner
         self.image = image
         self.limits = limits
@@ -145,7 +148,9 @@ class SwarmJob:
             NodeLost: Its node went down while it ran (its objects are removed).
             docker.errors.DockerException: The manager failed.
         """
-        names = JobNames.of(self.run_id)
+        # A run tried again (its node lost) gets objects of its own: the first try's may still be
+        # on their way out.
+        names = JobNames.of(self.run_id if not self.attempt else f"{self.run_id}-r{self.attempt}")
         labels = job_labels(self.owner, self.run_id, self.limits)
         nonce = secrets.token_hex(8)
         api = self.api
