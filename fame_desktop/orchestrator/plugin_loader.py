@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend, AuditKind
+from fame_desktop.orchestrator.builtin_manifests import read_builtin_manifest
 from fame_desktop.orchestrator.errors import FameError, PluginError, PluginTimeout
 from fame_desktop.orchestrator.events import (
     EventBus,
@@ -41,7 +42,7 @@ from fame_desktop.orchestrator.plugin_api import PluginContext
 from fame_desktop.orchestrator.plugin_approval import PluginApprovals
 from fame_desktop.orchestrator.plugin_files import is_package, newest_mtime, read_plugin
 from fame_desktop.orchestrator.settings import Settings
-from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest, read_manifest_source
+from fame_plugin_api import ManifestError, PluginHost, PluginManifest, read_manifest_source
 
 if TYPE_CHECKING:
     from fame_desktop.orchestrator.plugin_process import PluginProcess
@@ -297,7 +298,7 @@ class PluginManager:
         old = self._records.get(path)
         try:
             if builtin:
-                rec.manifest = read_manifest(path)
+                rec.manifest = read_builtin_manifest(path)  # trusted: its PLUGIN statement
             else:
                 # Read once: the bytes hashed for approval are the bytes parsed and run.
                 files = read_plugin(path)
