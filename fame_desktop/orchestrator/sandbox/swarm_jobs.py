@@ -188,7 +188,7 @@ class SwarmJob:
 
     def _follow(self, service_id: str, nonce: str) -> JobResult:
         scanners = {"stdout": EndScanner(nonce), "stderr": EndScanner(nonce)}
-        logs = _LogFollower(self.api, service_id, scanners, self._collectors)
+        logs = _LogFollower(self.api, service_id, scanners, self._collectors, self._wake)
         logs.start()
         created = time.monotonic()
         running_at: float | None = None
@@ -232,7 +232,8 @@ class SwarmJob:
                 if running_at is not None and now - running_at > self.limits.timeout_seconds:
                     self.kill("timeout")
                     break
-                self._wake.wait(interval)
+                if self._wake.wait(interval) and self._reason is None:
+                    self._wake.clear()  # the log's end: look at the task once more, at once
                 interval = min(interval * 1.5, 0.25)
         finally:
             if self._reason is not None:
@@ -286,8 +287,10 @@ class _LogFollower:
         service_id: str,
         scanners: dict[str, EndScanner],
         collectors: dict[str, StreamCollector],
+        wake: threading.Event,
     ) -> None:
         self.api = api
+        self.wake = wake
         self.service_id = service_id
         self.scanners = scanners
         self.collectors = collectors
@@ -348,6 +351,7 @@ class _LogFollower:
                 self.collectors[name].flush()
                 if all(s.end is not None for s in self.scanners.values()):
                     self.complete.set()
+                    self.wake.set()  # the job's loop ends now, not at its next poll
                     break
         except Exception as exc:  # the stream broke: the run ends on the task's state
             if not self._stopping:
