@@ -4,6 +4,8 @@ The same generation (the factorial recipe's reference, alternatives and mutants:
 each running the recipe's tests and timing its benchmark in the sandbox) is evaluated on the
 Swarm backend twice in the same run, with ``sandbox.per_node_concurrency`` jobs per node:
 
+The breeder makes about a dozen distinct programs for this recipe; the 64 are those, repeated.
+
 - one node: the worker is drained (``docker node update --availability drain``), so every job
   runs on the manager;
 - two nodes: the worker active again, jobs spread over both.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import statistics
@@ -75,23 +78,33 @@ async def make_app(root: Path, worker_engine: str, per_node: int) -> App:
     return app
 
 
-async def wait_nodes(app: App, count: int) -> None:
-    """Wait until the sandbox counts ``count`` usable nodes."""
-    deadline = time.monotonic() + 60
+async def set_worker(worker_id: str, availability: str) -> None:
+    """Drain or activate the worker, and wait until the manager says so."""
+    await ash("docker", "node", "update", "--availability", availability, worker_id)
+    deadline = time.monotonic() + 30
     while (
-        app.sandbox.status()["max_concurrency"] != count * app.settings.settings.sandbox.per_node_concurrency
-    ):
+        await ash("docker", "node", "inspect", "-f", "{{.Spec.Availability}}", worker_id)
+    ).strip() != availability:
         if time.monotonic() > deadline:
-            raise SystemExit(f"the cluster did not show {count} node(s): {app.sandbox.status()}")
+            raise SystemExit(f"the worker did not become {availability}")
         await asyncio.sleep(0.2)
+    await asyncio.sleep(1.5)  # the sandbox's node list is at most a second old
 
 
-async def generation(app: App, candidates: int, label: str) -> tuple[float, Counter[str]]:
-    """Wall time of one generation of ``candidates`` and where its jobs ran."""
+async def generation(app: App, candidates: int, parallel: int, label: str) -> tuple[float, Counter[str]]:
+    """Wall time of one generation of ``candidates`` (``parallel`` in flight: the sandbox gives
+    each a slot on a node, at most ``per_node_concurrency`` per node) and where its jobs ran."""
     recipe = app.services.codegen.library.get(RECIPE)
-    pop = Breeder(random.Random(7)).first(recipe.code, candidates, alternatives=alternative_sources(recipe))
-    concurrency = int(app.sandbox.status()["max_concurrency"])
-    evaluator = Evaluator(app.sandbox, recipe, concurrency=concurrency, timeout=60)
+    distinct = Breeder(random.Random(7)).first(
+        recipe.code, candidates, alternatives=alternative_sources(recipe)
+    )
+    # The breeder keeps distinct programs only (a dozen for this recipe): the generation repeats
+    # them, each repeat its own candidate and sandbox run, up to ``candidates``.
+    pop = [
+        dataclasses.replace(distinct[i % len(distinct)], id=f"{distinct[i % len(distinct)].id}-{i}")
+        for i in range(candidates)
+    ]
+    evaluator = Evaluator(app.sandbox, recipe, concurrency=parallel, timeout=60)
     t0 = time.perf_counter()
     fits = await evaluator.evaluate_all(pop, run_id=f"bench-{label}")
     wall = time.perf_counter() - t0
@@ -119,13 +132,16 @@ async def main(args: argparse.Namespace) -> None:
             app = await make_app(Path(tmp), worker, args.per_node)
             try:
                 for i in range(args.repeat):
-                    await ash("docker", "node", "update", "--availability", "drain", worker_id)
-                    await wait_nodes(app, 1)
-                    wall, where["one node"] = await generation(app, args.candidates, f"one-{i}")
+                    # The same number of runs in flight both times: the nodes' slots are the difference.
+                    await set_worker(worker_id, "drain")
+                    wall, where["one node"] = await generation(
+                        app, args.candidates, 2 * args.per_node, f"one-{i}"
+                    )
                     results["one node"].append(wall)
-                    await ash("docker", "node", "update", "--availability", "active", worker_id)
-                    await wait_nodes(app, 2)
-                    wall, where["two nodes"] = await generation(app, args.candidates, f"two-{i}")
+                    await set_worker(worker_id, "active")
+                    wall, where["two nodes"] = await generation(
+                        app, args.candidates, 2 * args.per_node, f"two-{i}"
+                    )
                     results["two nodes"].append(wall)
             finally:
                 await app.aclose()
