@@ -12,6 +12,9 @@ scripts/build_sandbox_image.sh). When it is not in a swarm, this script runs ``d
 used as it is (jobs go to any of its nodes). Takes about a minute on a quiet machine.
 
 Usage: .venv/bin/python benchmarks/bench_swarm.py [--runs 10] [--parallel 8]
+
+A 64-candidate evolution generation on a one-node Swarm against a two-node one (a second engine
+in a network namespace, started by the benchmark): benchmarks/bench_swarm_generation.py.
 """
 
 from __future__ import annotations
