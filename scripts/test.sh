@@ -56,7 +56,8 @@ mkdir -p artifacts
 # a module edited later is recompiled as usual.
 python -m compileall -q -j 0 fame_desktop core fame_plugin_api examples >/dev/null
 if [ "$FAST" = 1 ]; then
-  pytest -m "not docker and not gui and not audio and not slow" --durations=10 "$@"
+  # One worker per core: these tests share nothing (each has its own data dir and ports).
+  pytest -n "${FAME_TEST_WORKERS:-auto}" -m "not docker and not gui and not audio and not slow" --durations=10 "$@"
 else
   pytest --durations=25 "$@"
 fi

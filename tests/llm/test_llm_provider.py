@@ -142,7 +142,13 @@ async def test_cancel_stops_the_stream_and_closes_the_connection() -> None:
 async def test_cancelling_the_task_stops_the_stream_too() -> None:
     with FakeOpenAI(lambda _: Reply("word " * 400, delay=0.05)) as server:
         task = asyncio.create_task(provider(server.url).complete(ASK))
-        await asyncio.sleep(0.4)
+        # Cancel mid-stream: once the server has the request (a loaded machine may take longer
+        # than any fixed wait to get there), and a few pieces later.
+        for _ in range(200):
+            if server.requests:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
