@@ -3,10 +3,9 @@
 Plugins are listed from their manifests without running their code. Built-in plugins (``core/``,
 trusted, shipped with the app) are imported in process, in a worker thread with a time limit: all
 of them at load, or (``load_all(import_builtins=False)``, what a one-shot ``fame ask`` does) each
-the first time a query calls it. A
-user plugin runs only once an admin approved the SHA-256 of its file (:mod:`plugin_approval`),
-and then in its own host process (:mod:`plugin_process`), which is killed when it overruns its
-(capped) time. Either way a plugin that fails to parse, raises or exits at import, hangs, crashes
+the first time a query calls it. A user plugin runs only once an admin approved the SHA-256 of its
+file (:mod:`plugin_approval`), and then in its own host process (:mod:`plugin_process`), which is
+killed when it overruns its (capped) time. Either way a plugin that fails to parse, raises or exits at import, hangs, crashes
 or returns garbage is shown as failed with its reason while the others keep working.
 """
 
