@@ -411,6 +411,9 @@ class EventBus:
 
     def __init__(self, history: int = 1000) -> None:
         self._subs: list[Subscription] = []
+        # The subscribers of each event class, in subscription order (rebuilt after any change):
+        # a query publishes about eight events, each matched against every subscription before.
+        self._by_type: dict[type[Event], tuple[Subscription, ...]] = {}
         self._history: deque[Event] = deque(maxlen=history)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -429,12 +432,14 @@ class EventBus:
         sub = Subscription(self, event_type, handler)
         with self._lock:
             self._subs.append(sub)
+            self._by_type.clear()
         return sub
 
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
             if sub in self._subs:
                 self._subs.remove(sub)
+                self._by_type.clear()
 
     def history(self, event_type: type[E] = Event) -> list[E]:  # type: ignore[assignment]
         """Recent events of ``event_type``, oldest first."""
@@ -524,7 +529,10 @@ class EventBus:
     def _deliver(self, event: Event) -> None:
         with self._lock:
             self._history.append(event)
-            subs = [s for s in self._subs if isinstance(event, s.event_type)]
+            subs = self._by_type.get(type(event))
+            if subs is None:
+                subs = tuple(s for s in self._subs if isinstance(event, s.event_type))
+                self._by_type[type(event)] = subs
         for sub in subs:
             try:
                 result = sub.handler(event)
