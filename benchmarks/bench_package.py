@@ -11,8 +11,9 @@ Python runtime, system libraries, the app's files...), in MB of 10^6 bytes, agai
 150 MB without models, plus the largest files. First paint: the time from spawning the packaged
 ``fame`` to the window's first paint (which it writes to ``$FAME_FIRST_PAINT_FILE``), median of
 cold starts each with a fresh data dir, against the goal of 1.0 s; ``python -c pass`` and the
-packaged ``fame --help`` (the frozen interpreter's own start) are timed in the same run as
-baselines. Runs offscreen unless QT_QPA_PLATFORM is set.
+packaged ``fame --help`` (the frozen interpreter's own start) and the first paint of the same
+program from source (the venv's ``fame`` with this checkout on PYTHONPATH) are timed in the same
+run, interleaved, as baselines. Runs offscreen unless QT_QPA_PLATFORM is set.
 """
 
 from __future__ import annotations
@@ -108,32 +109,40 @@ def _wall_ms(cmd: list[str], env: dict[str, str]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def first_paint_ms(exe: Path, runs: int) -> tuple[float, float, float]:
-    """Medians over ``runs`` cold starts: (spawn to first paint, ``python -c pass``, ``fame --help``)."""
-    paints, python_c, helps = [], [], []
+def _paint_ms(fame: str, env: dict[str, str]) -> float:
+    """Spawn ``fame`` on a fresh data dir; ms until it wrote its first paint to the marker file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = Path(tmp) / "painted"
+        spawned = time.time()
+        proc = subprocess.Popen(
+            [fame, "--data-dir", str(Path(tmp) / "data")],
+            env={**env, "FAME_FIRST_PAINT_FILE": str(marker)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not (marker.exists() and marker.read_text()):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{fame} exited ({proc.returncode}) or never painted")
+                time.sleep(0.005)
+            return (float(marker.read_text()) - spawned) * 1000
+        finally:
+            proc.kill()  # only the start-up is measured
+            proc.wait()
+
+
+def first_paint_ms(exe: Path, runs: int, source_fame: Path | None) -> dict[str, float]:
+    """Medians over ``runs`` interleaved cold starts of the packaged ``fame`` and the baselines."""
+    times: dict[str, list[float]] = {"packaged": [], "python_c": [], "help": [], "source": []}
     for _ in range(runs):
-        python_c.append(_wall_ms([sys.executable, "-c", "pass"], _clean_env()))
-        helps.append(_wall_ms([str(exe), "--help"], _clean_env()))
-        with tempfile.TemporaryDirectory() as tmp:
-            marker = Path(tmp) / "painted"
-            spawned = time.time()
-            proc = subprocess.Popen(
-                [str(exe), "--data-dir", str(Path(tmp) / "data")],
-                env=_clean_env(FAME_FIRST_PAINT_FILE=str(marker)),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                deadline = time.monotonic() + 60
-                while not (marker.exists() and marker.read_text()):
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the packaged fame exited ({proc.returncode}) or never painted")
-                    time.sleep(0.005)
-                paints.append((float(marker.read_text()) - spawned) * 1000)
-            finally:
-                proc.kill()  # only the start-up is measured
-                proc.wait()
-    return statistics.median(paints), statistics.median(python_c), statistics.median(helps)
+        times["python_c"].append(_wall_ms([sys.executable, "-c", "pass"], _clean_env()))
+        times["help"].append(_wall_ms([str(exe), "--help"], _clean_env()))
+        times["packaged"].append(_paint_ms(str(exe), _clean_env()))
+        if source_fame is not None:  # the same program from source, as bench_window.py starts it
+            source_env = {**_clean_env(), "PYTHONPATH": str(REPO)}
+            times["source"].append(_paint_ms(str(source_fame), source_env))
+    return {name: statistics.median(values) for name, values in times.items() if values}
 
 
 def self_test_ms(exe: Path, runs: int) -> float:
@@ -169,14 +178,20 @@ def main() -> int:
         return 0
     print(f"load_average_1min: {os.getloadavg()[0]:.2f}")
     print(f"platform: {_clean_env()['QT_QPA_PLATFORM']}")
-    paint, python_c, helps = first_paint_ms(args.exe, args.runs)
+    source_fame = Path(sys.executable).with_name("fame")
+    medians = first_paint_ms(args.exe, args.runs, source_fame if source_fame.exists() else None)
+    paint = medians["packaged"]
     verdict = "MET" if paint <= FIRST_PAINT_GOAL_MS else "MISSES"
-    print(f"baseline_python_c_pass_median: {python_c:.0f} ms")
-    print(f"baseline_packaged_fame_help_median: {helps:.0f} ms")
+    print(f"baseline_python_c_pass_median: {medians['python_c']:.0f} ms")
+    print(f"baseline_packaged_fame_help_median: {medians['help']:.0f} ms")
+    if "source" in medians:
+        print(
+            f"baseline_source_first_paint_median: {medians['source']:.0f} ms ({source_fame}, this checkout)"
+        )
     print(
         f"packaged_first_paint_after_start_median: {paint:.0f} ms over {args.runs} cold starts "
-        f"(goal <= {FIRST_PAINT_GOAL_MS:.0f} ms {verdict}); {paint / python_c:.1f}x python -c pass, "
-        f"{paint / helps:.1f}x fame --help"
+        f"(goal <= {FIRST_PAINT_GOAL_MS:.0f} ms {verdict}); {paint / medians['python_c']:.1f}x python -c pass"
+        + (f", {paint / medians['source']:.2f}x from source" if "source" in medians else "")
     )
     print(f"packaged_self_test_median: {self_test_ms(args.exe, args.runs):.0f} ms over {args.runs} runs")
     return 0

