@@ -23,7 +23,8 @@ BUILD_FILES = [
     *(REPO / "scripts" / name for name in ("fame_entry.py", "plugin_imports.py", "icu_data_trim.py")),
 ]
 
-pytestmark = pytest.mark.slow
+# The first test builds the package (scripts/build_exe.sh, up to 900 s on a busy 2-core machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 # A user plugin imports the plugin API package from inside the frozen app.
 USER_PLUGIN = (
