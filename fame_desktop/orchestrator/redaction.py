@@ -394,8 +394,10 @@ _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 # Every detector's gate is here, or every match of its pattern holds a 16-character token run (the key
 # shapes: "fame_" and 20 more, "AKIA" and 16 more...) or seven digits (phones, cards);
 # tests/brain/test_redaction_screen.py checks it against the full scan.
-_SCREEN_WORDS = ("-----begin ", "://", "@", "eyj", "xox", "pass", "pw", "pin", "key", "secret", "token",
-                 "credential", "bearer", "basic")  # fmt: skip
+_SCREEN_WORDS = ("-----begin ", "@", "eyj", "xox", "pass", "pw", "pin", "bearer", "basic")
+# Only looked for when the text holds "=" or ":" (without one neither an assignment nor a URL's
+# credentials can match): most text is spared five of the scans.
+_SCREEN_ASSIGNED = ("://", "key", "secret", "token", "credential")
 _MEMO_CHARS = 256
 
 
@@ -413,6 +415,10 @@ def might_hold_secret(text: str) -> bool:
     for word in _SCREEN_WORDS:
         if word in folded:
             return True
+    if "=" in text or ":" in text:
+        for word in _SCREEN_ASSIGNED:
+            if word in folded:
+                return True
     return _token_run(text, _RUN_16) or _seven_digits(text)
 
 

@@ -71,6 +71,21 @@ def test_shapes_the_old_prefilter_missed_are_redacted(text: str, hidden: str) ->
     _same_as_full_scan(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-----BEGIN PRIVATE KEY-----\nabcdefgh", "ftp://u:p@h", "Bearer abcdefgh", "basic abcdefgh",
+        "eyJabcde.fghij.klmno", "xoxb-abcdefghij", "api_key: hunter2xyz", "client_secret=hunter2xyz",
+        "token: hunter2xyz", "credentials=hunter2xyz", "pin: 4821", "pwd hunter3abc", "a@b.io",
+        "call 12 345 678",
+    ],
+)  # fmt: skip
+def test_the_smallest_text_each_detector_changes_passes_the_screen(text: str) -> None:
+    # Nothing else in these texts would pass the screen: each one needs its own detector's words.
+    assert might_hold_secret(text)
+    assert redact_text(text) == full_scan(text) != text
+
+
 def test_clean_text_passes_the_screen_untouched() -> None:
     for text in ["generate_code", "api:bench", "query 123456", "Write a Python function to reverse a string",
                  "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12"]:  # fmt: skip
