@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -124,12 +125,32 @@ def threads(log: Any, count: int, each: int, start: int) -> float:
     return count * each / (time.perf_counter() - t)
 
 
-def measure(logs: dict[str, Any], repeats: int, how: Callable[[Any, int], float]) -> dict[str, float]:
-    """Median of ``how(log, next id)`` per implementation, alternating them (the load here varies)."""
+def cpu_seconds() -> float:
+    """CPU time of this process (every thread) and its finished children (the verify's second half)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+#: CPU microseconds per entry, by figure and implementation: far steadier than rates on a busy machine.
+CPU_US: dict[str, dict[str, float]] = {}
+
+
+def measure(
+    logs: dict[str, Any], repeats: int, how: Callable[[Any, int], float], label: str
+) -> dict[str, float]:
+    """Median of ``how(log, next id)`` per implementation, alternating them (the load here varies).
+
+    Also records the median CPU time per entry appended (or, when none is, per entry in the log).
+    """
     got: dict[str, list[float]] = {name: [] for name in logs}
+    cpu: dict[str, list[float]] = {name: [] for name in logs}
     for _ in range(repeats):
         for name, log in logs.items():
-            got[name].append(how(log, len(log)))
+            before, started = len(log), cpu_seconds()
+            got[name].append(how(log, before))
+            entries = (len(log) - before) or len(log)
+            cpu[name].append((cpu_seconds() - started) / max(entries, 1) * 1e6)
+    CPU_US[label] = {name: statistics.median(values) for name, values in cpu.items()}
     return {name: statistics.median(values) for name, values in got.items()}
 
 
@@ -173,18 +194,18 @@ def main() -> None:
         (Path(tmp) / "new").mkdir()
         logs["today"] = AuditLog(Path(tmp) / "new" / "audit.sqlite3")
         rows = [
-            ("single durable appends (a commit each)", measure(logs, n, lambda log, s: single(log, 2000, s))),
-            ("batched appends (10,000 per call)", measure(logs, n, lambda log, s: batched(log, 50_000, s))),
-            (
-                "concurrent durable, 64 coroutines",
-                measure(logs, n, lambda log, s: coroutines(log, 64, 100, s)),
-            ),
-            ("concurrent durable, 16 threads", measure(logs, n, lambda log, s: threads(log, 16, 400, s))),
+            (label, measure(logs, n, how, label))
+            for label, how in [
+                ("single durable appends (a commit each)", lambda log, s: single(log, 2000, s)),
+                ("batched appends (10,000 per call)", lambda log, s: batched(log, 50_000, s)),
+                ("concurrent durable, 64 coroutines", lambda log, s: coroutines(log, 64, 100, s)),
+                ("concurrent durable, 16 threads", lambda log, s: threads(log, 16, 400, s)),
+            ]
         ]
         for log in logs.values():
             if len(log) < args.entries:
                 batched(log, args.entries - len(log), len(log))
-        verify = measure(logs, n, lambda log, _start: verify_seconds(log))
+        verify = measure(logs, n, lambda log, _start: verify_seconds(log), "verify")
         size = len(logs["today"])
         per_commit = size / max(int(getattr(logs["today"], "commits", 1)), 1)
         for log in logs.values():
@@ -197,6 +218,11 @@ def main() -> None:
     base_v = verify.get("baseline")
     ratio = f"{base_v / verify['today']:6.2f}x" if base_v else ""
     print(f"{f'verify {size:,} entries (s)':42} {verify['today']:10.2f} {base_v or 0:10.2f} {ratio} faster")
+    print("CPU us per entry (this process's threads and the verify's child; steadier than rates under load):")
+    for label, figures in CPU_US.items():
+        base = figures.get("baseline")
+        ratio = f"{base / figures['today']:6.2f}x less" if base else ""
+        print(f"  {label:40} {figures['today']:10.1f} {base or 0:10.1f} {ratio}")
     print(f"entries per commit today, over every run above: {per_commit:,.1f}")
     print(f"redaction alone, per entry: {redaction_cost():.1f} us (done before the log's own work)")
     concurrent = min(rows[2][1]["today"], rows[3][1]["today"])
