@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import io
 import logging
+import os
 import statistics
 import tempfile
 import threading
@@ -80,11 +81,16 @@ class Rss:
         self._thread.join()
 
 
+def load() -> str:
+    """The 1-minute load average (the machine has other work when it is above its core count)."""
+    return f"{os.getloadavg()[0]:.2f} (1-min load average, {os.cpu_count()} cores)"
+
+
 async def make_manager(
     root: Path, refill: Refill = Refill.AHEAD, **sandbox: Any
 ) -> tuple[DockerManager, AuditLog, EventBus]:
     settings = SettingsStore(root / "settings.json")  # save() creates the folder
-    settings.update({f"sandbox.{k}": v for k, v in sandbox.items()}, admin=True)
+    settings.update({f"sandbox.{k}": v for k, v in {"image": IMAGE, **sandbox}.items()}, admin=True)
     bus = EventBus()
     bus.bind_loop(asyncio.get_running_loop())
     audit = AuditLog(root / "audit.db")
@@ -252,6 +258,7 @@ def peer_line(name: str, result: tuple[list[float], str]) -> str:
 
 async def back_to_back(root: Path, rounds: int, pool: int) -> None:
     """The goal of issue 15: p50 <= 20 ms for 20 ``print(1)`` runs in a row."""
+    load_before = load()
     new, new_audit, _ = await make_manager(root / "new", pool_size=pool)
     old, old_audit, _ = await make_manager(root / "old", Refill.ON_TAKE, pool_size=pool)
     # The earlier rule with as many containers as the new pool grows to: what not competing with
@@ -285,6 +292,7 @@ async def back_to_back(root: Path, rounds: int, pool: int) -> None:
     llm_reused = await asyncio.to_thread(llm_sandbox_burst, BURST, reuse=True)
     total = rounds * BURST
     print(f"== back to back: {BURST} runs of print(1) in a row, {rounds} rounds, pool_size={pool} ==")
+    print(f"load: {load_before} before, {load()} after")
     print(line("refill ahead of demand (now)", results["ahead"]) + f"   warm {warm['ahead']}/{total}")
     print(f"  (its pool grew to {target} after the first burst, which was:)")
     print(line("  first burst (pool at its size)", first) + f"   warm {first_warm}/{BURST}")
@@ -333,6 +341,7 @@ async def main(runs: int, rounds: int, pool: int, only_back_to_back: bool) -> No
             cold_manager.append((time.perf_counter() - started) * 1000)
             assert not report.warm and report.stdout == "1\n"
         print("== print(1): round trip from DockerManager.run to the report ==")
+        print(f"load: {load()}")
         print(line("warm pool", warm))
         print(line("cold (manager, fresh container)", cold_manager))
         print(line("cold containers.run (SDK)", cold_sdk))
@@ -410,5 +419,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--only-back-to-back", action="store_true", help="Stop after the back-to-back figures."
     )
+    parser.add_argument("--image", default=IMAGE, help="The sandbox image (the peers use it too).")
     args = parser.parse_args()
+    IMAGE = args.image
     asyncio.run(main(args.runs, args.rounds, args.pool, args.only_back_to_back))

@@ -3,9 +3,9 @@
 The app starts containers ahead of time with this process waiting, so a run costs no container
 start. Protocol: one header line ``<size> <nonce>``, then ``size`` bytes of UTF-8 source; this
 process acknowledges with the line ``\\0FAME-GO <nonce>`` on stdout. The program runs as
-``__main__`` in a child with stdin closed, in ``/tmp``. The child is forked, its pipes and output
-streams set up, before the code comes: it waits for the source on a pipe, so a run costs no fork
-(on two busy cores, forking and setting up took about half of a short run's time in here). When the child ends, this process
+``__main__`` in a child with stdin closed, in ``/tmp``. The child is forked, its pipes and output streams set up, before the
+code comes: it waits for the source on a pipe, so a run costs no fork (on two busy cores, forking
+and setting up took about half of a short run's time in here). When the child ends, this process
 writes one line ``\\0FAME-END <nonce> <exit code> <oom>`` in both output streams, so the app knows
 the result without waiting for the container to stop (tens of ms). The app strips those lines; the
 container is removed right after, which ends anything left behind.
@@ -53,6 +53,8 @@ PIPE_BYTES = 1 << 20
 DRAIN_BYTES = 1 << 22
 # How long a stderr write waits for the relay to read stdout (then it goes on regardless).
 ORDER_WAIT_S = 0.05
+# Rounds of killing what the program left running before the runner gives up lingering.
+LEFTOVER_ROUNDS = 50
 
 
 def _read_program() -> tuple[bytes, str]:
@@ -313,6 +315,12 @@ class _Relay:
             data_poll.register(fd, select.POLLIN)
         for fd in wakers:
             pause_poll.register(fd, select.POLLIN)
+        # A short program ends within RELAY_S: wait for its end (or a stderr write's nudge)
+        # without waking for its output, then send the output and the end line in one write
+        # (each write wakes the engine's shim, its daemon and the app in turn). Output read later
+        # counts from now, so it is still at most RELAY_S late.
+        self.since = time.monotonic()
+        pause_poll.poll(RELAY_S * 1000)
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -343,6 +351,71 @@ class _Relay:
         # (the caller sends it, with the end line).
         self.read_all(set(self.pipes), DRAIN_BYTES)
         return status
+
+
+def _in_own_container() -> bool:
+    """Whether this runner is the one program of its container: not root, and its parent is the
+    container's init (PID 1), started for this very file. Run anywhere else (by mistake, on a
+    host), ``kill(-1)`` would end every process of the user."""
+    if os.getuid() == 0 or os.getppid() != 1:
+        return False
+    try:
+        with open("/proc/1/cmdline", "rb") as f:
+            return os.path.abspath(__file__).encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def _leftovers() -> "list[int]":
+    """The processes of this container other than init and this one, not yet reaped zombies."""
+    me = os.getpid()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+        if state != b"Z":
+            found.append(int(name))
+    return found
+
+
+def _end_leftovers() -> bool:
+    """Kill every other process of the container but init; whether none is left. Every one runs
+    as this user, so ``kill(-1)`` reaches them all; it is repeated for the children a process
+    forked while the signal went round."""
+    for _ in range(LEFTOVER_ROUNDS):
+        try:  # noqa: SIM105 - no contextlib import in the container
+            os.kill(-1, signal.SIGKILL)
+        except OSError:  # nothing left to signal
+            pass
+        if not _leftovers():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def _linger(app: int) -> None:
+    """Keep the container up until the app lets go (closes stdin), with nothing else running.
+
+    The app closes stdin when it removes the container, once the runs leave the engine alone: a
+    container that stops right after its run makes the engine tear it down (a few tens of ms of
+    CPU on every core) next to the run that follows. (When the program's leftovers could not all
+    be ended, the runner exits instead: the container stops, and its PID namespace with
+    everything in it.)
+    """
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    while True:
+        try:
+            if not os.read(app, 65536):
+                return
+        except InterruptedError:
+            continue
+        except OSError:
+            return
 
 
 def _send_source(fd: int, source: bytes) -> None:
@@ -380,11 +453,17 @@ def main() -> "NoReturn":
     relay = _Relay({out_r: 1, err_r: 2}, nudge_r)
     # Everything above happens when the container starts; from here on, the run.
     source, nonce = _read_program()
-    os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))  # tells the app this container is alive
+    # Tells the app this container is alive; before the program runs, so the program cannot write
+    # into the container's stdout (through /proc/1/fd/1) ahead of it.
+    os.write(1, b"\0FAME-GO %s\n" % nonce.encode("ascii"))
     _send_source(code_w, source)
+    app = os.dup(0)  # the attachment's stdin, kept out of reach of the program's descendants
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     status = relay.run(pid)
+    # What the program left running ends with it (before the end line, so the app can count on
+    # that); when that fails, or this is not its own container, the runner does not linger.
+    linger = _in_own_container() and _end_leftovers()
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         code = 128 - code  # killed by a signal, as a shell reports it
@@ -393,6 +472,8 @@ def main() -> "NoReturn":
     end = b"\0FAME-END %s %d %d\n" % (nonce.encode("ascii"), code, oom)
     # On both streams, after everything the program wrote to each.
     relay.send(tail=[_frame(1, len(end)), end, _frame(2, len(end)), end])
+    if linger:
+        _linger(app)
     os._exit(code)
 
 

@@ -3,6 +3,7 @@ while it has containers left, and it grows to serve the bursts it has seen."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 from sandbox_harness import own_containers, wait_pool
 from tcp_proxy import TcpToUnix
+
+from fame_desktop.orchestrator.sandbox import runs as sandbox_runs
 
 pytestmark = pytest.mark.docker
 
@@ -49,8 +52,9 @@ async def test_the_pool_grows_to_the_bursts_it_serves(make_manager: Any, docker_
     assert manager.status()["pool"]["target"] == 1
     reports = [await manager.run("print(1)") for _ in range(3)]
     assert all(r.status == "ok" for r in reports) and reports[0].warm
-    assert manager.status()["pool"] == {**manager.status()["pool"], "size": 1, "target": 3}
-    await wait_pool(manager, 3)  # ready for the next burst of three
+    # Ready for the next burst of three with one to spare (the burst never empties it).
+    assert manager.status()["pool"] == {**manager.status()["pool"], "size": 1, "target": 4}
+    await wait_pool(manager, 4)
     again = [await manager.run("print(2)") for _ in range(3)]
     assert all(r.status == "ok" and r.stdout == "2\n" and r.warm for r in again)
 
@@ -77,3 +81,34 @@ async def test_a_warm_run_makes_no_engine_call(make_manager: Any) -> None:
     finally:
         await manager.close()
         proxy.close()
+
+
+async def test_a_used_container_lingers_without_the_programs_leftovers_until_the_engine_is_quiet(
+    make_manager: Any, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its teardown would slow a run that follows, so it waits for the runs to leave the engine
+    # alone (here: 3 s after the last one, so that a busy machine cannot make it look quiet);
+    # what the program left running ends with the program all the same.
+    monkeypatch.setattr(sandbox_runs, "SETTLE_S", 3.0)
+    manager = await make_manager(pool_size=1)
+    await wait_pool(manager, 1)
+    leftovers = (  # a sleeper, and a process that keeps forking more while they are killed
+        "import os, subprocess, time\nsubprocess.Popen(['sleep', '60'])\nif os.fork() == 0:\n"
+        "    while True:\n        try:\n            if os.fork() == 0:\n                time.sleep(60)\n"
+        "        except OSError:\n            time.sleep(0.001)\ntime.sleep(0.2)\nprint('left')\n"
+    )
+    report = await manager.run(leftovers)
+    assert report.status == "ok" and report.stdout == "left\n" and report.warm, report.to_dict()
+    container = report.extra["container"]
+    assert docker_client.api.inspect_container(container)["State"]["Running"]
+    processes = [
+        row[-1] for row in docker_client.api.top(container)["Processes"] if not row[-1].endswith("<defunct>")
+    ]
+    assert processes == [
+        "/sbin/docker-init -- python3 -u -B /opt/fame/runner.py",
+        "python3 -u -B /opt/fame/runner.py",
+    ]
+    deadline = time.monotonic() + 15
+    while any(c["Id"].startswith(container) for c in own_containers(docker_client)):
+        assert time.monotonic() < deadline, "the used container was not removed once the runs ended"
+        await asyncio.sleep(0.05)

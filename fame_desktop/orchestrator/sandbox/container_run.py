@@ -160,8 +160,9 @@ class ContainerRun:
         Args:
             code: The program's source.
             started: Whether the container runs already (a pool container).
-            attachment: The container's stdio, attached beforehand (None: attach now). Closed
-                when this returns.
+            attachment: The container's stdio, attached beforehand and left open (the caller
+                closes it once the container is removed: its runner waits until then). None:
+                attach now, and close when this returns.
 
         Raises:
             StaleContainer: ``started`` and the container is not running (nothing ran).
@@ -191,15 +192,16 @@ class ContainerRun:
                         raise StaleContainer(self.container_id[:12]) from exc
                     raise
                 self._pump(raw, scanners, relay, check_alive=started)
-                if started and not relay.acked and self._reason is None:
+                if started and self.received == 0 and self._reason is None:
                     # The stream ended before the runner took the code: it was not running.
                     raise StaleContainer(self.container_id[:12])
         finally:
             timer.cancel()
-            stdio.close()
-        end = scanners["stderr"].end
+            if attachment is None:
+                stdio.close()
+        end = scanners["stdout"].end
         exit_code: int | None
-        if end is not None and scanners["stdout"].end is not None and self._reason is None:
+        if end is not None and _ended(scanners, relay) and self._reason is None:
             exit_code, oom = end
         else:
             exit_code, oom = self._final_state()
@@ -245,7 +247,7 @@ class ContainerRun:
             if check_alive and relay.acked:
                 check_alive = False
                 raw.settimeout(self.timeout + _KILL_GRACE_S)
-            if all(s.end is not None for s in scanners.values()):
+            if _ended(scanners, relay):
                 return
         for name, scanner in scanners.items():
             self._collectors[name].feed(scanner.rest())
@@ -270,6 +272,13 @@ class ContainerRun:
         return (int(code) if code is not None else None), bool(state.get("OOMKilled"))
 
 
+def _ended(scanners: dict[str, EndScanner], relay: _RunnerFrames) -> bool:
+    """Whether the runner's end line came on both streams (on stdout alone once the stream is
+    passed on unframed: both lines then arrive there). The runner then waits for the app to let
+    go, so the stream itself does not end."""
+    return scanners["stdout"].end is not None and (relay.raw or scanners["stderr"].end is not None)
+
+
 class _RunnerFrames:
     """Splits what the runner writes on stdout: its ``\\0FAME-GO nonce`` line, then frames (the
     engine's ``>BxxxI`` format) of the program's two streams, in the order the program wrote them.
@@ -283,12 +292,12 @@ class _RunnerFrames:
     def __init__(self, nonce: str) -> None:
         self.ack_line = b"\0FAME-GO " + nonce.encode("ascii") + b"\n"
         self.acked = False
-        self._raw = False
+        self.raw = False  # passing everything on as stdout
         self._buf = bytearray()
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """The ``(stream, bytes)`` parts complete so far (stream 1 stdout, 2 stderr)."""
-        if self._raw:
+        if self.raw:
             return [(1, data)]
         self._buf += data
         if not self.acked:
@@ -297,14 +306,14 @@ class _RunnerFrames:
                 self.acked = True
                 del self._buf[: len(self.ack_line)]
             elif not self.ack_line.startswith(head):
-                self._raw = True
+                self.raw = True
                 out, self._buf = bytes(self._buf), bytearray()
                 return [(1, out)]
             else:
                 return []
         parts = _split_frames(self._buf, runner=True)
         if len(self._buf) >= _HEADER.size and not _runner_frame(*_HEADER.unpack_from(self._buf)):
-            self._raw = True
+            self.raw = True
             parts.append((1, bytes(self._buf)))
             self._buf = bytearray()
         return parts

@@ -39,11 +39,11 @@ class Refill(Enum):
 # Under ON_TAKE, a refill waits for running programs at most this long.
 _ON_TAKE_YIELD_S = 1.0
 # Under AHEAD the pool learns the bursts it serves: takes closer together than this are one
-# burst, and the pool grows to the longest burst seen (up to ``BURST_CAP`` containers; an idle
-# one holds about 6 MB, plus the engine's shim process of about 13 MB RSS, partly shared) so the
-# next burst finds its containers started...
+# burst, and the pool grows to the longest burst seen plus one (so the burst never empties it:
+# an empty pool refills next to the run that emptied it), up to ``BURST_CAP`` containers (an
+# idle one holds about 11 MB, proportional set size, with the engine's shim process)...
 _BURST_GAP_S = 2.0
-BURST_CAP = 16
+BURST_CAP = 24
 # ...and goes back to its size after this long without a take.
 _SHRINK_AFTER_S = 300.0
 
@@ -100,7 +100,8 @@ class WarmPool(Generic[C]):
                 now = time.monotonic()
                 self._burst = self._burst + 1 if now - self._last_take < _BURST_GAP_S else 1
                 self._last_take = now
-                self.target = max(self.target, min(self._burst, max(self.size, BURST_CAP)))
+                if self._burst > 1:
+                    self.target = max(self.target, min(self._burst + 1, max(self.size, BURST_CAP)))
             self._cond.notify_all()
             return container
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult, StaleContainer
+from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult, StaleContainer, attach
 from fame_desktop.orchestrator.sandbox.containers import Containers
 from fame_desktop.orchestrator.sandbox.engine import Engine, EngineState
 from fame_desktop.orchestrator.sandbox.limits import Limits
@@ -266,6 +266,7 @@ class Runs:
         ready = self._warm.take(limits) if use_pool else None
         report.warm = ready is not None
         container = ready.id if ready is not None else None
+        stdio = ready.attachment if ready is not None else None
         try:
             if container is None:
                 container = self._containers.create(limits, pooled=False)
@@ -280,9 +281,9 @@ class Runs:
                 announced.append(True)
                 self._recorder.started(report, query_id)
             try:
-                return run.execute(
-                    payload, started=ready is not None, attachment=ready.attachment if ready else None
-                )
+                if stdio is None:  # a fresh container: attached before it starts
+                    stdio = attach(api, container)
+                return run.execute(payload, started=ready is not None, attachment=stdio)
             except Exception as exc:
                 if run.killed_by == "cancel":
                     # Stopped before the program began (the kill made the container look stale):
@@ -296,10 +297,10 @@ class Runs:
             finally:
                 self._unregister(run_id)
         finally:
-            if ready is not None:
-                ready.attachment.close()  # when cancelled before it ran
-            if container is not None:
-                self._containers.remove_later(container)
+            if container is not None:  # its runner lingers until then (see containers.py)
+                self._containers.remove_later(container, stdio)
+            elif stdio is not None:
+                stdio.close()
 
     def _run_local(self, code: str, run_id: str, query_id: str | None, limits: Limits) -> RunReport:
         report = self._report(run_id, "ok", "local", limits)
