@@ -82,8 +82,8 @@ def run_window(data_dir: str | None, admin_key: str | None, self_test: bool) -> 
         try:
             return int(loop.run_until_complete(_run(window, loop, data_dir, admin_key, self_test, apps)))
         finally:
-            for app in apps:
-                loop.run_until_complete(app.aclose())
+            while apps:  # _run closes it; this only if _run was interrupted
+                loop.run_until_complete(apps.pop().aclose())
             collector.stop()
 
 
@@ -95,8 +95,24 @@ async def _run(
     self_test: bool,
     apps: list[Any],
 ) -> int:
-    """Bring the app up under the painted window, then run until it is closed (or the self-test
-    ends); one run of the loop throughout, so events from worker threads always reach it."""
+    """Bring the app up under the painted window, run until it is closed (or the self-test ends),
+    then close the app: one run of the loop throughout, so events from worker threads always reach
+    it and no task wakes between two runs (outside a running loop)."""
+    try:
+        return await _run_window(window, loop, data_dir, admin_key, self_test, apps)
+    finally:
+        while apps:
+            await apps.pop().aclose()
+
+
+async def _run_window(
+    window: Any,
+    loop: asyncio.AbstractEventLoop,
+    data_dir: str | None,
+    admin_key: str | None,
+    self_test: bool,
+    apps: list[Any],
+) -> int:
 
     done: asyncio.Future[None] = loop.create_future()
 
@@ -148,9 +164,30 @@ async def _bring_up(
     return fresh
 
 
+#: What the window needs after its first paint, imported in a worker thread meanwhile: the app and
+#: the panes' modules (they define classes and constants; no module makes a QObject on import).
+#: Nothing else is imported on the Qt thread until this is done, so the two never wait on each
+#: other's import locks.
+BRING_UP_MODULES = (
+    "fame_desktop.app",
+    "fame_desktop.orchestrator.first_run",
+    "fame_desktop.ui.qt_fonts",
+    "fame_desktop.ui.qt_chat",
+    "fame_desktop.ui.qt_status",
+    "fame_desktop.ui.qt_models",
+    "fame_desktop.ui.qt_conversations",
+    "fame_desktop.ui.qt_plugins",
+    "fame_desktop.ui.qt_sandbox",
+    "fame_desktop.ui.qt_audit",
+    "fame_desktop.ui.qt_evolution",
+)
+
+
 def _import_domain() -> None:
-    import fame_desktop.app
-    import fame_desktop.orchestrator.first_run  # noqa: F401 - imported for the app, not used here
+    import importlib
+
+    for name in BRING_UP_MODULES:
+        importlib.import_module(name)
 
 
 def _first_painted(at: float | None, started: float, marks: dict[str, float]) -> None:
