@@ -419,6 +419,11 @@ def might_hold_secret(text: str) -> bool:
         for word in _SCREEN_ASSIGNED:
             if word in folded:
                 return True
+    if text.isascii():  # _token_run and _seven_digits on one encoding, without their calls
+        raw = text.encode("ascii")
+        return _RUN_16 in raw.translate(_TOKEN_MAP) or _DIGITS_7 in raw.translate(
+            _DIGIT_MAP, _SEPARATOR_BYTES
+        )
     return _token_run(text, _RUN_16) or _seven_digits(text)
 
 
