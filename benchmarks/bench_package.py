@@ -126,7 +126,9 @@ def _paint_ms(fame: str, env: dict[str, str]) -> float:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"{fame} exited ({proc.returncode}) or never painted")
                 time.sleep(0.005)
-            return (float(marker.read_text()) - spawned) * 1000
+            time.sleep(0.02)  # the app writes the file in one small write: let it finish
+            # Its first line is the paint's time.time() (later lines: the start-up marks, as JSON).
+            return (float(marker.read_text().splitlines()[0]) - spawned) * 1000
         finally:
             proc.kill()  # only the start-up is measured
             proc.wait()
