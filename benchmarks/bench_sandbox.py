@@ -36,6 +36,7 @@ import docker
 from fame_desktop.orchestrator.audit import AuditLog
 from fame_desktop.orchestrator.events import EventBus, SandboxOutput
 from fame_desktop.orchestrator.sandbox import DockerManager, Limits
+from fame_desktop.orchestrator.sandbox.engine import OWNER_LABEL, owner_id
 from fame_desktop.orchestrator.sandbox.limits import host_config
 from fame_desktop.orchestrator.sandbox.pool import BURST_CAP, Refill
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -133,12 +134,26 @@ def cold_sdk_run(client: Any) -> float:
 BURST = 20
 
 
-async def quiet_pool(manager: DockerManager) -> None:
-    """Wait for a full pool (its target: it grows after bursts), then a little longer so the
-    last removals are done too."""
-    pool = manager.status()["pool"]
-    await wait_pool(manager, max(pool["size"], pool.get("target", 0)))
-    await asyncio.sleep(0.5)
+async def quiet_pool(*managers: DockerManager) -> None:
+    """Wait until the engine is quiet for the next measurement: every manager's pool full (its
+    target: it grows after bursts) and every used container removed (removals and refills of one
+    manager would otherwise fall into another's burst), then a little longer."""
+    targets = 0
+    for manager in managers:
+        pool = manager.status()["pool"]
+        targets += max(pool["size"], pool.get("target", 0))
+        await wait_pool(manager, max(pool["size"], pool.get("target", 0)))
+    client = docker.from_env(version="1.41")
+    try:
+        deadline = time.monotonic() + 60
+        mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
+        while time.monotonic() < deadline:
+            if len(client.api.containers(all=True, filters=mine)) <= targets:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        client.close()
+    await asyncio.sleep(0.3)
 
 
 async def burst(manager: DockerManager, n: int, **limits: Any) -> tuple[list[float], int]:
@@ -268,18 +283,18 @@ async def back_to_back(root: Path, rounds: int, pool: int) -> None:
     warm: dict[str, int] = {"ahead": 0, "on_take": 0, "on_take_big": 0}
     try:
         for manager in (old, big):
-            await quiet_pool(manager)
+            await quiet_pool(new, old, big)
             await burst(manager, 2)  # warm-up of caches on every path
-        await quiet_pool(new)
+        await quiet_pool(new, old, big)
         first, first_warm = await burst(new, BURST)  # the new pool has not seen a burst yet
         for _ in range(rounds):  # alternating, so all see the same machine
             for name, manager in (("ahead", new), ("on_take", old), ("on_take_big", big)):
-                await quiet_pool(manager)
+                await quiet_pool(new, old, big)
                 times, n_warm = await burst(manager, BURST)
                 results[name] += times
                 warm[name] += n_warm
             for _ in range(3):
-                await quiet_pool(new)
+                await quiet_pool(new, old, big)
                 results["full"] += (await burst(new, 1))[0]
             results["cold"] += (await burst(new, 3, memory="511m"))[0]  # other limits: a fresh container
         target = new.status()["pool"]["target"]
