@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import fcntl
 import os
 import random
 import statistics
@@ -169,5 +170,8 @@ if __name__ == "__main__":
     parser.add_argument("--per-node", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="leave the worker running at the end")
-    asyncio.run(main(parser.parse_args()))
+    # The two-node tests take the worker down and up: one user of it at a time.
+    with open("/tmp/fame-node2.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        asyncio.run(main(parser.parse_args()))
     sys.exit(0)

@@ -4,6 +4,7 @@ network namespace joined as a worker (``scripts/swarm_worker_up.sh``), torn down
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import time
@@ -21,6 +22,9 @@ SCRIPTS = REPO / "scripts"
 #: default is 5: a lost node is then noticed after about 15 s; with 1 s, after about 3 s).
 HEARTBEAT = "1s"
 DEFAULT_HEARTBEAT = "5s"
+#: Held while a test module (or benchmarks/bench_swarm_generation.py) uses the worker: two
+#: sessions on one machine would otherwise take each other's worker down.
+LOCK = Path("/tmp/fame-node2.lock")
 
 
 def script(name: str, *args: str, timeout: float = 180) -> str:
@@ -67,6 +71,12 @@ def running_per_node(api: Any) -> Counter[str]:
 
 def bring_up(api: Any) -> Iterator[TwoNodes]:
     """Start the worker, join it, speed up the heartbeat; on exit undo all and check nothing is left."""
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _bring_up(api)
+
+
+def _bring_up(api: Any) -> Iterator[TwoNodes]:
     exports = dict(
         line.removeprefix("export ").split("=", 1)
         for line in script("swarm_worker_up.sh").splitlines()
