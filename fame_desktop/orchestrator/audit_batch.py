@@ -1,18 +1,22 @@
-"""Group commit on the event loop: audit entries from coroutines of one loop turn share a commit.
+"""Group commit for coroutines: audit entries appended in one event-loop turn share a commit.
 
 Many requests served at once (the REST API) each append a few audit entries. Committed one by
 one, every entry pays a transaction (BEGIN, the chain's last row, INSERT, COMMIT and the signed
 checkpoint: most of a request's CPU). :class:`LoopAuditBatch` queues the entries appended during
-one turn of the event loop and commits them at the start of the next turn in one
-:meth:`AuditLog.append_many` transaction, on the loop itself: no thread hand-off, and a caller
-still resumes only once its entries are committed (the same guarantee as :meth:`AuditLog.append`).
-A lone caller (one query at a time) pays one loop turn, about the cost of a ``sleep(0)``.
+one turn of the event loop and commits them in one :meth:`AuditLog.append_many` transaction on
+its own writer thread; entries appended while that commit is written form the next one. A caller
+resumes only once its entries are committed (the same guarantee as :meth:`AuditLog.append`).
+
+The commit never runs on the loop: in the window the loop is the Qt thread, and a commit takes
+a lock other processes (the CLI, an API server on the same data dir) may hold.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
@@ -31,7 +35,8 @@ class _Waiting:
 @dataclass
 class _LoopQueue:
     waiting: list[_Waiting] = field(default_factory=list)
-    scheduled: bool = False
+    # A commit is due or being written: later callers wait for the next one.
+    busy: bool = False
 
 
 class LoopAuditBatch:
@@ -43,6 +48,8 @@ class LoopAuditBatch:
 
     def __init__(self, audit: AuditLog) -> None:
         self._audit = audit
+        # One thread: commits of one loop are written in the order their turns came.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fame-audit-batch")
         # One queue per loop: the window, a test or a CLI call may each run their own loop.
         self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
         #: Transactions this batcher committed (entries / commits shows how well they are shared).
@@ -71,27 +78,54 @@ class LoopAuditBatch:
             queue = self._queues[loop] = _LoopQueue()
         waiting = _Waiting(items, loop.create_future())
         queue.waiting.append(waiting)
-        if not queue.scheduled:
-            queue.scheduled = True
+        if not queue.busy:
+            queue.busy = True
             # call_soon runs after every callback already due in this turn: the requests that
             # woke together append before the commit.
-            loop.call_soon(self._flush, loop)
+            loop.call_soon(self._flush, loop, queue)
         return await waiting.future
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        queue = self._queues.pop(loop)
-        todo = queue.waiting
-        try:
-            entries = self._audit.append_many([item for w in todo for item in w.items])
-        except Exception as exc:
+    def _flush(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        todo, queue.waiting = queue.waiting, []
+        commit = self._writer.submit(self._audit.append_many, [item for w in todo for item in w.items])
+
+        def written(done: Future[list[AuditEntry]]) -> None:
+            # On the writer thread: hand the result back to the loop (unless it is gone: then
+            # nobody waits, and the entries are committed anyway).
+            # RuntimeError: the loop closed between the check and the call.
+            with contextlib.suppress(RuntimeError):
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._deliver, loop, queue, todo, done)
+
+        commit.add_done_callback(written)
+
+    def _deliver(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: _LoopQueue,
+        todo: list[_Waiting],
+        done: Future[list[AuditEntry]],
+    ) -> None:
+        exc = done.exception()
+        if exc is not None:
             for w in todo:
                 if not w.future.done():
                     w.future.set_exception(exc)
-            return
-        self.commits += 1
-        start = 0
-        for w in todo:
-            end = start + len(w.items)
-            if not w.future.done():
-                w.future.set_result(entries[start:end])
-            start = end
+        else:
+            self.commits += 1
+            entries = done.result()
+            start = 0
+            for w in todo:
+                end = start + len(w.items)
+                if not w.future.done():
+                    w.future.set_result(entries[start:end])
+                start = end
+        if queue.waiting:  # appended while this commit was written: the next commit
+            loop.call_soon(self._flush, loop, queue)
+        else:
+            queue.busy = False
+            self._queues.pop(loop, None)
+
+    def close(self) -> None:
+        """Wait for the commits under way and stop the writer thread."""
+        self._writer.shutdown(wait=True)

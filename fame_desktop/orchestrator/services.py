@@ -162,6 +162,7 @@ class Services:
         if conversations is not None:
             conversations.close()
         self.routing_feedback.close()
+        self.audit_batch.close()
         self.audit.close()
 
 

@@ -1,10 +1,14 @@
-"""Group commit on the event loop: coroutines of one loop turn share a commit, each gets its own
-entries back only once they are committed, and a failed commit fails every caller of that turn."""
+"""Group commit for coroutines: coroutines of one loop turn share a commit, each gets its own
+entries back only once they are committed, a failed commit fails every caller of that turn, and
+the loop (the window's Qt thread) keeps running while a commit waits for the audit lock."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -66,8 +70,35 @@ async def test_a_cancelled_caller_still_has_its_entry_written(tmp_path: Path) ->
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0)  # the commit's turn
+    batch.close()  # waits for the commit under way
     assert [e.summary for e in log.query(limit=5)] == ["kept"]
+    log.close()
+
+
+async def test_the_loop_keeps_running_while_a_commit_waits_for_the_audit_lock(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    # Another process committing holds the checkpoint lock (an flock on its own open file).
+    holder = (tmp_path / "audit.checkpoint").open("rb")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    threading.Timer(0.5, lambda: (fcntl.flock(holder, fcntl.LOCK_UN), holder.close())).start()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.ensure_future(tick())
+    started = time.monotonic()
+    entry = await batch.append(AuditKind.QUERY, {"n": 1}, actor="test", summary="after the lock")
+    waited = time.monotonic() - started
+    ticker.cancel()
+    assert waited >= 0.45  # it did wait for the lock...
+    assert ticks >= 10  # ...while the loop went on (on the loop itself: 0 ticks)
+    assert entry.id in _committed_ids(log.path)
+    batch.close()
     log.close()
 
 
