@@ -344,7 +344,7 @@ async def main(runs: int, rounds: int, pool: int, only_back_to_back: bool) -> No
         cold_manager: list[float] = []
         cold_sdk: list[float] = []
         for _ in range(runs):
-            await wait_pool(manager, 8)
+            await quiet_pool(manager)
             started = time.perf_counter()
             report = await manager.run("print(1)")
             warm.append((time.perf_counter() - started) * 1000)
