@@ -7,13 +7,14 @@ Blocking work runs on a pool of ``max_concurrency`` worker threads; a run waits 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from fame_desktop.orchestrator.sandbox.container_run import ContainerRun, RawResult, StaleContainer, attach
 from fame_desktop.orchestrator.sandbox.containers import Containers
@@ -33,6 +34,35 @@ log = logging.getLogger("fame.sandbox")
 SETTLE_S = 0.05
 # A run going longer than this no longer holds that work back (it is not waiting on milliseconds).
 LONG_RUN_S = 1.0
+
+
+async def run_on_worker(
+    workers: Executor,
+    run_blocking: Callable[[], RunReport],
+    *,
+    refused: Callable[[], RunReport],
+    cancel: Callable[[], object],
+) -> RunReport:
+    """Run a blocking sandbox run on ``workers``; what every backend's ``run`` does around it.
+
+    Args:
+        workers: The backend's worker threads (a run waits for a free one).
+        run_blocking: The run itself; its report is returned.
+        refused: The report when the workers are shut down (the backend is closed).
+        cancel: Kills the run; called on a thread of its own when the awaiting task is cancelled
+            (killing makes engine calls: they stay off the event loop).
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        future = loop.run_in_executor(workers, run_blocking)
+    except RuntimeError:  # closed: the executor refuses new work
+        return refused()
+    try:
+        # Shielded: a cancelled caller must not leave the worker's run half done; cancel kills it.
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        threading.Thread(target=cancel, daemon=True).start()
+        raise
 
 
 class _StaleWarmContainer(Exception):
@@ -98,23 +128,20 @@ class Runs:
         run_id = run_id or uuid.uuid4().hex[:12]
         with self._lock:
             self._queued.add(run_id)
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(
-                self._workers, self.run_blocking, code, run_id, query_id, timeout, memory, cpus, network
-            )
-        except RuntimeError:  # closed: the executor refuses new work
+
+        def refused() -> RunReport:
             with self._lock:
                 self._queued.discard(run_id)
             return self._unavailable(
                 run_id, "The sandbox is shut down.", Limits.from_settings(self._settings())
             )
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # Killing makes an engine call: keep it off the event loop.
-            threading.Thread(target=self.cancel_blocking, args=(run_id,), daemon=True).start()
-            raise
+
+        return await run_on_worker(
+            self._workers,
+            functools.partial(self.run_blocking, code, run_id, query_id, timeout, memory, cpus, network),
+            refused=refused,
+            cancel=functools.partial(self.cancel_blocking, run_id),
+        )
 
     def cancel_blocking(self, run_id: str) -> bool:
         """Kill run ``run_id`` (or mark it cancelled while queued); False when no such run."""

@@ -13,6 +13,7 @@ calls run on ``max_concurrency`` worker threads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -29,7 +30,7 @@ from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
 from fame_desktop.orchestrator.sandbox.preparation import ImagePreparation
 from fame_desktop.orchestrator.sandbox.record import Publish, RunRecorder
 from fame_desktop.orchestrator.sandbox.report import RunReport
-from fame_desktop.orchestrator.sandbox.runs import apply_raw
+from fame_desktop.orchestrator.sandbox.runs import apply_raw, run_on_worker
 from fame_desktop.orchestrator.sandbox.swarm_cluster import Cluster, ClusterState
 from fame_desktop.orchestrator.sandbox.swarm_images import ImageDistributor, service_reference
 from fame_desktop.orchestrator.sandbox.swarm_jobs import Cleanup, JobUnavailable, NodeLost, SwarmJob
@@ -266,23 +267,20 @@ class SwarmSandbox:
         run_id = run_id or uuid.uuid4().hex[:12]
         with self._lock:
             self._queued.add(run_id)
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(
-                self._workers, self.run_blocking, code, run_id, query_id, timeout, memory, cpus, network
-            )
-        except RuntimeError:  # closed: the executor refuses new work
+
+        def refused() -> RunReport:
             with self._lock:
                 self._queued.discard(run_id)
-            report = self._report(
+            return self._report(
                 run_id, "unavailable", Limits.from_settings(self._sb()), "The sandbox is shut down."
             )
-            return report
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            threading.Thread(target=self.cancel_blocking, args=(run_id,), daemon=True).start()
-            raise
+
+        return await run_on_worker(
+            self._workers,
+            functools.partial(self.run_blocking, code, run_id, query_id, timeout, memory, cpus, network),
+            refused=refused,
+            cancel=functools.partial(self.cancel_blocking, run_id),
+        )
 
     async def cancel(self, run_id: str) -> bool:
         """Kill run ``run_id`` (its report says ``killed``); False when no such run is going."""
