@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from fame_desktop.orchestrator.events import EventBus, PluginFailed, QueryCompleted, SandboxFinished
 from fame_desktop.orchestrator.metrics import Metrics
 from fame_desktop.orchestrator.run_report import Limits, RunReport
 from fame_desktop.ui.qt_telemetry import QtTelemetryView
+
+# A view shown on its own under Xvfb: the window manager-less X server cannot propagate size hints.
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
 
 def _report(status: str, ms: float) -> RunReport:

@@ -47,7 +47,9 @@ PLUGIN = {
     "name": "slow_chat",
     "version": "1.0.0",
     "description": "Answers chat slowly.",
-    "intents": {"chat": ["chat slowly"]},
+    # The spoken sentences' stable start (the recogniser's rest varies from run to run, and some
+    # variants read like arithmetic): this plugin answers them as chat.
+    "intents": {"chat": ["chat slowly", "나 이 오기 가 고"]},
     "timeout_seconds": 60,
     "priority": 100,
 }
