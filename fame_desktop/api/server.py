@@ -37,6 +37,7 @@ from fame_desktop.api.statuses import query_status, status_of
 from fame_desktop.app import App
 from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import FameError, InvalidRequest, PluginNotFound
+from fame_desktop.orchestrator.evolution.request import check_run_request
 from fame_desktop.orchestrator.metrics import CONTENT_TYPE, Metrics
 from fame_desktop.orchestrator.query import parse_request
 
@@ -246,6 +247,11 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> FastAPI:
         summary="Run one evolution generation (admin).",
     )
     async def evolution_run(body: EvolutionRunIn) -> Response:
+        try:
+            # A request that cannot start is a 400 whatever the sandbox's state.
+            check_run_request(body.task, body.population_size)
+        except InvalidRequest as exc:
+            return _error(status_of(exc), exc.code, exc.to_dict()["message"])
         sandbox = app.sandbox.status()
         if not sandbox.get("available"):
             # Every candidate runs in the sandbox: without it the run could only fail.

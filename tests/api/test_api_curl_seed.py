@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 
+import pytest
 from api_harness import Server
 
 CURL = shutil.which("curl")  # installed by scripts/test.sh (scripts/lib.sh APT_PACKAGES)
@@ -54,6 +55,7 @@ def test_seed_query_without_key_says_how_to_get_one(server: Server) -> None:
     assert "X-API-Key" in json.loads(body)["error"]["message"]
 
 
+@pytest.mark.docker  # every candidate runs in the sandbox
 def test_seed_evolution_run(server: Server) -> None:
     code, body = curl(
         "-X",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from api_harness import Server
 
 from fame_desktop.orchestrator.query import QueryResponse
@@ -98,6 +99,7 @@ def test_audit_limit_is_validated(server: Server) -> None:
             assert "limit" in r.json()["error"]["message"]
 
 
+@pytest.mark.docker  # every candidate runs in the sandbox
 def test_evolution_run_shape(server: Server) -> None:
     with server.client() as c:
         wrong = c.post("/evolution/run", json={"population_size": "5", "task": "x"})

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,9 +81,16 @@ def test_every_request_is_audited_with_method_path_status_duration(server: Serve
     with server.client() as c:
         c.get("/plugins")
         c.post("/query", json={"text": 5})
-        entries = c.get("/audit", params={"limit": 10}).json()
-    requests = [e for e in entries if e["kind"] == "api_request"]
-    latest = {(e["data"]["method"], e["data"]["path"]): e for e in reversed(requests)}
+        # A request's row is written once its answer is sent (its status and duration are known
+        # then): read the log until both rows are there.
+        deadline = time.monotonic() + 10
+        while True:
+            entries = c.get("/audit", params={"limit": 10}).json()
+            requests = [e for e in entries if e["kind"] == "api_request"]
+            latest = {(e["data"]["method"], e["data"]["path"]): e for e in reversed(requests)}
+            if {("GET", "/plugins"), ("POST", "/query")} <= latest.keys() or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     plugins = latest[("GET", "/plugins")]
     assert plugins["data"]["status"] == 200
     assert plugins["actor"] == f"api:{fingerprint(server.key)}"

@@ -6,7 +6,26 @@ import re
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
+from fame_desktop.orchestrator.errors import InvalidRequest
 from fame_desktop.orchestrator.evolution.record import RunRecord, summary
+
+MAX_POPULATION = 50
+MAX_GENERATIONS = 20
+
+
+def check_run_request(task: str, population: int, generations: int = 1) -> None:
+    """Refuse a run that cannot start, before anything else is asked of the app.
+
+    Raises:
+        InvalidRequest: Empty task, or population/generations out of range.
+    """
+    if not task.strip():
+        raise InvalidRequest("An evolution run needs a task.", "Say what to evolve, e.g. 'string reversal'.")
+    if not 2 <= population <= MAX_POPULATION or not 1 <= generations <= MAX_GENERATIONS:
+        raise InvalidRequest(
+            f"Population must be 2 to {MAX_POPULATION} and generations 1 to {MAX_GENERATIONS}.", ""
+        )
+
 
 #: Defaults for a query that names no sizes: small enough to answer within the plugin's timeout.
 DEFAULT_POPULATION = 6

@@ -29,7 +29,10 @@ from fame_desktop.orchestrator.evolution.fitness import Fitness, Improvement, co
 from fame_desktop.orchestrator.evolution.population import Breeder, Candidate, alternative_sources
 from fame_desktop.orchestrator.evolution.proposals import propose
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, summary
-from fame_desktop.orchestrator.evolution.request import answer
+from fame_desktop.orchestrator.evolution.request import (
+    answer,
+    check_run_request,
+)
 from fame_desktop.orchestrator.evolution.review import Review
 from fame_desktop.orchestrator.evolution.review import review as review_run
 from fame_desktop.orchestrator.evolution.run_id import new_run_id
@@ -45,10 +48,8 @@ T = TypeVar("T")
 
 #: Seconds one candidate may run: a mutant that lost its memoisation can be exponentially slow.
 CANDIDATE_TIMEOUT = 20.0
-MAX_POPULATION = 50
 #: Alternating quiet runs of the original and the winner behind the final verdict.
 CONFIRM_ROUNDS = 3
-MAX_GENERATIONS = 20
 # How a run ended (``RunRecord.status``) -> the audit entry it leaves.
 _END_KINDS = {
     "finished": AuditKind.EVOLUTION_FINISHED,
@@ -208,14 +209,7 @@ class EvolutionRunner:
             asyncio.CancelledError: The awaiting task was cancelled (after recording it).
         """
         task = task.strip()
-        if not task:
-            raise InvalidRequest(
-                "An evolution run needs a task.", "Say what to evolve, e.g. 'string reversal'."
-            )
-        if not 2 <= population <= MAX_POPULATION or not 1 <= generations <= MAX_GENERATIONS:
-            raise InvalidRequest(
-                f"Population must be 2 to {MAX_POPULATION} and generations 1 to {MAX_GENERATIONS}.", ""
-            )
+        check_run_request(task, population, generations)
         seed = self._seed if self._seed is not None else random.SystemRandom().randrange(2**31)
         record = RunRecord(
             id=run_id or new_run_id(),
