@@ -93,7 +93,7 @@ async def cancel_latency(provider: LocalProvider) -> tuple[float, float]:
 
 def window_stall(tiny: Path) -> None:
     """The window's longest event-loop stall while the chat streams the tiny model's answer."""
-    from PySide6.QtCore import QTimer
+    from loop_stalls import LoopStalls
     from PySide6.QtWidgets import QApplication
 
     from fame_desktop.app import build_app
@@ -113,17 +113,7 @@ def window_stall(tiny: Path) -> None:
     app.bus.bind_loop(loop)
     win = QtMainWindow(app, loop)
     win.show()
-    stalls: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        stalls.append((now - last[0]) * 1000 - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
+    meter = LoopStalls()
 
     async def scenario() -> None:
         await app.brain.start()
@@ -137,22 +127,18 @@ def window_stall(tiny: Path) -> None:
             answers: list[dict[str, object]] = []
             win.chat.answered.connect(answers.append)
             await asyncio.sleep(0.3)
-            stalls.clear()
-            last[0] = time.perf_counter()
-            timer.start()
+            meter.start()
             started = time.perf_counter()
             worker = win.chat.ask("tell me a story about a robot", intent="chat")
             while worker.task is None or not worker.task.done() or not answers:  # noqa: ASYNC110 - polls the chat
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - started
-            timer.stop()
+            worst_stall, p95_stall = meter.stop()
             win.chat.answered.disconnect(answers.append)
             data_ = answers[-1].get("data") or {}
             usage = data_.get("usage") if isinstance(data_, dict) else None
             streamed = int((usage or {}).get("completion_tokens") or 0)
-            ordered = sorted(stalls)
-            results.append((max(stalls or [0.0]), ordered[int(len(ordered) * 0.95)] if ordered else 0.0,
-                            streamed, elapsed))  # fmt: skip
+            results.append((worst_stall, p95_stall, streamed, elapsed))
         worst = [r[0] for r in results]
         print(f"window_tokens_streamed_per_answer: {min(r[2] for r in results)} tokens (goal >= 500)")
         print(f"window_answer_time_median: {statistics.median(r[3] for r in results) * 1000:.0f} ms")

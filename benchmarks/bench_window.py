@@ -156,7 +156,7 @@ def main() -> int:
     if "--first-paint-only" in sys.argv[1:]:
         return 0
     print(f"window_shown_after_start_median: {cold_start_ms():.0f} ms")
-    from PySide6.QtCore import QTimer
+    from loop_stalls import LoopStalls
     from PySide6.QtWidgets import QApplication
 
     from fame_desktop.app import build_app
@@ -175,17 +175,7 @@ def main() -> int:
     app.bus.bind_loop(loop)
     win = QtMainWindow(app, loop)
     win.show()
-    stalls: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        stalls.append((now - last[0]) * 1000 - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
+    meter = LoopStalls()
 
     def publish(run_id: str) -> None:
         bus = app.bus
@@ -213,9 +203,7 @@ def main() -> int:
     async def scenario(with_query: bool, run_id: str) -> tuple[float, float, float]:
         await app.brain.start()
         await asyncio.sleep(0.3)
-        stalls.clear()
-        last[0] = time.perf_counter()
-        timer.start()
+        meter.start()
         start = time.perf_counter()
         thread = threading.Thread(target=publish, args=(run_id,))
         thread.start()
@@ -228,10 +216,8 @@ def main() -> int:
         while win.sandbox.backlog:  # noqa: ASYNC110 - the pane shows the rest tick by tick
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
-        timer.stop()
-        ordered = sorted(stalls)
-        p95 = ordered[int(len(ordered) * 0.95)] if ordered else 0.0
-        return max(stalls or [0.0]), p95, LINES / elapsed
+        worst, p95 = meter.stop()
+        return worst, p95, LINES / elapsed
 
     async def real_run(with_query: bool) -> tuple[float, float, float] | None:
         """A real sandbox run printing LINES lines, streamed into the pane as the engine delivers
@@ -247,9 +233,7 @@ def main() -> int:
         app.settings.update({"sandbox.output_limit_bytes": 16_000_000}, admin=True)
         await asyncio.sleep(1.5)  # the pool restarts with the new limits; a run comes later
         code = f"import sys\nw = sys.stdout.write\nfor i in range({LINES}):\n    w(f'line {{i}}\\n')\n"
-        stalls.clear()
-        last[0] = time.perf_counter()
-        timer.start()
+        meter.start()
         start = time.perf_counter()
         if with_query:
             win.chat.ask("Write a Python function to reverse a string")
@@ -263,12 +247,11 @@ def main() -> int:
         while win.sandbox.backlog:  # noqa: ASYNC110 - the pane shows the rest tick by tick
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
-        timer.stop()
+        worst, p95 = meter.stop()
         assert report.status == "ok", report.to_dict()
         # Every line reached the pane (the view may show the query's own test run by now).
         assert f"line {LINES - 1}" in "".join(t for _, t in list(win.sandbox.runs[report.run_id].chunks)[-3:])
-        ordered = sorted(stalls)
-        return max(stalls or [0.0]), ordered[int(len(ordered) * 0.95)], LINES / elapsed
+        return worst, p95, LINES / elapsed
 
     async def run_all() -> None:
         # Measure streaming, not start-up: wait until the window's start-up work is done.
