@@ -333,7 +333,7 @@ class EvolutionRunner:
             proposals=proposals,
         )
         original: Fitness | None = None
-        best: Scored | None = None
+        winners: list[Scored] = []
         for generation in range(record.generations):
             scored = await self._generation(record, evaluator, candidates, generation, original)
             if generation == 0:
@@ -345,12 +345,11 @@ class EvolutionRunner:
                     )
                 scored = [Scored(s.candidate, s.fitness, s.fitness.score(original)) for s in scored]
             winners = self._select(scored, record.population)
-            best = winners[0]
             self._record_generation(record, generation, scored, winners, evaluator.runs)
             if generation + 1 < record.generations:
                 candidates = breeder.next([w.candidate for w in winners], record.population, generation + 1)
-        assert original is not None and best is not None
-        await self._confirm(record, evaluator, reference, original, best)
+        assert original is not None and winners
+        await self._confirm(record, evaluator, reference, original, winners)
 
     async def _generation(
         self,
@@ -464,23 +463,34 @@ class EvolutionRunner:
         )
 
     async def _confirm(
-        self, record: RunRecord, evaluator: Evaluator, reference: str, original: Fitness, best: Scored
+        self,
+        record: RunRecord,
+        evaluator: Evaluator,
+        reference: str,
+        original: Fitness,
+        winners: list[Scored],
     ) -> None:
-        """Measure the winner and the original again, alternately and one at a time, and decide.
+        """Measure the best challenger and the original again, alternately and one at a time, and decide.
 
         Parallel runs of a generation share the CPU, so their timings are noisy (the same program
         can differ by half); the verdict rests on :data:`CONFIRM_ROUNDS` quiet alternating runs of
-        each, keeping each program's fastest time, and it is wrong whenever any run failed.
+        each, keeping each program's fastest time, and it is wrong whenever any run failed. For the
+        same reason the original topping the last generation's ranking proves nothing: the best
+        correct program other than the original is confirmed against it all the same.
         """
+        best = winners[0]
         if not best.fitness.correct:
             improvement = compare(original, best.fitness)
             record.set_winner(best, original, improvement)
             self._end(record, "finished", f"No candidate passed every test ({improvement.reason}).")
             return
-        if best.candidate.fingerprint == Candidate("x", reference, "reference").fingerprint:
+        reference_fp = Candidate("x", reference, "reference").fingerprint
+        challengers = [w for w in winners if w.fitness.correct and w.candidate.fingerprint != reference_fp]
+        if not challengers:
             record.set_winner(best, original, Improvement(1.0, 1.0, False, "the original is still the best"))
             self._end(record, "finished", "The original is still the best; nothing to promote.")
             return
+        best = challengers[0]
         base = Candidate("confirm-original", reference, "reference")
         runs: dict[str, list[Fitness]] = {base.id: [], best.candidate.id: []}
         self._publish(record, len(record.results), "Confirming the winner against the original", None,
