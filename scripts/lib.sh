@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libx11-xcb1
-  docker.io debootstrap iproute2
+  docker.io debootstrap iproute2 docker-registry openssl
   pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 alsa-utils espeak-ng sox
   imagemagick binutils
   fonts-wqy-microhei

@@ -18,7 +18,8 @@ from fame_desktop.orchestrator.events import SandboxFinished, SandboxImageProgre
 from fame_desktop.orchestrator.sandbox.engine import owner_id
 from fame_desktop.orchestrator.sandbox.swarm_cluster import OWNER
 from fame_desktop.orchestrator.settings import SettingsStore
-from tests.swarm.conftest import SwarmFactory, wait_no_objects
+from tests.swarm.conftest import MANAGER_ADDR, SwarmFactory, wait_no_objects
+from tests.swarm.registry import Registry, serve
 from tests.swarm.two_nodes import TwoNodes, bring_up, running_per_node, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -107,6 +108,54 @@ async def test_runs_spread_over_both_nodes_within_the_per_node_limit(
     assert wait_no_objects(docker_api, owner_id()) == []
     wait_for(lambda: not two_nodes.worker_containers(), 30, "the worker's containers to go")
     assert docker_api.containers(all=True, filters={"label": f"{OWNER}={owner_id()}"}) == []
+
+
+@pytest.fixture(scope="module")
+def registry(two_nodes: TwoNodes, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A TLS registry at the manager's Swarm address, which the worker reaches too."""
+    yield from serve(tmp_path_factory.mktemp("registry"), MANAGER_ADDR)
+
+
+async def test_prepare_pushes_to_a_registry_and_the_worker_pulls_from_it(
+    two_nodes: TwoNodes, registry: Registry, make_swarm: SwarmFactory, docker_api: Any
+) -> None:
+    image_id = str(docker_api.inspect_image(IMAGE)["Id"])
+    worker = two_nodes.worker_api()
+    try:
+        if _has_image(two_nodes, image_id):  # loaded by an earlier test of this module
+            worker.remove_image(image_id, force=True)
+    finally:
+        worker.close()
+    assert not _has_image(two_nodes, image_id)
+    # No engine URL of the worker: only the registry can bring it the image.
+    swarm = await make_swarm(registry=registry.address, per_node_concurrency=1)
+    events: list[SandboxImageProgress] = []
+    result = await swarm.prepare_image(progress=events.append)
+    assert result.status == "ok", result
+    pushed = f"{registry.address}/fame-sandbox@sha256:"
+    assert pushed in result.detail, result.detail
+    pushes = [e for e in events if e.stage == "push"]
+    assert pushes and pushes[0].fraction == 0.0 and "Pushing" in pushes[0].message, [
+        e.message for e in events
+    ]
+    assert [e.fraction for e in pushes] == sorted(e.fraction for e in pushes)
+    assert events[-1].stage == "done" and events[-1].fraction == 1.0
+    assert "fame-sandbox" in registry.get("/v2/_catalog")["repositories"]  # type: ignore[operator]
+    assert registry.get("/v2/fame-sandbox/tags/list")["tags"] == ["latest"]
+
+    # One slot per node and two runs at once: the worker pulls the pushed digest and runs one.
+    reports = await asyncio.gather(*(swarm.run("import time; time.sleep(0.5); print(6*7)") for _ in range(2)))
+    assert [r.status for r in reports] == ["ok", "ok"], [r.detail for r in reports]
+    assert [r.stdout for r in reports] == ["42\n", "42\n"]
+    assert {r.node for r in reports} == {two_nodes.manager_name, two_nodes.worker_name}
+    worker = two_nodes.worker_api()
+    try:
+        digests = [d for i in worker.images() for d in i.get("RepoDigests") or ()]
+    finally:
+        worker.close()
+    assert any(d.startswith(pushed) for d in digests), digests
+    assert wait_no_objects(docker_api, owner_id()) == []
+    docker_api.remove_image(f"{registry.address}/fame-sandbox:latest")  # the push's tag, not the image
 
 
 async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
