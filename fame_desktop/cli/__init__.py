@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -20,11 +21,13 @@ if TYPE_CHECKING:
     from fame_desktop.app import App
 
 
+@functools.cache
 def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
     """The options every level of ``fame`` accepts, as a parent parser.
 
     The top level has real defaults; each subcommand has ``argparse.SUPPRESS`` (``suppress``), so an
     option given after the subcommand wins and one given before it is not overwritten by a default.
+    Made once per process: a parent is only read (its actions are copied into each child).
     """
     default: object = argparse.SUPPRESS if suppress else None
     opts = argparse.ArgumentParser(add_help=False)
@@ -47,10 +50,15 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
 
 
 class _SubcommandParser(argparse.ArgumentParser):
-    """A subcommand's parser: it also accepts the global options (nested actions inherit the class)."""
+    """A subcommand's parser: it also accepts the global options (nested actions inherit the class).
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["parents"] = [*kwargs.get("parents", []), _global_options(suppress=True)]
+    A stub (``stub=True``: a command named but not declared, see :func:`build_parser`) takes the
+    rest of the line as it is, global options included, so it needs no copy of them.
+    """
+
+    def __init__(self, *, stub: bool = False, **kwargs: Any) -> None:
+        if not stub:
+            kwargs["parents"] = [*kwargs.get("parents", []), _global_options(suppress=True)]
         super().__init__(**kwargs)
 
 
@@ -84,7 +92,7 @@ def build_parser(command: str | None = None, *, stubs: bool = False) -> argparse
     registered: set[str] = set()
     for declared in COMMANDS:
         if stubs or (command is not None and declared.module != wanted):
-            stub = sub.add_parser(declared.name, help=declared.help, add_help=False)
+            stub = sub.add_parser(declared.name, help=declared.help, add_help=False, stub=True)
             stub.add_argument("rest", nargs=argparse.REMAINDER)
         elif declared.module not in registered:  # a module may declare several (run, sandbox)
             registered.add(declared.module)

@@ -22,11 +22,13 @@ import math
 import re
 import struct
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, overload
 
 log = logging.getLogger("fame.routing")
+_T = TypeVar("_T")
 
 #: Bumped whenever features or training change, so cached models are retrained.
 ALGORITHM_VERSION = 1
@@ -177,11 +179,10 @@ class IntentModel:
             intents = [str(i) for i in header["intents"]]
             names = [str(n) for n in header["features"]]
             k = len(intents)
-            unpack = struct.Struct(f"<{k}f").unpack_from
             offset = 4 + size
             if len(blob) != offset + 4 * k * len(names):
                 raise ValueError("model file has the wrong size")
-            weights = {n: unpack(blob, offset + 4 * k * i) for i, n in enumerate(names)}
+            weights = _PackedRows(names, blob, offset, struct.Struct(f"<{k}f"))
             return cls(
                 intents,
                 weights,
@@ -191,6 +192,43 @@ class IntentModel:
             )
         except (struct.error, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"damaged routing model: {exc}") from exc
+
+
+class _PackedRows(Mapping[str, tuple[float, ...]]):
+    """A saved model's weight rows, each decoded from the file's bytes when a query looks it up.
+
+    A query touches a few dozen of the shipped model's ~9,000 rows: decoding them all when the
+    model is read was most of a ``fame ask``'s routing time.
+    """
+
+    def __init__(self, names: Sequence[str], blob: bytes, offset: int, row: struct.Struct) -> None:
+        self._index = dict(zip(names, range(len(names)), strict=True))
+        self._blob = blob
+        self._offset = offset
+        self._row = row
+
+    def __getitem__(self, name: str) -> tuple[float, ...]:
+        row: tuple[float, ...] = self._row.unpack_from(
+            self._blob, self._offset + self._row.size * self._index[name]
+        )
+        return row
+
+    @overload
+    def get(self, name: str, /) -> tuple[float, ...] | None: ...
+    @overload
+    def get(self, name: str, /, default: tuple[float, ...] | _T) -> tuple[float, ...] | _T: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        """The row of ``name``, or ``default`` (most n-grams of a query have none: no exception)."""
+        index = self._index.get(name)
+        if index is None:
+            return default
+        return self._row.unpack_from(self._blob, self._offset + self._row.size * index)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 def softmax(scores: dict[str, float], temperature: float) -> dict[str, float]:
