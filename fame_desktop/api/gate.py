@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,9 +28,9 @@ from fame_desktop.orchestrator.metrics import Metrics
 log = logging.getLogger("fame.api")
 
 AuditAppendAsync = Callable[..., Awaitable[object]]
-#: A route answered by the gate itself: (body, API key) -> the response, or None to pass the
-#: request on to the application (which then answers it, errors included, as it always does).
-FastRoute = Callable[[bytes, str | None], Awaitable[ASGIApp | None]]
+#: A route answered by the gate itself: (body, API key) -> (status, JSON body), or None to pass
+#: the request on to the application (which then answers it, errors included, as it always does).
+FastRoute = Callable[[bytes, str | None], Awaitable[tuple[int, bytes] | None]]
 
 # Paths anyone may read: the health probe, and the API's own description (it holds no data).
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
@@ -206,33 +205,26 @@ class Gate:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        state: dict[str, Any] = {"status": 500, "started": False}
-        principal = Principal(AuthOutcome.MISSING)
-
-        async def tracked_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state["status"] = int(message["status"])
-                state["started"] = True
-            await send(message)
-
+        answer = _Answer(send)
+        principal = _NO_KEY
         try:
-            principal = await self._handle(scope, receive, tracked_send)
+            principal = await self._handle(scope, receive, answer)
         except Exception:
             # The route or a layer inside failed: log the trace here, never send it.
             log.exception("API request %s %s failed", scope.get("method"), scope.get("path"))
-            if not state["started"]:
-                await _reply(tracked_send, 500, "internal_error", "The server failed to answer; see its log.")
+            if not answer.started:
+                await _reply(answer, 500, "internal_error", "The server failed to answer; see its log.")
         finally:
-            await self._record(scope, principal, int(state["status"]), time.perf_counter() - started)
+            await self._record(scope, principal, answer.status, time.perf_counter() - started)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> Principal:
+    async def _handle(self, scope: Scope, receive: Receive, answer: _Answer) -> Principal:
         path: str = scope["path"]
         headers = dict(scope.get("headers") or [])
         key_bytes = headers.get(_HEADER)
         key = key_bytes.decode("latin-1") if key_bytes else None
         preflight = scope["method"] == "OPTIONS" and b"access-control-request-method" in headers
         public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or preflight
-        principal = Principal(AuthOutcome.MISSING)
+        principal = _NO_KEY
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         if key is not None and (not public or path == "/health"):
@@ -241,7 +233,7 @@ class Gate:
         wait = self.limiter.check(bucket)
         if wait > 0:
             await _reply(
-                send,
+                answer,
                 429,
                 "rate_limited",
                 f"Too many requests; retry in {retry_after_header(wait)} s.",
@@ -252,9 +244,9 @@ class Gate:
             refused = _refusal(principal, admin_needed=path in ADMIN_PATHS)
             if refused is not None:
                 status, code, message, extra = refused
-                await _reply(send, status, code, message, extra)
+                await _reply(answer, status, code, message, extra)
                 return principal
-        body = await self._read_body(headers, receive, send)
+        body = await self._read_body(headers, receive, answer)
         if body is None:
             return principal
         fast = self.fast_posts.get(path) if scope["method"] == "POST" else None
@@ -263,9 +255,9 @@ class Gate:
             and headers.get(b"content-type") == b"application/json"
             and b"origin" not in headers
         ):
-            response = await fast(body, key)
-            if response is not None:
-                await response(scope, receive, send)
+            result = await fast(body, key)
+            if result is not None:
+                await answer.json(*result)
                 return principal
         scope.setdefault("state", {})["principal"] = principal
         delivered = False
@@ -277,22 +269,23 @@ class Gate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(scope, replay, answer.send)
         return principal
 
-    async def _read_body(self, headers: dict[bytes, bytes], receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(
+        self, headers: dict[bytes, bytes], receive: Receive, answer: _Answer
+    ) -> bytes | None:
         """The whole body, or None after answering 413 (checks Content-Length, then the stream)."""
         limit = self.max_body()
-        too_large = f"The request body is larger than {limit} bytes; send less (api.max_body_bytes)."
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(send, 400, "invalid_request", "The Content-Length header is not a number.")
+                await _reply(answer, 400, "invalid_request", "The Content-Length header is not a number.")
                 return None
             if size > limit:
-                await _reply(send, 413, "request_too_large", too_large)
+                await _reply(answer, 413, "request_too_large", _too_large(limit))
                 return None
         chunks: list[bytes] = []
         total = 0
@@ -303,7 +296,7 @@ class Gate:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > limit:
-                await _reply(send, 413, "request_too_large", too_large)
+                await _reply(answer, 413, "request_too_large", _too_large(limit))
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -340,6 +333,10 @@ class Gate:
             log.exception("could not audit API request %s %s", method, path)
 
 
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes; send less (api.max_body_bytes)."
+
+
 def _printable(text: str) -> str:
     """``text`` with control characters escaped, so a stored path cannot forge terminal output."""
     if text.isprintable():
@@ -372,11 +369,41 @@ def _refusal(principal: Principal, *, admin_needed: bool) -> tuple[int, str, str
     return None
 
 
+class _Answer:
+    """The answer's ``send``, remembering the status sent (for the audit row and the metrics)."""
+
+    __slots__ = ("_send", "started", "status")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+        self.status = 500  # what the request counts as if nothing was sent
+
+    async def send(self, message: Message) -> None:
+        """Pass ``message`` on (the application's answers go through here)."""
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            self.started = True
+        await self._send(message)
+
+    async def json(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        """Send a whole JSON answer: what ``JSONResponse`` sends, and ``Vary: Origin`` as the CORS
+        layer adds to an answer for a request without ``Origin`` (caches key on it)."""
+        self.status, self.started = status, True
+        raw = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        raw += headers if headers is not None else _VARY
+        await self._send({"type": "http.response.start", "status": status, "headers": raw})
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+_VARY = [(b"vary", b"Origin")]
+# Requests that showed no key (a shared value: Principal is frozen).
+_NO_KEY = Principal(AuthOutcome.MISSING)
+
+
 async def _reply(
-    send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    answer: _Answer, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> None:
-    body = error_body(code, message)
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    """A refusal: ``{"error": {"code", "message"}}`` at ``status`` with ``headers``."""
+    extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await answer.json(status, error_body(code, message), extra)
