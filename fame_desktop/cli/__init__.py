@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return plugin_host.main()
     args = parse_args(argv)
+    # Imported once the line parsed: `fame --help`, `--version` and usage errors log nothing.
+    import logging
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
