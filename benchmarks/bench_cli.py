@@ -17,13 +17,23 @@ before it set the cache up).
 
 Then where ``fame ask "what is 2+2"`` spends its imports (``python -X importtime``, one run):
 the total, the packages by their modules' own time, the outermost imports with everything they
-import, the modules whose own code is slowest, and which of the heavy packages it loaded (none
-should be listed).
+import, the modules whose own code is slowest, which of the heavy packages it loaded (none
+should be listed), and pydantic's share: its packages' own import time, the app's modules that
+declare models (a model is built when its class body runs, so their own time is mostly that) and
+the chain of imports that first loads it.
+
+And where the whole command spends its CPU (``ask_phases_cpu_ms``, the best of three runs, every
+thread's CPU counted): the interpreter's start, the CLI and its argument parsing, importing the app
+(the domain and pydantic), building it, ``Brain.start`` and the query (in the event loop and its
+worker threads: routing model, plugin import), closing; then the functions of the app and its
+plugins that cost most in the worker threads (cProfile of every ``asyncio.to_thread`` job).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import resource
 import statistics
@@ -34,10 +44,19 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 FAME = str(Path(sys.executable).with_name("fame"))
 #: Packages a calculator query must not load (the sandbox, HTTP, the API, models, Qt).
 HEAVY = ("docker", "requests", "httpx", "fastapi", "uvicorn", "numpy", "llama_cpp", "vosk", "PySide6")
+#: Packages that are pydantic (its own and what only it imports).
+PYDANTIC = ("pydantic", "pydantic_core", "annotated_types", "typing_inspection")
+#: The app's modules whose class bodies build pydantic models on the ``ask`` path.
+MODEL_MODULES = (
+    "fame_desktop.orchestrator.settings",
+    "fame_desktop.orchestrator.query",
+    "fame_plugin_api.manifest",
+)
 GOALS_MS = {"help": 150.0, "ask": 300.0}
 NAMES = ("baseline", "help", "ask", "ask_no_bytecode_cache", "self_test")
 TOP = 12
@@ -101,6 +120,140 @@ def print_imports(rows: list[tuple[int, int, str, int]]) -> None:
     print(f"ask_heavy_imports: {', '.join(n for n in HEAVY if n in seen) or 'none'} (of {', '.join(HEAVY)})")
 
 
+def print_pydantic(rows: list[tuple[int, int, str, int]]) -> None:
+    """Pydantic's share of :func:`ask_imports` (see the module's docstring)."""
+    own = sum(o for o, _c, name, _d in rows if name.split(".")[0] in PYDANTIC)
+    models = {name: o for o, _c, name, _d in rows if name in MODEL_MODULES}
+    # importtime lists a module when it is done, after what it imported: the parent of a row at
+    # depth d is the next row at depth d - 1.
+    first = next((i for i, r in enumerate(rows) if r[2].split(".")[0] in PYDANTIC), None)
+    chain: list[str] = []
+    if first is not None:
+        depth = rows[first][3]
+        chain.append(rows[first][2])
+        for _own, _cumulative, name, d in rows[first + 1 :]:
+            if d == depth - 1:
+                chain.append(name)
+                depth = d
+    print(
+        f"ask_pydantic_ms: {own / 1000:.0f} of its own packages' import time; "
+        + ", ".join(f"{n} {o / 1000:.0f}" for n, o in models.items())
+        + " (own time: mostly building the models they declare)"
+    )
+    print("ask_pydantic_first_imported_by: " + (" <- ".join(chain) if chain else "nothing (not loaded)"))
+
+
+#: Run by :func:`ask_phases` in a fresh interpreter: ``fame ask`` as the console script runs it,
+#: with the CPU time (all threads) after each step; with ``profile`` as its first argument, instead
+#: cProfile on every worker-thread job (its overhead would inflate the steps' times).
+PHASES_CODE = r"""
+import json, sys, time
+cpu = time.process_time
+marks = [("interpreter start", cpu())]
+profile = sys.argv[1] == "profile"
+jobs = []
+if profile:
+    import cProfile, pstats
+    import concurrent.futures.thread as cft
+    run_job = cft._WorkItem.run
+    def profiled(self):
+        prof = cProfile.Profile()
+        jobs.append(prof)
+        prof.enable()
+        try:
+            run_job(self)
+        finally:
+            prof.disable()
+    cft._WorkItem.run = profiled
+import fame_desktop.cli as cli
+marks.append(("CLI import", cpu()))
+parse = cli.parse_args
+def parse_args(argv=None):
+    found = parse(argv)
+    marks.append(("argument parsing with the ask module", cpu()))
+    return found
+cli.parse_args = parse_args
+import fame_desktop.app as app_module
+marks.append(("app import (the domain, pydantic, asyncio)", cpu()))
+from fame_desktop.orchestrator.brain import Brain
+build = app_module.build_app
+def build_app(*a, **k):
+    app = build(*a, **k)
+    marks.append(("build_app", cpu()))
+    return app
+app_module.build_app = build_app
+steps = (
+    ("start", "Brain.start (manifests, routing model)"),
+    ("handle_query", "the query (routing, plugin import, answer, audit)"),
+    ("aclose", "closing"),
+)
+for name, label in steps:
+    def wrap(f, label=label):
+        async def timed(self, *a, **k):
+            try:
+                return await f(self, *a, **k)
+            finally:
+                marks.append((label, cpu()))
+        return timed
+    setattr(Brain, name, wrap(getattr(Brain, name)))
+code = cli.main(sys.argv[2:])
+marks.append(("exit", cpu()))
+threads = {}
+if jobs:
+    merged = pstats.Stats(jobs[0])
+    for prof in jobs[1:]:
+        merged.add(prof)
+    for (path, _line, func), (_cc, _nc, _tt, cumulative, _callers) in merged.stats.items():
+        if "fame_desktop" in path or "/core/" in path or "fame_plugin_api" in path:
+            key = f"{path.rsplit('/', 1)[-1]}:{func}"
+            threads[key] = max(threads.get(key, 0.0), cumulative)
+print(json.dumps({"marks": marks, "jobs": len(jobs), "threads": threads}), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _phases_run(env: dict[str, str], mode: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", PHASES_CODE, mode, "ask", "what is 2+2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"ask phases failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    found: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    return found
+
+
+def ask_phases(env: dict[str, str], runs: int = 3) -> tuple[dict[str, float], int, dict[str, float]]:
+    """``fame ask "what is 2+2"``'s CPU per step in ms (the best of ``runs`` for each step), the
+    number of worker-thread jobs and the cumulative CPU in ms of the app's functions in them."""
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        marks = _phases_run(env, "time")["marks"]
+        steps: dict[str, float] = {marks[0][0]: marks[0][1] * 1000}
+        for (_name, before), (name, at) in itertools.pairwise(marks):
+            # Brain.start runs again (at once) inside the query: a step may end more than once.
+            steps[name] = steps.get(name, 0.0) + (at - before) * 1000
+        best = {name: min(ms, best.get(name, ms)) for name, ms in steps.items()}
+    profiled = _phases_run(env, "profile")
+    return best, int(profiled["jobs"]), {k: v * 1000 for k, v in profiled["threads"].items()}
+
+
+def print_phases(steps: dict[str, float], jobs: int, threads: dict[str, float]) -> None:
+    """The output of :func:`ask_phases`."""
+    print(
+        f"ask_phases_cpu_ms (best of 3 each, every thread; sum {sum(steps.values()):.0f}): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in steps.items())
+    )
+    top = sorted(threads.items(), key=lambda kv: -kv[1])[:TOP]
+    print(
+        f"ask_worker_threads_cpu_ms (cProfile of {jobs} jobs, cumulative per function, nested ones "
+        "overlap, profiling overhead included): " + ", ".join(f"{name} {ms:.1f}" for name, ms in top)
+    )
+
+
 def load_average() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]
@@ -144,6 +297,7 @@ def main() -> int:
         for i in range(args.self_test_runs):
             run("self_test", [FAME, "--data-dir", str(Path(tmp) / f"st{i}"), "--self-test"])
         imports = ask_imports(env)
+        phases = ask_phases(env)
     load_after = load_average()
     print(
         f"load_average_1min: {load_before:.2f} before, {load_after:.2f} after (2 cores; figures above ~1 are inflated)"
@@ -161,6 +315,8 @@ def main() -> int:
             f"CPU {med_cpu:.0f} ms (+{med_cpu - base_cpu:.0f} ms above the baseline's)"
         )
     print_imports(imports)
+    print_pydantic(imports)
+    print_phases(*phases)
     return 0
 
 
