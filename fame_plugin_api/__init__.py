@@ -13,6 +13,8 @@ and the app all depend on it and on nothing of each other. See ``docs/plugins.md
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fame_plugin_api.context import JSONObject, PluginHost, ServiceUnavailable
 from fame_plugin_api.helpers import (
     HISTORY_PARAM,
@@ -23,16 +25,41 @@ from fame_plugin_api.helpers import (
     request_text,
 )
 from fame_plugin_api.intents import INTENTS
-from fame_plugin_api.manifest import (
-    SCHEMA_VERSION,
-    ManifestError,
-    PluginManifest,
-    parse_manifest,
-    read_manifest,
-    read_manifest_source,
-    suggest_manifest,
-)
 from fame_plugin_api.user_code import is_python_lang, user_code
+
+if TYPE_CHECKING:
+    from fame_plugin_api.manifest import (
+        SCHEMA_VERSION,
+        ManifestError,
+        PluginManifest,
+        parse_manifest,
+        read_manifest,
+        read_manifest_source,
+        suggest_manifest,
+    )
+
+#: Names of :mod:`fame_plugin_api.manifest`, imported on first use: its model loads pydantic, which
+#: a plugin's ``handle`` and a command's argument parser (``fame ask --intent``) do not need.
+_MANIFEST_NAMES = frozenset(
+    {
+        "SCHEMA_VERSION",
+        "ManifestError",
+        "PluginManifest",
+        "parse_manifest",
+        "read_manifest",
+        "read_manifest_source",
+        "suggest_manifest",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _MANIFEST_NAMES:
+        from fame_plugin_api import manifest  # see _MANIFEST_NAMES
+
+        return getattr(manifest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HISTORY_PARAM",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fame_desktop.cli.commands import help_of
 from fame_desktop.cli.output import print_json
-from fame_plugin_api import INTENTS
+from fame_plugin_api.intents import INTENTS
 
 if TYPE_CHECKING:
     from fame_desktop.app import App
