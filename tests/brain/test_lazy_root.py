@@ -202,7 +202,19 @@ def test_fame_ask_imports_only_what_a_calculator_query_needs(tmp_path: Path) -> 
 
 
 def test_fame_help_loads_no_part_of_the_app(tmp_path: Path) -> None:
-    # Not the settings models, pydantic, the plugin API or asyncio: only the table of commands.
-    done = _run_blocked(("pydantic", "fame_plugin_api", "sqlite3", "asyncio"), "--help", home=tmp_path)
+    # Not the settings models, pydantic, the plugin API or asyncio: only the table of commands
+    # (nor logging and dataclasses, which nothing there needs).
+    blocked = ("pydantic", "fame_plugin_api", "sqlite3", "asyncio", "logging", "dataclasses")
+    done = _run_blocked(blocked, "--help", home=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "ask" in done.stdout and "Ask the Brain one question." in done.stdout
+
+
+def test_fame_ask_help_and_usage_errors_load_no_part_of_the_app(tmp_path: Path) -> None:
+    # The ask parser lists the intents (fame_plugin_api.intents), not the manifest model.
+    blocked = ("pydantic", "sqlite3", "asyncio")
+    done = _run_blocked(blocked, "ask", "--help", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--intent" in done.stdout and "calculate" in done.stdout
+    done = _run_blocked(blocked, "ask", "--intent", "calculate", home=tmp_path)
+    assert done.returncode == 2 and "the following arguments are required: text" in done.stderr
