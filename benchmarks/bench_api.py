@@ -14,7 +14,9 @@ Two phases: ``closed`` (each client sends its next request as soon as the previo
 arrives: the throughput) and ``paced`` (the clients together offer ``--rate`` requests/s, latency
 counted from each request's scheduled time, so a stall is not hidden: the latency at that load).
 The baseline is the same queries asked of an in-process Brain in the same run. The server's CPU
-time per request (from /proc) is printed too: unlike latency it barely depends on other load.
+time per request (from /proc) is printed too: unlike latency it barely depends on other load; so
+is its event-loop thread's share (that thread serves the requests one at a time, so its CPU per
+request bounds the throughput) and the rest (the audit log's writer thread and others).
 
 Usage: .venv/bin/python benchmarks/bench_api.py [--clients 16] [--requests 100] [--rate 1000]
 """
@@ -52,6 +54,7 @@ class Phase:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     cpu_s: float = 0.0
+    loop_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
 
 
@@ -63,7 +66,16 @@ def percentile(values: list[float], q: float) -> float:
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _cpu_seconds(Path(f"/proc/{pid}/stat"))
+
+
+def loop_thread_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid``'s main thread: the event loop, which serves every request in turn."""
+    return _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def _cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -139,7 +151,7 @@ async def client_run(
             phase.latencies.append((time.perf_counter() - scheduled) * 1000)
             error = json.loads(body).get("error") if body.startswith(b"{") else body[:120]
             if status != b"200" or error is not None:
-                phase.errors.append(f"{status.decode()} {error}")
+                phase.errors.append(f"{status.decode()} {error!r}")
     except (OSError, ValueError) as exc:
         phase.errors.append(repr(exc))
     finally:
@@ -151,13 +163,14 @@ async def run_phase(
 ) -> None:
     interval = clients / rate if rate else 0.0
     requests = [request_bytes(host, key, text) for text in EXPRESSIONS]
-    cpu0, client0 = process_cpu_seconds(pid), time.process_time()
+    cpu0, loop0, client0 = process_cpu_seconds(pid), loop_thread_cpu_seconds(pid), time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(
         *(client_run(host, port, requests, n, i, phase, interval, t0) for i in range(clients))
     )
     phase.elapsed = time.perf_counter() - t0
     phase.cpu_s = process_cpu_seconds(pid) - cpu0
+    phase.loop_cpu_s = loop_thread_cpu_seconds(pid) - loop0
     phase.client_cpu_s = time.process_time() - client0
 
 
@@ -261,7 +274,17 @@ def main() -> int:
             f"{p.name}_api_over_in_process_p50: {ratio:.1f} ratio ({verdict(ratio <= GOALS['ratio'])} <= 3)"
         )
         server_ms, client_ms = p.cpu_s / n * 1000, p.client_cpu_s / n * 1000
+        loop_ms = p.loop_cpu_s / n * 1000
         print(f"{p.name}_server_cpu_per_request: {server_ms:.3f} ms")
+        # The loop thread handles requests one at a time: 1 / its CPU per request bounds the
+        # throughput whatever the cores; the rest is the audit writer and other threads.
+        print(
+            f"{p.name}_server_loop_thread_cpu_per_request: {loop_ms:.3f} ms "
+            f"(1000 / this = {1000 / max(loop_ms, 1e-6):.0f} req/s at most from one loop)"
+        )
+        print(
+            f"{p.name}_server_other_threads_cpu_per_request: {server_ms - loop_ms:.3f} ms (audit writer...)"
+        )
         print(f"{p.name}_client_cpu_per_request: {client_ms:.3f} ms (the load generator, same machine)")
         print(
             f"{p.name}_total_cpu_per_request: {server_ms + client_ms:.3f} ms "
