@@ -75,23 +75,27 @@ class ApiAuth:
         if not key:
             return Principal(AuthOutcome.MISSING)
         fp = fingerprint(key)
-        sources = (f"ip:{client}", f"fp:{fp}")
         record = self._keys.lookup(key) if len(key) <= MAX_KEY_CHARS else None
         if record is None:
-            blocked = max(self.throttle.blocked_for(s) for s in sources)
+            blocked = max(self.throttle.blocked_for(s) for s in _sources(client, fp))
             if blocked > 0:
                 return Principal(AuthOutcome.LOCKED, fingerprint=fp, retry_after=blocked)
-            return self._refuse(fp, sources)
+            return self._refuse(fp, client)
         if self._keys.is_fast(key, record):
             key_id = self._keys.verify_record(key, record)
         else:
             key_id = await asyncio.to_thread(self._keys.verify_record, key, record)
         if key_id is None:
-            return self._refuse(fp, sources)
+            return self._refuse(fp, client)
         return Principal(AuthOutcome.OK, fingerprint=fp, key_id=key_id, admin=True)
 
-    def _refuse(self, fp: str, sources: tuple[str, ...]) -> Principal:
-        for source in sources:
+    def _refuse(self, fp: str, client: str) -> Principal:
+        for source in _sources(client, fp):
             self.throttle.failure(source)
         log.debug("rejected API key %s", fp)
         return Principal(AuthOutcome.INVALID, fingerprint=fp)
+
+
+def _sources(client: str, fp: str) -> tuple[str, str]:
+    """The throttle's sources for a wrong key: the client's address and the key's id."""
+    return f"ip:{client}", f"fp:{fp}"

@@ -536,7 +536,7 @@ class EventBus:
         for sub in subs:
             try:
                 result = sub.handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     self._track(sub, event, result)
             except Exception as exc:
                 self._report(sub, event, exc)

@@ -18,7 +18,7 @@ from collections import Counter as CountMap
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from fame_desktop.orchestrator.events import (
     AuditAppended,
@@ -32,6 +32,9 @@ from fame_desktop.orchestrator.llm.events import LlmStreamEnded
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics import MetricWrapperBase
+
+    _M = TypeVar("_M", bound=MetricWrapperBase)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; queries range from a calculator (sub-ms) to code generation with sandbox tests (tens of s).
@@ -138,6 +141,18 @@ class _Collectors:
             "fame_api_request_seconds", "REST API request time.", ["route"], buckets=QUERY_BUCKETS, registry=r
         )
         self.audit_size.set(audit_entries)
+        # Labelled children by (collector, label values): ``labels()`` checks and locks on every
+        # call, and the same few children are counted on every query and request.
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
+
+    def child(self, metric: _M, *values: str) -> _M:
+        """``metric.labels(*values)``, made once (label values in the collector's label order)."""
+        key = (metric, values)
+        found = self._children.get(key)
+        if found is None:
+            # Two threads may both make it: labels() hands both the same child.
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]  # labels() returns a child of metric's type
 
 
 class Metrics:
@@ -181,8 +196,8 @@ class Metrics:
         latency_ms = float(response.get("processing_time_ms") or 0.0)
 
         def observe(c: _Collectors) -> None:
-            c.queries.labels(intent=intent, status=status).inc()
-            c.query_latency.labels(intent=intent).observe(latency_ms / 1000.0)
+            c.child(c.queries, intent, status).inc()
+            c.child(c.query_latency, intent).observe(latency_ms / 1000.0)
 
         self._observe(observe)
         with self._lock:
@@ -238,8 +253,8 @@ class Metrics:
         """Count one REST request (``route`` is the route template, never the raw path)."""
 
         def observe(c: _Collectors) -> None:
-            c.api_requests.labels(method=method, route=route, status=str(status)).inc()
-            c.api_latency.labels(route=route).observe(seconds)
+            c.child(c.api_requests, method, route, str(status)).inc()
+            c.child(c.api_latency, route).observe(seconds)
 
         self._observe(observe)
 
@@ -247,6 +262,10 @@ class Metrics:
 
     def _observe(self, observation: Callable[[_Collectors], None]) -> None:
         """Apply ``observation`` to the collectors, or keep it for them until they are made."""
+        made = self._collectors
+        if made is not None:  # set once, never unset: no lock needed to use them
+            observation(made)
+            return
         with self._lock:
             if self._collectors is None and len(self._pending) < PENDING_LIMIT:
                 self._pending.append(observation)
