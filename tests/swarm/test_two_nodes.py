@@ -20,7 +20,7 @@ from fame_desktop.orchestrator.sandbox.swarm_cluster import OWNER
 from fame_desktop.orchestrator.settings import SettingsStore
 from tests.swarm.conftest import MANAGER_ADDR, SwarmFactory, wait_no_objects
 from tests.swarm.registry import Registry, serve
-from tests.swarm.two_nodes import TwoNodes, bring_up, running_per_node, wait_for
+from tests.swarm.two_nodes import TwoNodes, bring_up, running_per_node, script, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -108,6 +108,41 @@ async def test_runs_spread_over_both_nodes_within_the_per_node_limit(
     assert wait_no_objects(docker_api, owner_id()) == []
     wait_for(lambda: not two_nodes.worker_containers(), 30, "the worker's containers to go")
     assert docker_api.containers(all=True, filters={"label": f"{OWNER}={owner_id()}"}) == []
+
+
+async def test_job_containers_whose_service_is_gone_are_swept_off_the_nodes(
+    two_nodes: TwoNodes, make_swarm: SwarmFactory, docker_api: Any
+) -> None:
+    """What a node lost mid-run (or a crashed app) left on the node's own engine, out of Swarm's
+    sight, goes when the app starts; a job container whose service is alive stays."""
+    worker = two_nodes.worker_api()
+    try:
+        image_id = str(docker_api.inspect_image(IMAGE)["Id"])
+        assert _has_image(two_nodes, image_id)  # loaded by the first test of this module
+        live = docker_api.create_service(
+            {"ContainerSpec": {"Image": image_id, "Command": ["sleep", "600"]}},
+            name="fame-test-live-job",
+            labels={OWNER: owner_id()},  # this app's own: the start's reaper leaves it alone
+        )
+        stray = worker.create_container(
+            image_id, ["sleep", "600"],
+            labels={OWNER: "fame-test-stray", "com.docker.swarm.service.id": "no-such-service"},
+        )  # fmt: skip
+        alive = worker.create_container(
+            image_id, ["sleep", "600"],
+            labels={OWNER: owner_id(), "com.docker.swarm.service.id": live["ID"]},
+        )  # fmt: skip
+        await make_swarm(swarm_node_engines=[two_nodes.worker_engine])
+
+        def gone(ident: str) -> bool:
+            return not worker.containers(all=True, filters={"id": ident})
+
+        await asyncio.to_thread(wait_for, lambda: gone(stray["Id"]), 30, "the stray job container to go")
+        assert not gone(alive["Id"]), "a container of a live service was removed"
+    finally:
+        worker.remove_container(alive["Id"], force=True)
+        docker_api.remove_service(live["ID"])
+        worker.close()
 
 
 @pytest.fixture(scope="module")
@@ -201,5 +236,16 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
         assert rerun, "no run was lost with the worker and run again"
         assert all(r.status != "unavailable" and r.node == two_nodes.manager_name for r in rerun), rerun
         assert wait_no_objects(docker_api, owner_id()) == []
+
+        # The lost node comes back (same data root, it rejoins by itself): the job containers it
+        # held when it died belong to services that are gone; Swarm or the app's sweep removes them.
+        await asyncio.to_thread(script, "swarm_worker_up.sh")
+        left = two_nodes.worker_containers()
+
+        def swept() -> bool:
+            app.sandbox.status()  # what the window's status bar asks every few seconds
+            return not two_nodes.worker_containers()
+
+        await asyncio.to_thread(wait_for, swept, 60, f"the returned worker's job containers {left} to go")
     finally:
         await app.aclose()
