@@ -469,7 +469,15 @@ class Brain:
         calls = [
             self.services.plugins.call(rec, payload, call_time_limit(rec, default_timeout)) for rec in allowed
         ]
-        results = await asyncio.gather(*calls, return_exceptions=True)
+        results: list[dict[str, Any] | BaseException]
+        if len(calls) == 1:
+            # The usual case: one plugin, awaited in this task (gather would make one for it).
+            try:
+                results = [await calls[0]]
+            except Exception as exc:
+                results = [exc]
+        else:
+            results = await asyncio.gather(*calls, return_exceptions=True)
         answers: list[tuple[PluginRecord, dict[str, Any]]] = []
         first_error: FameError | None = None
         for rec, result in zip(allowed, results, strict=True):
