@@ -215,11 +215,14 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
             app.services.evolution.run("optimize string reversal", population=12, generations=1)
         )
 
-        # Kill the worker while candidates run on it.
-        def worker_busy() -> bool:
-            return running_per_node(docker_api)[two_nodes.worker_id] > 0 or run.done()
+        # Kill the worker while candidates run on it: they are stopped where they are first, since
+        # a fast candidate could otherwise finish in the moment the kill takes (seen under load).
+        def caught_running() -> bool:
+            if run.done():
+                return True
+            return running_per_node(docker_api)[two_nodes.worker_id] > 0 and two_nodes.stop_jobs() > 0
 
-        await asyncio.to_thread(wait_for, worker_busy, 120, "a candidate running on the worker")
+        await asyncio.to_thread(wait_for, caught_running, 120, "a candidate running on the worker")
         assert not run.done(), "the generation ended before the worker could be killed"
         await asyncio.to_thread(two_nodes.kill_worker)
         record = await asyncio.wait_for(run, 240)
