@@ -306,10 +306,12 @@ def _seven_digits(text: str, _folded: str = "") -> bool:
     return _SEVEN_DIGITS.search(text) is not None
 
 
-# Token characters (the high-entropy detector's class) become "x", everything else a space (bytes
-# of UTF-8 sequences too: the class is ASCII), so a run of N is a search for N x's.
+# Token characters (the high-entropy detector's class) become "x", everything else a space (bytes of
+# UTF-8 sequences too: the class is ASCII), so a run of N is a search for N x's. Every key shape holds
+# 16 characters of the narrower class ``[A-Za-z0-9_-]`` in a row (_KEY_MAP).
 _TOKEN_CLASS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 _TOKEN_MAP = bytes(ord("x") if b in _TOKEN_CLASS else ord(" ") for b in range(256))
+_KEY_MAP = bytes(ord("x") if b in _TOKEN_CLASS and b not in b"+/" else ord(" ") for b in range(256))
 _RUN_16, _RUN_32 = b"x" * 16, b"x" * 32
 
 
@@ -318,6 +320,16 @@ def _token_run(text: str, run: bytes) -> bool:
     if len(text) < len(run):
         return False
     return run in text.encode("utf-8", "surrogatepass").translate(_TOKEN_MAP)
+
+
+def _runs(raw: bytes) -> bool:
+    """Whether UTF-8 text holds a key shape's run (16 of ``[A-Za-z0-9_-]``) or 32 token characters.
+
+    Most text has no 16 token characters in a row at all (one translation tells); a path has them,
+    but with slashes: only the high-entropy detector takes those into its runs, and needs 32.
+    """
+    tokens = raw.translate(_TOKEN_MAP)
+    return _RUN_16 in tokens and (_RUN_32 in tokens or _RUN_16 in raw.translate(_KEY_MAP))
 
 
 @dataclass(frozen=True)
@@ -391,9 +403,10 @@ _DETECTORS: tuple[_Detector, ...] = (
 _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 # The screen: a text (case-folded) none of these can be found in cannot change under any detector.
-# Every detector's gate is here, or every match of its pattern holds a 16-character token run (the key
-# shapes: "fame_" and 20 more, "AKIA" and 16 more...) or seven digits (phones, cards);
-# tests/brain/test_redaction_screen.py checks it against the full scan.
+# Every detector's gate is here, or every match of its pattern holds 16 characters of [A-Za-z0-9_-] in a
+# row (the key shapes: "fame_" and 20 more, "AKIA" and 16 more...), 32 token characters in a row (a
+# high-entropy token) or seven digits (phones, cards). A path ("/home/alice/projects/notes.md") has
+# neither run. tests/brain/test_redaction_screen.py checks the screen against the full scan.
 _SCREEN_WORDS = ("-----begin ", "@", "eyj", "xox", "pass", "pw", "pin", "bearer", "basic")
 # Only looked for when the text holds "=" or ":" (without one neither an assignment nor a URL's
 # credentials can match): most text is spared five of the scans.
@@ -411,7 +424,9 @@ def _fold(text: str) -> str:
 def might_hold_secret(text: str) -> bool:
     """False when no detector can change ``text`` (most text: a microsecond or two to tell)."""
     # Case-sensitive literals are looked for case-blind too: a looser screen, never a tighter one.
-    folded = _fold(text)
+    # (_fold, _runs and _seven_digits inlined: this runs on every string the audit stores.)
+    ascii_text = text.isascii()
+    folded = text.lower() if ascii_text else text.translate(_CASE_TWINS).lower()
     for word in _SCREEN_WORDS:
         if word in folded:
             return True
@@ -419,12 +434,13 @@ def might_hold_secret(text: str) -> bool:
         for word in _SCREEN_ASSIGNED:
             if word in folded:
                 return True
-    if text.isascii():  # _token_run and _seven_digits on one encoding, without their calls
-        raw = text.encode("ascii")
-        return _RUN_16 in raw.translate(_TOKEN_MAP) or _DIGITS_7 in raw.translate(
-            _DIGIT_MAP, _SEPARATOR_BYTES
-        )
-    return _token_run(text, _RUN_16) or _seven_digits(text)
+    raw = text.encode("ascii") if ascii_text else text.encode("utf-8", "surrogatepass")
+    tokens = raw.translate(_TOKEN_MAP)
+    if _RUN_16 in tokens and (_RUN_32 in tokens or _RUN_16 in raw.translate(_KEY_MAP)):
+        return True
+    if ascii_text:
+        return _DIGITS_7 in raw.translate(_DIGIT_MAP, _SEPARATOR_BYTES)
+    return _SEVEN_DIGITS.search(text) is not None
 
 
 def redact_text(text: str) -> str:

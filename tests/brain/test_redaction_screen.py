@@ -86,9 +86,26 @@ def test_the_smallest_text_each_detector_changes_passes_the_screen(text: str) ->
     assert redact_text(text) == full_scan(text) != text
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "q8Zr1T/vfK2mWc9/YpLx4Hb7s+Nd0Ue3G/jAo6iRy5E",  # no 16 key characters in a row, 43 token characters
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "abcd/efgh+ijkl/mnop+qrst/uvwx+yz01/2345",  # looks made up, but not random: the patterns decide
+    ],
+)
+def test_tokens_with_slashes_and_pluses_pass_the_screen(token: str) -> None:
+    # Paths are spared because their runs of [A-Za-z0-9_-] are short; a high-entropy token with
+    # slashes has short runs too, but 32 characters of the wider class in a row.
+    text = f"the secret part is {token} ok"
+    assert might_hold_secret(text)
+    _same_as_full_scan(text)
+
+
 def test_clean_text_passes_the_screen_untouched() -> None:
     for text in ["generate_code", "api:bench", "query 123456", "Write a Python function to reverse a string",
-                 "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12"]:  # fmt: skip
+                 "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12",
+                 "/home/alice/projects/fame/notes.md", "C:\\Users\\alice\\Documents\\report+final.docx"]:  # fmt: skip
         assert not might_hold_secret(text), text
         assert redact_text(text) is text
 
