@@ -523,12 +523,13 @@ class _NotPlain(Exception):
 def redact_plain(value: object, *, max_chars: int | None = None, with_text: str = "") -> object | None:
     """The fast path of :func:`redact` for JSON-plain values that need nothing redacted or cut.
 
-    Returns a copy of ``value`` with every dict's keys sorted and tuples made lists: exactly what
-    ``json.loads`` gives back from ``json.dumps(redact(value, max_chars=max_chars), sort_keys=True)``.
-    Returns None when the value is not plain (a type other than dict, list, tuple, str, int,
-    bool, finite float or None, a key that is not a string or looks secret, a string longer than
-    ``max_chars``) or when any string in it, or ``with_text`` (stored beside it), might hold a
-    secret: then use :func:`redact` and :func:`redact_text`. One screen covers every string.
+    Returns a copy of ``value`` (every dict and list copied, tuples made lists, keys in their
+    order): what :func:`redact` gives, as JSON writes it. Returns None when the value is not plain
+    (a type other than dict, list, tuple, str, int, bool, float or None; a float that is not finite
+    or is below 1e-4 without being 0, which encoders disagree on writing; a key that is not a
+    string or looks secret; a string longer than ``max_chars``) or when any string in it, or
+    ``with_text`` (stored beside it), might hold a secret: then use :func:`redact` and
+    :func:`redact_text`. One screen covers every string.
     """
     strings = [with_text] if with_text else []
     try:
@@ -543,15 +544,11 @@ def redact_plain(value: object, *, max_chars: int | None = None, with_text: str 
 
 
 def _plain_copy(value: object, strings: list[str], max_chars: int | None) -> object:
+    # The copy is what gets screened and stored: a caller changing its dict meanwhile changes neither.
     kind = type(value)
     if kind is dict:
-        out: dict[str, object] = {}
-        # Keys are distinct: sorting the pairs compares keys only (a non-string key fails below).
-        try:
-            items = sorted(value.items())  # type: ignore[attr-defined]
-        except TypeError:
-            raise _NotPlain from None
-        for key, item in items:
+        out = value.copy()  # type: ignore[attr-defined]
+        for key, item in out.items():
             if type(key) is not str or _is_secret_key(key):
                 raise _NotPlain
             # The common values inline: a call per value would cost more than the rest.
@@ -560,11 +557,8 @@ def _plain_copy(value: object, strings: list[str], max_chars: int | None) -> obj
                 if max_chars is not None and len(item) > max_chars:
                     raise _NotPlain
                 strings.append(item)
-                out[key] = item
-            elif item is None or item_kind is int or item_kind is bool:
-                out[key] = item
-            else:
-                out[key] = _plain_copy(item, strings, max_chars)
+            elif item is not None and item_kind is not int and item_kind is not bool:
+                out[key] = _plain_copy(item, strings, max_chars)  # same keys: iteration goes on
         return out
     if kind is str:
         if max_chars is not None and len(value) > max_chars:  # type: ignore[arg-type]
@@ -573,7 +567,9 @@ def _plain_copy(value: object, strings: list[str], max_chars: int | None) -> obj
         return value
     if kind is list or kind is tuple:
         return [_plain_copy(item, strings, max_chars) for item in value]  # type: ignore[attr-defined]
-    if value is None or kind is int or kind is bool or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is float and math.isfinite(value) and (value == 0 or abs(value) >= 1e-4):  # type: ignore[arg-type]
         return value
     raise _NotPlain
 
