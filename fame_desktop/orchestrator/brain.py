@@ -523,7 +523,7 @@ class Brain:
             raise first_error
         _compose(response, answers)
         if all(r.get("error") for _, r in answers) and first_error is not None:
-            response.error = ErrorDetail.model_validate(first_error.to_dict())
+            response.error = ErrorDetail(**first_error.to_dict())
 
     async def feedback(
         self,
@@ -609,7 +609,7 @@ class Brain:
                 sub_req = req.model_copy(update={"text": part.text})
                 await self._answer(sub_req, query_id, part.route, records, sub, actor, pending)
             except FameError as exc:
-                sub.error = ErrorDetail.model_validate(exc.to_dict())
+                sub.error = ErrorDetail(**exc.to_dict())
                 sub.response = sub.error.message
             subs.append(sub)
         response.response = "\n\n".join(
@@ -670,7 +670,7 @@ class Brain:
     ) -> tuple[dict[str, Any], AuditItem]:
         """The response dict and its audit entry (not yet written)."""
         if error is not None:
-            response.error = ErrorDetail.model_validate(error.to_dict())
+            response.error = ErrorDetail(**error.to_dict())
             response.response = response.error.message
         # A plugin quoting the question back must not show a key or password it carried.
         response.response = scrub_echo(response.text, response.response)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -108,51 +109,79 @@ def _optional(schema: dict[str, Any], name: str) -> None:
         required.remove(name)
 
 
-class ErrorDetail(BaseModel):
+@dataclass
+class ErrorDetail:
     """The ``error`` object: a stable ``code`` (``network_disabled``, ``plugin_error``, ...) and a
     message for a person that says how to fix it."""
+
+    # Its own schema settings (pydantic's defaults), so it is published as before, not with those
+    # of the response that holds it.
+    __pydantic_config__: ClassVar[dict[str, Any]] = {}
 
     code: str
     message: str
 
 
-class QueryResponse(BaseModel):
+def _response_schema(schema: dict[str, Any]) -> None:
+    """The published schema marks every field as always present, except ``tests``."""
+    _optional(schema, "tests")
+
+
+# A dataclass, not a pydantic model: every query builds one, and pydantic (its import and the
+# model's build) would be most of a one-shot ``fame ask``. The REST API publishes this class as
+# it is (pydantic reads a dataclass, this config and the docstrings under the fields); the
+# config is a plain dict so this module imports no pydantic for it.
+@dataclass
+class QueryResponse:
     """The query response object: what ``Brain.handle_query`` answers (as :meth:`to_dict`),
     ``fame ask --json`` prints and ``POST /query`` returns."""
 
-    # The published schema marks every field as always present, except ``tests``.
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_serialization_defaults_required=True,
-        json_schema_extra=lambda schema: _optional(schema, "tests"),
-    )
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid",
+        "use_attribute_docstrings": True,
+        "json_schema_serialization_defaults_required": True,
+        "json_schema_extra": _response_schema,
+    }
 
-    id: str = Field(description="The query id (the client's or a fresh one).")
-    text: str = Field(description="The query's text.")
-    intent: str | None = Field(default=None, description="The intent it was routed to.")
-    confidence: float = Field(default=0.0, description="How sure the routing was, 0..1.")
-    plugins: list[str] = Field(default_factory=list, description="The plugins that answered.")
-    response: str = Field(default="", description="The answer, for a person.")
-    data: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific data.")
-    code: str | None = Field(default=None, description="Generated code, if any.")
-    test_report: dict[str, Any] | None = Field(
-        default=None, description="How the generated code did on its tests in the sandbox."
-    )
-    error: ErrorDetail | None = Field(default=None, description="Why the query was not answered.")
-    processing_time_ms: float = Field(default=0.0, description="Time in the Brain.")
-    audit_id: int | None = Field(default=None, description="The audit entry of the answer.")
+    id: str
+    """The query id (the client's or a fresh one)."""
+    text: str
+    """The query's text."""
+    intent: str | None = None
+    """The intent it was routed to."""
+    confidence: float = 0.0
+    """How sure the routing was, 0..1."""
+    plugins: list[str] = field(default_factory=list)
+    """The plugins that answered."""
+    response: str = ""
+    """The answer, for a person."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Plugin-specific data."""
+    code: str | None = None
+    """Generated code, if any."""
+    test_report: dict[str, Any] | None = None
+    """How the generated code did on its tests in the sandbox."""
+    error: ErrorDetail | None = None
+    """Why the query was not answered."""
+    processing_time_ms: float = 0.0
+    """Time in the Brain."""
+    audit_id: int | None = None
+    """The audit entry of the answer."""
     # Last, so the object's key order is the one callers always saw.
-    tests: str | None = Field(
-        default=None, description="The tests that came with the generated code (present only then)."
-    )
+    tests: str | None = None
+    """The tests that came with the generated code (present only then)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The response as the plain object callers index: ``tests`` only when there are tests.
 
         ``data`` and ``test_report`` are handed on as the plugin made them (not copied or coerced).
         """
-        out = {name: getattr(self, name) for name in type(self).model_fields}
-        out["error"] = self.error.model_dump() if self.error is not None else None
+        out = {name: getattr(self, name) for name in RESPONSE_FIELDS}
+        out["error"] = {"code": self.error.code, "message": self.error.message} if self.error else None
         if self.tests is None:
             del out["tests"]
         return out
+
+
+#: The query response's keys, in order (``tests`` only when there are tests).
+RESPONSE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(QueryResponse))
