@@ -124,6 +124,12 @@ def test_openapi_and_docs(server: Server) -> None:
     assert set(models["QueryIn"]["properties"]) == {"text", "intent", "user", "id", "params", "source"}
     assert models["QueryIn"]["required"] == ["text"]
     assert set(models["QueryResponse"]["required"]) == set(RESPONSE_FIELDS) - {"tests"}
+    # Documented field by field (from the docstrings under the dataclass's fields), closed to others.
+    response = models["QueryResponse"]
+    assert list(response["properties"]) == list(RESPONSE_FIELDS)
+    assert all(p.get("description") for p in response["properties"].values())
+    assert response["additionalProperties"] is False
+    assert models["ErrorDetail"]["required"] == ["code", "message"]
 
 
 def test_unknown_path_is_404_json(server: Server) -> None:
