@@ -215,6 +215,9 @@ class _Batch:
     rows: list[_Row] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
+    #: Held while a thread waits for this batch: released when it is committed or the thread is
+    #: to lead the next commit (one thread woken per batch, not every waiter per commit).
+    wakeup: threading.Lock | None = None
 
 
 class AuditLog:
@@ -464,11 +467,18 @@ class AuditLog:
         batch = _Batch([self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items])
         with self._cv:
             self._queue.append(batch)
-            while not batch.done and self._leading:
-                self._cv.wait()
-            if not batch.done:
+            if self._leading:
+                wakeup = batch.wakeup = threading.Lock()
+                wakeup.acquire()
+            else:
+                wakeup = None
                 self._leading = True
                 todo, self._queue = self._queue, []
+        if wakeup is not None:
+            wakeup.acquire()  # committed by another thread, or handed the lead
+            if not batch.done:
+                with self._cv:
+                    todo, self._queue = self._queue, []
         if not batch.done:
             self._lead(todo)
         if batch.error is not None:
@@ -556,8 +566,18 @@ class AuditLog:
             with self._cv:
                 for batch in todo:
                     batch.done = True
-                self._leading = False
-                self._cv.notify_all()
+                # The lead passes to a thread waiting with a batch (it commits the whole queue),
+                # else to the writer thread if coroutines' batches wait.
+                successor = next((b for b in self._queue if b.wakeup is not None), None)
+                if successor is None:
+                    self._leading = False
+                    self._cv.notify_all()
+            for batch in todo:
+                if batch.wakeup is not None:
+                    batch.wakeup.release()
+            if successor is not None:
+                assert successor.wakeup is not None
+                successor.wakeup.release()
             waiting: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
             for batch in todo:
                 if batch.future is not None:

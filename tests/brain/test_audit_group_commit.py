@@ -147,3 +147,40 @@ def test_coroutines_appending_in_one_loop_turn_share_one_commit(tmp_path: Path) 
         assert log.verify().ok
     finally:
         log.close()
+
+
+def test_threads_and_coroutines_appending_at_once_hand_the_lead_on(tmp_path: Path) -> None:
+    # Threads wait on their own batch and are handed the lead one at a time; the writer thread
+    # commits the coroutines' batches. Mixed, every append returns its committed entry, and the
+    # commits are shared (fewer transactions than entries).
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    got: list[AuditEntry] = []
+    lock = threading.Lock()
+
+    def work(who: int) -> None:
+        for i in range(100):
+            entry = log.append("t", {"who": who, "i": i})
+            with lock:
+                got.append(entry)
+
+    async def coroutines() -> list[AuditEntry]:
+        async def one(who: int) -> list[AuditEntry]:
+            return [await log.append_async("c", {"who": who, "i": i}) for i in range(100)]
+
+        return [e for batch in await asyncio.gather(*(one(w) for w in range(8))) for e in batch]
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    from_loop = asyncio.run(coroutines())
+    for t in threads:
+        t.join()
+    try:
+        everything = got + from_loop
+        assert sorted(e.id for e in everything) == list(range(1, 1601))
+        stored = {e.id: e for e in log}
+        assert all(stored[e.id] == e for e in everything)
+        assert log.commits < 1600
+        assert log.verify().ok
+    finally:
+        log.close()
