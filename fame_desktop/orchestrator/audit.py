@@ -241,7 +241,9 @@ class AuditLog:
         self._on_append = on_append
         self._max = max_field_chars
         self._lock = threading.RLock()  # guards the reading connection
-        self._cv = threading.Condition()  # guards the queue of batches waiting for a commit
+        # Guards the queue of batches waiting for a commit; only the writer thread waits on it
+        # (threads appending wait on their own batch: see _Batch.wakeup).
+        self._cv = threading.Condition(threading.Lock())
         self._queue: list[_Batch] = []
         # Batches appended by coroutines this loop turn, handed to the writer at the turn's end.
         self._pending: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
@@ -535,7 +537,8 @@ class AuditLog:
                 )
                 self._writer.start()
             self._queue.extend(batches)
-            self._cv.notify_all()
+            if not self._leading:  # a leader passes the lead on (to the writer) when it is done
+                self._cv.notify()
 
     def _write_loop(self) -> None:
         while True:
@@ -571,7 +574,7 @@ class AuditLog:
                 successor = next((b for b in self._queue if b.wakeup is not None), None)
                 if successor is None:
                     self._leading = False
-                    self._cv.notify_all()
+                    self._cv.notify()
             for batch in todo:
                 if batch.wakeup is not None:
                     batch.wakeup.release()
