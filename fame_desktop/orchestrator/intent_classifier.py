@@ -268,22 +268,31 @@ def train(examples: Sequence[Example]) -> IntentModel:
     for row in rows:
         for name in row:
             vocab.setdefault(name, len(vocab))
-    x = np.zeros((len(rows), len(vocab) + 1), dtype=np.float32)
-    for i, row in enumerate(rows):
-        for name, value in row.items():
-            x[i, vocab[name]] = value
-    x[:, -1] = 1.0  # the bias column (regularised like the rest: fine for a handful of classes)
+    bias = len(vocab)  # a constant feature (regularised like the rest: fine for a handful of classes)
+    # Each example has ~100 of ~9,000 n-grams: the products below run over each row's non-zero
+    # columns, so training costs the same with or without BLAS (the packaged app's numpy has none,
+    # scripts/numpy_noblas.sh; dense products over the n-by-9,000 matrix take 6 s without it).
+    cols = [np.array([vocab[name] for name in row] + [bias], dtype=np.intp) for row in rows]
+    vals = [np.array([*row.values(), 1.0], dtype=np.float32).astype(np.float64) for row in rows]
+    x = np.zeros((len(rows), bias + 1), dtype=np.float32)  # vals are float32 values: exact
+    for i, (col, val) in enumerate(zip(cols, vals, strict=True)):
+        x[i, col] = val
     index = {intent: j for j, intent in enumerate(intents)}
     y = np.zeros((len(rows), len(intents)))
     for i, ex in enumerate(examples):
         y[i, index[ex.intent]] = 1.0
     # Ridge in dual form: W = X^T (X X^T + lambda I)^-1 Y.
-    gram = (x @ x.T).astype(np.float64)
+    gram = np.empty((len(rows), len(rows)))
+    for i, (col, val) in enumerate(zip(cols, vals, strict=True)):
+        gram[:, i] = x[:, col] @ val
     inverse = np.linalg.inv(gram + RIDGE_LAMBDA * np.eye(len(rows)))
     alpha = inverse @ y
-    w = x.T.astype(np.float64) @ alpha
-    # Leave-one-out predictions: (yhat_i - h_ii y_i) / (1 - h_ii) with H = K (K + lambda I)^-1.
-    hat = gram @ inverse
+    w = np.zeros((bias + 1, len(intents)))
+    for i, (col, val) in enumerate(zip(cols, vals, strict=True)):
+        w[col] += np.outer(val, alpha[i])
+    # Leave-one-out predictions: (yhat_i - h_ii y_i) / (1 - h_ii) with H = K (K + lambda I)^-1,
+    # which is I - lambda (K + lambda I)^-1 (no n-by-n product needed).
+    hat = np.eye(len(rows)) - RIDGE_LAMBDA * inverse
     h = np.diag(hat)[:, None]
     loo = (hat @ y - h * y) / (1.0 - h)
     held = [(ex.intent, dict(zip(intents, map(float, loo[i]), strict=True))) for i, ex in enumerate(examples)]
@@ -291,7 +300,7 @@ def train(examples: Sequence[Example]) -> IntentModel:
     return IntentModel(
         intents,
         weights,
-        [float(v) for v in w[-1]],
+        [float(v) for v in w[bias]],
         temperature=_fit_temperature(held),
         fingerprint=fingerprint(examples),
     )
