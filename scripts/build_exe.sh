@@ -12,6 +12,13 @@ fi
 DIST="$REPO/dist"
 [ "${FAME_ONEFILE:-0}" != "0" ] && DIST="$REPO/dist/onefile"
 start=$(date +%s%N)
+# numpy without BLAS and per-CPU loop variants (scripts/numpy_noblas.sh; cached after its first
+# build): put first on the path the analysis imports from. The venv's numpy if that build fails.
+if numpy_site="$(FAME_VENV="$VENV" "$REPO/scripts/numpy_noblas.sh")"; then
+  export PYTHONPATH="$numpy_site${PYTHONPATH:+:$PYTHONPATH}"
+else
+  echo "build_exe: WARNING: packaging the venv's numpy with its OpenBLAS (28 MB more)" >&2
+fi
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$REPO/build/pyinstaller" fame.spec
 end=$(date +%s%N)

@@ -9,7 +9,7 @@ SUDO=""
 # Debian/Ubuntu packages: Qt runtime libraries, Xvfb, the Docker engine, audio and speech tools, and
 # a CJK font (WenQuanYi Micro Hei, 5 MB: Hangul, kana and Han) so any speech model's text renders.
 APT_PACKAGES=(
-  python3 python3-venv python3-dev gcc curl ca-certificates
+  python3 python3-venv python3-dev gcc g++ curl ca-certificates
   libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
   xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libx11-xcb1

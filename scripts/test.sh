@@ -36,6 +36,10 @@ else
   export DISPLAY=:99
   echo "==> PulseAudio virtual microphone and speaker"
   eval "$(scripts/audio_up.sh)"
+  # The packaged tests build the executable; its numpy (built from source without BLAS) takes
+  # minutes the first time on a machine, so it is built here, ahead of their timeout, and cached.
+  echo "==> numpy for the package"
+  scripts/numpy_noblas.sh >/dev/null || echo "==> WARNING: the package will carry the venv's numpy" >&2
 fi
 
 export PATH="$VENV/bin:$PATH"
