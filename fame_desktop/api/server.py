@@ -33,6 +33,7 @@ from fame_desktop.api.schemas import (
     HealthOut,
     QueryIn,
     QueryOut,
+    query_request,
 )
 from fame_desktop.api.statuses import query_status, status_of
 from fame_desktop.app import App
@@ -40,7 +41,6 @@ from fame_desktop.orchestrator.audit_kinds import AuditKind
 from fame_desktop.orchestrator.errors import FameError, InvalidRequest, PluginNotFound
 from fame_desktop.orchestrator.evolution.request import check_run_request
 from fame_desktop.orchestrator.metrics import CONTENT_TYPE, Metrics
-from fame_desktop.orchestrator.query import parse_request
 
 log = logging.getLogger("fame.api")
 
@@ -216,14 +216,8 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> GatedFastAPI:
 
     async def answer(body: QueryIn, key: str | None) -> tuple[int, bytes]:
         """The status and JSON body of the answer to ``body``."""
-        payload = body.model_dump(exclude_none=True, exclude={"source"})
-        payload["source"] = "api"
-        # Every API key is an admin key: the query carries it so admin-only plugins answer,
-        # exactly as `fame ask` does with --admin-key. Dangerous capabilities stay off unless
-        # enabled in the settings.
-        payload["admin_key"] = key
         try:
-            parsed = parse_request(payload)
+            parsed = query_request(body, key)
         except InvalidRequest as exc:
             return status_of(exc), json_bytes(
                 {"error": {"code": exc.code, "message": exc.to_dict()["message"]}}

@@ -16,6 +16,8 @@ MAX_TEXT_CHARS = 4000
 # Control characters other than tab, newline and carriage return have no business in a query.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 SOURCES = ("cli", "ui", "api", "voice", "python", "test", "evolution")
+# The longest admin key a request may carry.
+ADMIN_KEY_MAX_CHARS = 256
 
 
 class ClientQuery(BaseModel):
@@ -58,7 +60,7 @@ class QueryRequest(ClientQuery):
     and the admin key it carries)."""
 
     source: str = "python"
-    admin_key: str | None = Field(default=None, max_length=256)
+    admin_key: str | None = Field(default=None, max_length=ADMIN_KEY_MAX_CHARS)
 
     @field_validator("source")
     @classmethod
