@@ -60,8 +60,13 @@ mkdir -p artifacts
 # a module edited later is recompiled as usual.
 python -m compileall -q -j 0 fame_desktop core fame_plugin_api examples >/dev/null
 if [ "$FAST" = 1 ]; then
-  # One worker per core: these tests share nothing (each has its own data dir and ports).
-  pytest -n "${FAME_TEST_WORKERS:-auto}" -m "not docker and not gui and not audio and not slow" --durations=10 "$@"
+  # One worker per core: these tests share nothing (each has its own data dir and ports). Whole
+  # files go to one worker (--dist loadfile), so a module's fixtures (the API tests' server) start
+  # once, not once per worker and again each time that worker comes back to the module.
+  # The `fame` commands the tests run are forks of a process that has the app imported
+  # (tests/fame_cli.py); the full run starts each one as a fresh `fame` process.
+  pytest -n "${FAME_TEST_WORKERS:-auto}" --dist loadfile -m "not docker and not gui and not audio and not slow" \
+    --durations=25 "$@"
 else
-  pytest --durations=25 "$@"
+  FAME_TEST_CLI=process pytest --durations=25 "$@"
 fi

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_harness import Server, start_server, stop_server
+from fame_cli import run_fame
 
 from fame_desktop.api.gate import RefusalLog
 from fame_desktop.app import build_app
@@ -243,13 +244,11 @@ def test_wrong_keys_lock_out_the_guesser_never_the_real_key(tmp_path: Path) -> N
                 good.get("/plugins", headers={"X-API-Key": k})
             assert good.get("/plugins").status_code == 200
         # The CLI is not locked out (nothing was persisted), and neither is a restarted server.
-        cli = subprocess.run(
-            [FAME, "--data-dir", str(srv.data_dir), "admin", "set", "api.max_body_bytes", "70000"],
+        cli = run_fame(
+            "--data-dir", str(srv.data_dir), "admin", "set", "api.max_body_bytes", "70000",
             env={**os.environ, "FAME_ADMIN_KEY": srv.key},
-            capture_output=True,
-            text=True,
             timeout=120,
-        )
+        )  # fmt: skip
         assert cli.returncode == 0, cli.stderr
         assert "api.max_body_bytes = 70000" in cli.stdout
         assert "locked" not in (srv.data_dir / "admin_keys.json").read_text()

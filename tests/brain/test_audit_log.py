@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from fame_desktop.orchestrator.audit import AuditLog
+from fame_cli import run_fame
 
-FAME = Path(sys.executable).with_name("fame")
+from fame_desktop.orchestrator.audit import AuditLog
 
 WRITER = """
 import sys
@@ -31,13 +31,7 @@ while True:
 
 
 def _fame(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(FAME), "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_fame("--data-dir", str(data_dir), *args, timeout=120)
 
 
 def test_kill_9_during_a_burst_loses_no_committed_entry(tmp_path: Path) -> None:

@@ -9,22 +9,18 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 
 from fame_desktop.orchestrator import audit_verify
 from fame_desktop.orchestrator.audit import AuditLog, entry_hash
 
-FAME = str(Path(sys.executable).with_name("fame"))
-
 
 def fame(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [FAME, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=180, check=False
-    )
+    return run_fame("--data-dir", str(data_dir), *args)
 
 
 def verify_json(data_dir: Path) -> dict[str, object]:

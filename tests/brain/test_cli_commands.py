@@ -6,12 +6,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-FAME = str(Path(sys.executable).with_name("fame"))
+from fame_cli import run_fame
 
 
 def fame_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -23,7 +21,7 @@ def fame_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def fame(data_dir: Path, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
     env = fame_env(data_dir, **({"FAME_ADMIN_KEY": key} if key else {}))
-    return subprocess.run([FAME, *args], capture_output=True, text=True, env=env, timeout=180, check=False)
+    return run_fame(*args, env=env)
 
 
 def test_ask_json_generate_code(data_dir: Path) -> None:

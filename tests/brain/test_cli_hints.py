@@ -11,15 +11,14 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 
 from fame_desktop.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-FAME = str(Path(sys.executable).with_name("fame"))
 DUMMY_KEY = "dummy-admin-key"
 # Placeholders the hints use, and a value each parses with (parse only: nothing runs).
 PLACEHOLDERS = {
@@ -172,7 +171,7 @@ def test_global_options_before_or_after_the_subcommand(tmp_path: Path) -> None:
 
 
 def _fame(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FAME, *args], capture_output=True, text=True, timeout=180, check=False)
+    return run_fame(*args)
 
 
 def test_hints_run_as_written(data_dir: Path) -> None:

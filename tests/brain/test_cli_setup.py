@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fame_cli import run_fame
+
 from fame_desktop.orchestrator.first_run import check_docker
 from fame_desktop.orchestrator.sandbox.fix_hints import Situation, engine_fix
 from fame_desktop.orchestrator.settings import SettingsStore
@@ -23,14 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _fame(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "FAME_ADMIN_KEY"}
-    return subprocess.run(
-        [FAME, *args, "--data-dir", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    return run_fame(*args, "--data-dir", str(home), env=env, timeout=120)  # stdin empty: no terminal
 
 
 def test_setup_help_lists_every_step() -> None:

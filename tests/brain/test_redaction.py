@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 
 from fame_desktop.app import App
 from fame_desktop.orchestrator.redaction import redact, redact_text, scrub_echo
 
-FAME = str(Path(sys.executable).with_name("fame"))
 SET = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "redaction_set.jsonl"
 AWS_SECRET = "q8Zr1T/vfK2mWc9YpLx4Hb7sNd0Ue3GjAo6iRy5E"
 PEM_BODY = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0"
@@ -110,14 +108,10 @@ async def test_no_secret_of_the_labelled_set_reaches_the_data_dir_or_the_answer(
 def test_the_real_cli_stores_none_of_the_listed_secrets(data_dir: Path) -> None:
     env = {**os.environ, "FAME_HOME": str(data_dir)}
     for text, secret in ATTACKS:
-        done = subprocess.run(
-            [FAME, "ask", "--json", text], capture_output=True, text=True, env=env, timeout=180, check=False
-        )
+        done = run_fame("ask", "--json", text, env=env)
         assert done.returncode in (0, 1), done.stderr
         assert secret[:10] not in json.loads(done.stdout)["response"]
-    shown = subprocess.run(
-        [FAME, "audit", "--limit", "50"], capture_output=True, text=True, env=env, timeout=180, check=False
-    )
+    shown = run_fame("audit", "--limit", "50", env=env)
     assert shown.returncode == 0 and "[REDACTED" in shown.stdout
     for path, blob in _files(data_dir):
         for _, secret in ATTACKS:

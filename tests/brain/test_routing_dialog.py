@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from fame_cli import run_fame
 
 from fame_desktop.app import App, build_app
 
-FAME = str(Path(sys.executable).with_name("fame"))
 #: Under the shipped model, web search and code are close for this one (checked by the first test).
 AMBIGUOUS = "search sorting algorithms"
 
 
 def _fame(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, FAME_HOME=str(data_dir))
-    return subprocess.run(
-        [FAME, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_fame(*args, env=env)  # stdin empty: no terminal to answer a question
 
 
 async def test_an_ambiguous_query_gets_a_question_and_the_choice_is_remembered(app: App) -> None:

@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 
 from fame_desktop.app import build_app
 from fame_desktop.orchestrator.settings import SettingsStore
-
-FAME = str(Path(sys.executable).with_name("fame"))
 
 
 def fame(data_dir: Path, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "FAME_ADMIN_KEY"}
     if key:
         env["FAME_ADMIN_KEY"] = key
-    return subprocess.run(
-        [FAME, "--data-dir", str(data_dir), *args], capture_output=True, text=True, env=env, timeout=180
-    )
+    return run_fame("--data-dir", str(data_dir), *args, env=env)
 
 
 def _all_commands_work(data_dir: Path) -> list[str]:

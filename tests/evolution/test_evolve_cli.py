@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 
 from fame_desktop.app import build_app
 
-FAME = str(Path(sys.executable).with_name("fame"))
 QUESTION = "Write a Python function for the factorial of n"
 
 
@@ -22,14 +21,7 @@ def fame(data_dir: Path, *args: str, key: str | None = None) -> subprocess.Compl
     env.pop("FAME_ADMIN_KEY", None)
     if key:
         env["FAME_ADMIN_KEY"] = key
-    return subprocess.run(
-        [FAME, "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=240,
-        check=False,
-    )
+    return run_fame("--data-dir", str(data_dir), *args, env=env, timeout=240)
 
 
 def ask_code(data_dir: Path) -> str:

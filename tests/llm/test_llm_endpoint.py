@@ -6,17 +6,16 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 from openai_fake import FakeOpenAI, Reply
 
 from fame_desktop.orchestrator.llm import LLM_API_KEY, LlmConfig, SecretStore
 from fame_desktop.orchestrator.llm.endpoint import PRESETS, check_connection, preset, preset_for
 
 KEY = "sk-proj-Zq7ThisIsTheSecretKeyBytes9931"
-FAME = str(Path(sys.executable).with_name("fame"))
 
 
 def free_port() -> int:
@@ -79,9 +78,7 @@ async def test_failures_say_what_failed_and_how_to_fix_it() -> None:
 
 def fame(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, FAME_HOME=str(data_dir))
-    return subprocess.run(
-        [FAME, "-v", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+    return run_fame("-v", *args, input=stdin, env=env, timeout=120)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 from gguf_files import truncated_copy, write_gguf
 from model_server import Served, serve
 from tiny_gguf import write_tiny_gguf
@@ -26,7 +27,7 @@ def fame(data_dir: Path, *args: str, key: str | None = None) -> subprocess.Compl
     env.pop("FAME_ADMIN_KEY", None)
     if key:
         env["FAME_ADMIN_KEY"] = key
-    return subprocess.run([FAME, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+    return run_fame(*args, env=env, timeout=120)
 
 
 def fame_tty(data_dir: Path, *args: str, key: str) -> tuple[int, str]:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fame_cli import run_fame
 from model_server import MODEL, Served, model_zip, serve
 
 from fame_desktop.orchestrator.errors import NetworkDisabled
 from fame_desktop.orchestrator.voice.download import ModelDownloader
 from fame_desktop.orchestrator.voice.errors import DownloadCancelled, DownloadFailed, ModelProblem
 from fame_desktop.orchestrator.voice.models import find_models, model_problem
-
-FAME = str(Path(sys.executable).with_name("fame"))
 
 
 @pytest.fixture
@@ -160,9 +158,7 @@ def test_cli_download_checks_the_configured_checksum_of_the_configured_url(
     env = {**os.environ, "FAME_HOME": str(tmp_path / "home")}
 
     def fame(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [FAME, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
+        return run_fame(*args, env=env, timeout=120)
 
     assert fame("admin", "set", "voice.model_url", f"{base}/{MODEL}.zip").returncode == 0
     bad = fame("admin", "set", "voice.model_sha256", "12345")
