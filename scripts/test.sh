@@ -65,8 +65,9 @@ if [ "$FAST" = 1 ]; then
   # once, not once per worker and again each time that worker comes back to the module.
   # The `fame` commands the tests run are forks of a process that has the app imported
   # (tests/fame_cli.py); the full run starts each one as a fresh `fame` process.
-  pytest -n "${FAME_TEST_WORKERS:-auto}" --dist loadfile -m "not docker and not gui and not audio and not slow" \
-    --durations=25 "$@"
+  # tests/ui is marked gui as a whole: not collecting it spares each worker importing the window.
+  pytest -n "${FAME_TEST_WORKERS:-auto}" --dist loadfile --ignore=tests/ui \
+    -m "not docker and not gui and not audio and not slow" --durations=25 "$@"
 else
   FAME_TEST_CLI=process pytest --durations=25 "$@"
 fi

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from fame_desktop.app import App, build_app
+# pytest rewrites the asserts of every test module as it imports it and caches the result beside
+# the module, unless bytecode writing is off (PYTHONDONTWRITEBYTECODE, set in many CI and sandboxed
+# shells): then every worker of every run rewrites them all again (about 8 s of CPU a process).
+# This turns writing on for this process only; the processes the tests start keep the environment.
+sys.dont_write_bytecode = False
+
+from fame_desktop.app import App, build_app  # noqa: E402 - after the line above, as it must be
 
 REPO = Path(__file__).resolve().parents[1]
 
