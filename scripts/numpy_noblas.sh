@@ -13,7 +13,8 @@
 # archive against the index's hash), the build tools are pinned (scripts/numpy_build_constraints.txt)
 # and the meson options are fixed. The wheel is cached by version, options and tools in
 # ${FAME_BUILD_CACHE:-~/.cache/fame-build}, so only the first package build on a machine pays for
-# it: 11.5 minutes of CPU (33 minutes on 2 cores shared at load 8-13; about 6 on 2 quiet ones).
+# it: 10.5-11.5 minutes of CPU (10 minutes on 2 cores at load 3-4, 33 at load 8-13). Two builds
+# on this machine gave byte-identical libraries.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${FAME_VENV:-$REPO/.venv}"
