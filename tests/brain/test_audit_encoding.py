@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
+from crash_writer import committed_then_killed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -174,22 +172,9 @@ while True:
 
 def test_kill_9_during_big_batches_loses_no_committed_entry(tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True, env=env
+    committed = committed_then_killed(
+        WRITER, db, 30, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     )
-    assert proc.stdout is not None
-    committed: list[int] = []
-    deadline = time.monotonic() + 60
-    while len(committed) < 30 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        committed.append(int(line))
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    proc.stdout.close()
-    assert len(committed) >= 30, "the writer did not get going"
     log = AuditLog(db)
     try:
         result = log.verify()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
+
+from crash_writer import committed_then_killed
 
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 
@@ -107,19 +104,7 @@ def test_a_cancelled_waiter_does_not_unwrite_its_entry(tmp_path: Path) -> None:
 
 def test_kill_9_during_concurrent_async_appends_loses_no_committed_entry(tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", ASYNC_WRITER, str(db)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    committed: list[int] = []
-    deadline = time.monotonic() + 60
-    while len(committed) < 3000 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        committed.append(int(line))
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    proc.stdout.close()
-    assert len(committed) >= 3000, "the writer did not get going"
+    committed = committed_then_killed(ASYNC_WRITER, db, 3000)
 
     log = AuditLog(db)
     try:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from crash_writer import committed_then_killed
 from fame_cli import run_fame
 
 from fame_desktop.orchestrator.audit import AuditLog
@@ -36,19 +35,7 @@ def _fame(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_kill_9_during_a_burst_loses_no_committed_entry(tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    committed: list[int] = []
-    deadline = time.monotonic() + 60
-    while len(committed) < 2000 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        committed.append(int(line))
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    proc.stdout.close()
-    assert len(committed) >= 2000, "the writer did not get going"
+    committed = committed_then_killed(WRITER, db, 2000)
 
     log = AuditLog(db)
     try:
