@@ -85,9 +85,7 @@ class SwarmSandbox:
             max(sb.max_concurrency, _RUN_THREADS), thread_name_prefix="fame-swarm-run"
         )
         # Where each job runs: a slot on the least busy ready node (see swarm_nodes).
-        self._slots = NodeSlots(
-            lambda: list(self._engine.api().nodes()), sb.per_node_concurrency, on_list=self._nodes_seen
-        )
+        self._slots = NodeSlots(lambda: list(self._engine.api().nodes()), sb.per_node_concurrency)
         self._reference: tuple[str, float] | None = None
         self._lock = threading.Lock()
         self._jobs: dict[str, SwarmJob] = {}
@@ -96,7 +94,7 @@ class SwarmSandbox:
         self._probing = False
         self._probed_at = 0.0
         self._last_status: tuple[bool, str] | None = None
-        self._ready_nodes: set[str] | None = None  # ids of the ready nodes at the last probe
+        self._sweeping = False
         self._started = False
         self._closed = False
         self._startup: threading.Thread | None = None
@@ -132,7 +130,7 @@ class SwarmSandbox:
         if leftovers:
             log.info("removing %d leftover swarm job object(s) of earlier apps", len(leftovers))
             self._cleanup.remove(leftovers)
-        self._sweep_nodes()
+        self._sweep_soon()  # the reaped services' containers on the nodes (unless a sweep runs)
 
     async def close(self) -> None:
         """Kill the running jobs and remove every object this backend made."""
@@ -200,7 +198,7 @@ class SwarmSandbox:
                 self._probing = False
                 self._probed_at = time.monotonic()
         if state.nodes:
-            self._nodes_seen({n.id for n in state.nodes if n.state == "ready"})
+            self._sweep_soon()
         key = (state.available, state.detail)
         if key != self._last_status:
             self._last_status = key
@@ -211,34 +209,48 @@ class SwarmSandbox:
             )
         return state
 
-    def _nodes_seen(self, ready: set[str]) -> None:
-        """A node list was read (by a probe, or by a run watching its node): when a node is ready
-        again that was not at the last look, sweep the node engines in the background."""
+    def _sweep_soon(self) -> None:
+        """Sweep the node engines in the background (one sweep at a time). Each probe does, so a
+        node that comes back is swept within a probe of its return (the window's status polls
+        probe every ``_REPROBE_S``); it costs one container listing per configured node engine."""
         with self._lock:
-            returned = self._ready_nodes is not None and bool(ready - self._ready_nodes)
-            self._ready_nodes = ready
-        if returned and not self._closed:
-            threading.Thread(target=self._sweep_nodes, name="fame-swarm-sweep", daemon=True).start()
+            if self._sweeping or self._closed or not self._sb().swarm_node_engines:
+                return
+            self._sweeping = True
+        threading.Thread(target=self._sweep_nodes, name="fame-swarm-sweep", daemon=True).start()
 
     def _sweep_nodes(self) -> None:
         """Remove the job containers whose service is gone from every node engine the app reaches
         (``sandbox.swarm_node_engines``): what a node lost mid-run, or a crashed app, left there."""
-        for url in self._sb().swarm_node_engines:
+        try:
+            for url in self._sb().swarm_node_engines:
+                self._sweep_node(url)
+        finally:
+            with self._lock:
+                self._sweeping = False
+
+    def _sweep_node(self, url: str) -> None:
+        try:
+            client = Engine(url, self._engine.image).new_client()
+        except Exception as exc:  # a node that is down: swept when it is back
+            log.debug("sweep %s: %s", url, exc)
+            return
+        try:
+            strays = stray_containers(client.api, self._engine.api())
+        except Exception as exc:  # housekeeping: a failure must not stop the sandbox
+            log.warning("could not list job containers on %s: %s", url, exc)
+            client.close()
+            return
+        removed = 0
+        for ident in strays:
             try:
-                client = Engine(url, self._engine.image).new_client()
-            except Exception as exc:  # a node that is down: swept when it comes back
-                log.debug("sweep %s: %s", url, exc)
-                continue
-            try:
-                strays = stray_containers(client.api, self._engine.api())
-                for ident in strays:
-                    client.api.remove_container(ident, force=True)
-                if strays:
-                    log.info("removed %d stray job container(s) on %s", len(strays), url)
-            except Exception as exc:  # housekeeping: a failure must not stop the sandbox
-                log.warning("could not sweep job containers on %s: %s", url, exc)
-            finally:
-                client.close()
+                client.api.remove_container(ident, force=True)
+                removed += 1
+            except Exception as exc:  # the next probe's sweep tries again
+                log.warning("could not remove job container %s on %s: %s", ident[:12], url, exc)
+        client.close()
+        if removed:
+            log.info("removed %d stray job container(s) on %s", removed, url)
 
     # --- image -----------------------------------------------------------------------------------
 

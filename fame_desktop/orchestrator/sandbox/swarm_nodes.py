@@ -70,17 +70,10 @@ class NodeSlots:
     Args:
         list_nodes: Returns the manager's ``GET /nodes`` entries (blocking; raises when it fails).
         per_node: Jobs one node runs at once (at least 1).
-        on_list: Called with the ids of the ready nodes after each listing (any thread).
     """
 
-    def __init__(
-        self,
-        list_nodes: Callable[[], list[dict[str, Any]]],
-        per_node: int,
-        on_list: Callable[[set[str]], None] | None = None,
-    ) -> None:
+    def __init__(self, list_nodes: Callable[[], list[dict[str, Any]]], per_node: int) -> None:
         self._list_nodes = list_nodes
-        self._on_list = on_list
         self.per_node = max(1, per_node)
         self._cond = threading.Condition()
         self._nodes: dict[str, NodeState] = {}
@@ -112,8 +105,6 @@ class NodeSlots:
             gone = [i for i, n in self._nodes.items() if n.usable and not (i in nodes and nodes[i].usable)]
             self._nodes = nodes
             self._cond.notify_all()
-        if self._on_list is not None:
-            self._on_list({i for i, n in nodes.items() if n.state == "ready"})
         for node_id in gone:
             log.warning(
                 "swarm node %s is %s", node_id[:12], nodes[node_id].state if node_id in nodes else "gone"
