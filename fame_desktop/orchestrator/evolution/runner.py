@@ -29,10 +29,7 @@ from fame_desktop.orchestrator.evolution.fitness import Fitness, Improvement, co
 from fame_desktop.orchestrator.evolution.population import Breeder, Candidate, alternative_sources
 from fame_desktop.orchestrator.evolution.proposals import propose
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored, summary
-from fame_desktop.orchestrator.evolution.request import (
-    answer,
-    check_run_request,
-)
+from fame_desktop.orchestrator.evolution.request import answer, check_run_request
 from fame_desktop.orchestrator.evolution.review import Review
 from fame_desktop.orchestrator.evolution.review import review as review_run
 from fame_desktop.orchestrator.evolution.run_id import new_run_id

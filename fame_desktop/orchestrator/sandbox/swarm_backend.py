@@ -230,25 +230,24 @@ class SwarmSandbox:
                 self._sweeping = False
 
     def _sweep_node(self, url: str) -> None:
+        """Remove the stray job containers on the engine at ``url`` (see :func:`stray_containers`)."""
         try:
             client = Engine(url, self._engine.image).new_client()
         except Exception as exc:  # a node that is down: swept when it is back
             log.debug("sweep %s: %s", url, exc)
             return
+        removed = 0
         try:
-            strays = stray_containers(client.api, self._engine.api())
+            for ident in stray_containers(client.api, self._engine.api()):
+                try:
+                    client.api.remove_container(ident, force=True)
+                    removed += 1
+                except Exception as exc:  # the next probe's sweep tries again
+                    log.warning("could not remove job container %s on %s: %s", ident[:12], url, exc)
         except Exception as exc:  # housekeeping: a failure must not stop the sandbox
             log.warning("could not list job containers on %s: %s", url, exc)
+        finally:
             client.close()
-            return
-        removed = 0
-        for ident in strays:
-            try:
-                client.api.remove_container(ident, force=True)
-                removed += 1
-            except Exception as exc:  # the next probe's sweep tries again
-                log.warning("could not remove job container %s on %s: %s", ident[:12], url, exc)
-        client.close()
         if removed:
             log.info("removed %d stray job container(s) on %s", removed, url)
 
