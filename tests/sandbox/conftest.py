@@ -62,7 +62,9 @@ class ManagerFactory:
         return manager
 
     async def close(self) -> None:
-        for manager, audit in self.made:
+        """Close every manager made so far (again: only those made since)."""
+        while self.made:
+            manager, audit = self.made.pop(0)
             await manager.close()
             audit.close()
 

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +107,15 @@ def remove_image_tree(client: Any, ref: str) -> None:
 
 
 @pytest.fixture
-def scratch_images(docker_client: Any) -> Iterator[list[str]]:
-    """Image references a test creates; removed afterwards with everything built on them."""
+async def scratch_images(docker_client: Any, make_manager: Any) -> AsyncIterator[list[str]]:
+    """Image references a test creates; removed afterwards with everything built on them.
+
+    The test's managers are closed first: a run's container is removed in the background, and
+    the engine refuses to remove an image a container still uses.
+    """
     refs: list[str] = []
     yield refs
+    await make_manager.close()
     for ref in refs:
         remove_image_tree(docker_client, ref)
 
