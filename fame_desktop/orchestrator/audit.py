@@ -57,6 +57,7 @@ from fame_desktop.orchestrator.audit_verify import (
     scan,
     scan_log,
 )
+from fame_desktop.orchestrator.audit_wal import BACKSTOP_PAGES, WalCheckpointer
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.printable import escape_controls
 from fame_desktop.orchestrator.redaction import redact, redact_plain, redact_text
@@ -172,6 +173,9 @@ def _entry(r: _Row, data: dict[str, Any] | None = None) -> AuditEntry:
     return entry
 
 
+#: The longest a thread about to lead waits for the threads the last commit woke (see _let_woken_run).
+_WOKEN_WAIT_S = 0.002
+
 _INSERT = "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 # Rows per INSERT statement, largest first: one statement of many rows costs about half of what as
 # many one-row executions do (sqlite3 steps, resets and releases the GIL per execution).
@@ -248,6 +252,10 @@ class AuditLog:
         # Batches appended by coroutines this loop turn, handed to the writer at the turn's end.
         self._pending: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
         self._leading = False  # a thread is committing (the others' batches ride along)
+        # Threads the last commit woke that have not run yet, and the lock a thread about to lead
+        # waits on until they have (see _let_woken_run).
+        self._woken = 0
+        self._gate: threading.Lock | None = None
         self._writer: threading.Thread | None = None
         self._closing = False
         #: Transactions committed by this object (entries / commits shows how well commits are shared).
@@ -258,6 +266,8 @@ class AuditLog:
             self._create_private()
             self._db = self._connect()
             self._wdb = self._connect()  # the writing connection: used only by the committing thread
+            # WAL checkpoints run on their own thread (see audit_wal), not inside a commit.
+            self._wdb.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             self._keyed_from, migrated_from = self._open_schema()
         except sqlite3.DatabaseError as exc:
             raise AuditError(
@@ -268,6 +278,7 @@ class AuditLog:
         self._key, self._key_note, self._key_created = self._load_key()
         self._mac = mac_state(self._key)
         self._checkpoints = CheckpointFile(checkpoint_file(self.path), self._key)
+        self._wal = WalCheckpointer(self._connect)
         if migrated_from:
             log.info("audit log %s: %d entries from the first format; keyed chain from here on",
                      self.path, migrated_from)  # fmt: skip
@@ -475,13 +486,17 @@ class AuditLog:
             else:
                 wakeup = None
                 self._leading = True
-                todo, self._queue = self._queue, []
         if wakeup is not None:
             wakeup.acquire()  # committed by another thread, or handed the lead
-            if not batch.done:
-                with self._cv:
-                    todo, self._queue = self._queue, []
+            with self._cv:
+                if batch.done:
+                    self._ran_after_wake()
+                else:
+                    batch.wakeup = None  # this thread leads: its own batch needs no waking
         if not batch.done:
+            self._let_woken_run()
+            with self._cv:
+                todo, self._queue = self._queue, []
             self._lead(todo)
         if batch.error is not None:
             raise batch.error
@@ -551,6 +566,34 @@ class AuditLog:
                 todo, self._queue = self._queue, []
             self._lead(todo)
 
+    def _ran_after_wake(self) -> None:
+        """Count down a thread woken by a commit; the last one lets the waiting leader go (under _cv)."""
+        self._woken = max(self._woken - 1, 0)  # 0 already if a leader stopped waiting
+        if self._woken == 0 and self._gate is not None:
+            self._gate.release()
+            self._gate = None
+
+    def _let_woken_run(self) -> None:
+        """Before leading a commit, wait until every thread the last commit woke has run.
+
+        Woken threads need the GIL, and a thread that has it keeps it across the short waits of a
+        commit: without this wait, the thread whose entry was just committed appends again and
+        commits alone, again and again, while the threads it woke wait (16 threads averaged 1.3
+        entries per commit). Given a turn, a woken thread that appends again queues its entry
+        behind this lead, so it joins this commit. A single appending thread never waits here.
+        """
+        with self._cv:
+            if not self._woken:
+                return
+            gate = self._gate = threading.Lock()
+            gate.acquire()
+        # The bound only matters if a woken thread cannot run (it never blocks the log for long).
+        if not gate.acquire(timeout=_WOKEN_WAIT_S):
+            with self._cv:
+                if self._gate is gate:
+                    self._gate = None
+                    self._woken = 0
+
     def _lead(self, todo: list[_Batch]) -> None:
         """Commit every batch in ``todo`` in one transaction, then wake their callers."""
         try:
@@ -575,9 +618,10 @@ class AuditLog:
                 if successor is None:
                     self._leading = False
                     self._cv.notify()
-            for batch in todo:
-                if batch.wakeup is not None:
-                    batch.wakeup.release()
+                woken = [b.wakeup for b in todo if b.wakeup is not None]
+                self._woken += len(woken)
+            for wakeup in woken:
+                wakeup.release()
             if successor is not None:
                 assert successor.wakeup is not None
                 successor.wakeup.release()
@@ -622,6 +666,7 @@ class AuditLog:
             _insert(db, rows)
             db.execute("COMMIT")
             self.commits += 1
+            self._wal.committed(len(rows))
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -817,6 +862,7 @@ class AuditLog:
             writer = self._writer
         if writer is not None:
             writer.join()
+        self._wal.close()
         with self._lock:
             self._db.close()
             self._wdb.close()
