@@ -7,9 +7,9 @@ and many threads), and the time to verify a log of ``--entries`` entries.
 The 1-minute load average is printed first and last: on a shared machine every figure (today's
 and the baseline's alike) shrinks with it, so compare the ratios.
 
-Run: ``.venv/bin/python benchmarks/bench_audit.py [--entries 1000000] [--repeats 3]``. The baseline
-is read with ``git show 7bc4547:fame_desktop/orchestrator/audit.py`` and loaded as a module, so run
-it from a git checkout (``--no-baseline`` skips it); it imports today's redaction, trust and verify
+Run: ``.venv/bin/python benchmarks/bench_audit.py [--entries 1000000] [--repeats 3] [--baseline REV]``.
+The baseline is read with ``git show 7bc4547:fame_desktop/orchestrator/audit.py`` (or ``REV``'s) and
+loaded as a module, so run it from a git checkout (``--no-baseline`` skips it); it imports today's redaction, trust and verify
 modules, so its figures include their speed-ups (the audit module's own work is what the ratio
 compares). 7bc4547 is the start of issue #15's audit work (quiet machine: batched 24.7k/s, 64
 coroutines 11.8k/s, 16 threads 6.5k/s, verify of 1M 3.99 s). Every entry carries different text,
@@ -41,11 +41,11 @@ REPO = Path(__file__).resolve().parents[1]
 BATCH = 10_000
 
 
-def baseline_module() -> ModuleType | None:
-    """The audit module as it was at :data:`BASELINE_COMMIT`, or None outside a git checkout."""
+def baseline_module(commit: str = BASELINE_COMMIT) -> ModuleType | None:
+    """The audit module as it was at ``commit``, or None outside a git checkout."""
     try:
         source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{BASELINE_COMMIT}:fame_desktop/orchestrator/audit.py"],
+            ["git", "-C", str(REPO), "show", f"{commit}:fame_desktop/orchestrator/audit.py"],
             capture_output=True, text=True, check=True, timeout=30,
         ).stdout  # fmt: skip
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -184,10 +184,13 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000, help="Log size for the verify figure.")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--baseline", default=BASELINE_COMMIT, help="The commit whose audit module is the baseline."
+    )
     args = parser.parse_args()
     load_start = os.getloadavg()[0]
     print(f"load average (1 min): {load_start:.2f} (figures shrink with it; compare the ratios)")
-    old = None if args.no_baseline else baseline_module()
+    old = None if args.no_baseline else baseline_module(args.baseline)
     n = args.repeats
     with tempfile.TemporaryDirectory() as tmp:
         logs: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """The persistent, append-only audit log: SQLite in WAL mode, each entry MACed into a chain.
 
-Every entry's MAC (HMAC-SHA256 under a key kept outside the database, see :mod:`audit_trust`)
+Every entry's MAC (keyed BLAKE2b under a key kept outside the database, see :mod:`audit_trust`)
 covers its fields and the previous entry's MAC, and a signed checkpoint of the chain's length and
 head is written beside the database after every commit. :meth:`AuditLog.verify` checks every row,
 names each one that was edited, added, deleted or rehashed, and detects a cut tail or a rewritten
@@ -582,6 +582,8 @@ class AuditLog:
         entries per commit). Given a turn, a woken thread that appends again queues its entry
         behind this lead, so it joins this commit. A single appending thread never waits here.
         """
+        if not self._woken:  # only this leader adds to it: a stale non-zero just takes the lock
+            return
         with self._cv:
             if not self._woken:
                 return
