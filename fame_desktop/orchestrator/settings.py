@@ -2,7 +2,9 @@
 
 Every setting is declared once here with its type, default, limits and description; the settings
 dialog, the CLI and the API read these declarations. Fields marked ``admin`` can only be changed
-with an unlocked admin session or a valid admin key.
+with an unlocked admin session or a valid admin key. The sections are light objects
+(:mod:`~fame_desktop.orchestrator.settings_schema`): plainly valid values load without pydantic,
+anything else is judged, and worded, by the pydantic model derived from these declarations.
 
 The file fails safe. One that cannot be used (not a regular file, larger than 1 MiB, not UTF-8,
 not JSON, nested too deep, failing the schema) gives defaults and one message; a bad regular file
@@ -32,14 +34,24 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
 
 from fame_desktop.orchestrator.errors import AdminRequired, FameError, InvalidSetting
 from fame_desktop.orchestrator.secrets import SecretStore
+from fame_desktop.orchestrator.settings_schema import (
+    InvalidSettings,
+    Section,
+    SettingValueError,
+    admin_field,
+    leaves,
+    pydantic_fields,
+    setting,
+    validates,
+)
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
 
 log = logging.getLogger("fame.settings")
 
@@ -49,20 +61,11 @@ MAC_KEY_NAME = "settings.admin_mac_key"
 _CREDENTIALS = "settings.url_credentials:"
 
 
-def admin_field(default: Any, description: str, **kwargs: Any) -> Any:
-    """A field only an admin may change."""
-    return Field(default, description=description, json_schema_extra={"admin": True}, **kwargs)
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class NetworkSettings(_Section):
+class NetworkSettings(Section):
     allow_network: bool = admin_field(False, "Let plugins and sandbox runs reach the network.")
 
 
-class SandboxSettings(_Section):
+class SandboxSettings(Section):
     backend: Literal["docker", "swarm"] = admin_field(
         "docker",
         "Where runs go: docker (one engine, warm pool) or swarm (single-use jobs on a Docker Swarm "
@@ -105,111 +108,108 @@ class SandboxSettings(_Section):
     )
 
 
-class CapabilitySettings(_Section):
+class CapabilitySettings(Section):
     security_test: bool = admin_field(False, "Enable the dangerous security_test capability.")
     security_allowlist: list[str] = admin_field([], "Hosts security_test may probe.")
 
 
-class PluginSettings(_Section):
+class PluginSettings(Section):
     user_folder: str = admin_field("", "Extra plugin folder (empty: <data dir>/plugins).")
-    disabled: list[str] = Field([], description="Plugins turned off.")
-    timeout_seconds: float = Field(20.0, description="Time a plugin may take to answer.", gt=0, le=600)
+    disabled: list[str] = setting([], description="Plugins turned off.")
+    timeout_seconds: float = setting(20.0, description="Time a plugin may take to answer.", gt=0, le=600)
 
 
-class ServiceSettings(_Section):
-    coingecko_url: str = Field("https://api.coingecko.com/api/v3", description="CoinGecko API base URL.")
-    searxng_url: str = Field("https://searx.be", description="SearXNG instance for web search.")
-    http_timeout_seconds: float = Field(10.0, description="Timeout of outgoing HTTP calls.", gt=0, le=120)
+class ServiceSettings(Section):
+    coingecko_url: str = setting("https://api.coingecko.com/api/v3", description="CoinGecko API base URL.")
+    searxng_url: str = setting("https://searx.be", description="SearXNG instance for web search.")
+    http_timeout_seconds: float = setting(10.0, description="Timeout of outgoing HTTP calls.", gt=0, le=120)
 
 
-class LlmSettings(_Section):
-    backend: Literal["auto", "local", "openai"] = Field(
+class LlmSettings(Section):
+    backend: Literal["auto", "local", "openai"] = setting(
         "auto",
         description="auto: the local model when one is installed, else the endpoint; local; openai.",
     )
-    local_model: str = Field(
+    local_model: str = setting(
         "", description="Active local model: a .gguf file name in the data dir's llm_models folder."
     )
-    threads: int = Field(
+    threads: int = setting(
         0, description="CPU threads for the local model (0: all cores but one).", ge=0, le=256
     )
-    context_size: int = Field(4096, description="Local model context, in tokens.", ge=256, le=131072)
-    gpu_layers: int = Field(
+    context_size: int = setting(4096, description="Local model context, in tokens.", ge=256, le=131072)
+    gpu_layers: int = setting(
         0, description="Layers offloaded to a GPU (-1: all; 0: CPU only).", ge=-1, le=1000
     )
-    base_url: str = Field("", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.")
-    model: str = Field("", description="Model name at that endpoint.")
-    timeout_seconds: float = Field(60.0, description="Timeout of one completion.", gt=0, le=600)
-    max_repair_attempts: int = Field(3, description="Retries after failing tests.", ge=0, le=10)
+    base_url: str = setting("", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.")
+    model: str = setting("", description="Model name at that endpoint.")
+    timeout_seconds: float = setting(60.0, description="Timeout of one completion.", gt=0, le=600)
+    max_repair_attempts: int = setting(3, description="Retries after failing tests.", ge=0, le=10)
 
 
-class VoiceSettings(_Section):
-    language: str = Field(
+class VoiceSettings(Section):
+    language: str = setting(
         "",
         description="Language you speak (BCP 47: en-US, ko, de; empty: the system's). Only a model "
         "for it is used.",
         max_length=16,
     )
-    model_path: str = Field("", description="Vosk model folder (empty: the best one for the language).")
-    model_url: str = Field(
+    model_path: str = setting("", description="Vosk model folder (empty: the best one for the language).")
+    model_url: str = setting(
         "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip",
         description="Where the model manager downloads the default model from.",
     )
-    mirror_url: str = Field(
+    mirror_url: str = setting(
         "",
         description="Download the catalogue's voice models from this mirror (<mirror>/<model>.zip) "
         "instead of alphacephei.com (empty: the catalogue's URLs).",
     )
-    model_sha256: str = Field(
+    model_sha256: str = setting(
         "", description="SHA-256 of the archive at model_url, checked after download (empty: size only)."
     )
-    input_device: str = Field("default", description="Microphone (sounddevice name or index).")
-    speak_answers: bool = Field(False, description="Speak answers aloud.")
-    tts_voice: str = Field("", description="pyttsx3 voice id (empty: default).")
-    tts_rate: int = Field(175, description="Words per minute.", ge=50, le=400)
-    wake_word_enabled: bool = Field(False, description="Listen for the wake phrase hands-free.")
-    wake_phrase: str = Field(
+    input_device: str = setting("default", description="Microphone (sounddevice name or index).")
+    speak_answers: bool = setting(False, description="Speak answers aloud.")
+    tts_voice: str = setting("", description="pyttsx3 voice id (empty: default).")
+    tts_rate: int = setting(175, description="Words per minute.", ge=50, le=400)
+    wake_word_enabled: bool = setting(False, description="Listen for the wake phrase hands-free.")
+    wake_phrase: str = setting(
         "", description="Wake phrase in any language (empty: the voice language's own).", max_length=40
     )
-    wake_phrases: dict[str, str] = Field(
+    wake_phrases: dict[str, str] = setting(
         {}, description="Wake phrase per language (ko=헤이 페임); unset ones use FAME's default."
     )
 
-    @field_validator("language")
-    @classmethod
-    def _language_tag(cls, value: str) -> str:
+    @validates("language")
+    def _language_tag(value: str) -> str:
         value = value.strip().replace("_", "-")
         if value and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z]{2})?", value):
-            raise PydanticCustomError("language", "should be a language tag such as en-US, ko or de")
+            raise SettingValueError("language", "should be a language tag such as en-US, ko or de")
         if not value:
             return value
         lang, _, region = value.partition("-")
         return f"{lang.lower()}-{region.upper()}" if region else lang.lower()
 
-    @field_validator("wake_phrase")
-    @classmethod
-    def _phrase(cls, value: str) -> str:
+    @validates("wake_phrase")
+    def _phrase(value: str) -> str:
         value = " ".join(value.split())
         if len(value) == 1:
-            raise PydanticCustomError("wake_phrase", "should be empty or at least 2 characters")
+            raise SettingValueError("wake_phrase", "should be empty or at least 2 characters")
         return value
 
-    @field_validator("model_sha256")
-    @classmethod
-    def _hex_digest(cls, value: str) -> str:
+    @validates("model_sha256")
+    def _hex_digest(value: str) -> str:
         value = value.strip().lower()
         if value and (len(value) != 64 or set(value) - set("0123456789abcdef")):
-            raise PydanticCustomError(
+            raise SettingValueError(
                 "sha256", "should be the archive's SHA-256 (64 hexadecimal digits) or empty"
             )
         return value
 
 
-class UiSettings(_Section):
-    theme: Literal["system", "light", "dark"] = Field("system", description="Colour theme.")
+class UiSettings(Section):
+    theme: Literal["system", "light", "dark"] = setting("system", description="Colour theme.")
 
 
-class ApiSettings(_Section):
+class ApiSettings(Section):
     enabled: bool = admin_field(False, "Serve the REST API from the desktop app.")
     host: str = admin_field("127.0.0.1", "Address the API binds to.")
     port: int = admin_field(8000, "Port of the API.", ge=1, le=65535)
@@ -218,45 +218,39 @@ class ApiSettings(_Section):
     max_body_bytes: int = admin_field(65536, "Largest request body.", ge=1024)
 
 
-class Settings(_Section):
+class Settings(Section):
     """All settings, persisted as ``settings.json`` in the data dir."""
 
-    network: NetworkSettings = Field(default_factory=NetworkSettings)
-    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
-    capabilities: CapabilitySettings = Field(default_factory=CapabilitySettings)
-    plugins: PluginSettings = Field(default_factory=PluginSettings)
-    services: ServiceSettings = Field(default_factory=ServiceSettings)
-    llm: LlmSettings = Field(default_factory=LlmSettings)
-    voice: VoiceSettings = Field(default_factory=VoiceSettings)
-    ui: UiSettings = Field(default_factory=UiSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
+    network: NetworkSettings = setting(default_factory=NetworkSettings)
+    sandbox: SandboxSettings = setting(default_factory=SandboxSettings)
+    capabilities: CapabilitySettings = setting(default_factory=CapabilitySettings)
+    plugins: PluginSettings = setting(default_factory=PluginSettings)
+    services: ServiceSettings = setting(default_factory=ServiceSettings)
+    llm: LlmSettings = setting(default_factory=LlmSettings)
+    voice: VoiceSettings = setting(default_factory=VoiceSettings)
+    ui: UiSettings = setting(default_factory=UiSettings)
+    api: ApiSettings = setting(default_factory=ApiSettings)
 
 
-def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(dotted path, FieldInfo)`` for every leaf setting."""
-    for name, info in model.model_fields.items():
-        ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            yield from iter_fields(ann, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", info
+def iter_fields(model: type[Section] = Settings, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Yield ``(dotted path, FieldInfo)`` for every leaf setting (pydantic's, for the settings
+    dialog: it loads pydantic)."""
+    yield from pydantic_fields(model, prefix)
 
 
 def is_admin_field(path: str) -> bool:
     """Whether changing the setting at dotted ``path`` needs admin rights."""
-    for p, info in iter_fields():
+    for p, spec in leaves(Settings):
         if p == path:
-            extra = info.json_schema_extra
-            return isinstance(extra, dict) and bool(extra.get("admin"))
+            return spec.admin
     raise InvalidSetting(path, "no such setting")
 
 
 def admin_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """The admin settings of a settings dict, by dotted path."""
     out: dict[str, Any] = {}
-    for path, info in iter_fields():
-        extra = info.json_schema_extra
-        if isinstance(extra, dict) and extra.get("admin"):
+    for path, spec in leaves(Settings):
+        if spec.admin:
             node: Any = data
             for part in path.split("."):
                 node = node.get(part) if isinstance(node, Mapping) else None
@@ -310,7 +304,7 @@ class SettingsStore:
         signature = raw.pop(SIGNATURE_FIELD, None)
         try:
             settings = Settings.model_validate(raw)
-        except ValidationError as exc:
+        except InvalidSettings as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])[:100]
             self._set_aside(f"{where}: {err['msg'][:100]}")
@@ -404,7 +398,7 @@ class SettingsStore:
             _set_path(data, path, approved[path])
         try:
             effective = Settings.model_validate(data)
-        except ValidationError:  # a signed value the schema no longer accepts
+        except InvalidSettings:  # a signed value the schema no longer accepts
             for path in pending:
                 _set_path(data, path, defaults[path])
             effective = Settings.model_validate(data)
@@ -523,7 +517,7 @@ class SettingsStore:
         signature = raw.pop(SIGNATURE_FIELD, None)
         try:
             settings = Settings.model_validate(raw)
-        except (ValidationError, RecursionError) as exc:
+        except (InvalidSettings, RecursionError) as exc:
             self._set_aside(_short(exc))
             return keep
         return self._apply_signature(settings, signature)
@@ -532,7 +526,7 @@ class SettingsStore:
         """Value of the setting at dotted ``path``."""
         obj: Any = self.settings
         for part in path.split("."):
-            if not isinstance(obj, BaseModel) or part not in type(obj).model_fields:
+            if not isinstance(obj, Section) or part not in type(obj).model_fields:
                 raise InvalidSetting(path, "no such setting")
             obj = getattr(obj, part)
         return obj
@@ -598,7 +592,7 @@ class SettingsStore:
                 changed[path] = value
         try:
             new = Settings.model_validate(data)
-        except ValidationError as exc:
+        except InvalidSettings as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise InvalidSetting(where, err["msg"]) from exc
@@ -682,7 +676,7 @@ def _file_id(st: os.stat_result) -> tuple[int, int, int]:
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """Dotted path -> new value of every leaf setting that differs."""
     changed: dict[str, Any] = {}
-    for path, _info in iter_fields():
+    for path, _spec in leaves(Settings):
         old: Any = before
         new: Any = after
         for part in path.split("."):
