@@ -7,6 +7,7 @@ evaluates anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from core._lib.safe_eval import FUNCTIONS
 
@@ -21,7 +22,7 @@ _UNITS = {
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_NUMBER_WORDS = re.compile(
+_NUMBER_WORDS = (
     r"\b(?:"
     + "|".join([*_UNITS, *_SCALES])
     + r")(?:[\s-]+(?:and[\s-]+)?(?:"
@@ -29,60 +30,81 @@ _NUMBER_WORDS = re.compile(
     + r"))*\b"
 )
 
+# Each rule: (pattern, replacement, gate). The gate lists literals of which the (lower-case) text
+# must hold one for the pattern to match; a rule whose gate fails is skipped, and its pattern is
+# compiled only when a text first passes its gate. A one-shot ``fame ask "what is 2+2"`` used to
+# compile all ~45 of them at import for one query that needs none.
 _FUNCTION_WORDS = [
-    (rf"\bsquare root of\s+({_OPERAND})", r"sqrt(\1)"),
-    (r"\bsquare root of\b", "sqrt"),
-    (rf"\bcube root of\s+({_OPERAND})", r"cbrt(\1)"),
-    (r"\bcube root of\b", "cbrt"),
-    (rf"\bfactorial of\s+({_OPERAND})", r"factorial(\1)"),
-    (rf"({_NUM})\s*(?:factorial\b|!(?!=))", r"factorial(\1)"),
-    (rf"\bnatural log(?:arithm)? of\s+({_OPERAND})", r"ln(\1)"),
-    (rf"\blog(?:arithm)? base\s+({_NUM}) of\s+({_OPERAND})", r"log(\2, \1)"),
-    (rf"\blog(?:arithm)? of\s+({_OPERAND})", r"log(\1)"),
-    (rf"\babsolute value of\s+({_OPERAND})", r"abs(\1)"),
-    (rf"\b(sine|cosine|tangent) of\s+({_OPERAND})", r"\1(\2)"),
-    (r"\bsine\b", "sin"),
-    (r"\bcosine\b", "cos"),
-    (r"\btangent\b", "tan"),
+    (rf"\bsquare root of\s+({_OPERAND})", r"sqrt(\1)", ("square root of",)),
+    (r"\bsquare root of\b", "sqrt", ("square root of",)),
+    (rf"\bcube root of\s+({_OPERAND})", r"cbrt(\1)", ("cube root of",)),
+    (r"\bcube root of\b", "cbrt", ("cube root of",)),
+    (rf"\bfactorial of\s+({_OPERAND})", r"factorial(\1)", ("factorial of",)),
+    (rf"({_NUM})\s*(?:factorial\b|!(?!=))", r"factorial(\1)", ("factorial", "!")),
+    (rf"\bnatural log(?:arithm)? of\s+({_OPERAND})", r"ln(\1)", ("natural log",)),
+    (rf"\blog(?:arithm)? base\s+({_NUM}) of\s+({_OPERAND})", r"log(\2, \1)", ("log",)),
+    (rf"\blog(?:arithm)? of\s+({_OPERAND})", r"log(\1)", ("log",)),
+    (rf"\babsolute value of\s+({_OPERAND})", r"abs(\1)", ("absolute value of",)),
+    (rf"\b(sine|cosine|tangent) of\s+({_OPERAND})", r"\1(\2)", ("sine", "tangent")),
+    (r"\bsine\b", "sin", ("sine",)),
+    (r"\bcosine\b", "cos", ("cosine",)),
+    (r"\btangent\b", "tan", ("tangent",)),
 ]
 
 # Verb forms: "add 45 and 67", "subtract 3 from 10", "multiply 6 by 7", "sum of 2 and 3".
 _VERB_FORMS = [
-    (rf"\b(?:add|sum of|sum)\s+({_OPERAND})\s+(?:and|to|plus)\s+({_OPERAND})", r"(\1) + (\2)"),
-    (rf"\bsubtract\s+({_OPERAND})\s+from\s+({_OPERAND})", r"(\2) - (\1)"),
-    (rf"\b(?:difference between|difference of)\s+({_OPERAND})\s+and\s+({_OPERAND})", r"(\1) - (\2)"),
-    (rf"\b(?:multiply|product of)\s+({_OPERAND})\s+(?:by|and|times|with)\s+({_OPERAND})", r"(\1) * (\2)"),
-    (rf"\bdivide\s+({_OPERAND})\s+by\s+({_OPERAND})", r"(\1) / (\2)"),
-    (rf"\b(?:quotient of)\s+({_OPERAND})\s+and\s+({_OPERAND})", r"(\1) / (\2)"),
+    (
+        rf"\b(?:add|sum of|sum)\s+({_OPERAND})\s+(?:and|to|plus)\s+({_OPERAND})",
+        r"(\1) + (\2)",
+        ("add", "sum"),
+    ),
+    (rf"\bsubtract\s+({_OPERAND})\s+from\s+({_OPERAND})", r"(\2) - (\1)", ("subtract",)),
+    (
+        rf"\b(?:difference between|difference of)\s+({_OPERAND})\s+and\s+({_OPERAND})",
+        r"(\1) - (\2)",
+        ("difference",),
+    ),
+    (
+        rf"\b(?:multiply|product of)\s+({_OPERAND})\s+(?:by|and|times|with)\s+({_OPERAND})",
+        r"(\1) * (\2)",
+        ("multiply", "product of"),
+    ),
+    (rf"\bdivide\s+({_OPERAND})\s+by\s+({_OPERAND})", r"(\1) / (\2)", ("divide",)),
+    (rf"\b(?:quotient of)\s+({_OPERAND})\s+and\s+({_OPERAND})", r"(\1) / (\2)", ("quotient of",)),
     (
         rf"\bremainder (?:of|when)\s+({_OPERAND})\s+(?:divided by|/|is divided by)\s+({_OPERAND})",
         r"(\1) % (\2)",
+        ("remainder",),
     ),
-    (rf"\baverage of\s+({_OPERAND})\s+and\s+({_OPERAND})", r"((\1) + (\2)) / 2"),
+    (rf"\baverage of\s+({_OPERAND})\s+and\s+({_OPERAND})", r"((\1) + (\2)) / 2", ("average of",)),
 ]
 
 _OPERATOR_WORDS = [
-    (rf"({_NUM})\s*(?:%|percent|per cent)\s+of\s+", r"\1 / 100 * "),
-    (rf"({_NUM})\s*(?:percent|per cent)\b", r"(\1 / 100)"),
-    (rf"({_NUM})\s*%(?!\s*[\d(.a-z])", r"(\1 / 100)"),
-    (r"\b(?:raised to the power of|to the power of|to the power|raised to|to the)\b", "**"),
-    (rf"({_NUM}|\))\s*squared\b", r"\1 ** 2"),
-    (rf"({_NUM}|\))\s*cubed\b", r"\1 ** 3"),
-    (r"\b(?:multiplied by|times)\b", "*"),
-    (r"(?<=\d)\s*x\s*(?=[\d(])", " * "),
-    (r"\b(?:divided by|over)\b", "/"),
-    (r"\b(?:plus|added to)\b", "+"),
-    (r"\b(?:minus|less)\b", "-"),
-    (r"\b(?:modulo|modulus|mod)\b", "%"),
-    (r"\bnegative\s+", "-"),
-    (r"[×✕∗·]", "*"),
-    (r"[÷∕]", "/"),
-    (r"[−–—]", "-"),
-    (r"π", "pi"),
-    (r"√\s*", "sqrt "),
+    (rf"({_NUM})\s*(?:%|percent|per cent)\s+of\s+", r"\1 / 100 * ", ("%", "percent", "per cent")),
+    (rf"({_NUM})\s*(?:percent|per cent)\b", r"(\1 / 100)", ("percent", "per cent")),
+    (rf"({_NUM})\s*%(?!\s*[\d(.a-z])", r"(\1 / 100)", ("%",)),
+    (
+        r"\b(?:raised to the power of|to the power of|to the power|raised to|to the)\b",
+        "**",
+        ("raised to", "to the"),
+    ),
+    (rf"({_NUM}|\))\s*squared\b", r"\1 ** 2", ("squared",)),
+    (rf"({_NUM}|\))\s*cubed\b", r"\1 ** 3", ("cubed",)),
+    (r"\b(?:multiplied by|times)\b", "*", ("multiplied by", "times")),
+    (r"(?<=\d)\s*x\s*(?=[\d(])", " * ", ("x",)),
+    (r"\b(?:divided by|over)\b", "/", ("divided by", "over")),
+    (r"\b(?:plus|added to)\b", "+", ("plus", "added to")),
+    (r"\b(?:minus|less)\b", "-", ("minus", "less")),
+    (r"\b(?:modulo|modulus|mod)\b", "%", ("mod",)),
+    (r"\bnegative\s+", "-", ("negative",)),
+    (r"[×✕∗·]", "*", ("×", "✕", "∗", "·")),
+    (r"[÷∕]", "/", ("÷", "∕")),
+    (r"[−–—]", "-", ("−", "–", "—")),
+    (r"π", "pi", ("π",)),
+    (r"√\s*", "sqrt ", ("√",)),
 ]
 
-_FILLER = re.compile(
+_FILLER = (
     r"\b(?:hey|fame|ok|okay|please|can|could|would|you|tell|me|what's|what’s|whats|what|how|much|many|is|are|"
     r"the|result|value|answer|of|calculate|calc|compute|evaluate|solve|work|out|figure|equals|equal|"
     r"for|i|need|to|know|do|does|make|get|give|number|math|quick|quickly|simplify|and|"
@@ -90,20 +112,52 @@ _FILLER = re.compile(
 )
 _FUNC_NAMES = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
 
-# Compiled once: a query runs about 45 substitutions, and re's own cache lookup per call cost
-# as much as the matching.
-_RULES = [
-    (re.compile(pattern), repl)
-    for rules in (_FUNCTION_WORDS, _VERB_FORMS, _OPERATOR_WORDS)
-    for pattern, repl in rules
-]
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+class _Rule:
+    """One substitution: compiled when a text first passes its gate, skipped when the text holds
+    none of the gate's literals (a necessary condition for the pattern to match, so skipping it
+    gives the full scan's result; tests/plugins/test_calculator_words.py holds them to that).
+
+    Compiled once, not per call: a query runs about 45 substitutions, and re's own cache lookup
+    per call cost as much as the matching.
+    """
+
+    __slots__ = ("_compiled", "gate", "pattern", "repl")
+
+    def __init__(
+        self, pattern: str, repl: str | Callable[[re.Match[str]], str], gate: Sequence[str] = ()
+    ) -> None:
+        self.pattern = pattern
+        self.repl = repl
+        self.gate = tuple(gate)
+        self._compiled: re.Pattern[str] | None = None
+
+    def sub(self, s: str, *, gated: bool = True) -> str:
+        """``s`` with every match replaced (``gated=False``: without looking at the gate)."""
+        if gated and self.gate and not any(literal in s for literal in self.gate):
+            return s
+        compiled = self._compiled
+        if compiled is None:
+            # Two threads may both compile it once: the same pattern, and the assignment is atomic.
+            compiled = self._compiled = re.compile(self.pattern)
+        return compiled.sub(self.repl, s)
+
+
+# (_number_words is defined below: the lambda looks it up when a text has number words.)
+_NUMBER_WORD_RULE = _Rule(_NUMBER_WORDS, lambda match: _number_words(match), (*_UNITS, *_SCALES))
+_RULES = [_Rule(*rule) for rules in (_FUNCTION_WORDS, _VERB_FORMS, _OPERATOR_WORDS) for rule in rules]
+_FILLER_RULE = _Rule(_FILLER, " ")
+_THOUSANDS = _Rule(r"(?<=\d),(?=\d{3}(?!\d))", "", (",",))
+_FUNC_SPACE = _Rule(rf"\b({_FUNC_NAMES})\s+({_OPERAND})", r"\1(\2)", tuple(FUNCTIONS))
+_NUM_BEFORE_NAME = _Rule(
+    rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:pi|tau|e(?![-+]?\d)|{_FUNC_NAMES})\b)",
+    r"\1*",
+    ("pi", "tau", "e", *FUNCTIONS),
+)
+_NUM_BEFORE_PAREN = _Rule(rf"(?<![a-z_\d.])({_NUM})\s*(?=\()", r"\1*", ("(",))
+_PAREN_PAREN = _Rule(r"\)\s*(?=\()", ")*", (")",))
+_PAREN_DIGIT = _Rule(r"\)\s*(?=\d)", ")*", (")",))
 _CALL = re.compile(r"[a-z]\s*\(")
-_FUNC_SPACE = re.compile(rf"\b({_FUNC_NAMES})\s+({_OPERAND})")
-_NUM_BEFORE_NAME = re.compile(rf"(?<![a-z_\d.])({_NUM})\s*(?=(?:pi|tau|e(?![-+]?\d)|{_FUNC_NAMES})\b)")
-_NUM_BEFORE_PAREN = re.compile(rf"(?<![a-z_\d.])({_NUM})\s*(?=\()")
-_PAREN_PAREN = re.compile(r"\)\s*(?=\()")
-_PAREN_DIGIT = re.compile(r"\)\s*(?=\d)")
 _SPACES = re.compile(r"\s+")
 _PLAIN = re.compile(r"[\d\s.+\-*/()]*")
 _WORD_SPLIT = re.compile(r"[\s-]+")
@@ -129,25 +183,30 @@ def to_expression(text: str) -> str:
 
     Words the calculator does not know are left in place, so the evaluator can name them.
     """
+    return _rewrite(text)
+
+
+def _rewrite(text: str, *, gated: bool = True) -> str:
+    """:func:`to_expression`; ``gated=False`` runs every rule (what the gates must not change)."""
     s = text.strip().lower()
     if _PLAIN.fullmatch(s):
         # Digits, operators and parentheses only ("12 * (3 + 4)"): no word, comma, percent or
         # symbol rule can match, only the implicit products and the spacing below.
-        return _tidy(s)
-    s = _THOUSANDS.sub("", s) if not _CALL.search(s) else s
-    s = _NUMBER_WORDS.sub(_number_words, s)
-    for pattern, repl in _RULES:
-        s = pattern.sub(repl, s)
-    s = _FILLER.sub(" ", s)
+        return _tidy(s, gated=gated)
+    s = _THOUSANDS.sub(s, gated=gated) if not _CALL.search(s) else s
+    s = _NUMBER_WORD_RULE.sub(s, gated=gated)
+    for rule in _RULES:
+        s = rule.sub(s, gated=gated)
+    s = _FILLER_RULE.sub(s, gated=gated)
     # "sqrt 144" -> "sqrt(144)", "2pi" -> "2*pi", "2(3+4)" -> "2*(3+4)".
-    s = _FUNC_SPACE.sub(r"\1(\2)", s)
-    s = _NUM_BEFORE_NAME.sub(r"\1*", s)
-    return _tidy(s)
+    s = _FUNC_SPACE.sub(s, gated=gated)
+    s = _NUM_BEFORE_NAME.sub(s, gated=gated)
+    return _tidy(s, gated=gated)
 
 
-def _tidy(s: str) -> str:
+def _tidy(s: str, *, gated: bool = True) -> str:
     """Implicit products ("2(3+4)", ")(", ")2") made explicit, spacing collapsed."""
-    s = _NUM_BEFORE_PAREN.sub(r"\1*", s)
-    s = _PAREN_PAREN.sub(")*", s)
-    s = _PAREN_DIGIT.sub(")*", s)
+    s = _NUM_BEFORE_PAREN.sub(s, gated=gated)
+    s = _PAREN_PAREN.sub(s, gated=gated)
+    s = _PAREN_DIGIT.sub(s, gated=gated)
     return _SPACES.sub(" ", s).strip(" ,.;:")
