@@ -69,7 +69,11 @@ class WalCheckpointer:
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # the backstop checkpoint still bounds the WAL
-                    log.warning("audit WAL checkpoint failed: %s", exc)
+                    # Another process checkpointing the same log at that moment is no fault.
+                    busy = "locked" in str(exc) or "busy" in str(exc)
+                    log.log(
+                        logging.DEBUG if busy else logging.WARNING, "audit WAL checkpoint failed: %s", exc
+                    )
         finally:
             db.close()
 
