@@ -136,6 +136,8 @@ def cpu_seconds() -> float:
 
 #: CPU microseconds per entry, by figure and implementation: far steadier than rates on a busy machine.
 CPU_US: dict[str, dict[str, float]] = {}
+#: Entries per commit, by figure and implementation (how well concurrent appends share commits).
+PER_COMMIT: dict[str, dict[str, float]] = {}
 
 
 def measure(
@@ -147,13 +149,18 @@ def measure(
     """
     got: dict[str, list[float]] = {name: [] for name in logs}
     cpu: dict[str, list[float]] = {name: [] for name in logs}
+    appended = dict.fromkeys(logs, 0)
+    commits = dict.fromkeys(logs, 0)
     for _ in range(repeats):
         for name, log in logs.items():
-            before, started = len(log), cpu_seconds()
+            before, started, committed = len(log), cpu_seconds(), getattr(log, "commits", 0)
             got[name].append(how(log, before))
             entries = (len(log) - before) or len(log)
             cpu[name].append((cpu_seconds() - started) / max(entries, 1) * 1e6)
+            appended[name] += len(log) - before
+            commits[name] += getattr(log, "commits", 0) - committed
     CPU_US[label] = {name: statistics.median(values) for name, values in cpu.items()}
+    PER_COMMIT[label] = {name: appended[name] / commits[name] for name in logs if commits[name]}
     return {name: statistics.median(values) for name, values in got.items()}
 
 
@@ -230,6 +237,9 @@ def main() -> None:
         ratio = f"{base / figures['today']:6.2f}x less" if base else ""
         print(f"  {label:40} {figures['today']:10.1f} {base or 0:10.1f} {ratio}")
     print(f"entries per commit today, over every run above: {per_commit:,.1f}")
+    for label, figures in PER_COMMIT.items():
+        if label.startswith("concurrent"):
+            print(f"  {label:40} {figures.get('today', 0):10.1f} {figures.get('baseline', 0):10.1f}")
     print(f"redaction alone, per entry, field by field: {redaction_cost():.1f} us CPU (today's module)")
     concurrent = min(rows[2][1]["today"], rows[3][1]["today"])
     goals = [

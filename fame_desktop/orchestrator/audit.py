@@ -845,9 +845,10 @@ class AuditLog:
             if self._key_note:
                 found.add(self._key_note)
             report = (lambda done: progress(done, total)) if progress else None
-            checked, last_id = scan_log(
-                db, self._connect, self._mac, keyed_from, total, found, progress=report
-            )
+            with self._wal.paused():  # it may fork (see WalCheckpointer.paused)
+                checked, last_id = scan_log(
+                    db, self._connect, self._mac, keyed_from, total, found, progress=report
+                )
             check_anchor(found, checkpoint=cp, checkpoint_problem=cp_problem, keyed_from=keyed_from,
                          last_id=last_id, hash_of=hash_lookup(db))  # fmt: skip
             return found.result(checked, cp.to_dict(self._key) if cp is not None else None)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("fame.audit")
 
@@ -43,6 +44,7 @@ class WalCheckpointer:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
         self._due = threading.Event()
+        self._running = threading.Lock()  # held while a checkpoint runs (see paused)
         self._closing = False
         self._thread: threading.Thread | None = None
         self._pages = 0  # estimated pages written since the last checkpoint was asked for
@@ -67,7 +69,8 @@ class WalCheckpointer:
                 if self._closing:
                     return
                 try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    with self._running:
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # the backstop checkpoint still bounds the WAL
                     # Another process checkpointing the same log at that moment is no fault.
                     busy = "locked" in str(exc) or "busy" in str(exc)
@@ -76,6 +79,16 @@ class WalCheckpointer:
                     )
         finally:
             db.close()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No checkpoint runs inside this block.
+
+        A long log's verify forks: a child forked while this thread is inside SQLite could inherit
+        one of SQLite's locks held, and hang until the verify gives up on it.
+        """
+        with self._running:
+            yield
 
     def close(self) -> None:
         """Stop the thread (closing the log's last connection checkpoints what is left)."""
