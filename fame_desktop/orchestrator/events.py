@@ -15,8 +15,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
 from fame_desktop.orchestrator.run_report import Limits, RunReport
 
@@ -25,12 +25,44 @@ if TYPE_CHECKING:  # an annotation only: the conversation store (and its SQLite 
 
 log = logging.getLogger("fame.events")
 
+E = TypeVar("E", bound="Event")
 
-@dataclass(frozen=True, kw_only=True)
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def event(cls: type[E]) -> type[E]:
+    """Declare an event: a frozen, keyword-only dataclass.
+
+    Its ``__repr__``, ``__eq__`` and ``__hash__`` are :class:`Event`'s, which read the fields
+    and give what the dataclass's own would; only ``__init__`` and the frozen ``__setattr__`` and
+    ``__delattr__`` are generated. Each generated method is compiled from source when the class
+    is made, and the six per class of a plain frozen dataclass cost a one-shot ``fame ask`` about
+    as much as its query.
+    """
+    return dataclass(frozen=True, kw_only=True, repr=False, eq=False)(cls)
+
+
+@event
 class Event:
     """Base of every event: a timestamp (unix seconds) set at creation."""
 
     ts: float = field(default_factory=time.time)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__qualname__}({shown})"
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(
+            tuple(getattr(self, f.name) for f in fields(self) if (f.compare if f.hash is None else f.hash))
+        )
 
     def coalesce_key(self) -> Hashable | None:
         """Events with the same non-None key that wait together to cross threads become one.
@@ -52,7 +84,7 @@ class Event:
 # --- queries -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class QueryReceived(Event):
     """A query reached the Brain (already validated)."""
 
@@ -61,7 +93,7 @@ class QueryReceived(Event):
     source: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class QueryRouted(Event):
     """The Brain chose an intent and the plugins that will answer."""
 
@@ -71,7 +103,7 @@ class QueryRouted(Event):
     plugins: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class QueryProgress(Event):
     """A step of a long query (a sandbox run, an LLM token, a retry)."""
 
@@ -80,7 +112,7 @@ class QueryProgress(Event):
     fraction: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class QueryCompleted(Event):
     """The Brain answered; ``response`` is the full query response object."""
 
@@ -91,7 +123,7 @@ class QueryCompleted(Event):
 # --- plugins -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class PluginLoaded(Event):
     """A plugin imported and initialised."""
 
@@ -100,7 +132,7 @@ class PluginLoaded(Event):
     path: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class PluginFailed(Event):
     """A plugin failed to load, or failed while answering; ``stage`` says which."""
 
@@ -110,7 +142,7 @@ class PluginFailed(Event):
     error: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class PluginReloaded(Event):
     """A plugin was reloaded from its file."""
 
@@ -119,7 +151,7 @@ class PluginReloaded(Event):
     path: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class PluginStateChanged(Event):
     """A plugin was enabled or disabled."""
 
@@ -130,7 +162,7 @@ class PluginStateChanged(Event):
 # --- sandbox -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SandboxStarted(Event):
     """A sandbox run started with ``limits`` applied."""
 
@@ -141,7 +173,7 @@ class SandboxStarted(Event):
     query_id: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SandboxOutput(Event):
     """A chunk of output from a running sandbox; ``stream`` is ``stdout`` or ``stderr``."""
 
@@ -162,7 +194,7 @@ class SandboxOutput(Event):
         return self.text
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SandboxFinished(Event):
     """A sandbox run ended; ``report`` is its run report (a copy: subscribers may keep it)."""
 
@@ -170,7 +202,7 @@ class SandboxFinished(Event):
     report: RunReport
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SandboxStatusChanged(Event):
     """The Docker engine or image availability changed."""
 
@@ -180,7 +212,7 @@ class SandboxStatusChanged(Event):
     detail: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class StartupProgress(Event):
     """A background part coming up after the window's first paint (``Brain.start_services``):
     ``part`` is ``plugins``, ``sandbox``, ``voice`` or ``code library``; ``state`` is ``starting``,
@@ -193,7 +225,7 @@ class StartupProgress(Event):
     detail: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SandboxImageProgress(Event):
     """Preparing the sandbox image: ``stage`` is ``pull``, ``build``, ``done``, or how it ended
     (``unavailable``, ``cancelled``, ``error``); ``fraction`` is the whole job's, 0..1."""
@@ -207,7 +239,7 @@ class SandboxImageProgress(Event):
 # --- audit, settings, safety, voice, evolution --------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class AuditAppended(Event):
     """An entry was committed to the audit log."""
 
@@ -216,21 +248,21 @@ class AuditAppended(Event):
     summary: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SettingsChanged(Event):
     """Settings changed; ``changes`` maps dotted paths to their new values."""
 
     changes: dict[str, Any]
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class AdminStateChanged(Event):
     """The in-process admin session was unlocked or locked."""
 
     unlocked: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class VoiceStateChanged(Event):
     """The voice adapter changed state (idle, listening, recognising, speaking, error)."""
 
@@ -238,21 +270,21 @@ class VoiceStateChanged(Event):
     detail: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class VoiceModelsChanged(Event):
     """A speech model was installed or removed (``path``): the model in use may be another now."""
 
     path: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class VoiceLevel(Event):
     """Input level while listening, 0..1."""
 
     level: float
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class VoiceTranscript(Event):
     """A partial or final transcript."""
 
@@ -260,7 +292,7 @@ class VoiceTranscript(Event):
     final: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class EvolutionProgress(Event):
     """An evolution run progressed: a candidate scored or a generation ended."""
 
@@ -271,7 +303,7 @@ class EvolutionProgress(Event):
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class DownloadProgress(Event):
     """A model download moved on (see :mod:`fame_desktop.orchestrator.downloads`).
 
@@ -300,7 +332,7 @@ class DownloadProgress(Event):
 # --- the conversation shown (``ConversationModel``) ----------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class ConversationOpened(Event):
     """A conversation is shown from its start: a stored one (``messages``) or a new, empty one (None)."""
 
@@ -308,7 +340,7 @@ class ConversationOpened(Event):
     messages: tuple[Message, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class ConversationMessageAdded(Event):
     """A message joined the conversation shown.
 
@@ -334,7 +366,7 @@ class ConversationMessageAdded(Event):
     external: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class ConversationTruncated(Event):
     """A revised question took back the end of the conversation: only its first ``keep`` messages stay."""
 
@@ -342,7 +374,7 @@ class ConversationTruncated(Event):
     keep: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class ConversationBusyChanged(Event):
     """A question of the conversation is being answered (``query_id``) or none is any more."""
 
@@ -350,14 +382,14 @@ class ConversationBusyChanged(Event):
     query_id: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class ConversationsChanged(Event):
     """The stored conversations changed (one created, deleted, or a message stored or removed)."""
 
     conversation_id: int | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class SubscriberFailed(Event):
     """A subscriber raised while handling an event."""
 
@@ -366,7 +398,6 @@ class SubscriberFailed(Event):
     error: str
 
 
-E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 
 
