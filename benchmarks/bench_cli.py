@@ -4,6 +4,9 @@
 
 Each command runs as a fresh process (the installed ``fame`` console script beside this Python),
 interleaved with the baseline ``python -c pass`` in the same run, so a busy machine slows both.
+With ``--baseline REV`` (a git revision), ``fame ask`` also runs from that commit's code
+(``git archive`` into a temporary folder, first on ``PYTHONPATH``), interleaved in the same run:
+``ask_at_REV`` is the figure to compare ``ask`` with on a machine whose load moves.
 Prints the median wall time of each, the ratio to the baseline and the start-up cost above it, the
 median CPU time (user + system: on a machine shared with other work the wall time also counts the
 waiting) and the 1-minute load average before and after. Each ``ask`` uses a data dir whose first
@@ -58,7 +61,8 @@ MODEL_MODULES = (
     "fame_plugin_api.manifest",
 )
 GOALS_MS = {"help": 150.0, "ask": 300.0}
-NAMES = ("baseline", "help", "ask", "ask_no_bytecode_cache", "self_test")
+NAMES = ("baseline", "help", "ask", "ask_at_baseline_rev", "ask_no_bytecode_cache", "self_test")
+REPO = Path(__file__).resolve().parents[1]
 TOP = 12
 
 
@@ -254,6 +258,13 @@ def print_phases(steps: dict[str, float], jobs: int, threads: dict[str, float]) 
     )
 
 
+def export_revision(rev: str, into: Path) -> None:
+    """The tree of git revision ``rev`` of this checkout, written under ``into``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
 def load_average() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]
@@ -263,6 +274,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--self-test-runs", type=int, default=5)
+    parser.add_argument("--baseline", metavar="REV", help="Also time `fame ask` at this git revision.")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("FAME_ADMIN_KEY", "PYTHONDONTWRITEBYTECODE")}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -283,6 +295,12 @@ def main() -> int:
         no_cache = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"}
         no_cache["PYTHONDONTWRITEBYTECODE"] = "1"
         ask = [FAME, "ask", "what is 2+2"]
+        at_rev: dict[str, str] | None = None
+        if args.baseline:
+            export_revision(args.baseline, Path(tmp) / "rev")
+            # Its own data dir: a data dir written by newer code need not be one the old reads.
+            at_rev = {**env, "PYTHONPATH": str(Path(tmp) / "rev"), "FAME_HOME": str(Path(tmp) / "rev_home")}
+            timed_ms(ask, at_rev)
         timed_ms(ask, env)  # the data dir's first run: creates files, trains the router once
         timed_ms([FAME, "--help"], env)  # and the bytecode of what --help imports
         timed_ms([sys.executable, "-c", "pass"], env)
@@ -290,6 +308,10 @@ def main() -> int:
             run("baseline", [sys.executable, "-c", "pass"])
             run("help", [FAME, "--help"])
             run("ask", ask)
+            if at_rev is not None:
+                w, c = timed_ms(ask, at_rev)
+                wall["ask_at_baseline_rev"].append(w)
+                cpu["ask_at_baseline_rev"].append(c)
             if i % 3 == 0:
                 w, c = timed_ms(ask, no_cache)
                 wall["ask_no_bytecode_cache"].append(w)
@@ -309,8 +331,9 @@ def main() -> int:
             continue
         med, med_cpu = statistics.median(wall[name]), statistics.median(cpu[name])
         goal = f" (goal <= {GOALS_MS[name]:.0f} ms)" if name in GOALS_MS else ""
+        label = name.replace("baseline_rev", args.baseline or "")
         print(
-            f"{name}_median: {med:.0f} ms wall over {len(wall[name])} runs{goal}; "
+            f"{label}_median: {med:.0f} ms wall over {len(wall[name])} runs{goal}; "
             f"{med / base:.1f}x baseline, +{med - base:.0f} ms above it; "
             f"CPU {med_cpu:.0f} ms (+{med_cpu - base_cpu:.0f} ms above the baseline's)"
         )
