@@ -74,8 +74,9 @@ class ApiAuth:
         """
         if not key:
             return Principal(AuthOutcome.MISSING)
-        fp = fingerprint(key)
         record = self._keys.lookup(key) if len(key) <= MAX_KEY_CHARS else None
+        # A stored record is found by its key id, which is the key's fingerprint: no second hash.
+        fp = record.key_id if record is not None else fingerprint(key)
         if record is None:
             blocked = max(self.throttle.blocked_for(s) for s in _sources(client, fp))
             if blocked > 0:
