@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 async def run(args: argparse.Namespace, app: App) -> int:
     """Serve until Ctrl-C or SIGTERM."""
     # FastAPI and uvicorn load only for this subcommand, not for every `fame` start.
-    from fame_desktop.api.server import ApiServerHandle, freeze_startup_heap, is_loopback
+    from fame_desktop.api.server import ApiServerHandle, is_loopback, tune_gc_for_serving
 
     host = args.host or app.settings.settings.api.host
     if not is_loopback(host) and not app.safety.is_admin(app.admin_key, f"serving the API on {host}", "cli"):
@@ -54,7 +54,7 @@ async def run(args: argparse.Namespace, app: App) -> int:
     await app.brain.start_services()
     handle = ApiServerHandle()
     url = await handle.start(app, host=host, port=args.port, actor="cli")
-    freeze_startup_heap()  # this process only serves: its start-up objects live as long as it
+    tune_gc_for_serving()  # this process only serves: its start-up objects live as long as it
     if not len(app.services.keys):
         print(
             "fame: no API keys exist yet, so only /health answers. Create one with `fame admin init`.",

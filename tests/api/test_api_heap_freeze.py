@@ -1,4 +1,5 @@
-"""``fame serve`` leaves its start-up objects out of later garbage collections, garbage excepted.
+"""``fame serve`` leaves its start-up objects out of later garbage collections, garbage excepted,
+and collects the young generation less often.
 
 Run in a fresh interpreter: freezing is for the whole process, and the test process must keep
 collecting what its other tests leave behind.
@@ -14,7 +15,7 @@ SCRIPT = textwrap.dedent(
     """
     import gc, sys, tempfile, weakref
     from pathlib import Path
-    from fame_desktop.api.server import create_api, freeze_startup_heap
+    from fame_desktop.api.server import SERVING_GC_THRESHOLD, create_api, tune_gc_for_serving
     from fame_desktop.app import build_app
 
     app = build_app(Path(tempfile.mkdtemp()))
@@ -29,9 +30,11 @@ SCRIPT = textwrap.dedent(
     gone = weakref.ref(a)
     del a, b
     live = Node()
-    frozen = freeze_startup_heap()
+    older = gc.get_threshold()[1:]
+    frozen = tune_gc_for_serving()
     assert gone() is None, "garbage was frozen instead of collected"
     assert gc.is_tracked(live) and frozen == gc.get_freeze_count() > 10_000, frozen
+    assert gc.get_threshold() == (SERVING_GC_THRESHOLD, *older)
     # Later objects are still collected as usual.
     c, d = Node(), Node()
     c.other, d.other = d, c
