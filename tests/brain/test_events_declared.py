@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from fame_desktop.orchestrator import events
+from fame_desktop.orchestrator.llm import events as llm_events
 
 SAMPLES: dict[str, Any] = {
     "str": "it's",
@@ -22,8 +23,9 @@ SAMPLES: dict[str, Any] = {
 }
 EVENTS = [
     cls
-    for cls in vars(events).values()
-    if isinstance(cls, type) and issubclass(cls, events.Event) and cls.__module__ == events.__name__
+    for module in (events, llm_events)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and issubclass(cls, events.Event) and cls.__module__ == module.__name__
 ]
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from fame_desktop.orchestrator.events import Event
+from fame_desktop.orchestrator.events import Event, event
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class LlmToken(Event):
     """A piece of text the model streamed for a query.
 
@@ -28,7 +26,7 @@ class LlmToken(Event):
     model: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@event
 class LlmStreamEnded(Event):
     """A completion ended; ``reason`` is ``stop``, ``length``, ``cancelled`` or ``error``."""
 
