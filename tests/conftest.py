@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,12 @@ import pytest
 sys.dont_write_bytecode = False
 
 from fame_desktop.app import App, build_app  # noqa: E402 - after the line above, as it must be
+
+# A run started in the background by a non-interactive shell (`.ci/run &`, a CI step's job) gets
+# SIGINT ignored, and every command a test starts inherits that, so Ctrl-C tests would see `fame`
+# shrug off Ctrl-C. A terminal's default comes back for the processes the tests start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 

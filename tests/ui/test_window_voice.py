@@ -292,8 +292,9 @@ def test_a_pause_between_two_sentences_gives_one_question_and_one_answer(
     qtbot.mouseClick(mic, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "listening" in _states(fame_app), timeout=30_000)
     _play(qtbot, two_sentences_wav)
-    # The first sentence was asked at once (its early final); the listen went on.
-    assert finals, "no early final while the second sentence was played"
+    # The first sentence was asked on its own (its early final; on a loaded machine the recogniser
+    # may still be a moment behind the sound when playback ends); the listen went on.
+    qtbot.waitUntil(lambda: bool(finals), timeout=10_000)
     qtbot.waitUntil(lambda: not window.chat.voice_control.active, timeout=10_000)
     qtbot.waitUntil(lambda: "slow answer:" in _chat_text(window) and not window.chat.busy, timeout=30_000)
 
