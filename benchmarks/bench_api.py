@@ -23,7 +23,15 @@ time per request (from /proc) is printed too: unlike latency it barely depends o
 is its event-loop thread's share (that thread serves the requests one at a time, so its CPU per
 request bounds the throughput) and the rest (the audit log's writer thread and others).
 
+With ``--baseline REV`` (a git revision) a second ``fame serve`` runs that commit's code
+(``git archive`` into a temporary folder, first on its ``PYTHONPATH``) over a data dir of its own,
+and every phase runs on both, taking turns to go first, at the same offered rates (the half phase
+at half the lower closed-loop throughput): its figures print with ``rev_REV_`` in front, then the
+ratios of today's to them. On a shared machine, compare those ratios rather than figures from
+separate runs.
+
 Usage: .venv/bin/python benchmarks/bench_api.py [--clients 16] [--requests 100] [--rate 1000]
+[--baseline REV]
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench_cli import export_revision
 
 from fame_desktop.app import build_app
 from fame_desktop.orchestrator.admin import AdminKeyStore
@@ -247,6 +257,117 @@ def verdict(ok: bool) -> str:
     return "meets goal" if ok else "MISSES goal"
 
 
+@dataclass
+class Server:
+    """One ``fame serve`` under test: today's code, or a git revision's (``--baseline REV``)."""
+
+    label: str  # "" for today's code, else the revision
+    data_dir: Path
+    key: str
+    proc: subprocess.Popen[str]
+    host: str = ""
+    port: int = 0
+    settled_s: float = 0.0
+    health_calls: int = 0
+    phases: list[Phase] = field(default_factory=list)
+
+
+def start_server(label: str, data_dir: Path, pythonpath: str | None, rate_limit: int) -> Server:
+    """A ``fame serve`` over a new data dir with a key, from ``pythonpath``'s code when given.
+
+    Raises:
+        RuntimeError: The server did not start.
+    """
+    data_dir.mkdir(parents=True)
+    key, _ = AdminKeyStore(data_dir / "admin_keys.json").add(label="bench")
+    SettingsStore(data_dir / "settings.json").update({"api.rate_limit_per_minute": rate_limit}, admin=True)
+    env = {k: v for k, v in os.environ.items() if k != "FAME_ADMIN_KEY"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [FAME, "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    found = re.search(r"http://(127\.0\.0\.1):(\d+)", proc.stdout.readline())
+    if not found:
+        proc.kill()
+        raise RuntimeError(
+            f"the server{' at ' + label if label else ''} did not start: {proc.communicate()[1]}"
+        )
+    return Server(label, data_dir, key, proc, found.group(1), int(found.group(2)))
+
+
+# Counted by the server's own code (a revision's audit log is read as that revision wrote it).
+_COUNT_AUDIT = (
+    "import sys; from pathlib import Path; from fame_desktop.app import build_app; "
+    "app = build_app(Path(sys.argv[1])); "
+    "print(app.audit.count(kinds=['api_request']), app.audit.count(kinds=['query_completed'])); "
+    "app.services.close()"
+)
+
+
+def audit_counts(server: Server, pythonpath: str | None) -> tuple[int, int]:
+    """The ``api_request`` and ``query_completed`` entries in the server's audit log."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_AUDIT, str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    api, completed = done.stdout.split()[-2:]
+    return int(api), int(completed)
+
+
+def print_phase(p: Phase, clients: int, base_p50: float, prefix: str = "") -> None:
+    """The figures of one finished phase (``prefix`` names a revision's server)."""
+    name = prefix + p.name
+    n = len(p.latencies)
+    p50, p99 = statistics.median(p.latencies), percentile(p.latencies, 99)
+    rate = n / p.elapsed
+    print(f"{name}_requests: {n} count")
+    if p.offered:
+        print(f"{name}_offered_rate: {p.offered:.1f} req/s")
+    if p.name == "half":  # its rate is what was offered: no goal to meet
+        print(f"{name}_throughput: {rate:.1f} req/s")
+    else:
+        print(f"{name}_throughput: {rate:.1f} req/s ({verdict(rate >= GOALS['throughput'])} >= 1000)")
+    print(f"{name}_latency_p50: {p50:.2f} ms ({verdict(p50 <= GOALS['p50_ms'])} <= 3)")
+    if p.name == "closed":
+        # Each of the N clients waits for its answer: N requests are always in the server,
+        # so the mean latency is N / throughput (Little's law) whatever the server does.
+        print(f"{name}_mean_latency_by_design: {clients / rate * 1000:.2f} ms (clients / throughput)")
+    print(f"{name}_latency_p99: {p99:.2f} ms ({verdict(p99 <= GOALS['p99_ms'])} <= 25)")
+    ratio = p50 / base_p50
+    print(f"{name}_api_over_in_process_p50: {ratio:.1f} ratio ({verdict(ratio <= GOALS['ratio'])} <= 3)")
+    server_ms, client_ms = p.cpu_s / n * 1000, p.client_cpu_s / n * 1000
+    loop_ms = p.loop_cpu_s / n * 1000
+    print(f"{name}_server_cpu_per_request: {server_ms:.3f} ms")
+    # The loop thread handles requests one at a time: 1 / its CPU per request bounds the
+    # throughput whatever the cores; the rest is the audit writer and other threads.
+    print(
+        f"{name}_server_loop_thread_cpu_per_request: {loop_ms:.3f} ms "
+        f"(1000 / this = {1000 / max(loop_ms, 1e-6):.0f} req/s at most from one loop)"
+    )
+    print(f"{name}_server_other_threads_cpu_per_request: {server_ms - loop_ms:.3f} ms (audit writer...)")
+    print(f"{name}_client_cpu_per_request: {client_ms:.3f} ms (the load generator, same machine)")
+    print(
+        f"{name}_total_cpu_per_request: {server_ms + client_ms:.3f} ms "
+        f"(2 cores / this = {2000 / (server_ms + client_ms):.0f} req/s at most here)"
+    )
+    # What the rest of the machine (other programs) used meanwhile: on 2 cores, what is left
+    # of them for the server and its clients bounds the figures above.
+    others = max(0.0, p.machine_cpu_s - p.cpu_s - p.client_cpu_s) / p.elapsed
+    print(f"{name}_other_processes_cpu: {others:.2f} cores (the rest of the machine meanwhile)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -255,118 +376,101 @@ def main() -> int:
         "--rate", type=float, default=1000.0, help="Offered req/s of the paced phase (0: skip)."
     )
     parser.add_argument("--time-limit", type=float, default=300.0, help="Seconds before giving up.")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="Also serve this git revision's code, phase for phase."
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 64 and 1 <= args.requests <= 5000 and args.rate >= 0):
         print("bench_api: --clients must be 1..64, --requests 1..5000, --rate >= 0", file=sys.stderr)
         return 2
     # "half": paced at half the closed phase's throughput, i.e. a load this server carries here:
     # its latency is what the API adds to the Brain's, apart from queueing at saturation.
-    phases = [Phase("closed")] + ([Phase("paced"), Phase("half")] if args.rate else [])
-    total = args.clients * args.requests * len(phases)
+    names = ["closed"] + (["paced", "half"] if args.rate else [])
+    total = args.clients * args.requests * len(names)
+    rate_limit = 10 * total + 1000
+    servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="fame-bench-api-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        key, _ = AdminKeyStore(data_dir / "admin_keys.json").add(label="bench")
-        SettingsStore(data_dir / "settings.json").update(
-            {"api.rate_limit_per_minute": 10 * total + 1000}, admin=True
-        )
-        env = {k: v for k, v in os.environ.items() if k != "FAME_ADMIN_KEY"}
-        proc = subprocess.Popen(
-            [FAME, "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert proc.stdout is not None
-        found = re.search(r"http://(127\.0\.0\.1):(\d+)", proc.stdout.readline())
-        if not found:
-            proc.kill()
-            print("bench_api: the server did not start: " + proc.communicate()[1], file=sys.stderr)
-            return 1
-        host, port = found.group(1), int(found.group(2))
+        rev_code = None
+        if args.baseline:
+            rev_code = str(Path(tmp) / "rev")
+            export_revision(args.baseline, Path(rev_code))
         try:
-            settled_s, health_calls = settle(host, port, key, proc.pid)
+            servers.append(start_server("", Path(tmp) / "data", None, rate_limit))
+            if args.baseline:
+                servers.append(start_server(args.baseline, Path(tmp) / "rev-data", rev_code, rate_limit))
+            for server in servers:
+                server.settled_s, server.health_calls = settle(
+                    server.host, server.port, server.key, server.proc.pid
+                )
 
             async def load() -> None:
-                warm = Phase("warm-up")
-                await run_phase(warm, host, port, key, 2, 20, 0, proc.pid)
-                for phase in phases:
-                    rate = {"paced": args.rate, "half": capacity(phases[0]) / 2}.get(phase.name, 0.0)
-                    phase.offered = rate
-                    await run_phase(phase, host, port, key, args.clients, args.requests, rate, proc.pid)
+                for server in servers:
+                    warm = Phase("warm-up")
+                    await run_phase(warm, server.host, server.port, server.key, 2, 20, 0, server.proc.pid)
+                for i, name in enumerate(names):
+                    # Today's and the revision's take turns going first, so a machine getting
+                    # busier or quieter favours neither.
+                    for server in servers if i % 2 == 0 else servers[::-1]:
+                        # The half phase of both servers is offered the same rate: half the
+                        # lower closed-loop throughput, a load both carry.
+                        half = min(capacity(s.phases[0]) for s in servers) / 2 if i else 0.0
+                        phase = Phase(name, offered={"paced": args.rate, "half": half}.get(name, 0.0))
+                        server.phases.append(phase)
+                        await run_phase(
+                            phase,
+                            server.host,
+                            server.port,
+                            server.key,
+                            args.clients,
+                            args.requests,
+                            phase.offered,
+                            server.proc.pid,
+                        )
 
             asyncio.run(asyncio.wait_for(load(), timeout=args.time_limit))
+        except RuntimeError as exc:
+            print(f"bench_api: {exc}", file=sys.stderr)
+            return 1
         finally:
-            proc.terminate()
-            proc.communicate(timeout=30)
-        app = build_app(data_dir)
-        try:
-            api_entries = app.audit.count(kinds=["api_request"])
-            completed = app.audit.count(kinds=["query_completed"])
-        finally:
-            app.services.close()
+            for server in servers:
+                server.proc.terminate()
+                server.proc.communicate(timeout=30)
+        counts = [audit_counts(s, rev_code if s.label else None) for s in servers]
         base = asyncio.run(baseline(Path(tmp) / "baseline", 300))
 
     expected = total + 40  # + the warm-up requests
-    expected_api = expected + health_calls  # + the settling's GET /health
     base_p50 = statistics.median(base)
     print(f"clients: {args.clients} count")
-    print(f"server_settled_after: {settled_s:.1f} s (its start-up work done before the phases)")
+    print(f"server_settled_after: {servers[0].settled_s:.1f} s (its start-up work done before the phases)")
     print(f"baseline_in_process_p50: {base_p50:.3f} ms")
     print(f"baseline_in_process_p99: {percentile(base, 99):.3f} ms")
-    errors = [e for p in phases for e in p.errors]
-    for p in phases:
-        n = len(p.latencies)
-        p50, p99 = statistics.median(p.latencies), percentile(p.latencies, 99)
-        rate = n / p.elapsed
-        print(f"{p.name}_requests: {n} count")
-        if p.offered:
-            print(f"{p.name}_offered_rate: {p.offered:.1f} req/s")
-        if p.name == "half":  # its rate is what was offered: no goal to meet
-            print(f"half_throughput: {rate:.1f} req/s")
-        else:
-            print(f"{p.name}_throughput: {rate:.1f} req/s ({verdict(rate >= GOALS['throughput'])} >= 1000)")
-        print(f"{p.name}_latency_p50: {p50:.2f} ms ({verdict(p50 <= GOALS['p50_ms'])} <= 3)")
-        if p.name == "closed":
-            # Each of the N clients waits for its answer: N requests are always in the server,
-            # so the mean latency is N / throughput (Little's law) whatever the server does.
+    for p in servers[0].phases:
+        print_phase(p, args.clients, base_p50)
+    for server in servers[1:]:
+        prefix = f"rev_{server.label}_"
+        print(f"{prefix}server_settled_after: {server.settled_s:.1f} s")
+        for p, today in zip(server.phases, servers[0].phases, strict=True):
+            print_phase(p, args.clients, base_p50, prefix)
+            speed = capacity(today) / capacity(p)
+            p50 = statistics.median(today.latencies) / statistics.median(p.latencies)
+            loop = (today.loop_cpu_s / len(today.latencies)) / (p.loop_cpu_s / len(p.latencies))
             print(
-                f"closed_mean_latency_by_design: {args.clients / rate * 1000:.2f} ms (clients / throughput)"
+                f"{p.name}_today_over_{server.label}: throughput {speed:.2f}x (above 1: faster), "
+                f"p50 {p50:.2f}x, loop CPU per request {loop:.2f}x (below 1: less) ratio"
             )
-        print(f"{p.name}_latency_p99: {p99:.2f} ms ({verdict(p99 <= GOALS['p99_ms'])} <= 25)")
-        ratio = p50 / base_p50
-        print(
-            f"{p.name}_api_over_in_process_p50: {ratio:.1f} ratio ({verdict(ratio <= GOALS['ratio'])} <= 3)"
-        )
-        server_ms, client_ms = p.cpu_s / n * 1000, p.client_cpu_s / n * 1000
-        loop_ms = p.loop_cpu_s / n * 1000
-        print(f"{p.name}_server_cpu_per_request: {server_ms:.3f} ms")
-        # The loop thread handles requests one at a time: 1 / its CPU per request bounds the
-        # throughput whatever the cores; the rest is the audit writer and other threads.
-        print(
-            f"{p.name}_server_loop_thread_cpu_per_request: {loop_ms:.3f} ms "
-            f"(1000 / this = {1000 / max(loop_ms, 1e-6):.0f} req/s at most from one loop)"
-        )
-        print(
-            f"{p.name}_server_other_threads_cpu_per_request: {server_ms - loop_ms:.3f} ms (audit writer...)"
-        )
-        print(f"{p.name}_client_cpu_per_request: {client_ms:.3f} ms (the load generator, same machine)")
-        print(
-            f"{p.name}_total_cpu_per_request: {server_ms + client_ms:.3f} ms "
-            f"(2 cores / this = {2000 / (server_ms + client_ms):.0f} req/s at most here)"
-        )
-        # What the rest of the machine (other programs) used meanwhile: on 2 cores, what is left
-        # of them for the server and its clients bounds the figures above.
-        others = max(0.0, p.machine_cpu_s - p.cpu_s - p.client_cpu_s) / p.elapsed
-        print(f"{p.name}_other_processes_cpu: {others:.2f} cores (the rest of the machine meanwhile)")
-    print(f"errors: {len(errors)} count")
-    print(f"audit_api_requests: {api_entries} count (expected {expected_api})")
-    print(f"audit_queries_completed: {completed} count (expected {expected})")
+    ok = True
+    for server, (api_entries, completed) in zip(servers, counts, strict=True):
+        prefix = f"rev_{server.label}_" if server.label else ""
+        errors = [e for p in server.phases for e in p.errors]
+        expected_api = expected + server.health_calls  # + the settling's GET /health
+        print(f"{prefix}errors: {len(errors)} count")
+        print(f"{prefix}audit_api_requests: {api_entries} count (expected {expected_api})")
+        print(f"{prefix}audit_queries_completed: {completed} count (expected {expected})")
+        if errors:
+            print(f"{prefix}first error: " + errors[0], file=sys.stderr)
+        ok = ok and not errors and api_entries == expected_api and completed == expected
     print(f"load_average_1min: {os.getloadavg()[0]:.1f} (other work on the machine inflates latency)")
-    if errors:
-        print("first error: " + errors[0], file=sys.stderr)
-    return 0 if not errors and api_entries == expected_api and completed == expected else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
