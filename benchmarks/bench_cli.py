@@ -54,11 +54,11 @@ FAME = str(Path(sys.executable).with_name("fame"))
 HEAVY = ("docker", "requests", "httpx", "fastapi", "uvicorn", "numpy", "llama_cpp", "vosk", "PySide6")
 #: Packages that are pydantic (its own and what only it imports).
 PYDANTIC = ("pydantic", "pydantic_core", "annotated_types", "typing_inspection")
-#: The app's modules whose class bodies build pydantic models on the ``ask`` path.
+#: The app's modules whose class bodies build pydantic models (imported only when a value is not
+#: plainly valid; listed here if the ``ask`` path loads them).
 MODEL_MODULES = (
-    "fame_desktop.orchestrator.settings",
-    "fame_desktop.orchestrator.query",
-    "fame_plugin_api.manifest",
+    "fame_desktop.orchestrator.query_models",
+    "fame_plugin_api.manifest_model",
 )
 GOALS_MS = {"help": 150.0, "ask": 300.0}
 NAMES = ("baseline", "help", "ask", "ask_at_baseline_rev", "ask_no_bytecode_cache", "self_test")

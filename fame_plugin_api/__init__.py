@@ -38,8 +38,9 @@ if TYPE_CHECKING:
         suggest_manifest,
     )
 
-#: Names of :mod:`fame_plugin_api.manifest`, imported on first use: its model loads pydantic, which
-#: a plugin's ``handle`` and a command's argument parser (``fame ask --intent``) do not need.
+#: Names of :mod:`fame_plugin_api.manifest`, imported on first use: it loads ``ast`` and ``json``
+#: (and its model, pydantic, when a manifest is not plainly valid), which a plugin's ``handle`` and
+#: a command's argument parser (``fame ask --intent``) do not need.
 _MANIFEST_NAMES = frozenset(
     {
         "SCHEMA_VERSION",

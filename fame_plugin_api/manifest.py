@@ -1,7 +1,15 @@
-"""The manifest a plugin declares: a module-level ``PLUGIN`` dict literal, validated by a pydantic model.
+"""The manifest a plugin declares: a module-level ``PLUGIN`` dict literal, validated at load.
 
 The manifest is read from the file's syntax tree, never by importing it, so listing plugins runs
 no plugin code. ``schema_version`` lets the format grow: a manifest without it is read as version 1.
+
+Every start lists the plugins from their manifests, and the pydantic model (its import and build,
+plus the scan for pydantic plugins when the first model is built) was about a fifth of a one-shot
+``fame ask``. So :class:`PluginManifest` is a light frozen object, and a manifest is accepted here
+only when the pydantic model would accept it as it is (exact types; phrases as lists or tuples of
+strings; the fields' own checks pass). Anything else, an error or a coercion, goes to the model
+(:mod:`fame_plugin_api.manifest_model`, imported on first need), which stays the one declaration
+of the schema (:meth:`PluginManifest.model_json_schema`), so results and messages are its own.
 """
 
 from __future__ import annotations
@@ -11,27 +19,22 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    field_validator,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from fame_plugin_api.intents import INTENTS
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 #: The manifest format this API reads and writes.
 SCHEMA_VERSION: Final = 1
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 _VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?([.-]?[a-z0-9]+)?$")
+# pydantic refuses a string holding a lone surrogate (it cannot be UTF-8): it says so.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Ints beyond these go to pydantic (which stores them in 64 bits when it can).
+_INT_RANGE = (-(2**63), 2**63 - 1)
 
 # What a person reads when a field has the wrong type or is missing (pydantic's own wording names
 # internal types); value checks below raise their own messages.
@@ -56,7 +59,86 @@ class ManifestError(ValueError):
     """A plugin's manifest is missing or invalid."""
 
 
-class PluginManifest(BaseModel):
+# --- the fields' own checks (the model's validators call these: one wording for both) ----------
+
+
+def check_name(value: str) -> str:
+    """``name`` must be lower_snake_case (ValueError if not)."""
+    if not _NAME_RE.match(value):
+        raise ValueError(_HINTS["name"])
+    return value
+
+
+def check_version(value: str) -> str:
+    """``version`` must look like ``1.2.3`` (ValueError if not)."""
+    if not _VERSION_RE.match(value):
+        raise ValueError(_HINTS["version"])
+    return value
+
+
+def check_description(value: str) -> str:
+    """``description`` must say something; it is stored stripped (ValueError if empty)."""
+    if not value.strip():
+        raise ValueError(_HINTS["description"])
+    return value.strip()
+
+
+def check_intents(value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Every intent served must be a known one (ValueError if not)."""
+    for intent in value:
+        if intent not in INTENTS:
+            raise ValueError(f"unknown intent {intent!r}; known: {sorted(INTENTS)}")
+    return value
+
+
+def check_patterns(value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Every pattern must compile (ValueError if one does not)."""
+    for intent, regexes in value.items():
+        for rx in regexes:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ValueError(f"bad pattern for {intent}: {exc}") from exc
+    return value
+
+
+def check_timeout(value: float | None) -> float | None:
+    """A timeout must be positive; it is stored as a float (ValueError if not positive)."""
+    if value is None:
+        return None
+    if value <= 0:
+        raise ValueError(_HINTS["timeout_seconds"])
+    return float(value)
+
+
+def _plain_str(value: object) -> bool:
+    return type(value) is str and not _SURROGATE.search(value)
+
+
+def _plain_phrases(value: object) -> dict[str, tuple[str, ...]] | None:
+    """``intent -> phrases`` as the model stores it (tuples), if it would take it as it is."""
+    if type(value) is not dict:
+        return None
+    out: dict[str, tuple[str, ...]] = {}
+    for key, items in value.items():
+        if not _plain_str(key) or type(items) not in (list, tuple):
+            return None
+        if not all(_plain_str(item) for item in items):
+            return None
+        out[key] = tuple(items)
+    return out
+
+
+def _plain_int(value: object) -> bool:
+    return type(value) is int and _INT_RANGE[0] <= value <= _INT_RANGE[1]
+
+
+def _plain_number(value: object) -> bool:
+    # A finite float (NaN and infinities go to pydantic) or an int.
+    return _plain_int(value) or (type(value) is float and value - value == 0.0)
+
+
+class PluginManifest:
     """What a plugin declares about itself.
 
     Attributes:
@@ -75,70 +157,145 @@ class PluginManifest(BaseModel):
         priority: Higher answers first among plugins of one intent.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    __slots__ = (
+        "admin_only",
+        "capability",
+        "dangerous",
+        "description",
+        "intents",
+        "keywords",
+        "name",
+        "needs_network",
+        "patterns",
+        "priority",
+        "schema_version",
+        "timeout_seconds",
+        "version",
+    )
+    __hash__ = None  # type: ignore[assignment]  # it holds dicts, as the pydantic model did
 
-    schema_version: Literal[1] = SCHEMA_VERSION
-    name: StrictStr
-    version: StrictStr
-    description: StrictStr
-    intents: dict[StrictStr, tuple[StrictStr, ...]] = Field(min_length=1)
-    keywords: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
-    patterns: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
-    needs_network: StrictBool = False
-    admin_only: StrictBool = False
-    dangerous: StrictBool = False
-    capability: StrictStr | None = None
-    timeout_seconds: StrictFloat | StrictInt | None = None
-    priority: StrictInt = 0
+    #: The fields, in the model's order.
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "schema_version",
+        "name",
+        "version",
+        "description",
+        "intents",
+        "keywords",
+        "patterns",
+        "needs_network",
+        "admin_only",
+        "dangerous",
+        "capability",
+        "timeout_seconds",
+        "priority",
+    )
 
-    @field_validator("name")
+    schema_version: int
+    name: str
+    version: str
+    description: str
+    intents: dict[str, tuple[str, ...]]
+    keywords: dict[str, tuple[str, ...]]
+    patterns: dict[str, tuple[str, ...]]
+    needs_network: bool
+    admin_only: bool
+    dangerous: bool
+    capability: str | None
+    timeout_seconds: float | None
+    priority: int
+
+    def __init__(self, **data: Any) -> None:
+        built = type(self).model_validate(data)
+        for name in self.FIELDS:
+            object.__setattr__(self, name, getattr(built, name))
+
     @classmethod
-    def _name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
-            raise ValueError(_HINTS["name"])
-        return value
+    def model_validate(cls, data: object) -> PluginManifest:
+        """``data`` (a dict) as a manifest, as the pydantic model answers it.
 
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not _VERSION_RE.match(value):
-            raise ValueError(_HINTS["version"])
-        return value
+        Raises:
+            pydantic.ValidationError: The model's errors.
+        """
+        if type(data) is dict:
+            plain = cls._plain(data)
+            if plain is not None:
+                return plain
+        return cls._from_model(manifest_model().model_validate(data))
 
-    @field_validator("description")
     @classmethod
-    def _description(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError(_HINTS["description"])
-        return value.strip()
+    def model_json_schema(cls) -> dict[str, Any]:
+        """The manifest's JSON schema (the model's)."""
+        return manifest_model().model_json_schema()
 
-    @field_validator("intents")
     @classmethod
-    def _known_intents(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for intent in value:
-            if intent not in INTENTS:
-                raise ValueError(f"unknown intent {intent!r}; known: {sorted(INTENTS)}")
-        return value
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns_compile(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for intent, regexes in value.items():
-            for rx in regexes:
-                try:
-                    re.compile(rx)
-                except re.error as exc:
-                    raise ValueError(f"bad pattern for {intent}: {exc}") from exc
-        return value
-
-    @field_validator("timeout_seconds")
-    @classmethod
-    def _positive(cls, value: float | None) -> float | None:
-        if value is None:
+    def _plain(cls, raw: dict[Any, Any]) -> PluginManifest | None:
+        """The manifest for ``raw`` if the model would take it as it is, else None (ask it)."""
+        if not all(type(key) is str for key in raw) or not raw.keys() <= _FIELD_SET:
             return None
-        if value <= 0:
-            raise ValueError(_HINTS["timeout_seconds"])
-        return float(value)
+        get = raw.get
+        # Any: each is checked below before it is used as the type the model declares.
+        name: Any = get("name")
+        version: Any = get("version")
+        description: Any = get("description")
+        intents = _plain_phrases(get("intents"))
+        keywords = _plain_phrases(get("keywords", {}))
+        patterns = _plain_phrases(get("patterns", {}))
+        flags = (get("needs_network", False), get("admin_only", False), get("dangerous", False))
+        capability, timeout, priority = get("capability"), get("timeout_seconds"), get("priority", 0)
+        schema_version = get("schema_version", SCHEMA_VERSION)
+        if not (
+            type(schema_version) is int
+            and schema_version == SCHEMA_VERSION
+            and _plain_str(name)
+            and _plain_str(version)
+            and _plain_str(description)
+            and intents
+            and keywords is not None
+            and patterns is not None
+            and all(type(flag) is bool for flag in flags)
+            and (capability is None or _plain_str(capability))
+            and (timeout is None or _plain_number(timeout))
+            and _plain_int(priority)
+        ):
+            return None
+        try:
+            values = {
+                "schema_version": schema_version,
+                "name": check_name(name),
+                "version": check_version(version),
+                "description": check_description(description),
+                "intents": check_intents(intents),
+                "keywords": keywords,
+                "patterns": check_patterns(patterns),
+                "needs_network": flags[0],
+                "admin_only": flags[1],
+                "dangerous": flags[2],
+                "capability": capability,
+                "timeout_seconds": check_timeout(timeout),
+                "priority": priority,
+            }
+        except ValueError:
+            return None  # the model words the error
+        return cls._construct(values)
+
+    @classmethod
+    def _construct(cls, values: Mapping[str, Any]) -> PluginManifest:
+        manifest = cls.__new__(cls)
+        for name in cls.FIELDS:
+            object.__setattr__(manifest, name, values[name])
+        return manifest
+
+    @classmethod
+    def _from_model(cls, model: BaseModel) -> PluginManifest:
+        return cls._construct({name: getattr(model, name) for name in cls.FIELDS})
+
+    def model_dump(self) -> dict[str, Any]:
+        """The fields as a dict, in order (the dicts copied), as the model's ``model_dump``."""
+        out = {name: getattr(self, name) for name in self.FIELDS}
+        for name in ("intents", "keywords", "patterns"):
+            out[name] = dict(out[name])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as ``fame plugins --json`` and ``GET /plugins`` show it."""
@@ -153,6 +310,31 @@ class PluginManifest(BaseModel):
             "dangerous": self.dangerous,
         }
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Frozen: the model refuses the assignment (and words it), as it did.
+        model = manifest_model().model_construct(**self.model_dump())
+        setattr(model, name, value)
+        raise AssertionError("unreachable: the frozen model refuses every assignment")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"PluginManifest({values})"
+
+
+_FIELD_SET = frozenset(PluginManifest.FIELDS)
+
+
+def manifest_model() -> type[BaseModel]:
+    """The manifest's pydantic model (imported on first need: see this module's docstring)."""
+    from fame_plugin_api import manifest_model as model
+
+    return model.PluginManifest
+
 
 def parse_manifest(raw: object, source: str) -> PluginManifest:
     """Validate a manifest dict.
@@ -166,8 +348,14 @@ def parse_manifest(raw: object, source: str) -> PluginManifest:
     """
     if not isinstance(raw, Mapping):
         raise ManifestError(f"{source}: PLUGIN must be a dict")
+    data = dict(raw)
+    plain = PluginManifest._plain(data)
+    if plain is not None:
+        return plain
+    from pydantic import ValidationError  # the model below imports it
+
     try:
-        return PluginManifest.model_validate(dict(raw))
+        return PluginManifest._from_model(manifest_model().model_validate(data))
     except ValidationError as exc:
         raise ManifestError(f"{source}: {_first_problem(exc)}") from None
 
@@ -178,7 +366,7 @@ def _first_problem(exc: ValidationError) -> str:
     if unknown:
         return f"unknown manifest fields {unknown}"
     # Report fields in declaration order, so the first thing to fix comes first.
-    order = list(PluginManifest.model_fields)
+    order = list(PluginManifest.FIELDS)
     error = min(errors, key=lambda e: order.index(str(e["loc"][0])) if e["loc"] else len(order))
     field = str(error["loc"][0]) if error["loc"] else ""
     if error["type"] == "value_error":

@@ -1,73 +1,196 @@
-"""The query request schema (validated strictly) and the query response object."""
+"""The query request (validated strictly, without pydantic when that is exact) and the response.
+
+Every query is validated, and pydantic (its import and the models' build) was about a fifth of a
+one-shot ``fame ask``. So the Brain's :class:`QueryRequest` is a light frozen object: a request is
+accepted here only when the pydantic model would accept it unchanged (exact JSON types, inside the
+limits, the fields' own validators pass). Anything else, an error or a coercion, goes to the
+pydantic models (:mod:`~fame_desktop.orchestrator.query_models`, imported on first need), which
+stay the one declaration of the schema: ``ClientQuery`` (which the REST API's body extends) and
+the full request, so results and messages are pydantic's, as before.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fame_desktop.orchestrator.errors import InvalidRequest
-from fame_plugin_api import INTENTS
+from fame_desktop.orchestrator.query_fields import (
+    ADMIN_KEY_MAX_CHARS as ADMIN_KEY_MAX_CHARS,  # where the REST API reads it
+)
+from fame_desktop.orchestrator.query_fields import (
+    ID_CHARS,
+    MAX_TEXT_CHARS,
+    NAME_MAX_CHARS,
+    SURROGATE,
+    check_intent,
+    check_source,
+    check_text,
+)
 
-MAX_TEXT_CHARS = 4000
-# Control characters other than tab, newline and carriage return have no business in a query.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-SOURCES = ("cli", "ui", "api", "voice", "python", "test", "evolution")
-# The longest admin key a request may carry.
-ADMIN_KEY_MAX_CHARS = 256
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from fame_desktop.orchestrator.query_models import ClientQuery as ClientQuery
 
 
-class ClientQuery(BaseModel):
-    """The fields of a query that its client chooses. Unknown fields and wrong types are refused.
+def _plain_str(value: object, max_chars: int | None = None) -> bool:
+    return (
+        type(value) is str and (max_chars is None or len(value) <= max_chars) and not SURROGATE.search(value)
+    )
 
-    The REST API's body extends this model, so both validate a query the same way.
+
+def _plain_optional(value: object, max_chars: int) -> bool:
+    return value is None or _plain_str(value, max_chars)
+
+
+_MISSING: Any = object()
+
+
+class QueryRequest:
+    """What may be asked: the client's fields (``ClientQuery``: ``text``, ``intent``, ``user``,
+    ``id``, ``params``) plus those its front end sets (``source``, where it came from, and the
+    ``admin_key`` it carries). Frozen; built by :func:`parse_request` (or :meth:`model_validate`).
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    __slots__ = ("admin_key", "id", "intent", "params", "source", "text", "user")
+    __hash__ = None  # type: ignore[assignment]  # it holds a dict, as the pydantic model did
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The query.")
-    intent: str | None = Field(
-        default=None, description="Skip routing and use this intent: " + ", ".join(sorted(INTENTS)) + "."
-    )
-    user: str | None = Field(default=None, max_length=64, description="Who asks (audited).")
-    id: str | None = Field(
-        default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Client-chosen query id."
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="Plugin-specific parameters.")
+    #: The fields, in the models' order.
+    FIELDS: ClassVar[tuple[str, ...]] = ("text", "intent", "user", "id", "params", "source", "admin_key")
 
-    @field_validator("text")
+    text: str
+    intent: str | None
+    user: str | None
+    id: str | None
+    params: dict[str, Any]
+    source: str
+    admin_key: str | None
+
+    def __init__(self, **data: Any) -> None:
+        built = type(self).model_validate(data)
+        for name in self.FIELDS:
+            object.__setattr__(self, name, getattr(built, name))
+
     @classmethod
-    def _text(cls, value: str) -> str:
-        if _CONTROL.search(value):
-            raise ValueError("contains control characters")
-        if not value.strip():
-            raise ValueError("is empty")
-        return value
+    def model_validate(cls, data: object) -> QueryRequest:
+        """``data`` (a dict) as a request, as the pydantic model answers it.
 
-    @field_validator("intent")
+        Raises:
+            pydantic.ValidationError: The model's errors.
+        """
+        if type(data) is dict:
+            plain = cls._plain(data)
+            if plain is not None:
+                return plain
+        return cls._from_model(_request_model().model_validate(data))
+
     @classmethod
-    def _intent(cls, value: str | None) -> str | None:
-        if value is not None and value not in INTENTS:
-            raise ValueError(f"unknown intent; use one of {', '.join(sorted(INTENTS))}")
-        return value
+    def _plain(cls, raw: dict[Any, Any]) -> QueryRequest | None:
+        """The request for ``raw`` if the model would accept it unchanged, else None (ask it)."""
+        if not all(type(key) is str for key in raw) or not raw.keys() <= _FIELD_SET:
+            return None
+        text = raw.get("text", _MISSING)
+        intent = raw.get("intent")
+        user = raw.get("user")
+        id_ = raw.get("id")
+        params = raw.get("params", _MISSING)
+        source = raw.get("source", "python")
+        admin_key = raw.get("admin_key")
+        if not (
+            _plain_str(text, MAX_TEXT_CHARS)
+            and text
+            and (intent is None or type(intent) is str)
+            and _plain_optional(user, NAME_MAX_CHARS)
+            and (id_ is None or (_plain_str(id_, NAME_MAX_CHARS) and ID_CHARS.fullmatch(id_)))
+            and (params is _MISSING or (type(params) is dict and all(_plain_str(k) for k in params)))
+            and type(source) is str
+            and _plain_optional(admin_key, ADMIN_KEY_MAX_CHARS)
+        ):
+            return None
+        try:
+            check_text(text)
+            check_intent(intent)
+            check_source(source)
+        except ValueError:
+            return None  # the model words the error
+        return cls.model_construct(
+            text=text,
+            intent=intent,
+            user=user,
+            id=id_,
+            params={} if params is _MISSING else dict(params),  # the model's copy
+            source=source,
+            admin_key=admin_key,
+        )
 
-
-class QueryRequest(ClientQuery):
-    """What may be asked: the client's fields plus those its front end sets (where it came from,
-    and the admin key it carries)."""
-
-    source: str = "python"
-    admin_key: str | None = Field(default=None, max_length=ADMIN_KEY_MAX_CHARS)
-
-    @field_validator("source")
     @classmethod
-    def _source(cls, value: str) -> str:
-        if value not in SOURCES:
-            raise ValueError(f"must be one of {', '.join(SOURCES)}")
-        return value
+    def _from_model(cls, model: BaseModel) -> QueryRequest:
+        return cls.model_construct(**{name: getattr(model, name) for name in cls.FIELDS})
+
+    @classmethod
+    def model_construct(cls, **values: Any) -> QueryRequest:
+        """A request from values already valid (not checked again); unset fields get defaults."""
+        request = cls.__new__(cls)
+        for name in cls.FIELDS:
+            value = values[name] if name in values else _DEFAULTS[name]
+            object.__setattr__(request, name, {} if value is _MISSING else value)
+        return request
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> QueryRequest:
+        """A copy with ``update``'s values (not checked, as pydantic's ``model_copy``)."""
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values.update(update or {})
+        return type(self).model_construct(**values)
+
+    def model_dump(self) -> dict[str, Any]:
+        """The fields as a dict, in order (``params`` copied)."""
+        out = {name: getattr(self, name) for name in self.FIELDS}
+        out["params"] = dict(self.params)
+        return out
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Frozen: pydantic refuses the assignment (and words it), as it did.
+        model = _request_model().model_construct(**self.model_dump())
+        setattr(model, name, value)
+        raise AssertionError("unreachable: the frozen model refuses every assignment")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"QueryRequest({values})"
+
+
+_FIELD_SET = frozenset(QueryRequest.FIELDS)
+_DEFAULTS: dict[str, Any] = {
+    "intent": None,
+    "user": None,
+    "id": None,
+    "params": _MISSING,
+    "source": "python",
+    "admin_key": None,
+}
+
+
+def _request_model() -> type[BaseModel]:
+    from fame_desktop.orchestrator import query_models  # on first need: see the module's docstring
+
+    return query_models.QueryRequest
+
+
+def __getattr__(name: str) -> object:
+    # ClientQuery is a pydantic model (the REST API's body extends it): imported on first use.
+    if name == "ClientQuery":
+        from fame_desktop.orchestrator.query_models import ClientQuery
+
+        return ClientQuery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_request(raw: object) -> QueryRequest:
@@ -80,8 +203,14 @@ def parse_request(raw: object) -> QueryRequest:
         return raw
     if not isinstance(raw, dict):
         raise InvalidRequest(f"The request must be an object with a 'text' field, not {type(raw).__name__}.")
+    if type(raw) is dict:
+        plain = QueryRequest._plain(raw)
+        if plain is not None:
+            return plain
+    from pydantic import ValidationError  # the model below imports it
+
     try:
-        return QueryRequest.model_validate(raw)
+        return QueryRequest._from_model(_request_model().model_validate(raw))
     except ValidationError as exc:
         problems = []
         for err in exc.errors()[:3]:

@@ -153,9 +153,14 @@ with open(sys.argv[1], "w") as fh:
 sys.exit(code)
 """
 
-#: What a calculator query leaves unimported: heavy packages, the parts built on first use, the
+#: What a calculator query leaves unimported: heavy packages, pydantic (settings, manifests and the
+#: request are checked without it when plainly valid), the parts built on first use, the
 #: Prometheus collectors, user plugin hosts, and the built-in plugins it is not routed to.
 NOT_FOR_A_CALCULATOR_QUERY = (
+    "pydantic",
+    "pydantic_core",
+    "fame_desktop.orchestrator.query_models",
+    "fame_plugin_api.manifest_model",
     "docker",
     "httpx",
     "fastapi",
