@@ -25,7 +25,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 _SECRET_KEY = re.compile(
@@ -332,6 +332,37 @@ def _runs(raw: bytes) -> bool:
     return _RUN_16 in tokens and (_RUN_32 in tokens or _RUN_16 in raw.translate(_KEY_MAP))
 
 
+class _Lazy:
+    """A detector's pattern, compiled on first use.
+
+    Most text never reaches a detector (the screen below tells), and compiling the thirty patterns
+    was about a tenth of a one-shot ``fame ask``'s imports; a calculator query runs none of them.
+    Two threads may both compile it once: the same pattern either way.
+    """
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        """The compiled pattern."""
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source)
+        return compiled
+
+    def sub(self, repl: _Replacer, text: str) -> str:
+        """``re.Pattern.sub``."""
+        return self.compiled.sub(repl, text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """``re.Pattern.finditer``."""
+        return self.compiled.finditer(text)
+
+
 @dataclass(frozen=True)
 class _Detector:
     """One pattern, how to replace what it finds, and a gate: what any text it changes contains.
@@ -341,7 +372,7 @@ class _Detector:
     skipping it gives exactly the full scan's result (tests/brain/test_redaction_screen.py).
     """
 
-    pattern: re.Pattern[str]
+    pattern: _Lazy
     replace: _Replacer
     gate: _Gate
 
@@ -349,52 +380,52 @@ class _Detector:
 _D = _Detector
 _DETECTORS: tuple[_Detector, ...] = (
     # A PEM private key, with or without its END line (a paste cut short still holds the key).
-    _D(re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY"
+    _D(_Lazy(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY"
                   r"(?: BLOCK)?-----|(?:[\s\\n]*(?:[A-Za-z0-9+/=]{8,}|[A-Za-z-]+: ?[^\n]*))*)"), _whole("private_key"),
        _has("-----BEGIN ")),
     # user:password@ in any URL (the host stays readable).
-    _D(re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://)[^\s/:@]+:[^\s/@]+(?=@)"), _group_after("url_credentials"),
+    _D(_Lazy(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://)[^\s/:@]+:[^\s/@]+(?=@)"), _group_after("url_credentials"),
        _has("://")),
-    _D(re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), _group_after("bearer"), _has_folded("bearer")),
-    _D(re.compile(r"(?i)\b(Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"), _group_after("basic_auth"), _has_folded("basic")),
-    _D(re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), _whole("jwt"), _has("eyJ")),
-    _D(re.compile(r"\bfame_[A-Za-z0-9_-]{20,}"), _whole("admin_key"), _has("fame_")),
-    _D(re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), _whole("anthropic_key"), _has("sk-ant-")),
-    _D(re.compile(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)?[A-Za-z0-9_-]{16,}"), _whole("api_key"), _has("k-")),
-    _D(re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), _whole("stripe_key"),
+    _D(_Lazy(r"(?i)\b(Bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), _group_after("bearer"), _has_folded("bearer")),
+    _D(_Lazy(r"(?i)\b(Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"), _group_after("basic_auth"), _has_folded("basic")),
+    _D(_Lazy(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), _whole("jwt"), _has("eyJ")),
+    _D(_Lazy(r"\bfame_[A-Za-z0-9_-]{20,}"), _whole("admin_key"), _has("fame_")),
+    _D(_Lazy(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), _whole("anthropic_key"), _has("sk-ant-")),
+    _D(_Lazy(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)?[A-Za-z0-9_-]{16,}"), _whole("api_key"), _has("k-")),
+    _D(_Lazy(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), _whole("stripe_key"),
        _has("_live_", "_test_")),
-    _D(re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github_token"),
+    _D(_Lazy(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github_token"),
        _has("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    _D(re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), _whole("gitlab_token"), _has("glpat-")),
-    _D(re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), _whole("slack_token"), _has("xox")),
-    _D(re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), _whole("aws_key"),
+    _D(_Lazy(r"\bglpat-[A-Za-z0-9_-]{20,}"), _whole("gitlab_token"), _has("glpat-")),
+    _D(_Lazy(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), _whole("slack_token"), _has("xox")),
+    _D(_Lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), _whole("aws_key"),
        _has("AKIA", "ASIA", "AGPA", "AIDA", "AROA")),
-    _D(re.compile(r"\bAIza[A-Za-z0-9_-]{35}\b"), _whole("google_key"), _has("AIza")),
-    _D(re.compile(r"\b(?:SK|AC)[0-9a-f]{32}\b"), _whole("twilio_key"), _has("SK", "AC")),
-    _D(re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), _whole("sendgrid_key"), _has("SG.")),
-    _D(re.compile(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface_token"), _has("hf_")),
-    _D(re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), _whole("npm_token"), _has("npm_")),
-    _D(re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}\b"), _whole("digitalocean_token"), _has("_v1_")),
-    _D(re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"), _whole("telegram_token"), _has(":AA")),
-    _D(re.compile(r"\bkey-[0-9a-f]{32}\b"), _whole("mailgun_key"), _has("key-")),
+    _D(_Lazy(r"\bAIza[A-Za-z0-9_-]{35}\b"), _whole("google_key"), _has("AIza")),
+    _D(_Lazy(r"\b(?:SK|AC)[0-9a-f]{32}\b"), _whole("twilio_key"), _has("SK", "AC")),
+    _D(_Lazy(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), _whole("sendgrid_key"), _has("SG.")),
+    _D(_Lazy(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface_token"), _has("hf_")),
+    _D(_Lazy(r"\bnpm_[A-Za-z0-9]{36}\b"), _whole("npm_token"), _has("npm_")),
+    _D(_Lazy(r"\bdo[pro]_v1_[a-f0-9]{64}\b"), _whole("digitalocean_token"), _has("_v1_")),
+    _D(_Lazy(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"), _whole("telegram_token"), _has(":AA")),
+    _D(_Lazy(r"\bkey-[0-9a-f]{32}\b"), _whole("mailgun_key"), _has("key-")),
     # NAME=value and NAME: value where NAME holds a secret keyword (AWS_SECRET_ACCESS_KEY=...).
-    _D(re.compile(rf"(?i)(\b[\w.-]*?(?:{_KEYWORDS})(?:[_.-][\w.-]*)?[\"']?\s*[=:]\s*[\"']?)(?!\[REDACTED){_ANY}{{4,}}"),
+    _D(_Lazy(rf"(?i)(\b[\w.-]*?(?:{_KEYWORDS})(?:[_.-][\w.-]*)?[\"']?\s*[=:]\s*[\"']?)(?!\[REDACTED){_ANY}{{4,}}"),
        _assignment,
        _both(_has_folded("pass", "pwd", "secret", "token", "key", "credential"), _has("=", ":"))),
     # Password phrases in prose: "my password is hunter2xyz", "pwd hunter3abc", "pin: 4821".
-    _D(re.compile(r"(?i)(?P<p>\b(?:password|passwd|passphrase|passcode|pwd|pw|pin)\b(?:(?P<c>\s+(?:is|was|=|:)|\s*[=:])"
+    _D(_Lazy(r"(?i)(?P<p>\b(?:password|passwd|passphrase|passcode|pwd|pw|pin)\b(?:(?P<c>\s+(?:is|was|=|:)|\s*[=:])"
                   rf"|(?P<w>\s+(?:to|as)))?\s*[\"']?)(?P<v>(?!\[REDACTED){_ANY}{{3,}})"), _password_phrase,
        _has_folded("pass", "pw", "pin")),
     # Long random-looking tokens on their own (an AWS secret access key, a session secret). 32+
     # characters: shorter camel-case identifiers with digits reach the entropy of random text.
-    _D(re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])"), _high_entropy,
+    _D(_Lazy(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])"), _high_entropy,
        lambda text, _folded: _token_run(text, _RUN_32)),
-    _D(re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), _whole("email"),
+    _D(_Lazy(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), _whole("email"),
        _both(_has("@"), _has("."))),
-    _D(re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])"), _card, _seven_digits),
-    _D(re.compile(r"(?<![\w.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}"
+    _D(_Lazy(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])"), _card, _seven_digits),
+    _D(_Lazy(r"(?<![\w.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}"
                   r"(?![\w.]|-\d)"), _phone, _seven_digits),
-    _D(re.compile(r"(?<![\w.])\+\d{7,15}(?![\w.])"), _phone, _seven_digits),
+    _D(_Lazy(r"(?<![\w.])\+\d{7,15}(?![\w.])"), _phone, _seven_digits),
 )  # fmt: skip
 
 # Non-ASCII characters that re's IGNORECASE takes for ASCII letters and str.lower() does not turn
