@@ -27,7 +27,7 @@ the chain of imports that first loads it.
 
 And where the whole command spends its CPU (``ask_phases_cpu_ms``, the best of three runs, every
 thread's CPU counted): the interpreter's start, the CLI and its argument parsing, importing the app
-(the domain and pydantic), building it, ``Brain.start`` and the query (in the event loop and its
+(the domain and asyncio), building it, ``Brain.start`` and the query (in the event loop and its
 worker threads: routing model, plugin import), closing; then the functions of the app and its
 plugins that cost most in the worker threads (cProfile of every ``asyncio.to_thread`` job).
 """
@@ -178,7 +178,7 @@ def parse_args(argv=None):
     return found
 cli.parse_args = parse_args
 import fame_desktop.app as app_module
-marks.append(("app import (the domain, pydantic, asyncio)", cpu()))
+marks.append(("app import (the domain, asyncio)", cpu()))
 from fame_desktop.orchestrator.brain import Brain
 build = app_module.build_app
 def build_app(*a, **k):
