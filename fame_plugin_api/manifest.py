@@ -19,9 +19,10 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 from fame_plugin_api.intents import INTENTS
+from fame_plugin_api.light_model import LightModel
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -138,7 +139,7 @@ def _plain_number(value: object) -> bool:
     return _plain_int(value) or (type(value) is float and value - value == 0.0)
 
 
-class PluginManifest:
+class PluginManifest(LightModel):
     """What a plugin declares about itself.
 
     Attributes:
@@ -172,8 +173,6 @@ class PluginManifest:
         "timeout_seconds",
         "version",
     )
-    __hash__ = None  # type: ignore[assignment]  # it holds dicts, as the pydantic model did
-
     #: The fields, in the model's order.
     FIELDS: ClassVar[tuple[str, ...]] = (
         "schema_version",
@@ -205,23 +204,10 @@ class PluginManifest:
     timeout_seconds: float | None
     priority: int
 
-    def __init__(self, **data: Any) -> None:
-        built = type(self).model_validate(data)
-        for name in self.FIELDS:
-            object.__setattr__(self, name, getattr(built, name))
-
     @classmethod
-    def model_validate(cls, data: object) -> PluginManifest:
-        """``data`` (a dict) as a manifest, as the pydantic model answers it.
-
-        Raises:
-            pydantic.ValidationError: The model's errors.
-        """
-        if type(data) is dict:
-            plain = cls._plain(data)
-            if plain is not None:
-                return plain
-        return cls._from_model(manifest_model().model_validate(data))
+    def pydantic_model(cls) -> type[BaseModel]:
+        """The manifest's pydantic model."""
+        return manifest_model()
 
     @classmethod
     def model_json_schema(cls) -> dict[str, Any]:
@@ -229,7 +215,7 @@ class PluginManifest:
         return manifest_model().model_json_schema()
 
     @classmethod
-    def _plain(cls, raw: dict[Any, Any]) -> PluginManifest | None:
+    def _plain(cls, raw: dict[Any, Any]) -> Self | None:
         """The manifest for ``raw`` if the model would take it as it is, else None (ask it)."""
         if not all(type(key) is str for key in raw) or not raw.keys() <= _FIELD_SET:
             return None
@@ -279,24 +265,6 @@ class PluginManifest:
             return None  # the model words the error
         return cls._construct(values)
 
-    @classmethod
-    def _construct(cls, values: Mapping[str, Any]) -> PluginManifest:
-        manifest = cls.__new__(cls)
-        for name in cls.FIELDS:
-            object.__setattr__(manifest, name, values[name])
-        return manifest
-
-    @classmethod
-    def _from_model(cls, model: BaseModel) -> PluginManifest:
-        return cls._construct({name: getattr(model, name) for name in cls.FIELDS})
-
-    def model_dump(self) -> dict[str, Any]:
-        """The fields as a dict, in order (the dicts copied), as the model's ``model_dump``."""
-        out = {name: getattr(self, name) for name in self.FIELDS}
-        for name in ("intents", "keywords", "patterns"):
-            out[name] = dict(out[name])
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as ``fame plugins --json`` and ``GET /plugins`` show it."""
         return {
@@ -309,21 +277,6 @@ class PluginManifest:
             "admin_only": self.admin_only,
             "dangerous": self.dangerous,
         }
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Frozen: the model refuses the assignment (and words it), as it did.
-        model = manifest_model().model_construct(**self.model_dump())
-        setattr(model, name, value)
-        raise AssertionError("unreachable: the frozen model refuses every assignment")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
-
-    def __repr__(self) -> str:
-        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
-        return f"PluginManifest({values})"
 
 
 _FIELD_SET = frozenset(PluginManifest.FIELDS)

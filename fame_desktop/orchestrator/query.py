@@ -12,9 +12,8 @@ the full request, so results and messages are pydantic's, as before.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from fame_desktop.orchestrator.errors import InvalidRequest
 from fame_desktop.orchestrator.query_fields import (
@@ -29,6 +28,7 @@ from fame_desktop.orchestrator.query_fields import (
     check_source,
     check_text,
 )
+from fame_plugin_api.light_model import LightModel
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -49,14 +49,13 @@ def _plain_optional(value: object, max_chars: int) -> bool:
 _MISSING: Any = object()
 
 
-class QueryRequest:
+class QueryRequest(LightModel):
     """What may be asked: the client's fields (``ClientQuery``: ``text``, ``intent``, ``user``,
     ``id``, ``params``) plus those its front end sets (``source``, where it came from, and the
     ``admin_key`` it carries). Frozen; built by :func:`parse_request` (or :meth:`model_validate`).
     """
 
     __slots__ = ("admin_key", "id", "intent", "params", "source", "text", "user")
-    __hash__ = None  # type: ignore[assignment]  # it holds a dict, as the pydantic model did
 
     #: The fields, in the models' order.
     FIELDS: ClassVar[tuple[str, ...]] = ("text", "intent", "user", "id", "params", "source", "admin_key")
@@ -69,26 +68,15 @@ class QueryRequest:
     source: str
     admin_key: str | None
 
-    def __init__(self, **data: Any) -> None:
-        built = type(self).model_validate(data)
-        for name in self.FIELDS:
-            object.__setattr__(self, name, getattr(built, name))
+    @classmethod
+    def pydantic_model(cls) -> type[BaseModel]:
+        """The request's pydantic model."""
+        from fame_desktop.orchestrator import query_models  # on first need: see the module's docstring
+
+        return query_models.QueryRequest
 
     @classmethod
-    def model_validate(cls, data: object) -> QueryRequest:
-        """``data`` (a dict) as a request, as the pydantic model answers it.
-
-        Raises:
-            pydantic.ValidationError: The model's errors.
-        """
-        if type(data) is dict:
-            plain = cls._plain(data)
-            if plain is not None:
-                return plain
-        return cls._from_model(_request_model().model_validate(data))
-
-    @classmethod
-    def _plain(cls, raw: dict[Any, Any]) -> QueryRequest | None:
+    def _plain(cls, raw: dict[Any, Any]) -> Self | None:
         """The request for ``raw`` if the model would accept it unchanged, else None (ask it)."""
         if not all(type(key) is str for key in raw) or not raw.keys() <= _FIELD_SET:
             return None
@@ -127,44 +115,9 @@ class QueryRequest:
         )
 
     @classmethod
-    def _from_model(cls, model: BaseModel) -> QueryRequest:
-        return cls.model_construct(**{name: getattr(model, name) for name in cls.FIELDS})
-
-    @classmethod
-    def model_construct(cls, **values: Any) -> QueryRequest:
+    def model_construct(cls, **values: Any) -> Self:
         """A request from values already valid (not checked again); unset fields get defaults."""
-        request = cls.__new__(cls)
-        for name in cls.FIELDS:
-            value = values[name] if name in values else _DEFAULTS[name]
-            object.__setattr__(request, name, {} if value is _MISSING else value)
-        return request
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> QueryRequest:
-        """A copy with ``update``'s values (not checked, as pydantic's ``model_copy``)."""
-        values = {name: getattr(self, name) for name in self.FIELDS}
-        values.update(update or {})
-        return type(self).model_construct(**values)
-
-    def model_dump(self) -> dict[str, Any]:
-        """The fields as a dict, in order (``params`` copied)."""
-        out = {name: getattr(self, name) for name in self.FIELDS}
-        out["params"] = dict(self.params)
-        return out
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Frozen: pydantic refuses the assignment (and words it), as it did.
-        model = _request_model().model_construct(**self.model_dump())
-        setattr(model, name, value)
-        raise AssertionError("unreachable: the frozen model refuses every assignment")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
-
-    def __repr__(self) -> str:
-        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
-        return f"QueryRequest({values})"
+        return cls._construct({**_DEFAULTS, "params": {}, **values})  # a new {} each time
 
 
 _FIELD_SET = frozenset(QueryRequest.FIELDS)
@@ -172,16 +125,9 @@ _DEFAULTS: dict[str, Any] = {
     "intent": None,
     "user": None,
     "id": None,
-    "params": _MISSING,
     "source": "python",
     "admin_key": None,
 }
-
-
-def _request_model() -> type[BaseModel]:
-    from fame_desktop.orchestrator import query_models  # on first need: see the module's docstring
-
-    return query_models.QueryRequest
 
 
 def __getattr__(name: str) -> object:
@@ -210,7 +156,7 @@ def parse_request(raw: object) -> QueryRequest:
     from pydantic import ValidationError  # the model below imports it
 
     try:
-        return QueryRequest._from_model(_request_model().model_validate(raw))
+        return QueryRequest._from_model(QueryRequest.pydantic_model().model_validate(raw))
     except ValidationError as exc:
         problems = []
         for err in exc.errors()[:3]:
