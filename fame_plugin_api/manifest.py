@@ -302,6 +302,9 @@ def parse_manifest(raw: object, source: str) -> PluginManifest:
     if not isinstance(raw, Mapping):
         raise ManifestError(f"{source}: PLUGIN must be a dict")
     data = dict(raw)
+    for key in data:
+        if not isinstance(key, str):
+            raise ManifestError(f"{source}: PLUGIN's keys must be field names in quotes, not {key!r}")
     plain = PluginManifest._plain(data)
     if plain is not None:
         return plain
@@ -319,8 +322,8 @@ def _first_problem(exc: ValidationError) -> str:
     if unknown:
         return f"unknown manifest fields {unknown}"
     # Report fields in declaration order, so the first thing to fix comes first.
-    order = list(PluginManifest.FIELDS)
-    error = min(errors, key=lambda e: order.index(str(e["loc"][0])) if e["loc"] else len(order))
+    rank = {name: i for i, name in enumerate(PluginManifest.FIELDS)}
+    error = min(errors, key=lambda e: rank.get(str(e["loc"][0]), len(rank)) if e["loc"] else len(rank))
     field = str(error["loc"][0]) if error["loc"] else ""
     if error["type"] == "value_error":
         return str(error.get("ctx", {}).get("error", error["msg"]))

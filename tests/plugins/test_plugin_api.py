@@ -83,6 +83,14 @@ def test_a_manifest_that_is_not_a_dict_is_refused() -> None:
         parse_manifest(["name"], "x.py")
 
 
+@pytest.mark.parametrize("key", [1, 2.5, None, ("name",)])
+def test_a_key_that_is_not_a_field_name_is_named_in_the_error(key: object) -> None:
+    raw = {"name": "ok_name", "version": "1.0", "description": "d", "intents": ["chat"], key: "x"}
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(raw, "x.py")
+    assert str(caught.value) == f"x.py: PLUGIN's keys must be field names in quotes, not {key!r}"
+
+
 def test_every_builtin_plugin_declares_schema_version_1() -> None:
     for path in sorted(CORE.glob("[!_]*.py")):
         assert "schema_version" in path.read_text(encoding="utf-8"), path.name
