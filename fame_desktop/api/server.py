@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -317,8 +318,9 @@ def create_api(app: App, *, metrics: Metrics | None = None) -> GatedFastAPI:
         limiter=RateLimiter(lambda: app.settings.settings.api.rate_limit_per_minute),
         max_body=lambda: app.settings.settings.api.max_body_bytes,
         audit=app.audit.append,
-        # Group commit on the loop: the row shares a transaction with other requests' entries.
-        audit_async=app.services.audit_batch.append,
+        # Group commit on the loop: the row, written once the answer is sent (nobody has been told
+        # of it), rides along with the next request's entries instead of making its own commit.
+        audit_async=partial(app.services.audit_batch.append, ride_along=True),
         metrics=metrics,
         routes=routes,
         refusals=refusals,

@@ -7,6 +7,11 @@ one turn of the event loop and commits them in one :meth:`AuditLog.append_many` 
 its own writer thread; entries appended while that commit is written form the next one. A caller
 resumes only once its entries are committed (the same guarantee as :meth:`AuditLog.append`).
 
+Entries nobody is told about before they are committed (the API's row for a request, written
+once its answer is sent) can *ride along*: they join the next commit another caller makes, and
+only if none comes within :data:`RIDE_ALONG_S` is one made for them. A busy server then writes
+a request's row with the next request's entries instead of in a commit of its own.
+
 The commit never runs on the loop: in the window the loop is the Qt thread, and a commit takes
 a lock other processes (the CLI, an API server on the same data dir) may hold.
 """
@@ -21,6 +26,9 @@ from dataclasses import dataclass, field
 
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 from fame_desktop.orchestrator.audit_kinds import AuditKind
+
+#: The longest entries that ride along wait for another caller's commit before one is made for them.
+RIDE_ALONG_S = 0.005
 
 #: One entry to append: kind, data, actor, summary (the arguments of ``AuditLog.append``).
 AuditItem = tuple[AuditKind, Mapping[str, object], str | None, str]
@@ -37,6 +45,10 @@ class _LoopQueue:
     waiting: list[_Waiting] = field(default_factory=list)
     # A commit is due or being written: later callers wait for the next one.
     busy: bool = False
+    # Whether an entry waiting needs the next commit at once (not only entries that ride along).
+    urgent: bool = False
+    # The commit made for entries that rode along and found no company.
+    timer: asyncio.TimerHandle | None = None
 
 
 class LoopAuditBatch:
@@ -56,16 +68,27 @@ class LoopAuditBatch:
         self.commits = 0
 
     async def append(
-        self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
+        self,
+        kind: AuditKind,
+        data: Mapping[str, object],
+        *,
+        actor: str | None = None,
+        summary: str = "",
+        ride_along: bool = False,
     ) -> AuditEntry:
-        """Like :meth:`AuditLog.append`: returns the entry once it is committed."""
-        return (await self.append_many([(kind, data, actor, summary)]))[0]
+        """Like :meth:`AuditLog.append`: returns the entry once it is committed (see :meth:`append_many`)."""
+        return (await self.append_many([(kind, data, actor, summary)], ride_along=ride_along))[0]
 
-    async def append_many(self, items: Sequence[AuditItem]) -> list[AuditEntry]:
+    async def append_many(self, items: Sequence[AuditItem], *, ride_along: bool = False) -> list[AuditEntry]:
         """Commit ``items`` (with whatever else this loop turn appends); returns them once committed.
 
         A caller cancelled while waiting does not un-write its entries: they are committed anyway
         (the queue, not the caller's future, holds them).
+
+        Args:
+            items: The entries, committed together, in this order.
+            ride_along: Join the next commit another caller makes, waiting at most
+                :data:`RIDE_ALONG_S` for one (for entries nobody has been told about yet).
 
         Raises:
             AuditError: The commit failed (for every caller of that turn: one transaction).
@@ -78,15 +101,35 @@ class LoopAuditBatch:
             queue = self._queues[loop] = _LoopQueue()
         waiting = _Waiting(items, loop.create_future())
         queue.waiting.append(waiting)
-        if not queue.busy:
+        if not ride_along:
+            queue.urgent = True
+        self._schedule(loop, queue)
+        return await waiting.future
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        """Make the commit the waiting entries need, unless one is due or being written."""
+        if queue.busy:
+            return  # the entries go with the next commit, made when this one is written
+        if queue.urgent:
+            if queue.timer is not None:
+                queue.timer.cancel()
+                queue.timer = None
             queue.busy = True
             # call_soon runs after every callback already due in this turn: the requests that
             # woke together append before the commit.
             loop.call_soon(self._flush, loop, queue)
-        return await waiting.future
+        elif queue.timer is None:
+            queue.timer = loop.call_later(RIDE_ALONG_S, self._alone, loop, queue)
+
+    def _alone(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        """No other caller came: commit what rode along."""
+        queue.timer = None
+        if not queue.busy and queue.waiting:
+            queue.busy = True
+            self._flush(loop, queue)
 
     def _flush(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
-        todo, queue.waiting = queue.waiting, []
+        todo, queue.waiting, queue.urgent = queue.waiting, [], False
         commit = self._writer.submit(self._audit.append_many, [item for w in todo for item in w.items])
 
         def written(done: Future[list[AuditEntry]]) -> None:
@@ -106,26 +149,49 @@ class LoopAuditBatch:
         todo: list[_Waiting],
         done: Future[list[AuditEntry]],
     ) -> None:
+        self._resolve(todo, done)
+        queue.busy = False
+        if queue.waiting:  # appended while this commit was written: the next commit
+            self._schedule(loop, queue)
+        else:
+            self._queues.pop(loop, None)
+
+    def close(self) -> None:
+        """Wait for the commits under way, commit what waits to ride along, stop the writer thread."""
+        self._writer.shutdown(wait=True)
+        # Entries still waiting wait for their loop (a timer, or the end of the commit under
+        # way), which may never run again (the server has stopped): commit them here.
+        for loop, queue in list(self._queues.items()):
+            if queue.timer is not None:
+                queue.timer.cancel()
+                queue.timer = None
+            todo, queue.waiting, queue.urgent = queue.waiting, [], False
+            if not queue.busy:  # else the commit under way's delivery forgets the queue
+                self._queues.pop(loop, None)
+            if not todo:
+                continue
+            result: Future[list[AuditEntry]] = Future()
+            try:
+                result.set_result(self._audit.append_many([item for w in todo for item in w.items]))
+            except Exception as exc:  # every waiter hears of it, as from a commit on the writer
+                result.set_exception(exc)
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile: nobody is waiting
+                    loop.call_soon_threadsafe(self._resolve, todo, result)
+
+    def _resolve(self, todo: list[_Waiting], done: Future[list[AuditEntry]]) -> None:
+        """Resolve each waiter of one commit with its own entries (or the commit's error)."""
         exc = done.exception()
         if exc is not None:
             for w in todo:
                 if not w.future.done():
                     w.future.set_exception(exc)
-        else:
-            self.commits += 1
-            entries = done.result()
-            start = 0
-            for w in todo:
-                end = start + len(w.items)
-                if not w.future.done():
-                    w.future.set_result(entries[start:end])
-                start = end
-        if queue.waiting:  # appended while this commit was written: the next commit
-            loop.call_soon(self._flush, loop, queue)
-        else:
-            queue.busy = False
-            self._queues.pop(loop, None)
-
-    def close(self) -> None:
-        """Wait for the commits under way and stop the writer thread."""
-        self._writer.shutdown(wait=True)
+            return
+        self.commits += 1
+        entries = done.result()
+        start = 0
+        for w in todo:
+            end = start + len(w.items)
+            if not w.future.done():
+                w.future.set_result(entries[start:end])
+            start = end

@@ -117,3 +117,38 @@ async def test_a_failed_commit_fails_every_caller_of_the_turn(tmp_path: Path) ->
     batch = LoopAuditBatch(log)
     assert (await batch.append(AuditKind.QUERY, {}, actor="test", summary="after")).summary == "after"
     log.close()
+
+
+async def test_an_entry_riding_along_joins_the_next_commit_or_gets_its_own(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    # Alone, it waits for company that never comes, then is committed by itself.
+    alone = await batch.append(
+        AuditKind.API_REQUEST, {"n": 0}, actor="test", summary="alone", ride_along=True
+    )
+    assert alone.id in _committed_ids(log.path) and batch.commits == 1
+    # Appended before another caller's entries, it goes in their commit.
+    rider = asyncio.ensure_future(
+        batch.append(AuditKind.API_REQUEST, {"n": 1}, actor="test", summary="rider", ride_along=True)
+    )
+    await asyncio.sleep(0)  # queued; no commit made for it
+    assert batch.commits == 1
+    driver = await batch.append(AuditKind.QUERY, {"n": 2}, actor="test", summary="driver")
+    assert (await rider).id == driver.id - 1 and batch.commits == 2
+    assert {driver.id - 1, driver.id} <= _committed_ids(log.path)
+    assert log.verify().ok
+    batch.close()
+    log.close()
+
+
+async def test_closing_commits_what_rides_along(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    rider = asyncio.ensure_future(
+        batch.append(AuditKind.API_REQUEST, {"n": 1}, actor="test", summary="rider", ride_along=True)
+    )
+    await asyncio.sleep(0)  # queued, waiting for company
+    batch.close()  # the loop may never run its timer: the entry is committed now
+    assert [e.summary for e in log.query(limit=5)] == ["rider"]
+    assert (await rider).summary == "rider"
+    log.close()
