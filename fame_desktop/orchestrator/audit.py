@@ -196,7 +196,7 @@ _gc_pausing: list[int] = [0, 0]
 
 
 @contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
+def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a big batch is prepared, committed and delivered.
 
     A batch of 10,000 keeps its copies, rows and entries alive until it returns, and every 700
@@ -205,9 +205,6 @@ def _collector_paused(pause: bool) -> Iterator[None]:
     again as soon as the last batch in its pause ends (it was only postponed), and is turned back
     on only if it was on when the first one began.
     """
-    if not pause:
-        yield
-        return
     with _gc_lock:
         if _gc_pausing[0] == 0:
             _gc_pausing[1] = gc.isenabled()
@@ -526,7 +523,9 @@ class AuditLog:
         self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]]
     ) -> list[AuditEntry]:
         """Commit several entries in one transaction (all or none); returns them once durable."""
-        with _collector_paused(len(items) >= _GC_PAUSE_ENTRIES):
+        if len(items) < _GC_PAUSE_ENTRIES:  # the usual case: no context manager to enter
+            return self._append_many(items)
+        with _collector_paused():
             return self._append_many(items)
 
     def _append_many(
