@@ -232,7 +232,8 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
         assert len(candidates) >= 6, candidates  # the breeder keeps distinct programs only
         statuses = Counter(c["fitness"]["status"] for c in candidates)
         assert "unavailable" not in statuses and "timeout" not in statuses, statuses
-        assert all(c["fitness"]["passed"] + c["fitness"]["failed"] > 0 for c in candidates), candidates
+        untested = [c["fitness"] for c in candidates if c["fitness"]["passed"] + c["fitness"]["failed"] == 0]
+        assert not untested, untested
         nodes = {c["fitness"]["node"] for c in candidates}
         assert two_nodes.manager_name in nodes, nodes
         rerun = [r for r in finished if two_nodes.worker_name in r.extra.get("lost_nodes", [])]
@@ -252,3 +253,45 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
         await asyncio.to_thread(wait_for, swept, 60, f"the returned worker's job containers {left} to go")
     finally:
         await app.aclose()
+
+
+async def test_a_job_killed_as_its_node_dies_runs_again_elsewhere(
+    two_nodes: TwoNodes, make_swarm: SwarmFactory, docker_api: Any
+) -> None:
+    # A dying node can report its containers killed before the manager marks it down: the job's
+    # task is "failed" (exit 137), not left "running". Forced here: the job's processes are killed
+    # first, and the worker once the manager has the task as failed.
+    swarm = await make_swarm(swarm_node_engines=[two_nodes.worker_engine], per_node_concurrency=1)
+    assert (await swarm.prepare_image()).status == "ok"
+    code = "import time; print('start', flush=True); time.sleep(4); print('end')"
+    runs = [asyncio.create_task(swarm.run(code)) for _ in range(2)]  # one on each node
+
+    def worker_task_state() -> str:
+        tasks = docker_api.tasks(filters={"node": two_nodes.worker_id})  # only this test's job is there
+        return str(tasks[0]["Status"]["State"]) if tasks else ""
+
+    await asyncio.to_thread(wait_for, lambda: worker_task_state() == "running", 120, "a job on the worker")
+    await asyncio.to_thread(wait_for, lambda: two_nodes.kill_jobs() > 0, 30, "the worker's job processes")
+    await asyncio.to_thread(
+        wait_for, lambda: worker_task_state() == "failed", 30, "the killed job's task to fail"
+    )
+    await asyncio.to_thread(two_nodes.kill_worker)
+    reports = await asyncio.wait_for(asyncio.gather(*runs), 120)
+
+    assert [r.status for r in reports] == ["ok", "ok"], [r.detail for r in reports]
+    assert all(r.stdout == "start\nend\n" for r in reports), [r.stdout for r in reports]
+    rerun = [r for r in reports if r.extra.get("lost_nodes")]
+    assert len(rerun) == 1 and rerun[0].extra["lost_nodes"] == [two_nodes.worker_name], [
+        r.extra for r in reports
+    ]
+    assert rerun[0].node == two_nodes.manager_name
+    assert rerun[0].detail.startswith(f"Run again after losing node(s) {two_nodes.worker_name}.")
+    assert wait_no_objects(docker_api, owner_id()) == []
+
+    await asyncio.to_thread(script, "swarm_worker_up.sh")  # the worker back, as the module found it
+
+    def swept() -> bool:
+        swarm.status()  # what the window's status bar asks every few seconds
+        return not two_nodes.worker_containers()
+
+    await asyncio.to_thread(wait_for, swept, 60, "the worker's containers to go")

@@ -54,17 +54,26 @@ class TwoNodes:
         return docker.APIClient(base_url=self.worker_engine, version="1.41", timeout=30)
 
     def stop_jobs(self) -> int:
-        """SIGSTOP every process of the worker's containers (their cgroups, under the engine's
-        cgroup parent ``/fame-node2``): a job caught running cannot finish in the moment a kill
-        takes. How many processes were stopped."""
-        stopped = 0
+        """SIGSTOP every process of the worker's containers: a job caught running cannot finish in
+        the moment a kill takes. How many processes were stopped."""
+        return self._signal_jobs(signal.SIGSTOP)
+
+    def kill_jobs(self) -> int:
+        """SIGKILL every process of the worker's containers (the worker's engine, still alive,
+        reports their tasks failed). How many processes were killed."""
+        return self._signal_jobs(signal.SIGKILL)
+
+    def _signal_jobs(self, sig: signal.Signals) -> int:
+        """Send ``sig`` to the worker's containers' processes (their cgroups, under the engine's
+        cgroup parent ``/fame-node2``)."""
+        sent = 0
         for procs in glob.glob("/sys/fs/cgroup/pids/fame-node2/*/cgroup.procs"):
             with contextlib.suppress(OSError):
                 for pid in Path(procs).read_text().split():
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(int(pid), signal.SIGSTOP)
-                        stopped += 1
-        return stopped
+                        os.kill(int(pid), sig)
+                        sent += 1
+        return sent
 
     def kill_worker(self) -> None:
         """A lost node: SIGKILL to the worker's engine, containerd, shims and containers."""

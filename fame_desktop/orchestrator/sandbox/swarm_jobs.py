@@ -42,6 +42,12 @@ _ON_NODE = {"assigned", "accepted", "preparing", "ready", "starting", "running"}
 _SETTLE_S = 3.0
 #: After the task ended without end lines (killed), how long the log may still bring output.
 _LOG_TAIL_S = 0.5
+#: Heartbeats a manager waits for before it marks a silent node down (Swarm's grace multiplier).
+_HEARTBEATS_TO_DOWN = 3
+#: Beyond those heartbeats: the heartbeat's own slack and the node watcher's poll.
+_DOWN_MARGIN_S = 3.0
+#: The dispatcher heartbeat when the swarm does not say (Swarm's default, 5 s).
+_DEFAULT_HEARTBEAT_S = 5.0
 
 
 class JobUnavailable(Exception):
@@ -215,7 +221,15 @@ class SwarmJob:
                     if state == "rejected" or (state == "failed" and _never_ran(task)):
                         raise JobUnavailable(_task_error(task) or f"The job's task was {state}.", node)
                     ended_at = ended_at or now
-                    if logs.complete.is_set() or now - ended_at > _LOG_TAIL_S:
+                    if logs.complete.is_set():
+                        break
+                    if now - ended_at > _LOG_TAIL_S:
+                        # No end lines: the job's first process was killed from outside. A node
+                        # dying can report its containers killed before the manager marks it down;
+                        # then the program runs again elsewhere, as for a task left "running".
+                        if state != "complete" and self._reason is None and self._goes_down(node):
+                            self.kill("lost")
+                            raise NodeLost(node)
                         break
                 elif logs.complete.is_set() and (task.get("NodeID") or now - (ends_at or now) > _SETTLE_S):
                     # The program ended and said its exit code (the task reports it up to a second
@@ -253,6 +267,27 @@ class SwarmJob:
         queued = ((running_at or time.monotonic()) - created) * 1000
         ran = (time.monotonic() - (running_at or time.monotonic())) * 1000
         return JobResult(raw, str(task.get("NodeID", "")), service_id, round(queued, 1), round(ran, 1))
+
+    def _goes_down(self, node: str) -> bool:
+        """Whether ``node`` is lost, or is marked down within the time the manager takes to do so."""
+        if self._node_lost is None or not node:
+            return False
+        deadline = time.monotonic() + self._down_after_s()
+        while not self._node_lost(node):
+            if time.monotonic() >= deadline or self._reason is not None:
+                return False
+            if self._wake.wait(0.25):  # killed (cancel, time limit) meanwhile
+                self._wake.clear()
+        return True
+
+    def _down_after_s(self) -> float:
+        """Seconds the manager may take to mark a dead node down (from the swarm's heartbeat)."""
+        try:
+            period_ns = self.api.inspect_swarm()["Spec"]["Dispatcher"]["HeartbeatPeriod"]
+            heartbeat = float(period_ns) / 1e9
+        except Exception:  # a manager that does not answer this: Swarm's default
+            heartbeat = _DEFAULT_HEARTBEAT_S
+        return _HEARTBEATS_TO_DOWN * heartbeat + _DOWN_MARGIN_S
 
     def _task(self, service_id: str) -> dict[str, Any] | None:
         try:
