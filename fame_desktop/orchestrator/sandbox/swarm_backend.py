@@ -42,6 +42,8 @@ log = logging.getLogger("fame.sandbox.swarm")
 
 # A cached probe is refreshed at most this often when someone asks for the status.
 _REPROBE_S = 10.0
+#: Seconds one call of a node sweep may take (the next probe sweeps again).
+_SWEEP_CALL_TIMEOUT_S = 5.0
 # How long close() waits for the removal of the last jobs' objects.
 _CLOSE_FLUSH_S = 20.0
 # Threads for runs: most of them wait for a node's slot (sandbox.per_node_concurrency), so this
@@ -236,6 +238,9 @@ class SwarmSandbox:
         except Exception as exc:  # a node that is down: swept when it is back
             log.debug("sweep %s: %s", url, exc)
             return
+        # A node engine still coming back can hold a call for the whole API timeout; a sweep that
+        # waited on it would keep the next probes from sweeping (one sweep at a time).
+        client.api.timeout = _SWEEP_CALL_TIMEOUT_S
         removed = 0
         try:
             for ident in stray_containers(client.api, self._engine.api()):
