@@ -63,6 +63,7 @@ class Containers:
         self._live: set[str] = set()  # created here and not removed yet
         self._lingering: deque[Attachment] = deque()  # of used containers waiting for removal
         self._closing = threading.Event()
+        self._closed = False  # close() has listed the containers it removes
 
     def create(self, limits: Limits, *, pooled: bool) -> str:
         """Create (not start) a container for ``limits``; its id.
@@ -77,7 +78,14 @@ class Containers:
         created = api.create_container(host_config=api.create_host_config(**host_config(limits)), **config)
         container = str(created["Id"])
         with self._lock:
-            self._live.add(container)
+            # A container made after close() listed _live (a pool refill racing the close) would
+            # be left behind: it goes at once instead.
+            closing = self._closed
+            if not closing:
+                self._live.add(container)
+        if closing:
+            self.remove_now(container)
+            raise RuntimeError("The sandbox is closing.")
         return container
 
     def create_started(self, limits: Limits) -> Prestarted:
@@ -169,6 +177,7 @@ class Containers:
         self._closing.set()
         self._cleaner.shutdown(wait=True)
         with self._lock:
+            self._closed = True
             leftovers = list(self._live)
         for container in leftovers:
             self.remove_now(container)
