@@ -208,6 +208,7 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
     app = build_app(tmp_path)
     try:
         await app.brain.start()
+        await app.sandbox.start()  # as the window and `fame serve` do: it probes and sweeps the nodes
         assert (await app.sandbox.prepare_image()).status == "ok"
         finished: list[Any] = []
         app.bus.subscribe(SandboxFinished, lambda e: finished.append(e.report))
