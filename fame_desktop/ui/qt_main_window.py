@@ -625,7 +625,7 @@ class QtMainWindow(QMainWindow):
 
     def _release(self) -> None:
         """Cancel running work, drop the panes' subscriptions, lock admin, close the conversation."""
-        self.workers.cancel_all()
+        self.workers.close()
         for pane in (
             self.chat,
             self.plugins,

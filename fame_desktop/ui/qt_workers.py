@@ -106,6 +106,7 @@ class QtWorkerManager(QObject):
         super().__init__()
         self.loop = loop
         self._workers: set[QtWorker] = set()
+        self._closed = False
 
     def run(
         self,
@@ -119,9 +120,7 @@ class QtWorkerManager(QObject):
         if exclusive:
             self.cancel_group(group)
         worker = QtWorker(name, group, factory)
-        self._workers.add(worker)
-        task = worker.start(self.loop)
-        task.add_done_callback(lambda _t: self._workers.discard(worker))
+        self._start(worker)
         return worker
 
     def run_blocking(
@@ -152,10 +151,19 @@ class QtWorkerManager(QObject):
 
         worker = QtWorker(name, group, job)
         holder["w"] = worker
+        self._start(worker)
+        return worker
+
+    def _start(self, worker: QtWorker) -> None:
+        if self._closed:
+            # The window is closing: a timer or signal that fires now starts nothing (a task made
+            # now might never run, and its coroutine would be dropped unawaited).
+            worker.cancel_flag.set()
+            worker.state = WorkerState.CANCELLED
+            return
         self._workers.add(worker)
         task = worker.start(self.loop)
         task.add_done_callback(lambda _t: self._workers.discard(worker))
-        return worker
 
     def active(self, group: str | None = None) -> list[QtWorker]:
         """Workers not finished yet (of ``group`` if given)."""
@@ -166,7 +174,8 @@ class QtWorkerManager(QObject):
         for worker in self.active(group):
             worker.cancel()
 
-    def cancel_all(self) -> None:
-        """Cancel every unfinished worker (window closing)."""
+    def close(self) -> None:
+        """Cancel every unfinished worker and start no more (the window is closing)."""
+        self._closed = True
         for worker in list(self._workers):
             worker.cancel()

@@ -3,9 +3,11 @@
 Usage: ``python3 -u -B -I -c <this> PROGRAM NONCE DEADLINE_S``. PROGRAM is the code, a Swarm
 config mounted read-only; it runs as ``__main__`` in a forked child with stdin closed, in
 ``/tmp``, its stdout and stderr the container's own (the engine's log, which the app follows).
-When it ends, this process writes ``\\0FAME-END <nonce> <exit code> <oom>`` on both streams, so the
-app knows the output is complete, and exits with the program's code. At DEADLINE_S it stops the
-program itself, so a job whose app died still ends on time.
+When it ends, this process writes ``\\0FAME-END <nonce> <exit code> <oom> <timed out>`` on both
+streams, so the app knows the output is complete, and exits with the program's code. At DEADLINE_S
+(the run's time limit) it kills the program itself and says so in that line: the node that runs
+the job enforces its limit, so the app can tell a program that ran out of time (its end line
+comes) from a node that died (nothing comes), and a job whose app died still ends on time.
 
 Before the program starts this process sets no_new_privs (Swarm services cannot ask for
 ``no-new-privileges`` on engine 20.10): a setuid file in the image gives the program nothing.
@@ -87,8 +89,18 @@ def main() -> None:
     pid = os.fork()
     if pid == 0:
         _child(source)
-    # The deadline: SIGALRM interrupts the wait; the container's init then ends what is left.
-    signal.signal(signal.SIGALRM, lambda *_: os._exit(124))
+    # The deadline: SIGALRM kills the program (the container's init ends whatever it started
+    # once this process exits).
+    timed_out = []
+
+    def _deadline(*_: object) -> None:
+        timed_out.append(1)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended in this very moment
+            pass
+
+    signal.signal(signal.SIGALRM, _deadline)
     signal.setitimer(signal.ITIMER_REAL, deadline)
     while True:
         try:
@@ -102,7 +114,7 @@ def main() -> None:
         code = 128 - code  # killed by a signal, as a shell reports it
     after = _oom_kills()
     oom = 1 if before >= 0 and after > before else 0
-    end = b"\0FAME-END %s %d %d\n" % (nonce.encode("ascii"), code, oom)
+    end = b"\0FAME-END %s %d %d %d\n" % (nonce.encode("ascii"), code, oom, 1 if timed_out else 0)
     os.write(1, end)
     os.write(2, end)
     os._exit(code)

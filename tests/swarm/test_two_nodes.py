@@ -6,6 +6,8 @@ and nothing left on either node."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,20 @@ def two_nodes(swarm_engine: None) -> Iterator[TwoNodes]:
         yield from bring_up(client.api)
     finally:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def worker_back(two_nodes: TwoNodes) -> Iterator[None]:
+    """After each test the worker runs again: a test that failed with it killed must not fail the
+    next ones too (the killed-worker tests bring it back themselves when they pass)."""
+    yield
+    api = two_nodes.worker_api()
+    try:
+        api.ping()
+    except Exception:
+        script("swarm_worker_up.sh")
+    finally:
+        api.close()
 
 
 def _has_image(nodes: TwoNodes, image_id: str) -> bool:
@@ -216,16 +232,34 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
             app.services.evolution.run("optimize string reversal", population=12, generations=1)
         )
 
-        # Kill the worker while candidates run on it: they are stopped where they are first, since
-        # a fast candidate could otherwise finish in the moment the kill takes (seen under load).
-        def caught_running() -> bool:
-            if run.done():
-                return True
-            return running_per_node(docker_api)[two_nodes.worker_id] > 0 and two_nodes.stop_jobs() > 0
+        # Kill the worker while candidates run on it. Every process on the worker is stopped as
+        # soon as it appears, so no candidate can finish there first (a fast one did, and whole
+        # generations ended on the manager before the kill, under load): what the kill finds on
+        # the worker is lost with it, as on a machine that loses power.
+        stopping = threading.Event()
 
-        await asyncio.to_thread(wait_for, caught_running, 120, "a candidate running on the worker")
-        assert not run.done(), "the generation ended before the worker could be killed"
-        await asyncio.to_thread(two_nodes.kill_worker)
+        def keep_stopping() -> None:
+            while not stopping.is_set():
+                two_nodes.stop_jobs()
+                time.sleep(0.01)
+
+        stopper = threading.Thread(target=keep_stopping, daemon=True)
+        stopper.start()
+        try:
+
+            def caught_running() -> bool:
+                if run.done():
+                    return True
+                # Starting counts: a container whose processes are stopped as it starts stays so.
+                on_worker = running_per_node(docker_api, ("starting", "running"))[two_nodes.worker_id]
+                return on_worker > 0 and two_nodes.stop_jobs() > 0
+
+            await asyncio.to_thread(wait_for, caught_running, 120, "a candidate running on the worker")
+            assert not run.done(), "the generation ended before the worker could be killed"
+            await asyncio.to_thread(two_nodes.kill_worker)
+        finally:
+            stopping.set()
+            stopper.join()
         record = await asyncio.wait_for(run, 240)
 
         assert record.status == "finished", record.message

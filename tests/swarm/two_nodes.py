@@ -88,10 +88,10 @@ class TwoNodes:
             api.close()
 
 
-def running_per_node(api: Any) -> Counter[str]:
-    """Tasks running now, by node id (the manager's view)."""
+def running_per_node(api: Any, states: tuple[str, ...] = ("running",)) -> Counter[str]:
+    """Tasks in ``states`` now, by node id (the manager's view)."""
     tasks = api.tasks(filters={"desired-state": "running"})
-    return Counter(str(t.get("NodeID", "")) for t in tasks if t.get("Status", {}).get("State") == "running")
+    return Counter(str(t.get("NodeID", "")) for t in tasks if t.get("Status", {}).get("State") in states)
 
 
 def bring_up(api: Any) -> Iterator[TwoNodes]:

@@ -343,14 +343,17 @@ def _split_frames(buf: bytearray, *, runner: bool = False) -> list[tuple[int, by
 
 
 class EndScanner:
-    """Finds and strips the runner's end line (``\\0FAME-END nonce code oom``) in one stream.
+    """Finds and strips the runner's end line (``\\0FAME-END nonce code oom [timed_out]``) in one stream.
 
     A NUL near the end of a chunk is held back until the next chunk, in case an end line is split.
+    ``timed_out`` is set by the Swarm job, which enforces the time limit on its node.
     """
 
     def __init__(self, nonce: str) -> None:
         self.marker = b"\0FAME-END " + nonce.encode("ascii")
         self.end: tuple[int, bool] | None = None
+        #: The end line says the program was stopped at its time limit.
+        self.timed_out = False
         self._held = b""
 
     def feed(self, data: bytes) -> bytes:
@@ -368,6 +371,7 @@ class EndScanner:
             fields = data[at + len(self.marker) : newline].split()
             code = int(fields[0]) if fields else 0
             self.end = (code, len(fields) > 1 and fields[1] == b"1")
+            self.timed_out = len(fields) > 2 and fields[2] == b"1"
             return data[:at]
         nul = data.rfind(b"\0", max(0, len(data) - len(self.marker) - 24))
         if nul >= 0 and self.marker.startswith(data[nul : nul + len(self.marker)][: len(self.marker)]):

@@ -21,6 +21,7 @@ from fame_desktop.orchestrator.sandbox.container_run import EndScanner, RawResul
 from fame_desktop.orchestrator.sandbox.limits import Limits
 from fame_desktop.orchestrator.sandbox.report import StreamCollector
 from fame_desktop.orchestrator.sandbox.swarm_spec import (
+    JOB_CLOCK_GRACE_S,
     JOB_MODE,
     SCHEDULE_LIMIT_S,
     JobNames,
@@ -243,7 +244,16 @@ class SwarmJob:
                         f"No node started the job within {SCHEDULE_LIMIT_S:g} s (state {state or 'new'}: "
                         f"{_task_error(task) or 'no node has the resources or the image'})."
                     )
-                if running_at is not None and now - running_at > self.limits.timeout_seconds:
+                if (
+                    running_at is not None
+                    and now - running_at > self.limits.timeout_seconds + JOB_CLOCK_GRACE_S
+                ):
+                    # The job stops its program at the limit and says so: no word from it means
+                    # its node may be gone (a dead node's task stays "running" until the manager
+                    # marks the node down), and then the program runs again elsewhere.
+                    if self._reason is None and self._goes_down(node):
+                        self.kill("lost")
+                        raise NodeLost(node)
                     self.kill("timeout")
                     break
                 if self._wake.wait(interval) and self._reason is None:
@@ -263,6 +273,8 @@ class SwarmJob:
             exit_code = end[0]
         oom = bool(end and end[1])
         reason = self._reason if self._reason in ("timeout", "cancel") else None
+        if reason is None and (scanners["stdout"].timed_out or scanners["stderr"].timed_out):
+            reason = "timeout"  # stopped at its limit by the job on its node
         raw = RawResult.collected(self._collectors, exit_code, reason, oom)
         queued = ((running_at or time.monotonic()) - created) * 1000
         ran = (time.monotonic() - (running_at or time.monotonic())) * 1000

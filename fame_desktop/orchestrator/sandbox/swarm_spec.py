@@ -28,7 +28,8 @@ PROGRAM_PATH = "/run/fame/main.py"
 SCHEDULE_LIMIT_S = 120.0
 #: Kept after the deadline before leftovers count as abandoned (see ``Cluster.leftovers``).
 EXPIRY_MARGIN_S = 300.0
-#: The job's own clock stops the program this much after the app's deadline (the app is first).
+#: The job stops its program at the time limit on its node; the app waits this much longer for the
+#: job's end line before it looks at whether the node is gone (see ``SwarmJob``).
 JOB_CLOCK_GRACE_S = 2.0
 
 
@@ -75,7 +76,6 @@ def task_template(
     """
     memory = parse_size(limits.memory)
     scratch = parse_size(limits.tmpfs_size)
-    deadline = limits.timeout_seconds + JOB_CLOCK_GRACE_S
     # Both streams of one run are kept up to the output limit; the log holds them with some
     # framing, and the engine never keeps more than this on the node's disk.
     log_size = 2 * limits.output_limit_bytes + (256 << 10)
@@ -83,7 +83,16 @@ def task_template(
         "ContainerSpec": {
             "Image": image,
             "Command": ["python3"],
-            "Args": ["-u", "-B", "-I", "-c", job_script(), PROGRAM_PATH, nonce, f"{deadline:g}"],
+            "Args": [
+                "-u",
+                "-B",
+                "-I",
+                "-c",
+                job_script(),
+                PROGRAM_PATH,
+                nonce,
+                f"{limits.timeout_seconds:g}",
+            ],
             "User": "65534:65534",
             "Dir": "/tmp",
             "Hostname": "sandbox",
