@@ -136,7 +136,9 @@ async def test_job_containers_whose_service_is_gone_are_swept_off_the_nodes(
         image_id = str(docker_api.inspect_image(IMAGE)["Id"])
         assert _has_image(two_nodes, image_id)  # loaded by the first test of this module
         live = docker_api.create_service(
-            {"ContainerSpec": {"Image": image_id, "Command": ["sleep", "600"]}},
+            # An init, so the removal's SIGTERM ends it at once (sleep as pid 1 ignores it: its
+            # container ran 10 s more and held the image the next test removes).
+            {"ContainerSpec": {"Image": image_id, "Command": ["sleep", "600"], "Init": True}},
             name="fame-test-live-job",
             labels={OWNER: owner_id()},  # this app's own: the start's reaper leaves it alone
         )
@@ -174,6 +176,11 @@ async def test_prepare_pushes_to_a_registry_and_the_worker_pulls_from_it(
     worker = two_nodes.worker_api()
     try:
         if _has_image(two_nodes, image_id):  # loaded by an earlier test of this module
+            # Containers of the earlier tests' jobs may still be stopping on the worker.
+            def unused() -> bool:
+                return not worker.containers(filters={"ancestor": image_id, "status": "running"})
+
+            await asyncio.to_thread(wait_for, unused, 60, "the worker's containers of the image to stop")
             worker.remove_image(image_id, force=True)
     finally:
         worker.close()
