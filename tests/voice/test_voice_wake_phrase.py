@@ -53,7 +53,10 @@ async def test_heard_wake_phrase_starts_a_voice_query(
     await adapter.start()  # the setting is on: the wake listener starts
     try:
         await _state(bus, "wake", 0, 60)
-        await asyncio.sleep(2.0)  # the microphone's first audio comes 1-2 s after the stream opens
+        # The sentence is played once the microphone is live (its first audio comes 1-2 s after
+        # the stream opens, later under load: a sentence played before that was not heard).
+        states = [e.state for e in bus.history(VoiceStateChanged)]
+        await _state(bus, "listening", len(states) - states[::-1].index("wake"), 30)
         assert not asked
         seen = len(bus.history(VoiceStateChanged))
         await _play(speech_dir / "mono16k.wav")
