@@ -91,10 +91,11 @@ def main() -> None:
         _child(source)
     # The deadline: SIGALRM kills the program (the container's init ends whatever it started
     # once this process exits).
-    timed_out = []
+    timed_out = False
 
     def _deadline(*_: object) -> None:
-        timed_out.append(1)
+        nonlocal timed_out
+        timed_out = True
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:  # it ended in this very moment

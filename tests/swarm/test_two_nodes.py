@@ -22,7 +22,7 @@ from fame_desktop.orchestrator.sandbox.swarm_cluster import OWNER
 from fame_desktop.orchestrator.settings import SettingsStore
 from tests.swarm.conftest import MANAGER_ADDR, SwarmFactory, wait_no_objects
 from tests.swarm.registry import Registry, serve
-from tests.swarm.two_nodes import TwoNodes, bring_up, running_per_node, script, wait_for
+from tests.swarm.two_nodes import TwoNodes, bring_up, script, tasks_per_node, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -258,7 +258,7 @@ async def test_a_worker_killed_mid_generation_has_its_candidates_run_elsewhere(
                 if run.done():
                     return True
                 # Starting counts: a container whose processes are stopped as it starts stays so.
-                on_worker = running_per_node(docker_api, ("starting", "running"))[two_nodes.worker_id]
+                on_worker = tasks_per_node(docker_api, ("starting", "running"))[two_nodes.worker_id]
                 return on_worker > 0 and two_nodes.stop_jobs() > 0
 
             await asyncio.to_thread(wait_for, caught_running, 120, "a candidate running on the worker")

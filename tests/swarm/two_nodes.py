@@ -88,7 +88,7 @@ class TwoNodes:
             api.close()
 
 
-def running_per_node(api: Any, states: tuple[str, ...] = ("running",)) -> Counter[str]:
+def tasks_per_node(api: Any, states: tuple[str, ...] = ("running",)) -> Counter[str]:
     """Tasks in ``states`` now, by node id (the manager's view)."""
     tasks = api.tasks(filters={"desired-state": "running"})
     return Counter(str(t.get("NodeID", "")) for t in tasks if t.get("Status", {}).get("State") in states)

@@ -228,9 +228,8 @@ class SwarmJob:
                         # No end lines: the job's first process was killed from outside. A node
                         # dying can report its containers killed before the manager marks it down;
                         # then the program runs again elsewhere, as for a task left "running".
-                        if state != "complete" and self._reason is None and self._goes_down(node):
-                            self.kill("lost")
-                            raise NodeLost(node)
+                        if state != "complete":
+                            self._rerun_if_node_goes_down(node)
                         break
                 elif logs.complete.is_set() and (task.get("NodeID") or now - (ends_at or now) > _SETTLE_S):
                     # The program ended and said its exit code (the task reports it up to a second
@@ -251,9 +250,7 @@ class SwarmJob:
                     # The job stops its program at the limit and says so: no word from it means
                     # its node may be gone (a dead node's task stays "running" until the manager
                     # marks the node down), and then the program runs again elsewhere.
-                    if self._reason is None and self._goes_down(node):
-                        self.kill("lost")
-                        raise NodeLost(node)
+                    self._rerun_if_node_goes_down(node)
                     self.kill("timeout")
                     break
                 if self._wake.wait(interval) and self._reason is None:
@@ -279,6 +276,16 @@ class SwarmJob:
         queued = ((running_at or time.monotonic()) - created) * 1000
         ran = (time.monotonic() - (running_at or time.monotonic())) * 1000
         return JobResult(raw, str(task.get("NodeID", "")), service_id, round(queued, 1), round(ran, 1))
+
+    def _rerun_if_node_goes_down(self, node: str) -> None:
+        """Give the job up for a run elsewhere if ``node`` is, or is soon, marked down.
+
+        Raises:
+            NodeLost: It was (the job is killed).
+        """
+        if self._reason is None and self._goes_down(node):
+            self.kill("lost")
+            raise NodeLost(node)
 
     def _goes_down(self, node: str) -> bool:
         """Whether ``node`` is lost, or is marked down within the time the manager takes to do so."""
