@@ -27,6 +27,7 @@ from fame_desktop.api.auth import API_KEY_HEADER, ApiAuth
 from fame_desktop.api.docs import add_docs
 from fame_desktop.api.gate import Gate, RefusalLog
 from fame_desktop.api.json_body import json_bytes
+from fame_desktop.api.one_write import OneWriteHttpToolsProtocol
 from fame_desktop.api.ratelimit import RateLimiter
 from fame_desktop.api.schemas import (
     AuditEntryOut,
@@ -482,6 +483,7 @@ class ApiServerHandle:
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=5,
+            http=OneWriteHttpToolsProtocol,
         )
         server = _EmbeddedServer(config)
         self._server = server

@@ -62,7 +62,7 @@ from fame_desktop.orchestrator.audit_verify import (
 from fame_desktop.orchestrator.audit_wal import BACKSTOP_PAGES, WalCheckpointer
 from fame_desktop.orchestrator.errors import FameError
 from fame_desktop.orchestrator.printable import escape_controls
-from fame_desktop.orchestrator.redaction import redact, redact_plain, redact_text
+from fame_desktop.orchestrator.redaction import json_plain, redact, redact_plain, redact_text
 
 __all__ = ["GENESIS", "WHAT_TO_DO", "AuditEntry", "AuditError", "AuditLog", "VerifyResult", "entry_hash"]
 
@@ -502,7 +502,8 @@ class AuditLog:
         if plain is not None:
             text = _encode_plain(plain)
         else:
-            text = _encode(redact(dict(data), max_chars=self._max))
+            redacted = redact(dict(data), max_chars=self._max)
+            text = _encode_plain(redacted) if json_plain(redacted) else _encode(redacted)
             summary = redact_text(summary)
         # Control characters are stored escaped too: an export or API reader shows them harmlessly.
         summ = escape_controls(summary)[:SUMMARY_CHARS]

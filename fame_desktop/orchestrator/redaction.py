@@ -322,14 +322,13 @@ def _token_run(text: str, run: bytes) -> bool:
     return run in text.encode("utf-8", "surrogatepass").translate(_TOKEN_MAP)
 
 
-def _runs(raw: bytes) -> bool:
-    """Whether UTF-8 text holds a key shape's run (16 of ``[A-Za-z0-9_-]``) or 32 token characters.
-
-    Most text has no 16 token characters in a row at all (one translation tells); a path has them,
-    but with slashes: only the high-entropy detector takes those into its runs, and needs 32.
-    """
-    tokens = raw.translate(_TOKEN_MAP)
-    return _RUN_16 in tokens and (_RUN_32 in tokens or _RUN_16 in raw.translate(_KEY_MAP))
+# The literal every key shape starts with (each detector's gate below: "sk-ant-" holds "k-"), case
+# sensitive as the patterns are. A text with a 16-character run but none of these (a query id,
+# "q_20081c7d547b44e6"; a hex digest shorter than 32) is not a key shape, and skips the patterns.
+_KEY_SHAPE_LITERALS = (
+    "fame_", "k-", "_live_", "_test_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+    "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIza", "SG.", "hf_", "npm_",
+)  # fmt: skip
 
 
 class _Lazy:
@@ -435,8 +434,8 @@ _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 # The screen: a text (case-folded) none of these can be found in cannot change under any detector.
 # Every detector's gate is here, or every match of its pattern holds 16 characters of [A-Za-z0-9_-] in a
-# row (the key shapes: "fame_" and 20 more, "AKIA" and 16 more...), 32 token characters in a row (a
-# high-entropy token) or seven digits (phones, cards). A path ("/home/alice/projects/notes.md") has
+# row and one of _KEY_SHAPE_LITERALS (the key shapes: "fame_" and 20 more, "AKIA" and 16 more...), 32
+# token characters in a row (a high-entropy token) or seven digits (phones, cards). A path ("/home/alice/projects/notes.md") has
 # neither run. tests/brain/test_redaction_screen.py checks the screen against the full scan.
 _SCREEN_WORDS = ("-----begin ", "@", "eyj", "xox", "pass", "pw", "pin", "bearer", "basic")
 # Only looked for when the text holds "=" or ":" (without one neither an assignment nor a URL's
@@ -455,7 +454,7 @@ def _fold(text: str) -> str:
 def might_hold_secret(text: str) -> bool:
     """False when no detector can change ``text`` (most text: a microsecond or two to tell)."""
     # Case-sensitive literals are looked for case-blind too: a looser screen, never a tighter one.
-    # (_fold, _runs and _seven_digits inlined: this runs on every string the audit stores.)
+    # (_fold and _seven_digits inlined: this runs on every string the audit stores.)
     ascii_text = text.isascii()
     folded = text.lower() if ascii_text else text.translate(_CASE_TWINS).lower()
     for word in _SCREEN_WORDS:
@@ -467,8 +466,13 @@ def might_hold_secret(text: str) -> bool:
                 return True
     raw = text.encode("ascii") if ascii_text else text.encode("utf-8", "surrogatepass")
     tokens = raw.translate(_TOKEN_MAP)
-    if _RUN_16 in tokens and (_RUN_32 in tokens or _RUN_16 in raw.translate(_KEY_MAP)):
-        return True
+    if _RUN_16 in tokens:
+        if _RUN_32 in tokens:
+            return True
+        if _RUN_16 in raw.translate(_KEY_MAP):
+            for literal in _KEY_SHAPE_LITERALS:
+                if literal in text:
+                    return True
     if ascii_text:
         return _DIGITS_7 in raw.translate(_DIGIT_MAP, _SEPARATOR_BYTES)
     return _SEVEN_DIGITS.search(text) is not None
@@ -568,10 +572,22 @@ def redact_plain(value: object, *, max_chars: int | None = None, with_text: str 
     except _NotPlain:
         return None
     # Each string is a substring of the joined text, and the screen only asks what a text
-    # contains: a joined text that passes means every string passes.
-    if strings and might_hold_secret("\n".join(strings)):
+    # contains: a joined text that passes means every string passes. NUL joins them because it
+    # is in no screen word, no token run and no digit run: "\n" is a phone's separator, and a
+    # key's fingerprint ending in digits beside "127.0.0.1" made seven digits in a row.
+    if strings and might_hold_secret("\0".join(strings)):
         return None
     return copy
+
+
+def json_plain(value: object) -> bool:
+    """Whether ``value`` is JSON-plain as :func:`redact_plain` means it (types, keys and floats
+    only: its strings are not screened), e.g. what :func:`redact` gave."""
+    try:
+        _plain_copy(value, [], None)
+    except _NotPlain:
+        return False
+    return True
 
 
 def _plain_copy(value: object, strings: list[str], max_chars: int | None) -> object:

@@ -105,7 +105,8 @@ def test_tokens_with_slashes_and_pluses_pass_the_screen(token: str) -> None:
 def test_clean_text_passes_the_screen_untouched() -> None:
     for text in ["generate_code", "api:bench", "query 123456", "Write a Python function to reverse a string",
                  "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12",
-                 "/home/alice/projects/fame/notes.md", "C:\\Users\\alice\\Documents\\report+final.docx"]:  # fmt: skip
+                 "/home/alice/projects/fame/notes.md", "C:\\Users\\alice\\Documents\\report+final.docx",
+                 "q_20081c7d547b44e6", "run r_abcdef1234abcdef12"]:  # fmt: skip
         assert not might_hold_secret(text), text
         assert redact_text(text) is text
 
@@ -114,6 +115,20 @@ def test_clean_text_passes_the_screen_untouched() -> None:
 @given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=8))
 def test_generated_text_gets_what_every_pattern_gives(parts: list[str]) -> None:
     _same_as_full_scan("".join(parts))
+
+
+# A 16-character run passes the screen only beside a key shape's literal: each literal, then a run
+# of key characters long enough for its pattern (or one short of it), must get the full scan's result.
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from((*redaction._KEY_SHAPE_LITERALS, "q_", "id ", "")),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=14, max_size=40
+    ),
+    st.sampled_from(["", " ", ".", "/x"]),
+)
+def test_key_shapes_and_runs_get_what_every_pattern_gives(literal: str, run: str, tail: str) -> None:
+    _same_as_full_scan(f"see {literal}{run}{tail}")
 
 
 @settings(max_examples=200, deadline=None)
