@@ -3,8 +3,10 @@ the image with scripts/build_sandbox_image.sh first).
 
 First, back to back (issue 15's goal: p50 <= 20 ms for 20 ``print(1)`` runs in a row): bursts
 with the pool refilled ahead of demand (now) and refilled on take (before, ``Refill.ON_TAKE``, at
-the same pool size and at the size the new pool grows to), alternating, with one run from a full pool and cold runs as baselines, then the peers on the same
-image: epicbox and llm-sandbox (``pip install -e .[bench]``; each line says why when one cannot
+the same pool size and at the size the new pool grows to), alternating, with one run from a full
+pool and cold runs as baselines; the first burst of a new pool (nothing learned yet) and of the
+same app started again over its data dir (the pool remembers the burst it learned); then the peers
+on the same image: epicbox and llm-sandbox (``pip install -e .[bench]``; each line says why when one cannot
 run offline).
 
 Then, for ``print(1)``, the round trip from ``DockerManager.run`` to the report: p50 and p95 for
@@ -88,7 +90,7 @@ def load() -> str:
 
 
 async def make_manager(
-    root: Path, refill: Refill = Refill.AHEAD, **sandbox: Any
+    root: Path, refill: Refill = Refill.AHEAD, memory: Path | None = None, **sandbox: Any
 ) -> tuple[DockerManager, AuditLog, EventBus]:
     settings = SettingsStore(root / "settings.json")  # save() creates the folder
     settings.update({f"sandbox.{k}": v for k, v in {"image": IMAGE, **sandbox}.items()}, admin=True)
@@ -101,6 +103,7 @@ async def make_manager(
         bus.publish,
         audit.append,
         pool_refill=refill,
+        pool_memory=memory,
     )
     await manager.start()
     return manager, audit, bus
@@ -274,7 +277,8 @@ def peer_line(name: str, result: tuple[list[float], str]) -> str:
 async def back_to_back(root: Path, rounds: int, pool: int) -> None:
     """The goal of issue 15: p50 <= 20 ms for 20 ``print(1)`` runs in a row."""
     load_before = load()
-    new, new_audit, _ = await make_manager(root / "new", pool_size=pool)
+    memory = root / "sandbox_pool.json"  # what the new pool learns, kept for the restart below
+    new, new_audit, _ = await make_manager(root / "new", memory=memory, pool_size=pool)
     old, old_audit, _ = await make_manager(root / "old", Refill.ON_TAKE, pool_size=pool)
     # The earlier rule with as many containers as the new pool grows to: what not competing with
     # the runs is worth on its own, without the learning.
@@ -302,6 +306,15 @@ async def back_to_back(root: Path, rounds: int, pool: int) -> None:
         for manager, audit in ((new, new_audit), (old, old_audit), (big, big_audit)):
             await manager.close()
             audit.close()
+    # The app started again over the same data dir: its pool starts ready for the burst it learned.
+    restarted, restarted_audit, _ = await make_manager(root / "restarted", memory=memory, pool_size=pool)
+    try:
+        restarted_target = restarted.status()["pool"]["target"]
+        await quiet_pool(restarted)
+        after_restart, after_restart_warm = await burst(restarted, BURST)
+    finally:
+        await restarted.close()
+        restarted_audit.close()
     epicbox_result = await asyncio.to_thread(epicbox_burst, BURST)
     llm_each = await asyncio.to_thread(llm_sandbox_burst, 5, reuse=False)
     llm_reused = await asyncio.to_thread(llm_sandbox_burst, BURST, reuse=True)
@@ -311,6 +324,10 @@ async def back_to_back(root: Path, rounds: int, pool: int) -> None:
     print(line("refill ahead of demand (now)", results["ahead"]) + f"   warm {warm['ahead']}/{total}")
     print(f"  (its pool grew to {target} after the first burst, which was:)")
     print(line("  first burst (pool at its size)", first) + f"   warm {first_warm}/{BURST}")
+    print(
+        line("first burst after a restart", after_restart)
+        + f"   warm {after_restart_warm}/{BURST} (started ready for {restarted_target - 1} runs)"
+    )
     print(line("refill on take (before)", results["on_take"]) + f"   warm {warm['on_take']}/{total}")
     print(
         line(f"refill on take, pool_size={BURST_CAP}", results["on_take_big"])

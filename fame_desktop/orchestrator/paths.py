@@ -91,5 +91,10 @@ class DataPaths:
         return self.root / "routing"
 
     @property
+    def sandbox_pool(self) -> Path:
+        """What the sandbox's warm pool learned: the longest recent burst of runs."""
+        return self.root / "sandbox_pool.json"
+
+    @property
     def secrets(self) -> Path:
         return self.root / "secrets"

@@ -302,6 +302,7 @@ def _lazy_parts(
             lambda: settings.settings.network.allow_network,
             bus.publish,
             audit.append,
+            pool_memory=paths.sandbox_pool,
         )
 
     def promotions() -> PromotionStore:

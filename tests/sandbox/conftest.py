@@ -44,7 +44,9 @@ class ManagerFactory:
         self.made: list[tuple[WiredManager, AuditLog]] = []
         self.start_s = 0.0  # how long the last manager took to build and start (not its settings)
 
-    async def __call__(self, *, allow_network: bool = False, **sandbox: Any) -> WiredManager:
+    async def __call__(
+        self, *, allow_network: bool = False, pool_memory: Path | None = None, **sandbox: Any
+    ) -> WiredManager:
         folder = self.root / f"m{len(self.made)}"
         folder.mkdir()
         settings = SettingsStore(folder / "settings.json")
@@ -55,7 +57,7 @@ class ManagerFactory:
         bus.bind_loop(asyncio.get_running_loop())
         audit = AuditLog(folder / "audit.db")
         started = time.monotonic()
-        manager = WiredManager(settings, bus, audit)
+        manager = WiredManager(settings, bus, audit, pool_memory)
         self.made.append((manager, audit))
         await manager.start()
         self.start_s = time.monotonic() - started

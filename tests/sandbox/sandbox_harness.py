@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from fame_desktop.orchestrator.audit import AuditLog
@@ -16,12 +17,19 @@ from fame_desktop.orchestrator.settings import SettingsStore
 class WiredManager(DockerManager):
     """A manager over a settings store, a bus and an audit log, kept for the test to drive."""
 
-    def __init__(self, store: SettingsStore, bus: EventBus, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        store: SettingsStore,
+        bus: EventBus,
+        audit: AuditLog | None = None,
+        pool_memory: Path | None = None,
+    ) -> None:
         super().__init__(
             lambda: store.settings.sandbox,
             lambda: store.settings.network.allow_network,
             bus.publish,
             audit.append if audit is not None else None,
+            pool_memory=pool_memory,
         )
         self.store, self.bus, self.audit_log = store, bus, audit
 

@@ -4,8 +4,10 @@ while it has containers left, and it grows to serve the bursts it has seen."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,6 +59,27 @@ async def test_the_pool_grows_to_the_bursts_it_serves(make_manager: Any, docker_
     await wait_pool(manager, 4)
     again = [await manager.run("print(2)") for _ in range(3)]
     assert all(r.status == "ok" and r.stdout == "2\n" and r.warm for r in again)
+
+
+async def test_a_restart_is_ready_for_the_burst_it_learned(make_manager: Any, tmp_path: Path) -> None:
+    memory = tmp_path / "sandbox_pool.json"
+    first = await make_manager(pool_size=1, pool_memory=memory)
+    await wait_pool(first, 1)
+    assert all(r.status == "ok" for r in [await first.run("print(1)") for _ in range(3)])
+    deadline = time.monotonic() + 10
+    while not (memory.exists() and json.loads(memory.read_text())["burst"] == 3):
+        assert time.monotonic() < deadline, memory.read_text() if memory.exists() else "no memory"
+        await asyncio.sleep(0.02)
+    await first.close()
+    # The next start fills to the burst it learned before any run, and serves it warm.
+    again = await make_manager(pool_size=1, pool_memory=memory)
+    assert again.status()["pool"]["target"] == 4
+    await wait_pool(again, 4)
+    reports = [await again.run("print(2)") for _ in range(3)]
+    assert all(r.status == "ok" and r.stdout == "2\n" and r.warm for r in reports)
+    # Without the memory a start learns from nothing.
+    fresh = await make_manager(pool_size=1)
+    assert fresh.status()["pool"]["target"] == 1
 
 
 async def test_a_warm_run_makes_no_engine_call(make_manager: Any) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fame_desktop.orchestrator.audit_kinds import AuditAppend
@@ -25,7 +26,7 @@ from fame_desktop.orchestrator.sandbox.containers import Containers, Prestarted
 from fame_desktop.orchestrator.sandbox.engine import Engine, EngineState, owner_id
 from fame_desktop.orchestrator.sandbox.images import PrepareResult, Progress
 from fame_desktop.orchestrator.sandbox.limits import CPU_PERIOD_US, Limits
-from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
+from fame_desktop.orchestrator.sandbox.pool import BurstMemory, Refill, WarmPool
 from fame_desktop.orchestrator.sandbox.preparation import ImagePreparation
 from fame_desktop.orchestrator.sandbox.record import Publish, RunRecorder
 from fame_desktop.orchestrator.sandbox.report import RunReport
@@ -52,6 +53,8 @@ class DockerManager:
         audit: ``AuditLog.append`` (None: runs are not audited).
         pool_refill: When the warm pool refills: ahead of demand, never next to a run (the
             default); ``Refill.ON_TAKE`` is the earlier behaviour, for benchmarks to compare.
+        pool_memory: A file where the warm pool remembers the longest recent burst of runs, so
+            the next start is ready for it (None: every start learns it again).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class DockerManager:
         audit: AuditAppend | None = None,
         *,
         pool_refill: Refill = Refill.AHEAD,
+        pool_memory: Path | None = None,
     ) -> None:
         self._sb = settings
         self._publish = publish
@@ -82,6 +86,7 @@ class DockerManager:
             sb.pool_size,
             Limits.from_settings(sb),
             refill=pool_refill,
+            memory=BurstMemory(pool_memory) if pool_memory is not None else None,
         )
         self._runs = Runs(
             settings=settings, network_allowed=network_allowed, engine=self._current_engine,

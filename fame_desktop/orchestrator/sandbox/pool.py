@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import Generic, TypeVar
 
 log = logging.getLogger("fame.sandbox")
@@ -46,6 +49,43 @@ _BURST_GAP_S = 2.0
 BURST_CAP = 24
 # ...and goes back to its size after this long without a take.
 _SHRINK_AFTER_S = 300.0
+# The longest burst is remembered across starts (BurstMemory) for this long after it last came.
+REMEMBER_S = 7 * 24 * 3600.0
+
+
+class BurstMemory:
+    """The longest recent burst of runs, kept in a small JSON file across starts.
+
+    A pool that learned a burst (an evolution cycle testing its candidates, a batch of tests)
+    starts the next session ready for it instead of learning it again from cold runs. A burst
+    not seen for :data:`REMEMBER_S` is forgotten. The file is a hint: a missing, unreadable or
+    foreign file reads as nothing learned, and a failed write is only logged.
+
+    Args:
+        path: The file (in the data dir).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def recall(self) -> int:
+        """The burst length to be ready for now (0: none learned, or learned too long ago)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            burst, seen = int(data["burst"]), float(data["seen"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+        return burst if burst > 0 and 0 <= time.time() - seen < REMEMBER_S else 0
+
+    def keep(self, burst: int) -> None:
+        """Remember ``burst`` as seen now (atomically: a crash leaves the old file or the new)."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"burst": burst, "seen": time.time()}), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("warm pool: could not remember the burst size in %s: %s", self.path, exc)
+            tmp.unlink(missing_ok=True)
 
 
 class WarmPool(Generic[C]):
@@ -59,6 +99,8 @@ class WarmPool(Generic[C]):
         quiet: Whether the engine can be used for a refill without slowing a run (the filler
             waits while it is not).
         refill: When to refill (see :class:`Refill`).
+        memory: Where the longest burst is remembered across starts (``AHEAD`` only): the pool
+            starts ready for it, holding it for ``_SHRINK_AFTER_S`` as after a burst.
     """
 
     def __init__(
@@ -69,6 +111,7 @@ class WarmPool(Generic[C]):
         ready: Callable[[], bool],
         quiet: Callable[[], bool] = lambda: True,
         refill: Refill = Refill.AHEAD,
+        memory: BurstMemory | None = None,
     ) -> None:
         self.size = size
         self._create = create
@@ -79,6 +122,17 @@ class WarmPool(Generic[C]):
         self.target = size  # containers to have ready: ``size``, or the last bursts' length
         self._burst = 0
         self._last_take = float("-inf")
+        # Since when the grown target holds (the last take, or the start for a remembered burst).
+        self._held_since = float("-inf")
+        self._memory = memory if refill is Refill.AHEAD and size > 0 else None
+        # Whether the filler should write the target to memory: it grew, or a burst as long as
+        # the remembered one came again (the first time in this process: its date moves on).
+        self._keep_due = False
+        self._kept_this_run = False
+        remembered = self._memory.recall() if self._memory is not None else 0
+        if remembered and remembered + 1 > size:
+            self.target = min(remembered + 1, max(size, BURST_CAP))
+            self._held_since = time.monotonic()
         self._idle: deque[C] = deque()
         self._cond = threading.Condition()
         self._stopped = False
@@ -99,9 +153,12 @@ class WarmPool(Generic[C]):
             if self._refill is Refill.AHEAD and self.size > 0:
                 now = time.monotonic()
                 self._burst = self._burst + 1 if now - self._last_take < _BURST_GAP_S else 1
-                self._last_take = now
+                self._last_take = self._held_since = now
                 if self._burst > 1:
-                    self.target = max(self.target, min(self._burst + 1, max(self.size, BURST_CAP)))
+                    wanted = min(self._burst + 1, max(self.size, BURST_CAP))
+                    if wanted > self.target or (wanted == self.target and not self._kept_this_run):
+                        self._keep_due = self._memory is not None
+                    self.target = max(self.target, wanted)
             self._cond.notify_all()
             return container
 
@@ -119,9 +176,12 @@ class WarmPool(Generic[C]):
     def _fill(self) -> None:
         while True:
             surplus: list[C] = []
+            self._keep_learned()
             with self._cond:
                 while not self._stopped and len(self._idle) >= self.target:
-                    idle_for = time.monotonic() - self._last_take
+                    if self._keep_due:
+                        break
+                    idle_for = time.monotonic() - self._held_since
                     if self.target > self.size and idle_for >= _SHRINK_AFTER_S:
                         self.target = self.size
                         while len(self._idle) > self.size:
@@ -132,7 +192,7 @@ class WarmPool(Generic[C]):
                     return
             for container in surplus:
                 self._discard(container)
-            if surplus:
+            if surplus or self._keep_due:
                 continue
             if not self._ready():
                 self._pause(_RETRY_S)
@@ -157,6 +217,15 @@ class WarmPool(Generic[C]):
             if stale is not None:
                 self._discard(stale)
                 return
+
+    def _keep_learned(self) -> None:
+        """Write the learned burst to memory (on the filler thread: never in a run's way)."""
+        with self._cond:
+            if not self._keep_due or self._memory is None:
+                return
+            self._keep_due, self._kept_this_run = False, True
+            burst = self.target - 1
+        self._memory.keep(burst)
 
     def _wait_quiet(self) -> None:
         """Let the runs have the engine: until ``quiet`` or the pool is empty (``AHEAD``: an empty

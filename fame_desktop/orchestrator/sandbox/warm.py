@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from fame_desktop.orchestrator.sandbox.containers import Containers, Prestarted
 from fame_desktop.orchestrator.sandbox.limits import Limits
-from fame_desktop.orchestrator.sandbox.pool import Refill, WarmPool
+from fame_desktop.orchestrator.sandbox.pool import BurstMemory, Refill, WarmPool
 
 
 class PoolStatus(TypedDict):
@@ -36,6 +36,7 @@ class WarmContainers:
         size: Containers to keep ready.
         limits: The limits pool containers are made with.
         refill: When the pool refills (see :class:`.pool.Refill`).
+        memory: Where the longest burst is remembered across starts (see :class:`.pool.BurstMemory`).
     """
 
     def __init__(
@@ -46,8 +47,10 @@ class WarmContainers:
         size: int,
         limits: Limits,
         refill: Refill = Refill.AHEAD,
+        memory: BurstMemory | None = None,
     ) -> None:
         self._containers = containers
+        self._memory = memory
         self._ready = ready
         self._quiet = quiet
         self._refill = refill
@@ -64,6 +67,7 @@ class WarmContainers:
             self._ready,
             quiet=self._quiet,
             refill=self._refill,
+            memory=self._memory,
         )
 
     def _create(self) -> Prestarted:
