@@ -521,16 +521,22 @@ class AuditLog:
         return self.append_many([(kind, data, actor, summary)])[0]
 
     def append_many(
-        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]]
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]], *, notify: bool = True
     ) -> list[AuditEntry]:
-        """Commit several entries in one transaction (all or none); returns them once durable."""
+        """Commit several entries in one transaction (all or none); returns them once durable.
+
+        Args:
+            items: The entries (kind, data, actor, summary), in order.
+            notify: Pass the entries to the listener here; False when the caller passes them on
+                itself with :meth:`notify` (on its event loop, where the listener's events go).
+        """
         if len(items) < _GC_PAUSE_ENTRIES:  # the usual case: no context manager to enter
-            return self._append_many(items)
+            return self._append_many(items, notify)
         with _collector_paused():
-            return self._append_many(items)
+            return self._append_many(items, notify)
 
     def _append_many(
-        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]]
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]], notify: bool = True
     ) -> list[AuditEntry]:
         batch = _Batch([self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items])
         with self._cv:
@@ -555,7 +561,7 @@ class AuditLog:
             self._lead(todo)
         if batch.error is not None:
             raise batch.error
-        return self._deliver(batch)
+        return self._deliver(batch, notify)
 
     async def append_async(
         self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
@@ -748,16 +754,21 @@ class AuditLog:
         self.integrity = result
         log.warning("the audit log %s: %s. %s", self.path, problem, WHAT_TO_DO)
 
-    def _deliver(self, batch: _Batch) -> list[AuditEntry]:
-        """The batch's committed rows as entries, each passed to the listener."""
+    def _deliver(self, batch: _Batch, notify: bool = True) -> list[AuditEntry]:
+        """The batch's committed rows as entries, each passed to the listener (if ``notify``)."""
         out = [_entry(row) for row in batch.rows]
+        if notify:
+            self.notify(out)
+        return out
+
+    def notify(self, entries: Sequence[AuditEntry]) -> None:
+        """Pass committed ``entries`` to the listener (see ``append_many(notify=False)``)."""
         if self._on_append:
-            for entry in out:
+            for entry in entries:
                 try:
                     self._on_append(entry)
                 except Exception:  # a listener must never undo a committed entry
                     log.exception("audit listener failed")
-        return out
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ a lock other processes (the CLI, an API server on the same data dir) may hold.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from fame_desktop.orchestrator.audit import AuditEntry, AuditLog
 from fame_desktop.orchestrator.audit_kinds import AuditKind
@@ -130,15 +130,23 @@ class LoopAuditBatch:
 
     def _flush(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
         todo, queue.waiting, queue.urgent = queue.waiting, [], False
-        commit = self._writer.submit(self._audit.append_many, [item for w in todo for item in w.items])
+        # The listener hears of the entries on this loop (_resolve), where its events go: from the
+        # writer thread each commit's events would cross to the loop a second time.
+        commit = self._writer.submit(
+            partial(self._audit.append_many, notify=False), [item for w in todo for item in w.items]
+        )
 
         def written(done: Future[list[AuditEntry]]) -> None:
-            # On the writer thread: hand the result back to the loop (unless it is gone: then
-            # nobody waits, and the entries are committed anyway).
-            # RuntimeError: the loop closed between the check and the call.
-            with contextlib.suppress(RuntimeError):
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(self._deliver, loop, queue, todo, done)
+            # On the writer thread: hand the result back to the loop. If it is gone (closed, or
+            # closing between the check and the call: RuntimeError), nobody waits and the
+            # entries are committed anyway: the listener hears of them here.
+            try:
+                if loop.is_closed():
+                    raise RuntimeError("the loop is closed")
+                loop.call_soon_threadsafe(self._deliver, loop, queue, todo, done)
+            except RuntimeError:
+                if done.exception() is None:
+                    self._audit.notify(done.result())
 
         commit.add_done_callback(written)
 
@@ -172,12 +180,16 @@ class LoopAuditBatch:
                 continue
             result: Future[list[AuditEntry]] = Future()
             try:
-                result.set_result(self._audit.append_many([item for w in todo for item in w.items]))
+                result.set_result(
+                    self._audit.append_many([item for w in todo for item in w.items], notify=False)
+                )
             except Exception as exc:  # every waiter hears of it, as from a commit on the writer
                 result.set_exception(exc)
-            if not loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # closed meanwhile: nobody is waiting
-                    loop.call_soon_threadsafe(self._resolve, todo, result)
+            try:
+                loop.call_soon_threadsafe(self._resolve, todo, result)
+            except RuntimeError:  # the loop is closed: nobody waits, but the listener hears of them
+                if result.exception() is None:
+                    self._audit.notify(result.result())
 
     def _resolve(self, todo: list[_Waiting], done: Future[list[AuditEntry]]) -> None:
         """Resolve each waiter of one commit with its own entries (or the commit's error)."""
@@ -195,3 +207,5 @@ class LoopAuditBatch:
             if not w.future.done():
                 w.future.set_result(entries[start:end])
             start = end
+        # Before any waiter resumes (set_result only schedules them): they find the events delivered.
+        self._audit.notify(entries)

@@ -152,3 +152,45 @@ async def test_closing_commits_what_rides_along(tmp_path: Path) -> None:
     assert [e.summary for e in log.query(limit=5)] == ["rider"]
     assert (await rider).summary == "rider"
     log.close()
+
+
+async def test_the_listener_hears_each_entry_on_the_loop_before_its_caller_resumes(tmp_path: Path) -> None:
+    heard: list[tuple[str, bool]] = []
+    loop_thread = threading.get_ident()
+    log = AuditLog(
+        tmp_path / "audit.sqlite3",
+        on_append=lambda e: heard.append((e.summary, threading.get_ident() == loop_thread)),
+    )
+    batch = LoopAuditBatch(log)
+
+    async def one(n: int) -> int:
+        await batch.append(AuditKind.QUERY, {"n": n}, actor="test", summary=f"q{n}")
+        assert (f"q{n}", True) in heard  # already told, on this thread, when the caller resumes
+        return n
+
+    assert await asyncio.gather(*(one(n) for n in range(20))) == list(range(20))
+    assert sorted(s for s, _ in heard) == sorted(f"q{n}" for n in range(20))  # each once
+    assert all(on_loop for _, on_loop in heard)
+    batch.close()
+    log.close()
+
+
+def test_the_listener_hears_entries_whose_loop_closed(tmp_path: Path) -> None:
+    heard: list[str] = []
+    log = AuditLog(tmp_path / "audit.sqlite3", on_append=lambda e: heard.append(e.summary))
+    batch = LoopAuditBatch(log)
+    loop = asyncio.new_event_loop()
+
+    async def rider() -> None:
+        task = asyncio.ensure_future(
+            batch.append(AuditKind.API_REQUEST, {"n": 1}, actor="test", summary="rider", ride_along=True)
+        )
+        await asyncio.sleep(0)  # queued, waiting for company that never comes
+        task.cancel()
+
+    loop.run_until_complete(rider())
+    loop.close()
+    batch.close()  # commits the rider: its loop is gone, the listener still hears of it
+    assert heard == ["rider"]
+    assert [e.summary for e in log.query(limit=5)] == ["rider"]
+    log.close()
