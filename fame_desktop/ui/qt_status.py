@@ -145,8 +145,17 @@ class QtStatusBar(QStatusBar):
             nodes = int(docker.get("nodes") or 0)
             backend = f"swarm, {nodes} node{'s' if nodes != 1 else ''}"
         if docker.get("available"):
-            self.docker.setText(f"Sandbox: {backend} · {docker.get('image', '')}")
-            self.docker.setToolTip(str(docker.get("detail", "")))
+            text, tip = f"Sandbox: {backend}", str(docker.get("detail", ""))
+            pool = docker.get("pool")
+            if backend == "docker" and isinstance(pool, dict) and int(pool.get("target") or 0) > 0:
+                # The warm pool filling (after the first paint, and after bursts it grows to serve),
+                # before the image: the bar elides the end of a long label.
+                ready, target = int(pool.get("ready") or 0), int(pool["target"])
+                text += f" · {ready}/{target} warm"
+                tip += (f"\nWarm pool: {ready} of {target} pre-started containers ready (the setting is "
+                        f"{pool.get('size', target)}; it grows to the bursts of runs it serves).")  # fmt: skip
+            self.docker.setText(f"{text} · {docker.get('image', '')}")
+            self.docker.setToolTip(tip)
         else:
             self.docker.setText(
                 "Sandbox: swarm unavailable" if backend.startswith("swarm") else "Sandbox: unavailable"
