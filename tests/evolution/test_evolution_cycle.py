@@ -17,7 +17,7 @@ from fame_desktop.orchestrator.evolution.evaluate import Evaluator
 from fame_desktop.orchestrator.evolution.fitness import Fitness
 from fame_desktop.orchestrator.evolution.population import Candidate
 from fame_desktop.orchestrator.evolution.record import RunRecord, Scored
-from fame_desktop.orchestrator.evolution.runner import EvolutionRunner
+from fame_desktop.orchestrator.evolution.runner import CONFIRM_ROUNDS, EvolutionRunner
 from fame_desktop.orchestrator.evolution_runner import EvolutionRunner as SeedEvolutionRunner
 
 pytestmark = pytest.mark.docker
@@ -237,4 +237,9 @@ async def test_the_original_topping_a_noisy_ranking_still_faces_the_best_challen
     assert record.status == "finished", record.message
     assert record.winner is not None and record.winner["code"] == slices
     assert record.improvement is not None and record.improvement["better"], record.improvement
-    assert record.improvement["speedup"] >= 1.5, record.improvement
+    # Both were measured again in quiet alternating runs: neither the lucky nor the unlucky time
+    # from the noisy ranking decided. (How much faster the sieve measures depends on the machine's
+    # load, so no figure is asserted: benchmarks print speed, tests do not time it.)
+    assert record.sandbox_runs == 2 * CONFIRM_ROUNDS
+    assert record.winner["fitness"]["bench_ns"] not in (None, unlucky.bench_ns), record.winner
+    assert record.improvement["speedup"] != lucky.bench_ns / unlucky.bench_ns, record.improvement

@@ -160,8 +160,9 @@ def _plain(text: str) -> str:
 
 
 def _answer_at(chat: str, answer: str) -> int:
-    """Where the start of ``answer`` shows in ``_plain(chat)`` (-1 if it does not)."""
-    return _plain(chat).find(_plain(answer.strip().splitlines()[0])[:20])
+    """Where the start of ``answer`` last shows in ``_plain(chat)`` (-1 if it does not): an answer
+    can begin with the words asked (an error quoting them), which show before it."""
+    return _plain(chat).rfind(_plain(answer.strip().splitlines()[0])[:20])
 
 
 def _wait_or_explain(
@@ -481,8 +482,10 @@ def test_wake_phrase_setting_starts_the_watcher_and_a_voice_query_shows_in_the_c
     qtbot.waitUntil(query.done, timeout=60_000)
     response = query.result()
     assert response is not None and response["response"]
-    # The answer to the words heard (a recogniser variant can read like another task) shows after them.
-    answer = str(response["response"])
+    # The answer to the words heard (a recogniser variant can read like another task) shows after
+    # them; when that task fails (a variant read as arithmetic), the chat shows the error's message.
+    error = response.get("error")
+    answer = str(error["message"] if error else response["response"])
     _wait_or_explain(qtbot, window, fame_app, lambda: _answer_at(_chat_text(window), answer) > 0, 30_000)
     text = _chat_text(window)
     assert hears_second_half(_plain(text)[: _answer_at(text, answer)]), (text, answer)
