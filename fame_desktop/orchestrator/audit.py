@@ -563,6 +563,49 @@ class AuditLog:
             raise batch.error
         return self._deliver(batch, notify)
 
+    def try_append_many(
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]], *, notify: bool = True
+    ) -> list[AuditEntry] | None:
+        """:meth:`append_many` if it can commit at once, without waiting for anyone.
+
+        For an event loop's own thread: a commit there costs no hand-off to another thread and
+        back (two GIL hand-offs, the most of an API request's audit latency), but it must never
+        wait while another thread or process is committing: then nothing is written and the
+        caller commits another way.
+
+        Returns:
+            The committed entries, or None (nothing written) when the log is busy.
+
+        Raises:
+            AuditError: The commit failed.
+        """
+        with self._cv:
+            if self._leading or self._queue:
+                return None
+        if len(items) < _GC_PAUSE_ENTRIES:
+            batch = _Batch(
+                [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items]
+            )
+        else:
+            with _collector_paused():
+                batch = _Batch(
+                    [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items]
+                )
+        if not self._checkpoints.try_lock():
+            return None
+        with self._cv:
+            # Another thread may have started to lead meanwhile (it waits for the lock held here).
+            claimed = not (self._leading or self._queue)
+            if claimed:
+                self._leading = True
+        if not claimed:
+            self._checkpoints.unlock()
+            return None
+        self._lead([batch], held=True)
+        if batch.error is not None:
+            raise batch.error
+        return self._deliver(batch, notify)
+
     async def append_async(
         self, kind: AuditKind, data: Mapping[str, object], *, actor: str | None = None, summary: str = ""
     ) -> AuditEntry:
@@ -657,10 +700,13 @@ class AuditLog:
                     self._gate = None
                     self._woken = 0
 
-    def _lead(self, todo: list[_Batch]) -> None:
-        """Commit every batch in ``todo`` in one transaction, then wake their callers."""
+    def _lead(self, todo: list[_Batch], *, held: bool = False) -> None:
+        """Commit every batch in ``todo`` in one transaction, then wake their callers.
+
+        ``held``: the caller holds the checkpoint lock (:meth:`try_append_many`); it is freed here.
+        """
         try:
-            self._commit(todo)
+            self._commit(todo, held=held)
         except BaseException as exc:
             error = (
                 exc
@@ -698,7 +744,13 @@ class AuditLog:
                 except RuntimeError:  # the loop was closed meanwhile: nobody is waiting any more
                     log.debug("audit waiter's loop is closed")
 
-    def _commit(self, todo: list[_Batch]) -> None:
+    def _commit(self, todo: list[_Batch], *, held: bool = False) -> None:
+        if held:
+            try:
+                self._commit_locked(todo)
+            finally:
+                self._checkpoints.unlock()
+            return
         with self._checkpoints.locked():
             self._commit_locked(todo)
 

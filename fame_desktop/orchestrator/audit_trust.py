@@ -252,6 +252,33 @@ class CheckpointFile:
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
+    def try_lock(self) -> bool:
+        """Take the lock of :meth:`locked` only if nobody holds it (never waits); :meth:`unlock` frees it.
+
+        Returns:
+            Whether this thread now holds it.
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            fd = self._fd = self._fd_now()
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process is committing
+            self._lock.release()
+            return False
+        except BaseException:
+            self._lock.release()
+            raise
+        return True
+
+    def unlock(self) -> None:
+        """Free the lock taken by :meth:`try_lock`."""
+        assert self._fd is not None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
     def read(self) -> tuple[Checkpoint | None, str | None]:
         """The current checkpoint (call under :meth:`locked`)."""
         raw = os.pread(self._fd_now(), CHECKPOINT_SIZE, 0)

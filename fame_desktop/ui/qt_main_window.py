@@ -184,6 +184,8 @@ class QtMainWindow(QMainWindow):
 
         self.app = app
         self.workers = QtWorkerManager(loop or asyncio.get_event_loop())
+        # The Qt thread draws the window: audit commits go to the writer thread, never onto it.
+        app.services.audit_batch.commit_off(self.workers.loop)
         self.store = app.services.conversations
         self.conversation = ConversationModel(
             self.store, app.bus, app.brain.handle_query, admin_key=lambda: self.app.admin_key

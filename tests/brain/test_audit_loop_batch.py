@@ -1,6 +1,7 @@
 """Group commit for coroutines: coroutines of one loop turn share a commit, each gets its own
 entries back only once they are committed, a failed commit fails every caller of that turn, and
-the loop (the window's Qt thread) keeps running while a commit waits for the audit lock."""
+the loop commits itself when the log is free but keeps running (the writer thread waits) while
+another process holds the audit lock, and the window's loop never commits itself."""
 
 from __future__ import annotations
 
@@ -99,6 +100,61 @@ async def test_the_loop_keeps_running_while_a_commit_waits_for_the_audit_lock(tm
     assert ticks >= 10  # ...while the loop went on (on the loop itself: 0 ticks)
     assert entry.id in _committed_ids(log.path)
     batch.close()
+    log.close()
+
+
+def _batch_writers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("fame-audit-batch")]
+
+
+async def test_a_free_log_is_committed_on_the_loop_without_a_writer_thread(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    before = _batch_writers()
+    entries = await asyncio.gather(
+        *(batch.append(AuditKind.QUERY, {"n": n}, actor="test", summary=f"q{n}") for n in range(5))
+    )
+    # Committed before the callers resumed, in one commit, with no thread started for it.
+    assert {e.id for e in entries} <= _committed_ids(log.path) and batch.commits == 1
+    assert _batch_writers() == before
+    assert log.verify().ok
+    batch.close()
+    log.close()
+
+
+async def test_a_loop_that_commits_off_itself_uses_the_writer_thread(tmp_path: Path) -> None:
+    """The window's loop (the Qt thread) never spends a commit's time."""
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    batch = LoopAuditBatch(log)
+    batch.commit_off(asyncio.get_running_loop())
+    on: list[str] = []
+    commit = log._commit_locked
+
+    def spy(todo: list[object]) -> None:
+        on.append(threading.current_thread().name)
+        commit(todo)  # type: ignore[arg-type]
+
+    log._commit_locked = spy  # type: ignore[method-assign]
+    entry = await batch.append(AuditKind.QUERY, {"n": 1}, actor="test", summary="off the loop")
+    assert entry.id in _committed_ids(log.path)
+    assert len(on) == 1 and on[0].startswith("fame-audit-batch"), on
+    batch.close()
+    log.close()
+
+
+def test_try_append_writes_nothing_while_another_process_commits(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    log.append(AuditKind.QUERY, {"n": 0}, actor="test", summary="first")
+    holder = (tmp_path / "audit.checkpoint").open("rb")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    assert log.try_append_many([(AuditKind.QUERY, {"n": 1}, "test", "blocked")]) is None
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    holder.close()
+    entries = log.try_append_many([(AuditKind.QUERY, {"n": 2}, "test", "free")])
+    assert entries is not None and [e.summary for e in entries] == ["free"]
+    # Nothing of the refused attempt was written; the chain goes on from the first entry.
+    assert [e.summary for e in log.query(limit=5)] == ["free", "first"]
+    assert entries[0].id == 2 and log.verify().ok
     log.close()
 
 
