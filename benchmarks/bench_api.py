@@ -18,7 +18,9 @@ carries, so its latency is the API's own cost rather than queueing behind a satu
 The phases start once the server has settled: ``fame serve`` goes on after it answers with
 work of its own (the sandbox's warm pool starts its containers, the code library loads), and
 requests measured meanwhile would be the start-up's, not the API's; the time waited is printed.
-The baseline is the same queries asked of an in-process Brain in the same run. The server's CPU
+The baseline is the same queries asked of an in-process Brain in the same run, one at a time, in
+slices before each phase and after the last: a phase's ratio is against the slices on either side
+of it (this machine's speed drifts by half within minutes). The server's CPU
 time per request (from /proc) is printed too: unlike latency it barely depends on other load; so
 is its event-loop thread's share (that thread serves the requests one at a time, so its CPU per
 request bounds the throughput) and the rest (the audit log's writer thread and others).
@@ -74,6 +76,8 @@ class Phase:
     loop_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     machine_cpu_s: float = 0.0
+    # The in-process Brain's p50 measured just before and just after this phase (see main).
+    base_p50: float = 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -234,11 +238,19 @@ async def run_phase(
     phase.machine_cpu_s = machine_busy_seconds() - machine0
 
 
-async def baseline(data_dir: Path, n: int) -> list[float]:
+#: In-process queries per baseline slice, after a few untimed ones (a new app's first queries
+#: fill its caches).
+SLICE_QUERIES, SLICE_WARM_UP = 150, 20
+
+
+async def baseline(data_dir: Path, n: int = SLICE_QUERIES, warm_up: int = SLICE_WARM_UP) -> list[float]:
+    """The Brain's latency in process: ``n`` calculator queries, one at a time, on a fresh app."""
     app = build_app(data_dir)
     await app.brain.start()
     out = []
     try:
+        for i in range(warm_up):
+            await app.brain.handle_query({"text": EXPRESSIONS[i % len(EXPRESSIONS)], "intent": "calculate"})
         for i in range(n):
             t0 = time.perf_counter()
             await app.brain.handle_query({"text": EXPRESSIONS[i % len(EXPRESSIONS)], "intent": "calculate"})
@@ -326,7 +338,7 @@ def audit_counts(server: Server, pythonpath: str | None) -> tuple[int, int]:
     return int(api), int(completed)
 
 
-def print_phase(p: Phase, clients: int, base_p50: float, prefix: str = "") -> None:
+def print_phase(p: Phase, clients: int, prefix: str = "") -> None:
     """The figures of one finished phase (``prefix`` names a revision's server)."""
     name = prefix + p.name
     n = len(p.latencies)
@@ -345,7 +357,8 @@ def print_phase(p: Phase, clients: int, base_p50: float, prefix: str = "") -> No
         # so the mean latency is N / throughput (Little's law) whatever the server does.
         print(f"{name}_mean_latency_by_design: {clients / rate * 1000:.2f} ms (clients / throughput)")
     print(f"{name}_latency_p99: {p99:.2f} ms ({verdict(p99 <= GOALS['p99_ms'])} <= 25)")
-    ratio = p50 / base_p50
+    ratio = p50 / p.base_p50
+    print(f"{name}_in_process_p50: {p.base_p50:.3f} ms (the Brain in process, just before and after)")
     print(f"{name}_api_over_in_process_p50: {ratio:.1f} ratio ({verdict(ratio <= GOALS['ratio'])} <= 3)")
     server_ms, client_ms = p.cpu_s / n * 1000, p.client_cpu_s / n * 1000
     loop_ms = p.loop_cpu_s / n * 1000
@@ -389,6 +402,7 @@ def main() -> int:
     total = args.clients * args.requests * len(names)
     rate_limit = 10 * total + 1000
     servers: list[Server] = []
+    slices: list[list[float]] = []  # in-process latencies: before each phase, and after the last
     with tempfile.TemporaryDirectory(prefix="fame-bench-api-") as tmp:
         rev_code = None
         if args.baseline:
@@ -408,6 +422,9 @@ def main() -> int:
                     warm = Phase("warm-up")
                     await run_phase(warm, server.host, server.port, server.key, 2, 20, 0, server.proc.pid)
                 for i, name in enumerate(names):
+                    # The machine's speed drifts within minutes (neighbours on the host): each
+                    # phase's ratio is against the in-process Brain measured just before and after it.
+                    slices.append(await baseline(Path(tmp) / f"baseline-{i}"))
                     # Today's and the revision's take turns going first, so a machine getting
                     # busier or quieter favours neither.
                     for server in servers if i % 2 == 0 else servers[::-1]:
@@ -428,6 +445,7 @@ def main() -> int:
                         )
 
             asyncio.run(asyncio.wait_for(load(), timeout=args.time_limit))
+            slices.append(asyncio.run(baseline(Path(tmp) / "baseline-last")))
         except RuntimeError as exc:
             print(f"bench_api: {exc}", file=sys.stderr)
             return 1
@@ -436,7 +454,10 @@ def main() -> int:
                 server.proc.terminate()
                 server.proc.communicate(timeout=30)
         counts = [audit_counts(s, rev_code if s.label else None) for s in servers]
-        base = asyncio.run(baseline(Path(tmp) / "baseline", 300))
+        for server in servers:
+            for i, phase in enumerate(server.phases):
+                phase.base_p50 = statistics.median(slices[i] + slices[i + 1])
+        base = [t for piece in slices for t in piece]
 
     expected = total + 40  # + the warm-up requests
     base_p50 = statistics.median(base)
@@ -445,12 +466,12 @@ def main() -> int:
     print(f"baseline_in_process_p50: {base_p50:.3f} ms")
     print(f"baseline_in_process_p99: {percentile(base, 99):.3f} ms")
     for p in servers[0].phases:
-        print_phase(p, args.clients, base_p50)
+        print_phase(p, args.clients)
     for server in servers[1:]:
         prefix = f"rev_{server.label}_"
         print(f"{prefix}server_settled_after: {server.settled_s:.1f} s")
         for p, today in zip(server.phases, servers[0].phases, strict=True):
-            print_phase(p, args.clients, base_p50, prefix)
+            print_phase(p, args.clients, prefix)
             speed = capacity(today) / capacity(p)
             p50 = statistics.median(today.latencies) / statistics.median(p.latencies)
             loop = (today.loop_cpu_s / len(today.latencies)) / (p.loop_cpu_s / len(p.latencies))
