@@ -297,6 +297,11 @@ _SEVEN_DIGITS = re.compile(r"\d(?:[\s.()+-]*\d){6}")
 _SEPARATOR_BYTES = bytes(b for b in range(128) if re.fullmatch(r"[\s.()+-]", chr(b)))
 _DIGIT_MAP = bytes(ord("d") if b < 128 and re.fullmatch(r"\d", chr(b)) else ord("x") for b in range(256))
 _DIGITS_7 = b"d" * 7
+# Where seven digits can be a card or a phone. Every card match holds thirteen digits with at most
+# one space or hyphen between two; every phone match starts ('+', '(' or a digit) after no word
+# character, dot or hyphen, and holds seven digits with at most two of its separators between two
+# ("+44 (20) 7946 0958": " (" and ") "). Digits glued to a word (q_0123456789abcdef) are neither.
+_PHONE_OR_CARD = re.compile(r"\d(?:[ -]?\d){12}|(?<![\w.-])[+(]?\d(?:[\s.()+-]{0,2}\d){6}")
 
 
 def _seven_digits(text: str, _folded: str = "") -> bool:
@@ -474,8 +479,13 @@ def might_hold_secret(text: str) -> bool:
                 if literal in text:
                     return True
     if ascii_text:
-        return _DIGITS_7 in raw.translate(_DIGIT_MAP, _SEPARATOR_BYTES)
-    return _SEVEN_DIGITS.search(text) is not None
+        if _DIGITS_7 not in raw.translate(_DIGIT_MAP, _SEPARATOR_BYTES):
+            return False
+    elif _SEVEN_DIGITS.search(text) is None:
+        return False
+    # Seven digits: ids hold such runs too (q_09adc98942514e81, a fifth of query ids), so only a
+    # card's thirteen or a phone's seven starting clear of a word pass (see _PHONE_OR_CARD).
+    return _PHONE_OR_CARD.search(text) is not None
 
 
 def redact_text(text: str) -> str:

@@ -106,7 +106,8 @@ def test_clean_text_passes_the_screen_untouched() -> None:
     for text in ["generate_code", "api:bench", "query 123456", "Write a Python function to reverse a string",
                  "what is 2 ** 50", "open the settings", "ui:alice", "12 * 12",
                  "/home/alice/projects/fame/notes.md", "C:\\Users\\alice\\Documents\\report+final.docx",
-                 "q_20081c7d547b44e6", "run r_abcdef1234abcdef12"]:  # fmt: skip
+                 "q_20081c7d547b44e6", "run r_abcdef1234abcdef12", "q_09adc98942514e81",
+                 '{"id": "q_0123456789abcdef", "ms": 0.73}', "id-5551234567"]:  # fmt: skip
         assert not might_hold_secret(text), text
         assert redact_text(text) is text
 
@@ -129,6 +130,18 @@ def test_generated_text_gets_what_every_pattern_gives(parts: list[str]) -> None:
 )
 def test_key_shapes_and_runs_get_what_every_pattern_gives(literal: str, run: str, tail: str) -> None:
     _same_as_full_scan(f"see {literal}{run}{tail}")
+
+
+# Seven digits pass the screen only as a card's thirteen or where a phone can start: digit runs
+# behind every kind of character, with phone and card punctuation inside, get the full scan's result.
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["", " ", "q_", "x", "_", "-", ".", "+", "(", "a+", "a(", "\u00e9", "\x00", ": "]),
+    st.text(alphabet="0123456789٣ -.()+\u00a0", min_size=7, max_size=24),
+    st.sampled_from(["", " ", "a", ".", "-1", "\n"]),
+)
+def test_digit_runs_get_what_every_pattern_gives(before: str, digits: str, after: str) -> None:
+    _same_as_full_scan(f"id {before}{digits}{after}")
 
 
 @settings(max_examples=200, deadline=None)
