@@ -579,18 +579,18 @@ class AuditLog:
         Raises:
             AuditError: The commit failed.
         """
+        if len(items) < _GC_PAUSE_ENTRIES:
+            return self._try_append_many(items, notify)
+        with _collector_paused():
+            return self._try_append_many(items, notify)
+
+    def _try_append_many(
+        self, items: Sequence[tuple[AuditKind, Mapping[str, object], str | None, str]], notify: bool
+    ) -> list[AuditEntry] | None:
         with self._cv:
             if self._leading or self._queue:
                 return None
-        if len(items) < _GC_PAUSE_ENTRIES:
-            batch = _Batch(
-                [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items]
-            )
-        else:
-            with _collector_paused():
-                batch = _Batch(
-                    [self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items]
-                )
+        batch = _Batch([self._prepare(kind, data, actor, summary) for kind, data, actor, summary in items])
         if not self._checkpoints.try_lock():
             return None
         with self._cv:
