@@ -11,8 +11,10 @@ the key and must come back 200 with no error; the audit log must gain exactly on
 and one ``query_completed`` entry per request.
 
 Three phases: ``closed`` (each client sends its next request as soon as the previous answer
-arrives: the throughput), ``paced`` (the clients together offer ``--rate`` requests/s, latency
-counted from each request's scheduled time, so a stall is not hidden: the latency at that load)
+arrives: the throughput), ``paced`` (the clients together offer ``--rate`` requests/s: the
+latency at that load; a request sent late because the previous answer came late counts from its
+scheduled time, so a stall is not hidden, and one sent late because the client's own timer woke
+it late, up to a millisecond on this loop, counts from when it was sent)
 and ``half`` (paced the same way at half the closed phase's throughput: a load this machine
 carries, so its latency is the API's own cost rather than queueing behind a saturated server).
 The phases start once the server has settled: ``fame serve`` goes on after it answers with
@@ -78,6 +80,8 @@ class Phase:
     machine_cpu_s: float = 0.0
     # The in-process Brain's p50 measured just before and just after this phase (see main).
     base_p50: float = 0.0
+    # How late the paced clients' timers woke them (not counted in the latency).
+    timer_late: list[float] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -170,14 +174,21 @@ async def client_run(
     transport, conn = await loop.create_connection(_Answers, host, port)
     try:
         for i in range(n):
-            scheduled = time.perf_counter()
+            sent = time.perf_counter()
             if interval:
                 scheduled = start + (i + offset / 16) * interval
-                delay = scheduled - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if scheduled > sent:
+                    await asyncio.sleep(scheduled - sent)
+                    # Early, it slept: the timer wakes it up to a millisecond late (epoll's
+                    # timeout is whole milliseconds), a delay of the load generator's own.
+                    sent = time.perf_counter()
+                    phase.timer_late.append((sent - scheduled) * 1000)
+                else:
+                    # Late because the previous answer was: counted from the scheduled time, so
+                    # the server's stall is not hidden (coordinated omission).
+                    sent = scheduled
             status, body = await conn.ask(requests[(offset + i) % len(requests)])
-            phase.latencies.append((time.perf_counter() - scheduled) * 1000)
+            phase.latencies.append((time.perf_counter() - sent) * 1000)
             error = json.loads(body).get("error") if body.startswith(b"{") else body[:120]
             if status != b"200" or error is not None:
                 phase.errors.append(f"{status.decode()} {error!r}")
@@ -347,10 +358,13 @@ def print_phase(p: Phase, clients: int, prefix: str = "") -> None:
     print(f"{name}_requests: {n} count")
     if p.offered:
         print(f"{name}_offered_rate: {p.offered:.1f} req/s")
-    if p.name == "half":  # its rate is what was offered: no goal to meet
+    if p.offered:  # a paced phase's rate is what was offered: the closed phase's is the capacity
         print(f"{name}_throughput: {rate:.1f} req/s")
     else:
         print(f"{name}_throughput: {rate:.1f} req/s ({verdict(rate >= GOALS['throughput'])} >= 1000)")
+    if p.timer_late:
+        late = statistics.median(p.timer_late)
+        print(f"{name}_client_timer_late_p50: {late:.2f} ms (the load generator's, not in the latency)")
     print(f"{name}_latency_p50: {p50:.2f} ms ({verdict(p50 <= GOALS['p50_ms'])} <= 3)")
     if p.name == "closed":
         # Each of the N clients waits for its answer: N requests are always in the server,
