@@ -15,8 +15,9 @@ arrives: the throughput), ``paced`` (the clients together offer ``--rate`` reque
 latency at that load; a request sent late because the previous answer came late counts from its
 scheduled time, so a stall is not hidden, and one sent late because the client's own timer woke
 it late, up to a millisecond on this loop, counts from when it was sent)
-and ``half`` (paced the same way at half the closed phase's throughput: a load this machine
-carries, so its latency is the API's own cost rather than queueing behind a saturated server).
+and ``half`` (paced the same way at the rate that keeps the server's event loop half busy, from
+the paced phase's loop CPU per request: a load this machine carries, so its latency is the API's
+own cost rather than queueing behind a saturated server).
 The phases start once the server has settled: ``fame serve`` goes on after it answers with
 work of its own (the sandbox's warm pool starts its containers, the code library loads), and
 requests measured meanwhile would be the start-up's, not the API's; the time waited is printed.
@@ -31,7 +32,7 @@ request bounds the throughput) and the rest (the audit log's writer thread and o
 With ``--baseline REV`` (a git revision) a second ``fame serve`` runs that commit's code
 (``git archive`` into a temporary folder, first on its ``PYTHONPATH``) over a data dir of its own,
 and every phase runs on both, taking turns to go first, at the same offered rates (the half phase
-at half the lower closed-loop throughput): its figures print with ``rev_REV_`` in front, then the
+at the lower of the two servers' half-busy rates): its figures print with ``rev_REV_`` in front, then the
 ratios of today's to them. On a shared machine, compare those ratios rather than figures from
 separate runs.
 
@@ -294,6 +295,12 @@ def capacity(phase: Phase) -> float:
     return len(phase.latencies) / phase.elapsed if phase.elapsed else 0.0
 
 
+def half_busy_rate(phase: Phase) -> float:
+    """Requests per second that keep the server's event loop half busy at ``phase``'s loop CPU
+    per request."""
+    return 0.5 * len(phase.latencies) / phase.loop_cpu_s if phase.loop_cpu_s else 0.0
+
+
 def verdict(ok: bool) -> str:
     return "meets goal" if ok else "MISSES goal"
 
@@ -436,7 +443,7 @@ def main() -> int:
     if not (1 <= args.clients <= 64 and 1 <= args.requests <= 5000 and args.rate >= 0):
         print("bench_api: --clients must be 1..64, --requests 1..5000, --rate >= 0", file=sys.stderr)
         return 2
-    # "half": paced at half the closed phase's throughput, i.e. a load this server carries here:
+    # "half": paced so that the server's loop is half busy, i.e. a load this server carries here:
     # its latency is what the API adds to the Brain's, apart from queueing at saturation.
     names = ["closed"] + (["paced", "half"] if args.rate else [])
     total = args.clients * args.requests * len(names)
@@ -464,9 +471,11 @@ def main() -> int:
                     warm = Phase("warm-up")
                     await run_phase(warm, server.host, server.port, server.key, 2, 20, 0, server.proc.pid)
                 for i, name in enumerate(names):
-                    # The half phase of both servers is offered the same rate: half the lower
-                    # closed-loop throughput, a load both carry.
-                    half = min(capacity(s.phases[0]) for s in servers) / 2 if i else 0.0
+                    # The half phase of both servers is offered the same rate, a load both carry:
+                    # the loop half busy at the paced phase's loop CPU per request. Not half the
+                    # closed phase's throughput: there requests share loop turns and commits and
+                    # cost half as much, so half of it kept the loop 85-95% busy at a steady pace.
+                    half = min(half_busy_rate(s.phases[1]) for s in servers) if name == "half" else 0.0
                     offered = {"paced": args.rate, "half": half}.get(name, 0.0)
 
                     async def bracket(when: str, i: int = i, offered: float = offered) -> None:
