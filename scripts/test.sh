@@ -43,13 +43,13 @@ else
 fi
 
 export PATH="$VENV/bin:$PATH"
-# The sandbox runner is not a package: it runs inside every container (Debian's python3, stdlib only).
-LINTED=(fame_desktop core fame_plugin_api examples tests benchmarks resources/sandbox/runner.py)
+# The sandbox runner and the Swarm job are not packages: they run inside containers (python3, stdlib only).
+LINTED=(fame_desktop core fame_plugin_api examples tests benchmarks resources/sandbox/runner.py resources/swarm/job.py)
 echo "==> ruff"
 ruff check "${LINTED[@]}"
 ruff format --check "${LINTED[@]}"
 echo "==> mypy --strict"
-mypy  # pyproject.toml lists the packages, the example plugins and the sandbox runner
+mypy  # pyproject.toml lists the packages, the example plugins, the sandbox runner and the Swarm job
 echo "==> import-linter"
 lint-imports
 echo "==> pytest"

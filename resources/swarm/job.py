@@ -13,6 +13,7 @@ Before the program starts this process sets no_new_privs (Swarm services cannot 
 ``no-new-privileges`` on engine 20.10): a setuid file in the image gives the program nothing.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -73,10 +74,8 @@ def _child(source: str) -> None:
         traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None)
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(Exception):  # the program may have closed it
             stream.flush()
-        except Exception:  # the program may have closed it
-            pass
     os._exit(code)
 
 
@@ -96,10 +95,8 @@ def main() -> None:
     def _deadline(*_: object) -> None:
         nonlocal timed_out
         timed_out = True
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended in this very moment
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:  # it ended in this very moment
-            pass
 
     signal.signal(signal.SIGALRM, _deadline)
     signal.setitimer(signal.ITIMER_REAL, deadline)
