@@ -24,17 +24,18 @@ requests measured meanwhile would be the start-up's, not the API's; the time wai
 The baseline is the same queries asked of an in-process Brain in the same run, one at a time, in
 slices just before and after each phase (this machine's speed drifts by half within minutes):
 back to back, and for a paced phase also at that phase's rate, the phase's ratio being against
-the latter (a loop that idles between queries runs each slower: the server's does at that rate). The server's CPU
-time per request (from /proc) is printed too: unlike latency it barely depends on other load; so
-is its event-loop thread's share (that thread serves the requests one at a time, so its CPU per
-request bounds the throughput) and the rest (the audit log's writer thread and others).
+the latter (a loop that idles between queries runs each slower: the server's does at that
+rate). The server's CPU time per request (from /proc) is printed too: unlike latency it barely
+depends on other load; so is its event-loop thread's share (that thread serves the requests one
+at a time, so its CPU per request bounds the throughput) and the rest (the audit log's writer
+thread and others).
 
 With ``--baseline REV`` (a git revision) a second ``fame serve`` runs that commit's code
 (``git archive`` into a temporary folder, first on its ``PYTHONPATH``) over a data dir of its own,
-and every phase runs on both, taking turns to go first, at the same offered rates (the half phase
-at the lower of the two servers' half-busy rates): its figures print with ``rev_REV_`` in front, then the
-ratios of today's to them. On a shared machine, compare those ratios rather than figures from
-separate runs.
+and every phase runs on both, taking turns to go first, at the same offered rates (the half
+phase at the lower of the two servers' half-busy rates): its figures print with ``rev_REV_`` in
+front, then the ratios of today's to them. On a shared machine, compare those ratios rather than
+figures from separate runs.
 
 Usage: .venv/bin/python benchmarks/bench_api.py [--clients 16] [--requests 100] [--rate 1000]
 [--baseline REV]
@@ -381,9 +382,8 @@ def print_phase(p: Phase, clients: int, prefix: str = "") -> None:
     p50, p99 = statistics.median(p.latencies), percentile(p.latencies, 99)
     rate = n / p.elapsed
     print(f"{name}_requests: {n} count")
-    if p.offered:
-        print(f"{name}_offered_rate: {p.offered:.1f} req/s")
     if p.offered:  # a paced phase's rate is what was offered: the closed phase's is the capacity
+        print(f"{name}_offered_rate: {p.offered:.1f} req/s")
         print(f"{name}_throughput: {rate:.1f} req/s")
     else:
         print(f"{name}_throughput: {rate:.1f} req/s ({verdict(rate >= GOALS['throughput'])} >= 1000)")
